@@ -1,0 +1,43 @@
+#pragma once
+
+#include "app/ServerContext.h"
+
+#include <Poco/Util/OptionSet.h>
+#include <Poco/Util/ServerApplication.h>
+
+#include <memory>
+#include <string>
+
+namespace pulse::app {
+
+// pulsed: the Pulse host. Runs in the foreground (or --daemon), or performs one administrative task
+// (--check-config, --list-plugins, --migrate, --seed-demo) and exits.
+class PulseServer : public Poco::Util::ServerApplication {
+  public:
+    PulseServer();
+
+  protected:
+    void defineOptions(Poco::Util::OptionSet& options) override;
+    void handleOption(const std::string& name, const std::string& value) override;
+    void initialize(Poco::Util::Application& self) override;
+    void uninitialize() override;
+    int main(const std::vector<std::string>& args) override;
+
+  private:
+    enum class Mode { Serve, Help, Version, HelpConfig, CheckConfig, ListPlugins, Migrate, SeedDemo };
+
+    void setMode(Mode mode);
+    void printHelp() const;
+    void printConfigKeys() const;
+    int checkConfig();
+    int listPlugins();
+    int seedDemo();
+    void registerProcessMetrics();
+
+    Mode mode_ = Mode::Serve;
+    std::string configPath_;
+    int startupError_ = 0;
+    std::unique_ptr<ServerContext> ctx_;
+};
+
+}  // namespace pulse::app

@@ -1,0 +1,144 @@
+#include "app/Subsystems.h"
+
+#include "http/HealthRoutes.h"
+#include "http/HttpServer.h"
+#include "http/MetricsRoute.h"
+#include "http/StaticFiles.h"
+#include "logging/Logging.h"
+#include "storage/MigrationRunner.h"
+#include "storage/PgConnection.h"
+
+#include <Poco/Util/Application.h>
+
+#include <thread>
+
+namespace pulse::app {
+namespace {
+
+// Retries fn while the database refuses connections, up to the timeout; other errors pass through.
+template <class Fn>
+void withStartupRetry(int timeoutS, Fn&& fn) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutS);
+    for (int attempt = 1;; ++attempt) {
+        try {
+            fn();
+            return;
+        } catch (const storage::DatabaseError& e) {
+            bool unreachable = std::string(e.what()).rfind("cannot connect", 0) == 0;
+            if (!unreachable || std::chrono::steady_clock::now() >= deadline) throw;
+            if (attempt == 1) logging::get("db")->warn("waiting for the database: {}", e.what());
+            std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        }
+    }
+}
+
+}  // namespace
+
+void migrateOrCheck(const config::Settings& s, bool apply) {
+    storage::MigrationRunner runner(s.dbMigrationsDir);
+    withStartupRetry(s.dbStartupTimeoutS, [&] {
+        if (apply) {
+            storage::PgConnection owner(config::withConnectTimeout(s.dbMigrateUri, s.dbConnectTimeoutS));
+            auto applied = runner.migrate(owner, s.dbAppRole);
+            logging::get("db")->info("schema is current ({} migration(s) applied now)", applied.size());
+        } else {
+            storage::PgConnection conn(config::withConnectTimeout(s.dbUri, s.dbConnectTimeoutS));
+            auto pending = runner.pending(conn);
+            if (!pending.empty())
+                throw storage::DatabaseError(std::to_string(pending.size()) +
+                                             " migration(s) pending, starting with " + pending.front().name +
+                                             "; run pulsed --migrate with db.migrate_uri set");
+        }
+    });
+}
+
+void ConfigSubsystem::initialize(Poco::Util::Application& app) {
+    ctx_.settings = config::loadSettings(app.config(), path_, config::processEnvironment());
+    const auto& s = ctx_.settings;
+    logging::setup(s.logLevel, s.logFormat, s.logFile);
+    for (const auto& w : s.warnings) logging::get("config")->warn("{}", w);
+    logging::get("config")->debug("configuration loaded from {}", s.configFile);
+}
+
+void DatabaseSubsystem::initialize(Poco::Util::Application&) {
+    const auto& s = ctx_.settings;
+    logging::get("pulsed")->info("pulsed {} starting (config {})", PULSE_VERSION, s.configFile);
+    migrateOrCheck(s, s.dbMigrateOnStart);
+    ctx_.db = std::make_unique<storage::Database>(config::withConnectTimeout(s.dbUri, s.dbConnectTimeoutS),
+                                                  s.dbPoolMin, s.dbPoolMax);
+    auto problems = ctx_.db->privilegeProblems();
+    for (const auto& p : problems)
+        logging::get("db")->error("application role: {}; row-level security would not hold", p);
+    if (!problems.empty() && s.dbRequireUnprivileged)
+        throw storage::DatabaseError("db.uri connects as a privileged role: " + problems.front() +
+                                     " (use a role that owns nothing, or set db.require_unprivileged=false)");
+    storage::Database* db = ctx_.db.get();
+    ctx_.health.add("database", [db]() -> std::optional<std::string> {
+        try {
+            db->ping();
+            return std::nullopt;
+        } catch (const std::exception& e) {
+            return std::string(e.what());
+        }
+    });
+    ctx_.metrics.addCollector([db](metrics::MetricsRegistry& m) {
+        const char* help = "Database pool connections by state";
+        m.gauge("pulse_db_pool_connections", help, {{"state", "used"}}).set(db->poolUsed());
+        m.gauge("pulse_db_pool_connections", help, {{"state", "idle"}}).set(db->poolIdle());
+        m.gauge("pulse_db_pool_capacity", "Database pool capacity").set(db->poolCapacity());
+    });
+    logging::get("db")->info("database pool ready ({}..{} connections)", s.dbPoolMin, s.dbPoolMax);
+}
+
+void DatabaseSubsystem::uninitialize() {
+    ctx_.db.reset();
+}
+
+void PluginSubsystem::initialize(Poco::Util::Application&) {
+    ctx_.plugins = std::make_unique<plugins::PluginManager>(&ctx_.metrics);
+    ctx_.plugins->load(ctx_.settings, plugins::PluginManager::Mode::Serve);
+    for (const auto& inst : ctx_.plugins->instances(PULSE_KIND_INGEST)) {
+        std::weak_ptr<plugins::PluginInstance> weak = inst;
+        ctx_.health.add("ingest:" + inst->name(), [weak]() -> std::optional<std::string> {
+            auto i = weak.lock();
+            if (!i) return std::string("stopped");
+            std::string status;
+            return i->health(status) == PULSE_OK ? std::nullopt : std::optional<std::string>(status);
+        });
+    }
+}
+
+void PluginSubsystem::uninitialize() {
+    if (ctx_.plugins) ctx_.plugins->stopAll();
+}
+
+HttpSubsystem::HttpSubsystem(ServerContext& ctx) : ctx_(ctx) {}
+HttpSubsystem::~HttpSubsystem() = default;
+
+void HttpSubsystem::initialize(Poco::Util::Application& app) {
+    const auto& s = ctx_.settings;
+    auto router = std::make_shared<http::Router>();
+    http::addHealthRoutes(*router, ctx_.health, app.config().getString("application.version", PULSE_VERSION),
+                          ctx_.startedAt);
+    http::addMetricsRoute(*router, ctx_.metrics);
+    http::addStaticFiles(*router, s.spaDir);
+    server_ = std::make_unique<http::HttpServer>(
+        http::HttpSettings{s.httpAddress, s.httpPort, s.httpMaxThreads, s.httpMaxQueued,
+                           s.httpKeepAliveTimeoutS, s.httpMaxBodyBytes},
+        router, ctx_.metrics);
+    server_->start();
+    logging::get("http")->info("listening on http://{}:{}/", s.httpAddress, server_->port());
+}
+
+void HttpSubsystem::uninitialize() {
+    if (server_) {
+        server_->stop();
+        server_.reset();
+    }
+}
+
+int HttpSubsystem::port() const {
+    return server_ ? server_->port() : 0;
+}
+
+}  // namespace pulse::app

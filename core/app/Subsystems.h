@@ -1,0 +1,74 @@
+#pragma once
+
+#include "app/ServerContext.h"
+
+#include <Poco/Util/Subsystem.h>
+
+#include <memory>
+#include <string>
+
+namespace pulse::http {
+class HttpServer;
+}
+
+namespace pulse::app {
+
+// Loads etc/pulse.properties with PULSE_* overrides into the context and sets up logging. First, because
+// everything after it reads the settings.
+class ConfigSubsystem : public Poco::Util::Subsystem {
+  public:
+    ConfigSubsystem(ServerContext& ctx, std::string path) : ctx_(ctx), path_(std::move(path)) {}
+    const char* name() const override { return "pulse.config"; }
+    void initialize(Poco::Util::Application& app) override;
+    void uninitialize() override {}
+
+  private:
+    ServerContext& ctx_;
+    std::string path_;
+};
+
+// Connects to PostgreSQL (waiting up to db.startup_timeout_s), applies or checks migrations, checks
+// that the application role cannot bypass row-level security, and opens the pool.
+class DatabaseSubsystem : public Poco::Util::Subsystem {
+  public:
+    explicit DatabaseSubsystem(ServerContext& ctx) : ctx_(ctx) {}
+    const char* name() const override { return "pulse.database"; }
+    void initialize(Poco::Util::Application& app) override;
+    void uninitialize() override;
+
+  private:
+    ServerContext& ctx_;
+};
+
+// Loads plugins.d, creates and starts the instances, and registers ingest health checks.
+class PluginSubsystem : public Poco::Util::Subsystem {
+  public:
+    explicit PluginSubsystem(ServerContext& ctx) : ctx_(ctx) {}
+    const char* name() const override { return "pulse.plugins"; }
+    void initialize(Poco::Util::Application& app) override;
+    void uninitialize() override;
+
+  private:
+    ServerContext& ctx_;
+};
+
+// The HTTP server: health, metrics, the web UI (and the REST API as it lands).
+class HttpSubsystem : public Poco::Util::Subsystem {
+  public:
+    explicit HttpSubsystem(ServerContext& ctx);
+    ~HttpSubsystem() override;
+    const char* name() const override { return "pulse.http"; }
+    void initialize(Poco::Util::Application& app) override;
+    void uninitialize() override;
+    int port() const;
+
+  private:
+    ServerContext& ctx_;
+    std::unique_ptr<http::HttpServer> server_;
+};
+
+// Applies pending migrations as the owner (or only checks them), retrying the connection until the
+// startup timeout. Shared by the database subsystem and --migrate.
+void migrateOrCheck(const config::Settings& settings, bool apply);
+
+}  // namespace pulse::app

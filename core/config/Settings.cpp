@@ -1,0 +1,262 @@
+#include "config/Settings.h"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/File.h>
+#include <Poco/Path.h>
+#include <Poco/String.h>
+#include <Poco/StringTokenizer.h>
+#include <Poco/Util/MapConfiguration.h>
+#include <Poco/Util/PropertyFileConfiguration.h>
+
+#include <algorithm>
+#include <set>
+
+extern char** environ;
+
+namespace pulse::config {
+namespace {
+
+// Environment variables read by the scripts around pulsed, not configuration keys.
+const std::set<std::string> kNonKeyEnv = {"PULSE_CONFIG", "PULSE_DEMO_PASSWORD", "PULSE_DEMO_EMAIL"};
+
+void collectKeys(const Poco::Util::AbstractConfiguration& cfg, const std::string& prefix,
+                 std::vector<std::string>& out) {
+    Poco::Util::AbstractConfiguration::Keys keys;
+    cfg.keys(prefix, keys);
+    if (keys.empty() && !prefix.empty()) {
+        out.push_back(prefix);
+        return;
+    }
+    for (const auto& k : keys) {
+        std::string full = prefix.empty() ? k : prefix + "." + k;
+        if (cfg.hasProperty(full)) out.push_back(full);
+        Poco::Util::AbstractConfiguration::Keys sub;
+        cfg.keys(full, sub);
+        if (!sub.empty()) collectKeys(cfg, full, out);
+    }
+}
+
+std::string resolvePath(const std::string& value, const std::string& baseDir) {
+    if (value.empty()) return value;
+    Poco::Path p(value);
+    if (p.isRelative()) p = Poco::Path(baseDir).resolve(p);
+    p.makeAbsolute();
+    return p.toString();
+}
+
+}  // namespace
+
+std::string envName(const std::string& key) {
+    std::string out = "PULSE_";
+    for (char c : key) out += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+}
+
+const std::vector<ConfigKey>& configKeys() {
+    using K = KeyType;
+    static const std::vector<ConfigKey> keys = {
+        {"http.address", K::String, "127.0.0.1", "address the HTTP server binds to"},
+        {"http.port", K::Int, "8080", "HTTP port (0 picks a free port, logged at start-up)", false, 0, 65535},
+        {"http.max_threads", K::Int, "64",
+         "HTTP worker threads; each keep-alive connection holds one while open", false, 2, 4096},
+        {"http.max_queued", K::Int, "256", "accepted connections waiting for a worker", false, 1, 65536},
+        {"http.keep_alive_timeout_s", K::Int, "15", "idle keep-alive connections close after this", false, 1,
+         3600},
+        {"http.max_body_bytes", K::Int, "1048576", "largest request body accepted (413 above)", false, 1024,
+         1LL << 30},
+        {"http.spa_dir", K::Path, "../spa/dist", "directory of the built web UI served at /"},
+        {"log.level",
+         K::Choice,
+         "info",
+         "least severe level written",
+         false,
+         0,
+         0,
+         {"trace", "debug", "info", "warn", "error", "critical", "off"}},
+        {"log.format",
+         K::Choice,
+         "text",
+         "text lines, or JSON lines for log shippers",
+         false,
+         0,
+         0,
+         {"text", "json"}},
+        {"log.file", K::Path, "", "log to this file instead of standard error"},
+        {"db.uri", K::Secret, "", "libpq conninfo of the application role (owns no tables)", true},
+        {"db.migrate_uri", K::Secret, "", "libpq conninfo of the schema owner, used only to migrate"},
+        {"db.migrate_on_start", K::Bool, "true",
+         "apply pending sql/ migrations at start-up (needs db.migrate_uri)"},
+        {"db.migrations_dir", K::Path, "../sql", "directory of the NNN_name.sql migrations"},
+        {"db.pool_min", K::Int, "2", "connections kept open", false, 0, 1000},
+        {"db.pool_max", K::Int, "16", "connections at most", false, 1, 1000},
+        {"db.app_role", K::String, "pulse_app", "role migrations grant table privileges to"},
+        {"db.connect_timeout_s", K::Int, "3", "libpq connect timeout", false, 1, 300},
+        {"db.startup_timeout_s", K::Int, "30", "how long start-up waits for the database", false, 0, 3600},
+        {"db.require_unprivileged", K::Bool, "true",
+         "refuse to serve when the application role is superuser, BYPASSRLS or owns tables"},
+        {"plugins.path", K::String, "${application.dir}../lib/pulse/plugins",
+         "colon-separated directories searched for plugin libraries"},
+        {"plugins.config_dir", K::Path, "plugins.d", "directory of the plugin *.properties files"},
+    };
+    return keys;
+}
+
+std::map<std::string, std::string> processEnvironment() {
+    std::map<std::string, std::string> env;
+    for (char** e = environ; e && *e; ++e) {
+        std::string kv(*e);
+        auto eq = kv.find('=');
+        if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    return env;
+}
+
+std::string withConnectTimeout(const std::string& conninfo, int seconds) {
+    if (conninfo.find("connect_timeout") != std::string::npos) return conninfo;
+    if (conninfo.rfind("postgres://", 0) == 0 || conninfo.rfind("postgresql://", 0) == 0)
+        return conninfo + (conninfo.find('?') == std::string::npos ? "?" : "&") +
+               "connect_timeout=" + std::to_string(seconds);
+    return conninfo + " connect_timeout=" + std::to_string(seconds);
+}
+
+Settings loadSettings(Poco::Util::LayeredConfiguration& appConfig, const std::string& configPath,
+                      const std::map<std::string, std::string>& env) {
+    Settings s;
+    Poco::Path path(configPath);
+    path.makeAbsolute();
+    s.configFile = path.toString();
+    s.configDir = path.parent().toString();
+    if (!Poco::File(s.configFile).exists())
+        throw ConfigError("config file " + s.configFile + " does not exist");
+
+    Poco::AutoPtr<Poco::Util::PropertyFileConfiguration> file;
+    try {
+        file = new Poco::Util::PropertyFileConfiguration(s.configFile);
+    } catch (const Poco::Exception& e) {
+        throw ConfigError(s.configFile + ": " + e.displayText());
+    }
+
+    std::vector<std::string> errors;
+    std::set<std::string> declared;
+    for (const auto& k : configKeys()) declared.insert(k.key);
+
+    std::vector<std::string> fileKeys;
+    collectKeys(*file, "", fileKeys);
+    for (const auto& k : fileKeys)
+        if (!declared.count(k)) errors.push_back(s.configFile + ": unknown key '" + k + "'");
+
+    Poco::AutoPtr<Poco::Util::MapConfiguration> overrides(new Poco::Util::MapConfiguration);
+    std::map<std::string, std::string> envSource;
+    for (const auto& [name, value] : env) {
+        if (name.rfind("PULSE_", 0) != 0 || kNonKeyEnv.count(name)) continue;
+        auto it = std::find_if(configKeys().begin(), configKeys().end(),
+                               [&](const ConfigKey& k) { return envName(k.key) == name; });
+        if (it == configKeys().end()) {
+            s.warnings.push_back("environment variable " + name + " matches no configuration key; ignored");
+            continue;
+        }
+        overrides->setString(it->key, value);
+        envSource[it->key] = name;
+    }
+    appConfig.add(file, "pulse.file", 0, false);
+    appConfig.add(overrides, "pulse.env", -100, false);
+
+    std::map<std::string, std::string> values;
+    for (const auto& k : configKeys()) {
+        std::string source = envSource.count(k.key)     ? envSource[k.key]
+                             : file->hasProperty(k.key) ? s.configFile
+                                                        : "default";
+        std::string raw;
+        try {
+            raw = Poco::trim(appConfig.getString(k.key, k.defaultValue));
+            if (source == "default") raw = appConfig.expand(k.defaultValue);
+        } catch (const Poco::Exception& e) {
+            errors.push_back(k.key + " (" + source + "): " + e.displayText());
+            continue;
+        }
+        auto fail = [&](const std::string& why) { errors.push_back(k.key + " (" + source + "): " + why); };
+        if (k.required && raw.empty()) {
+            fail("is required: " + k.description + " (set it in the file or " + envName(k.key) + ")");
+            continue;
+        }
+        switch (k.type) {
+            case KeyType::Int: {
+                try {
+                    size_t used = 0;
+                    long long v = std::stoll(raw, &used);
+                    if (used != raw.size()) throw std::invalid_argument(raw);
+                    if (v < k.min || v > k.max)
+                        fail(raw + " is outside " + std::to_string(k.min) + ".." + std::to_string(k.max));
+                } catch (const std::exception&) {
+                    fail("'" + raw + "' is not an integer");
+                }
+                break;
+            }
+            case KeyType::Bool: {
+                std::string l = Poco::toLower(raw);
+                if (l != "true" && l != "false" && l != "yes" && l != "no" && l != "1" && l != "0" &&
+                    l != "on" && l != "off")
+                    fail("'" + raw + "' is not a boolean (true or false)");
+                else
+                    raw = (l == "true" || l == "yes" || l == "1" || l == "on") ? "true" : "false";
+                break;
+            }
+            case KeyType::Choice:
+                if (std::find(k.choices.begin(), k.choices.end(), raw) == k.choices.end()) {
+                    std::string allowed;
+                    for (const auto& c : k.choices) allowed += (allowed.empty() ? "" : ", ") + c;
+                    fail("'" + raw + "' is not one of " + allowed);
+                }
+                break;
+            case KeyType::Path:
+                raw = resolvePath(raw, s.configDir);
+                break;
+            default:
+                break;
+        }
+        values[k.key] = raw;
+        s.shown[k.key] = {k.type == KeyType::Secret && !raw.empty() ? "***" : raw, source};
+    }
+    if (!errors.empty()) {
+        std::string msg = "invalid configuration:";
+        for (const auto& e : errors) msg += "\n  " + e;
+        throw ConfigError(msg);
+    }
+
+    auto i = [&](const char* k) { return static_cast<int>(std::stoll(values[k])); };
+    auto b = [&](const char* k) { return values[k] == "true"; };
+    s.httpAddress = values["http.address"];
+    s.httpPort = i("http.port");
+    s.httpMaxThreads = i("http.max_threads");
+    s.httpMaxQueued = i("http.max_queued");
+    s.httpKeepAliveTimeoutS = i("http.keep_alive_timeout_s");
+    s.httpMaxBodyBytes = std::stoll(values["http.max_body_bytes"]);
+    s.spaDir = values["http.spa_dir"];
+    s.logLevel = values["log.level"];
+    s.logFormat = values["log.format"];
+    s.logFile = values["log.file"];
+    s.dbUri = values["db.uri"];
+    s.dbMigrateUri = values["db.migrate_uri"];
+    s.dbMigrateOnStart = b("db.migrate_on_start");
+    s.dbMigrationsDir = values["db.migrations_dir"];
+    s.dbPoolMin = i("db.pool_min");
+    s.dbPoolMax = i("db.pool_max");
+    s.dbAppRole = values["db.app_role"];
+    s.dbConnectTimeoutS = i("db.connect_timeout_s");
+    s.dbStartupTimeoutS = i("db.startup_timeout_s");
+    s.dbRequireUnprivileged = b("db.require_unprivileged");
+    Poco::StringTokenizer dirs(values["plugins.path"], ":",
+                               Poco::StringTokenizer::TOK_IGNORE_EMPTY | Poco::StringTokenizer::TOK_TRIM);
+    for (const auto& d : dirs) s.pluginPaths.push_back(resolvePath(d, s.configDir));
+    s.pluginConfigDir = values["plugins.config_dir"];
+
+    if (s.dbPoolMin > s.dbPoolMax)
+        throw ConfigError("invalid configuration:\n  db.pool_min is greater than db.pool_max");
+    if (s.dbMigrateOnStart && s.dbMigrateUri.empty()) {
+        s.dbMigrateOnStart = false;
+        s.warnings.push_back("db.migrate_uri is empty: pending migrations are reported, not applied");
+    }
+    return s;
+}
+
+}  // namespace pulse::config

@@ -1,0 +1,38 @@
+#include "http/Problem.h"
+
+#include "logging/Logging.h"
+
+#include <Poco/Net/HTTPResponse.h>
+
+namespace pulse::http {
+
+void sendJson(Poco::Net::HTTPServerResponse& response, int status, const std::string& body) {
+    response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+    if (response.getContentType() == Poco::Net::HTTPMessage::UNKNOWN_CONTENT_TYPE)
+        response.setContentType("application/json");
+    response.setContentLength(static_cast<std::streamsize>(body.size()));
+    response.send() << body;
+}
+
+void sendProblem(Poco::Net::HTTPServerResponse& response, int status, const std::string& title,
+                 const std::string& detail, const std::string& instance) {
+    using logging::jsonEscape;
+    std::string body = "{\"type\":\"about:blank\",\"title\":\"" + jsonEscape(title) +
+                       "\",\"status\":" + std::to_string(status) + ",\"detail\":\"" + jsonEscape(detail) +
+                       "\"";
+    if (!instance.empty()) body += ",\"instance\":\"" + jsonEscape(instance) + "\"";
+    body += "}";
+    response.setContentType("application/problem+json");
+    sendJson(response, status, body);
+}
+
+void applySecurityHeaders(Poco::Net::HTTPServerResponse& response) {
+    response.set("X-Content-Type-Options", "nosniff");
+    response.set("Content-Security-Policy",
+                 "default-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'");
+    response.set("X-Frame-Options", "DENY");
+    response.set("Referrer-Policy", "no-referrer");
+    response.set("Cache-Control", "no-store");
+}
+
+}  // namespace pulse::http

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <Poco/Net/HTTPServerResponse.h>
+
+#include <string>
+
+namespace pulse::http {
+
+// Sends an RFC 9457 problem document (application/problem+json).
+void sendProblem(Poco::Net::HTTPServerResponse& response, int status, const std::string& title,
+                 const std::string& detail, const std::string& instance = "");
+
+// Sends a JSON document with the given status.
+void sendJson(Poco::Net::HTTPServerResponse& response, int status, const std::string& body);
+
+// Headers every response carries (CSP, nosniff, frame-ancestors, Referrer-Policy).
+void applySecurityHeaders(Poco::Net::HTTPServerResponse& response);
+
+}  // namespace pulse::http

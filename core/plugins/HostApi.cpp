@@ -1,0 +1,137 @@
+#include "plugins/HostApi.h"
+
+#include "json/JsonSchema.h"
+#include "metrics/MetricsRegistry.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+
+namespace pulse::plugins {
+namespace {
+
+std::mutex g_clockMutex;
+std::function<int64_t()> g_clock;
+
+bool validMetricName(const char* name) {
+    if (!name || !(*name >= 'a' && *name <= 'z')) return false;
+    size_t n = 0;
+    for (const char* p = name; *p; ++p, ++n)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_') || n >= 64) return false;
+    return true;
+}
+
+metrics::Labels labelsOf(const pulse_host* h) {
+    return {{"plugin", h->plugin}, {"instance", h->instance}};
+}
+
+// Every function below is called from plugin code: none may throw.
+void hostLog(pulse_host* h, pulse_log_level level, const char* message, size_t len) noexcept {
+    if (!h || !message) return;
+    try {
+        static const spdlog::level::level_enum map[] = {spdlog::level::trace, spdlog::level::debug,
+                                                        spdlog::level::info, spdlog::level::warn,
+                                                        spdlog::level::err};
+        auto lvl = level >= PULSE_LOG_TRACE && level <= PULSE_LOG_ERROR ? map[level] : spdlog::level::info;
+        h->log->log(lvl, "{}", std::string_view(message, len));
+    } catch (...) {
+    }
+}
+
+pulse_result hostCounterAdd(pulse_host* h, const char* name, const char* help, double delta) noexcept {
+    if (!h || !validMetricName(name) || !std::isfinite(delta) || delta < 0) return PULSE_ERR_INVALID;
+    if (!h->metrics) return PULSE_OK;
+    try {
+        h->metrics->counter("pulse_plugin_" + std::string(name) + "_total", help ? help : name, labelsOf(h))
+            .add(delta);
+        return PULSE_OK;
+    } catch (...) {
+        return PULSE_ERR_INVALID;  // the name is taken by a metric of another type
+    }
+}
+
+pulse_result hostGaugeSet(pulse_host* h, const char* name, const char* help, double value) noexcept {
+    if (!h || !validMetricName(name)) return PULSE_ERR_INVALID;
+    if (!h->metrics) return PULSE_OK;
+    try {
+        h->metrics->gauge("pulse_plugin_" + std::string(name), help ? help : name, labelsOf(h)).set(value);
+        return PULSE_OK;
+    } catch (...) {
+        return PULSE_ERR_INVALID;
+    }
+}
+
+int64_t hostNowMs(pulse_host*) noexcept {
+    {
+        std::lock_guard lock(g_clockMutex);
+        if (g_clock) return g_clock();
+    }
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+const char* hostInstanceName(pulse_host* h) noexcept {
+    return h ? h->instance.c_str() : "";
+}
+
+std::optional<Poco::Dynamic::Var> configValue(pulse_host* h, const char* pointer) {
+    if (!h || !pointer) return std::nullopt;
+    return json::lookupPointer(h->config, pointer);
+}
+
+pulse_result hostConfigNumber(pulse_host* h, const char* pointer, double* out) noexcept {
+    try {
+        auto v = configValue(h, pointer);
+        if (!v || v->isEmpty() || !v->isNumeric() || v->isBoolean() || !out) return PULSE_ERR_INVALID;
+        *out = v->convert<double>();
+        return PULSE_OK;
+    } catch (...) {
+        return PULSE_ERR_INVALID;
+    }
+}
+
+pulse_result hostConfigBool(pulse_host* h, const char* pointer, int* out) noexcept {
+    try {
+        auto v = configValue(h, pointer);
+        if (!v || v->isEmpty() || !v->isBoolean() || !out) return PULSE_ERR_INVALID;
+        *out = v->convert<bool>() ? 1 : 0;
+        return PULSE_OK;
+    } catch (...) {
+        return PULSE_ERR_INVALID;
+    }
+}
+
+pulse_result hostConfigString(pulse_host* h, const char* pointer, char* buf, size_t cap,
+                              size_t* len) noexcept {
+    try {
+        auto v = configValue(h, pointer);
+        if (!v || v->isEmpty() || !v->isString()) return PULSE_ERR_INVALID;
+        std::string s = v->toString();
+        if (len) *len = s.size();
+        if (!buf || cap == 0 || s.size() > cap - 1) return PULSE_ERR_INVALID;
+        std::memcpy(buf, s.data(), s.size());
+        buf[s.size()] = '\0';
+        return PULSE_OK;
+    } catch (...) {
+        return PULSE_ERR_INVALID;
+    }
+}
+
+}  // namespace
+
+const pulse_host_api* hostApi() {
+    static const pulse_host_api api{
+        sizeof(pulse_host_api), PULSE_ABI_MAJOR, kHostAbiMinor,    &hostLog,
+        &hostCounterAdd,        &hostGaugeSet,   &hostNowMs,       &hostInstanceName,
+        &hostConfigNumber,      &hostConfigBool, &hostConfigString};
+    return &api;
+}
+
+void setHostClock(std::function<int64_t()> clock) {
+    std::lock_guard lock(g_clockMutex);
+    g_clock = std::move(clock);
+}
+
+}  // namespace pulse::plugins

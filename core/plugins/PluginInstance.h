@@ -1,0 +1,68 @@
+#pragma once
+
+#include "plugins/HostApi.h"
+#include "plugins/PluginLibrary.h"
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace pulse::plugins {
+
+// A verdict with its strings copied out of the plugin's scratch space.
+struct RuleVerdict {
+    pulse_transition transition = PULSE_TRANSITION_NONE;
+    std::string tenant;
+    std::string device;
+    double observed = 0;
+    std::string summary;
+};
+
+struct DeliveryOutcome {
+    pulse_result code = PULSE_OK;
+    int32_t statusCode = 0;
+    int64_t retryAfterMs = -1;
+    std::string detail;
+};
+
+// One configured instance of a component. Every call into the plugin goes through here: calls to a
+// serial component are serialized, and any exception that escapes a plugin (one not built with the C++
+// wrapper) is caught, logged once, and reported as PULSE_ERR_INTERNAL for that call only.
+class PluginInstance {
+  public:
+    PluginInstance(std::string name, std::shared_ptr<const ComponentInfo> component,
+                   metrics::MetricsRegistry* metrics);
+    ~PluginInstance();
+    PluginInstance(const PluginInstance&) = delete;
+    PluginInstance& operator=(const PluginInstance&) = delete;
+
+    const std::string& name() const { return host_.instance; }
+    const ComponentInfo& component() const { return *component_; }
+
+    // Lifecycle. create() expects a config already validated against the component's schema.
+    pulse_result create(const std::string& configJson, std::string& error);
+    pulse_result start(std::string& error);
+    void stop();
+    bool created() const { return instance_ != nullptr; }
+
+    // Kind operations.
+    pulse_result health(std::string& status);
+    pulse_result evaluate(const pulse_sample& sample, RuleVerdict& verdict);
+    pulse_result tick(int64_t nowMs, const std::function<void(const RuleVerdict&)>& emit);
+    DeliveryOutcome deliver(const pulse_delivery& delivery);
+    pulse_result generate(const std::string& paramsJson, const pulse_writer& out, std::string& error);
+    pulse_result execute(const pulse_action_request& request, const pulse_action_progress& progress,
+                         const pulse_writer& result, std::string& error);
+
+  private:
+    template <class Fn>
+    pulse_result guarded(const char* operation, Fn&& fn);
+
+    pulse_host host_;
+    std::shared_ptr<const ComponentInfo> component_;
+    void* instance_ = nullptr;
+    bool started_ = false;
+    std::mutex serial_;
+};
+
+}  // namespace pulse::plugins

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <Poco/Data/Session.h>
+#include <Poco/Data/SessionPool.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pulse::storage {
+
+// The pool of application-role connections for ordinary queries (Poco Data, PostgreSQL connector).
+class Database {
+  public:
+    Database(const std::string& conninfo, int poolMin, int poolMax);
+    ~Database();
+
+    // Runs fn with a pooled session. A connection that broke while idle in the pool (database restarted)
+    // is discarded and fn retried once on a fresh one, so callers see an error only when the database is
+    // really unreachable.
+    void withSession(const std::function<void(Poco::Data::Session&)>& fn);
+
+    // Round trip to the database; throws with the reason when it is not reachable.
+    void ping();
+
+    // Why the application role must not serve (superuser, BYPASSRLS, owns relations); empty when fine.
+    std::vector<std::string> privilegeProblems();
+
+    int poolUsed() const;
+    int poolIdle() const;
+    int poolCapacity() const;
+
+  private:
+    std::string conninfo_;
+    std::unique_ptr<Poco::Data::SessionPool> pool_;
+};
+
+}  // namespace pulse::storage

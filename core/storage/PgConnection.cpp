@@ -1,0 +1,58 @@
+#include "storage/PgConnection.h"
+
+namespace pulse::storage {
+namespace {
+
+std::string trimmed(const char* s) {
+    std::string out = s ? s : "";
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    return out;
+}
+
+void check(PGresult* res, PGconn* conn) {
+    auto status = PQresultStatus(res);
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return;
+    const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+    std::string msg = trimmed(res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+    if (msg.empty()) msg = trimmed(PQerrorMessage(conn));
+    throw DatabaseError(msg, state ? state : "");
+}
+
+}  // namespace
+
+PgConnection::PgConnection(const std::string& conninfo) : conn_(PQconnectdb(conninfo.c_str()), &PQfinish) {
+    if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK)
+        throw DatabaseError("cannot connect to PostgreSQL: " +
+                            trimmed(conn_ ? PQerrorMessage(conn_.get()) : "out of memory"));
+    PQsetNoticeProcessor(
+        conn_.get(), [](void*, const char*) {}, nullptr);  // NOTICEs from IF NOT EXISTS
+}
+
+void PgConnection::exec(const std::string& sql) {
+    std::unique_ptr<PGresult, void (*)(PGresult*)> res(PQexec(conn_.get(), sql.c_str()), &PQclear);
+    check(res.get(), conn_.get());
+}
+
+PgRows PgConnection::query(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
+    std::vector<const char*> values;
+    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    std::unique_ptr<PGresult, void (*)(PGresult*)> res(
+        PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                     nullptr, nullptr, 0),
+        &PQclear);
+    check(res.get(), conn_.get());
+    PgRows out;
+    int cols = PQnfields(res.get()), rows = PQntuples(res.get());
+    for (int c = 0; c < cols; ++c) out.columns.push_back(PQfname(res.get(), c));
+    for (int r = 0; r < rows; ++r) {
+        std::vector<std::optional<std::string>> row;
+        for (int c = 0; c < cols; ++c)
+            row.push_back(PQgetisnull(res.get(), r, c)
+                              ? std::nullopt
+                              : std::optional<std::string>(PQgetvalue(res.get(), r, c)));
+        out.rows.push_back(std::move(row));
+    }
+    return out;
+}
+
+}  // namespace pulse::storage

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace pulse::storage {
+
+class DatabaseError : public std::runtime_error {
+  public:
+    DatabaseError(const std::string& message, std::string sqlState = "")
+        : std::runtime_error(message), sqlState_(std::move(sqlState)) {}
+    const std::string& sqlState() const { return sqlState_; }
+
+  private:
+    std::string sqlState_;
+};
+
+// The result of one statement: rows of optional text values.
+struct PgRows {
+    std::vector<std::string> columns;
+    std::vector<std::vector<std::optional<std::string>>> rows;
+};
+
+// A libpq connection for what Poco Data cannot do: multi-statement migration scripts, session-level
+// advisory locks, and (later) COPY on the telemetry hot path.
+class PgConnection {
+  public:
+    explicit PgConnection(const std::string& conninfo);
+    // Runs one or more statements; throws DatabaseError with the server's message and SQLSTATE.
+    void exec(const std::string& sql);
+    // Runs one statement with text parameters and returns its rows.
+    PgRows query(const std::string& sql, const std::vector<std::optional<std::string>>& params = {});
+    PGconn* native() { return conn_.get(); }
+
+  private:
+    std::unique_ptr<PGconn, void (*)(PGconn*)> conn_;
+};
+
+}  // namespace pulse::storage

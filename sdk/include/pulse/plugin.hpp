@@ -1,0 +1,406 @@
+// pulse/plugin.hpp: header-only C++17 wrapper over the C ABI in pulse/plugin.h.
+//
+// Write a component as a class deriving from pulse::Ingest, pulse::Rule, pulse::Sender, pulse::Report or
+// pulse::Action, constructible from (pulse::Host, std::string_view config_json); describe it with
+// pulse::component<T>(...) and list the components in PULSE_PLUGIN(...). The thunks here catch every
+// exception at the boundary and turn it into a result code and a message, so nothing unwinds into the
+// host. Throw pulse::Error to choose the code.
+#ifndef PULSE_PLUGIN_HPP
+#define PULSE_PLUGIN_HPP
+
+#include <pulse/plugin.h>
+
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace pulse {
+
+// An error with an ABI result code; other exceptions map to PULSE_ERR_GENERIC.
+class Error : public std::runtime_error {
+  public:
+    Error(pulse_result code, const std::string& message) : std::runtime_error(message), code_(code) {}
+    pulse_result code() const noexcept { return code_; }
+
+  private:
+    pulse_result code_;
+};
+
+// The host's services for one instance. Cheap to copy; valid until the instance is destroyed.
+class Host {
+  public:
+    Host(const pulse_host_api* api, pulse_host* host) : api_(api), host_(host) {}
+
+    void log(pulse_log_level level, std::string_view message) const {
+        api_->log(host_, level, message.data(), message.size());
+    }
+    void debug(std::string_view message) const { log(PULSE_LOG_DEBUG, message); }
+    void info(std::string_view message) const { log(PULSE_LOG_INFO, message); }
+    void warn(std::string_view message) const { log(PULSE_LOG_WARN, message); }
+    void error(std::string_view message) const { log(PULSE_LOG_ERROR, message); }
+    void counter_add(const char* name, const char* help, double delta) const {
+        api_->counter_add(host_, name, help, delta);
+    }
+    void gauge_set(const char* name, const char* help, double value) const {
+        api_->gauge_set(host_, name, help, value);
+    }
+    int64_t now_ms() const { return api_->now_ms(host_); }
+    std::string_view instance_name() const { return api_->instance_name(host_); }
+
+    // Config values by JSON Pointer; the fallback when absent (the schema's defaults are already applied).
+    double config_number(const char* pointer, double fallback = 0) const {
+        double v = 0;
+        return api_->config_number(host_, pointer, &v) == PULSE_OK ? v : fallback;
+    }
+    bool config_bool(const char* pointer, bool fallback = false) const {
+        int v = 0;
+        return api_->config_bool(host_, pointer, &v) == PULSE_OK ? v != 0 : fallback;
+    }
+    std::string config_string(const char* pointer, const std::string& fallback = "") const {
+        size_t len = 0;
+        std::string buf(256, '\0');
+        pulse_result rc = api_->config_string(host_, pointer, &buf[0], buf.size(), &len);
+        if (rc != PULSE_OK && len >= buf.size()) {
+            buf.assign(len + 1, '\0');
+            rc = api_->config_string(host_, pointer, &buf[0], buf.size(), &len);
+        }
+        if (rc != PULSE_OK) return fallback;
+        buf.resize(len);
+        return buf;
+    }
+    uint32_t abi_minor() const { return api_->abi_minor; }
+    const pulse_host_api* api() const { return api_; }
+
+  private:
+    const pulse_host_api* api_;
+    pulse_host* host_;
+};
+
+inline std::string_view view(pulse_str s) {
+    return s.data ? std::string_view(s.data, s.len) : std::string_view();
+}
+inline pulse_str str(std::string_view s) {
+    return pulse_str{s.data(), s.size()};
+}
+
+// Writes bytes to a host-provided sink.
+class Writer {
+  public:
+    explicit Writer(const pulse_writer* w) : w_(w) {}
+    void write(std::string_view bytes) const {
+        pulse_result rc = w_->write(w_->ctx, bytes.data(), bytes.size());
+        if (rc != PULSE_OK) throw Error(rc, "output closed by the host");
+    }
+
+  private:
+    const pulse_writer* w_;
+};
+
+struct Sample {
+    std::string_view tenant;
+    std::string_view device;
+    std::string_view metric;
+    double value = 0;
+    bool is_bool = false;
+    int64_t ts_ms = 0;
+};
+
+struct Verdict {
+    pulse_transition transition = PULSE_TRANSITION_NONE;
+    std::string tenant;
+    std::string device;
+    double observed = 0;
+    std::string summary;
+};
+
+struct Delivery {
+    std::string_view idempotency_key;
+    std::string_view payload_json;
+    uint32_t attempt = 1;
+    int64_t deadline_ms = 0;
+};
+
+struct DeliveryOutcome {
+    pulse_result code = PULSE_OK;  // PULSE_OK, PULSE_RETRY or a negative (permanent) code
+    int32_t status_code = 0;
+    int64_t retry_after_ms = -1;
+    std::string detail;
+};
+
+struct ActionRequest {
+    std::string_view job_id;
+    std::string_view tenant;
+    std::string_view device;
+    std::string_view params_json;
+};
+
+class Progress {
+  public:
+    explicit Progress(const pulse_action_progress* p) : p_(p) {}
+    void report(uint32_t percent, std::string_view message) const {
+        if (p_ && p_->report) p_->report(p_->ctx, percent, message.data(), message.size());
+    }
+
+  private:
+    const pulse_action_progress* p_;
+};
+
+// Base classes, one per kind. start() and stop() are optional.
+class Component {
+  public:
+    virtual ~Component() = default;
+    virtual void start() {}
+    virtual void stop() {}
+};
+
+class Ingest : public Component {
+  public:
+    static constexpr pulse_kind kind = PULSE_KIND_INGEST;
+    // Returns true when healthy; status is a short human-readable state.
+    virtual bool health(std::string& status) = 0;
+};
+
+class Rule : public Component {
+  public:
+    static constexpr pulse_kind kind = PULSE_KIND_RULE;
+    virtual Verdict evaluate(const Sample& sample) = 0;
+    virtual void tick(int64_t /*now_ms*/, const std::function<void(const Verdict&)>& /*emit*/) {}
+};
+
+class Sender : public Component {
+  public:
+    static constexpr pulse_kind kind = PULSE_KIND_SENDER;
+    virtual DeliveryOutcome deliver(const Delivery& delivery) = 0;
+};
+
+class Report : public Component {
+  public:
+    static constexpr pulse_kind kind = PULSE_KIND_REPORT;
+    // Derived classes also declare: static constexpr const char* content_type, params_schema.
+    virtual void generate(std::string_view params_json, const Writer& out) = 0;
+};
+
+class Action : public Component {
+  public:
+    static constexpr pulse_kind kind = PULSE_KIND_ACTION;
+    // Derived classes also declare: static constexpr const char* params_schema.
+    virtual void execute(const ActionRequest& request, const Progress& progress, const Writer& result) = 0;
+};
+
+namespace detail {
+
+inline void copy_text(char* buf, size_t cap, std::string_view text) {
+    if (!buf || cap == 0) return;
+    size_t n = text.size() < cap - 1 ? text.size() : cap - 1;
+    std::memcpy(buf, text.data(), n);
+    buf[n] = '\0';
+}
+
+// Runs fn, turning any exception into a result code and a message in err.
+template <class Fn>
+pulse_result guarded(char* err, size_t cap, Fn&& fn) noexcept {
+    try {
+        return fn();
+    } catch (const Error& e) {
+        copy_text(err, cap, e.what());
+        return e.code() == PULSE_OK ? PULSE_ERR_GENERIC : e.code();
+    } catch (const std::exception& e) {
+        copy_text(err, cap, e.what());
+        return PULSE_ERR_GENERIC;
+    } catch (...) {
+        copy_text(err, cap, "unknown exception");
+        return PULSE_ERR_INTERNAL;
+    }
+}
+
+// The instance the host sees: the component plus the scratch space its returned views point into.
+template <class T>
+struct Holder {
+    T impl;
+    Verdict last_verdict;
+    std::string last_status;
+    template <class... A>
+    explicit Holder(A&&... args) : impl(std::forward<A>(args)...) {}
+};
+
+template <class T>
+T& impl(void* instance) {
+    return static_cast<Holder<T>*>(instance)->impl;
+}
+
+inline void fill_verdict(const Verdict& v, pulse_rule_verdict* out) {
+    out->transition = v.transition;
+    out->tenant = str(v.tenant);
+    out->device = str(v.device);
+    out->observed = v.observed;
+    out->summary = str(v.summary);
+}
+
+template <class T>
+struct Thunks {
+    static pulse_result create(const pulse_host_api* api, pulse_host* host, const char* config, size_t len,
+                               void** instance, char* err, size_t cap) noexcept {
+        return guarded(err, cap, [&] {
+            *instance = new Holder<T>(Host(api, host), std::string_view(config, len));
+            return PULSE_OK;
+        });
+    }
+    static pulse_result start(void* instance, char* err, size_t cap) noexcept {
+        return guarded(err, cap, [&] {
+            impl<T>(instance).start();
+            return PULSE_OK;
+        });
+    }
+    static void stop(void* instance) noexcept {
+        guarded(nullptr, 0, [&] {
+            impl<T>(instance).stop();
+            return PULSE_OK;
+        });
+    }
+    static void destroy(void* instance) noexcept {
+        guarded(nullptr, 0, [&] {
+            delete static_cast<Holder<T>*>(instance);
+            return PULSE_OK;
+        });
+    }
+
+    static pulse_result ingest_health(void* instance, char* buf, size_t cap) noexcept {
+        return guarded(buf, cap, [&] {
+            auto* h = static_cast<Holder<T>*>(instance);
+            bool ok = h->impl.health(h->last_status);
+            copy_text(buf, cap, h->last_status);
+            return ok ? PULSE_OK : PULSE_ERR_UNAVAILABLE;
+        });
+    }
+
+    static pulse_result rule_evaluate(void* instance, const pulse_sample* s,
+                                      pulse_rule_verdict* out) noexcept {
+        return guarded(nullptr, 0, [&] {
+            auto* h = static_cast<Holder<T>*>(instance);
+            Sample sample{view(s->tenant),
+                          view(s->device),
+                          view(s->metric),
+                          s->value,
+                          s->value_type == PULSE_VALUE_BOOL,
+                          s->ts_ms};
+            h->last_verdict = h->impl.evaluate(sample);
+            fill_verdict(h->last_verdict, out);
+            return PULSE_OK;
+        });
+    }
+    static pulse_result rule_tick(void* instance, int64_t now_ms, pulse_rule_emit_fn emit,
+                                  void* ctx) noexcept {
+        return guarded(nullptr, 0, [&] {
+            impl<T>(instance).tick(now_ms, [&](const Verdict& v) {
+                pulse_rule_verdict out{};
+                out.struct_size = sizeof out;
+                fill_verdict(v, &out);
+                emit(ctx, &out);
+            });
+            return PULSE_OK;
+        });
+    }
+
+    static pulse_result sender_deliver(void* instance, const pulse_delivery* d,
+                                       pulse_delivery_result* r) noexcept {
+        return guarded(r->detail, r->detail_cap, [&] {
+            DeliveryOutcome o = impl<T>(instance).deliver(
+                Delivery{view(d->idempotency_key), view(d->payload_json), d->attempt, d->deadline_ms});
+            r->status_code = o.status_code;
+            r->retry_after_ms = o.retry_after_ms;
+            copy_text(r->detail, r->detail_cap, o.detail);
+            return o.code;
+        });
+    }
+
+    static pulse_result report_generate(void* instance, const char* params, size_t len,
+                                        const pulse_writer* out, char* err, size_t cap) noexcept {
+        return guarded(err, cap, [&] {
+            impl<T>(instance).generate(std::string_view(params, len), Writer(out));
+            return PULSE_OK;
+        });
+    }
+
+    static pulse_result action_execute(void* instance, const pulse_action_request* r,
+                                       const pulse_action_progress* p, const pulse_writer* out, char* err,
+                                       size_t cap) noexcept {
+        return guarded(err, cap, [&] {
+            impl<T>(instance).execute(
+                ActionRequest{view(r->job_id), view(r->tenant), view(r->device), view(r->params_json)},
+                Progress(p), Writer(out));
+            return PULSE_OK;
+        });
+    }
+};
+
+template <class T>
+const void* ops_for() {
+    using Th = Thunks<T>;
+    if constexpr (std::is_base_of_v<Ingest, T>) {
+        static const pulse_ingest_ops ops{sizeof(pulse_ingest_ops), &Th::ingest_health};
+        return &ops;
+    } else if constexpr (std::is_base_of_v<Rule, T>) {
+        static const pulse_rule_ops ops{sizeof(pulse_rule_ops), &Th::rule_evaluate, &Th::rule_tick};
+        return &ops;
+    } else if constexpr (std::is_base_of_v<Sender, T>) {
+        static const pulse_sender_ops ops{sizeof(pulse_sender_ops), &Th::sender_deliver};
+        return &ops;
+    } else if constexpr (std::is_base_of_v<Report, T>) {
+        static const pulse_report_ops ops{sizeof(pulse_report_ops), T::content_type, T::params_schema,
+                                          &Th::report_generate};
+        return &ops;
+    } else {
+        static_assert(std::is_base_of_v<Action, T>, "a component derives from one of the kind base classes");
+        static const pulse_action_ops ops{sizeof(pulse_action_ops), T::params_schema, &Th::action_execute};
+        return &ops;
+    }
+}
+
+}  // namespace detail
+
+// The static descriptor of component class T. type is [a-z][a-z0-9_]*; config_schema a JSON Schema.
+template <class T>
+const pulse_component* component(const char* type, const char* description, const char* config_schema,
+                                 pulse_threading threading = PULSE_THREADING_SERIAL) {
+    using Th = detail::Thunks<T>;
+    static const pulse_component c{sizeof(pulse_component),
+                                   T::kind,
+                                   type,
+                                   description,
+                                   config_schema,
+                                   threading,
+                                   &Th::create,
+                                   &Th::start,
+                                   &Th::stop,
+                                   &Th::destroy,
+                                   detail::ops_for<T>()};
+    return &c;
+}
+
+}  // namespace pulse
+
+// Emits the plugin descriptor and the entry point. The components are pulse::component<T>(...) calls.
+#define PULSE_PLUGIN(NAME, VERSION, DESCRIPTION, LICENSE, ...)                                              \
+    extern "C" PULSE_EXPORT const pulse_plugin* pulse_plugin_entry_v1(uint32_t host_abi_min,                \
+                                                                      uint32_t host_abi_max) {              \
+        (void)host_abi_min;                                                                                 \
+        (void)host_abi_max; /* the host checks compatibility and explains a refusal */                      \
+        static const pulse_component* const components[] = {__VA_ARGS__};                                   \
+        static const pulse_plugin plugin{sizeof(pulse_plugin),                                              \
+                                         PULSE_ABI_MAJOR,                                                   \
+                                         PULSE_ABI_MINOR,                                                   \
+                                         NAME,                                                              \
+                                         VERSION,                                                           \
+                                         DESCRIPTION,                                                       \
+                                         LICENSE,                                                           \
+                                         static_cast<uint32_t>(sizeof(components) / sizeof(components[0])), \
+                                         components};                                                       \
+        return &plugin;                                                                                     \
+    }
+
+#endif  // PULSE_PLUGIN_HPP

@@ -1,0 +1,40 @@
+/* The released layout of ABI 1.0 (x86_64, LP64). A change here breaks every plugin built before it:
+ * add members only at the end of a struct, bump PULSE_ABI_MINOR, and add the new size in a new file. */
+#include <pulse/plugin.h>
+
+#include <stddef.h>
+
+#if defined(__x86_64__) || defined(__aarch64__)
+_Static_assert(sizeof(pulse_str) == 16, "pulse_str");
+_Static_assert(sizeof(pulse_writer) == 24, "pulse_writer");
+_Static_assert(offsetof(pulse_writer, write) == 16, "pulse_writer.write");
+_Static_assert(sizeof(pulse_host_api) == 80, "pulse_host_api 1.0");
+_Static_assert(offsetof(pulse_host_api, log) == 16, "pulse_host_api.log");
+_Static_assert(offsetof(pulse_host_api, instance_name) == 48, "pulse_host_api.instance_name");
+_Static_assert(offsetof(pulse_host_api, config_string) == 72, "pulse_host_api.config_string");
+_Static_assert(sizeof(pulse_ingest_ops) == 16, "pulse_ingest_ops");
+_Static_assert(sizeof(pulse_sample) == 80, "pulse_sample");
+_Static_assert(offsetof(pulse_sample, value) == 56, "pulse_sample.value");
+_Static_assert(offsetof(pulse_sample, ts_ms) == 72, "pulse_sample.ts_ms");
+_Static_assert(sizeof(pulse_rule_verdict) == 64, "pulse_rule_verdict");
+_Static_assert(offsetof(pulse_rule_verdict, summary) == 48, "pulse_rule_verdict.summary");
+_Static_assert(sizeof(pulse_rule_ops) == 24, "pulse_rule_ops");
+_Static_assert(sizeof(pulse_delivery) == 56, "pulse_delivery");
+_Static_assert(offsetof(pulse_delivery, deadline_ms) == 48, "pulse_delivery.deadline_ms");
+_Static_assert(sizeof(pulse_delivery_result) == 32, "pulse_delivery_result");
+_Static_assert(sizeof(pulse_sender_ops) == 16, "pulse_sender_ops");
+_Static_assert(sizeof(pulse_report_ops) == 32, "pulse_report_ops");
+_Static_assert(sizeof(pulse_action_request) == 72, "pulse_action_request");
+_Static_assert(sizeof(pulse_action_progress) == 24, "pulse_action_progress");
+_Static_assert(sizeof(pulse_action_ops) == 24, "pulse_action_ops");
+_Static_assert(sizeof(pulse_component) == 80, "pulse_component");
+_Static_assert(offsetof(pulse_component, create) == 40, "pulse_component.create");
+_Static_assert(offsetof(pulse_component, ops) == 72, "pulse_component.ops");
+_Static_assert(sizeof(pulse_plugin) == 64, "pulse_plugin");
+_Static_assert(offsetof(pulse_plugin, components) == 56, "pulse_plugin.components");
+#endif
+
+/* Referenced by the unit tests so that the linker keeps this translation unit. */
+int pulse_abi_layout_checked(void) {
+    return PULSE_ABI_VERSION(PULSE_ABI_MAJOR, PULSE_ABI_MINOR) == 0x10000u;
+}

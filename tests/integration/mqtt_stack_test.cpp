@@ -1,0 +1,57 @@
+// The private Mosquitto the stack starts: no anonymous access, the ingest service account, persistence.
+#include "test_env.h"
+
+#include <gtest/gtest.h>
+#include <mqtt/async_client.h>
+
+using namespace pulse::test;
+
+namespace {
+
+std::string brokerUri() {
+    return "tcp://127.0.0.1:" + env("PULSE_TEST_MQTT_PORT");
+}
+
+// The MQTT v5 reason code of a connection attempt (0 = accepted).
+int connectWith(const std::string& user, const std::string& password) {
+    mqtt::async_client client(brokerUri(), "pulse-test-" + user + std::to_string(getpid()),
+                              mqtt::create_options(MQTTVERSION_5));
+    auto builder = mqtt::connect_options_builder()
+                       .mqtt_version(MQTTVERSION_5)
+                       .clean_start(true)
+                       .connect_timeout(std::chrono::seconds(5));
+    if (!user.empty()) builder.user_name(user).password(password);
+    try {
+        client.connect(builder.finalize())->wait();
+        client.disconnect()->wait();
+        return 0;
+    } catch (const mqtt::exception& e) {
+        return e.get_reason_code() ? e.get_reason_code() : e.get_return_code();
+    }
+}
+
+}  // namespace
+
+TEST(MqttStack, RefusesAnonymousAndWrongPasswords) {
+    EXPECT_NE(connectWith("", ""), 0);
+    EXPECT_NE(connectWith("pulse-ingest", "wrong-password"), 0);
+}
+
+TEST(MqttStack, IngestAccountSubscribesToTheSharedTelemetrySubscription) {
+    ASSERT_EQ(connectWith("pulse-ingest", env("PULSE_TEST_MQTT_PASSWORD")), 0);
+    mqtt::async_client client(brokerUri(), "pulse-test-ingest-sub", mqtt::create_options(MQTTVERSION_5));
+    client
+        .connect(mqtt::connect_options_builder()
+                     .mqtt_version(MQTTVERSION_5)
+                     .clean_start(true)
+                     .user_name("pulse-ingest")
+                     .password(env("PULSE_TEST_MQTT_PASSWORD"))
+                     .finalize())
+        ->wait();
+    auto token = client.subscribe("$share/pulse/devices/+/+/telemetry", 1);
+    token->wait();
+    auto codes = token->get_subscribe_response().get_reason_codes();
+    ASSERT_EQ(codes.size(), 1u);
+    EXPECT_EQ(codes[0], mqtt::ReasonCode::GRANTED_QOS_1);
+    client.disconnect()->wait();
+}
