@@ -124,6 +124,9 @@ EOF
     PULSE_DB_URI="host=127.0.0.1 port=$PG_PORT dbname=pulse user=pulse_app password=$PG_APP_PASSWORD"
     PULSE_DB_MIGRATE_URI="host=127.0.0.1 port=$PG_PORT dbname=pulse user=pulse_owner password=$PG_OWNER_PASSWORD"
     export PULSE_DB_URI PULSE_DB_MIGRATE_URI
+    # For running pulsed by hand against this stack: . var/pulse.env
+    (umask 077 && printf "export PULSE_DB_URI='%s'\nexport PULSE_DB_MIGRATE_URI='%s'\n" \
+        "$PULSE_DB_URI" "$PULSE_DB_MIGRATE_URI" >"$STACK_DIR/pulse.env")
 }
 
 pg_running() { [ -f "$PGDATA_DIR/postmaster.pid" ] && as_user postgres "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; }

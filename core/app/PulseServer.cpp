@@ -100,7 +100,8 @@ void PulseServer::initialize(Poco::Util::Application& self) {
     }
     ctx_ = std::make_unique<ServerContext>();
     auto env = config::processEnvironment();
-    addSubsystem(new ConfigSubsystem(*ctx_, configPath_.empty() ? defaultConfigPath(env) : configPath_));
+    addSubsystem(new ConfigSubsystem(*ctx_, configPath_.empty() ? defaultConfigPath(env) : configPath_,
+                                     mode_ != Mode::ListPlugins));
     if (mode_ == Mode::Serve) {
         registerProcessMetrics();
         addSubsystem(new DatabaseSubsystem(*ctx_));

@@ -53,7 +53,7 @@ void migrateOrCheck(const config::Settings& s, bool apply) {
 }
 
 void ConfigSubsystem::initialize(Poco::Util::Application& app) {
-    ctx_.settings = config::loadSettings(app.config(), path_, config::processEnvironment());
+    ctx_.settings = config::loadSettings(app.config(), path_, config::processEnvironment(), needDatabase_);
     const auto& s = ctx_.settings;
     logging::setup(s.logLevel, s.logFormat, s.logFile);
     for (const auto& w : s.warnings) logging::get("config")->warn("{}", w);

@@ -17,7 +17,8 @@ namespace pulse::app {
 // everything after it reads the settings.
 class ConfigSubsystem : public Poco::Util::Subsystem {
   public:
-    ConfigSubsystem(ServerContext& ctx, std::string path) : ctx_(ctx), path_(std::move(path)) {}
+    ConfigSubsystem(ServerContext& ctx, std::string path, bool needDatabase)
+        : ctx_(ctx), path_(std::move(path)), needDatabase_(needDatabase) {}
     const char* name() const override { return "pulse.config"; }
     void initialize(Poco::Util::Application& app) override;
     void uninitialize() override {}
@@ -25,6 +26,7 @@ class ConfigSubsystem : public Poco::Util::Subsystem {
   private:
     ServerContext& ctx_;
     std::string path_;
+    bool needDatabase_;
 };
 
 // Connects to PostgreSQL (waiting up to db.startup_timeout_s), applies or checks migrations, checks

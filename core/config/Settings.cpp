@@ -120,7 +120,7 @@ std::string withConnectTimeout(const std::string& conninfo, int seconds) {
 }
 
 Settings loadSettings(Poco::Util::LayeredConfiguration& appConfig, const std::string& configPath,
-                      const std::map<std::string, std::string>& env) {
+                      const std::map<std::string, std::string>& env, bool needDatabase) {
     Settings s;
     Poco::Path path(configPath);
     path.makeAbsolute();
@@ -175,7 +175,8 @@ Settings loadSettings(Poco::Util::LayeredConfiguration& appConfig, const std::st
             continue;
         }
         auto fail = [&](const std::string& why) { errors.push_back(k.key + " (" + source + "): " + why); };
-        if (k.required && raw.empty()) {
+        bool required = k.required && (needDatabase || k.key.rfind("db.", 0) != 0);
+        if (required && raw.empty()) {
             fail("is required: " + k.description + " (set it in the file or " + envName(k.key) + ")");
             continue;
         }
@@ -254,7 +255,8 @@ Settings loadSettings(Poco::Util::LayeredConfiguration& appConfig, const std::st
         throw ConfigError("invalid configuration:\n  db.pool_min is greater than db.pool_max");
     if (s.dbMigrateOnStart && s.dbMigrateUri.empty()) {
         s.dbMigrateOnStart = false;
-        s.warnings.push_back("db.migrate_uri is empty: pending migrations are reported, not applied");
+        if (needDatabase)
+            s.warnings.push_back("db.migrate_uri is empty: pending migrations are reported, not applied");
     }
     return s;
 }

@@ -86,8 +86,9 @@ struct Settings {
 
 // Loads configPath into appConfig (so ${application.dir} and friends expand), applies PULSE_* overrides
 // from env, and validates every declared key. Throws ConfigError listing all problems at once.
+// needDatabase = false (for --list-plugins) lets db.uri be absent.
 Settings loadSettings(Poco::Util::LayeredConfiguration& appConfig, const std::string& configPath,
-                      const std::map<std::string, std::string>& env);
+                      const std::map<std::string, std::string>& env, bool needDatabase = true);
 
 // The process environment as a map.
 std::map<std::string, std::string> processEnvironment();

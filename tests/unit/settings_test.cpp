@@ -68,6 +68,13 @@ TEST(Settings, OutOfRangeAndMissingFile) {
     EXPECT_THROW(load(::testing::TempDir() + "/does-not-exist.properties"), ConfigError);
 }
 
+TEST(Settings, DatabaseKeysAreOptionalWhenNotNeeded) {
+    auto path = writeConfig("e.properties", "http.port = 9000\n");
+    EXPECT_THROW(load(path), ConfigError);
+    Poco::AutoPtr<Poco::Util::LayeredConfiguration> cfg(new Poco::Util::LayeredConfiguration);
+    EXPECT_EQ(loadSettings(*cfg, path, {}, false).httpPort, 9000);
+}
+
 TEST(Settings, EnvNames) {
     EXPECT_EQ(envName("db.migrate_uri"), "PULSE_DB_MIGRATE_URI");
     EXPECT_EQ(envName("http.max_body_bytes"), "PULSE_HTTP_MAX_BODY_BYTES");
