@@ -123,10 +123,20 @@ EOF
     source "$SECRETS"
     PULSE_DB_URI="host=127.0.0.1 port=$PG_PORT dbname=pulse user=pulse_app password=$PG_APP_PASSWORD"
     PULSE_DB_MIGRATE_URI="host=127.0.0.1 port=$PG_PORT dbname=pulse user=pulse_owner password=$PG_OWNER_PASSWORD"
-    export PULSE_DB_URI PULSE_DB_MIGRATE_URI
+    # pulsed keeps the broker's password file in step with the device credentials, and the MQTT ingest
+    # plugin reads the broker address and its password from the environment (plugins.d/ingest_mqtt).
+    PULSE_MQTT_PASSWORD_FILE="$MQTT_DIR/passwd"
+    PULSE_MQTT_PASSWORD_BASE_FILE="$MQTT_DIR/passwd.base"
+    PULSE_MQTT_BROKER_PID_FILE="$MQTT_DIR/mosquitto.pid"
+    PULSE_MQTT_URI="tcp://127.0.0.1:$MQTT_PORT"
+    PULSE_MQTT_INGEST_PASSWORD="$MQTT_INGEST_PASSWORD"
+    export PULSE_DB_URI PULSE_DB_MIGRATE_URI PULSE_MQTT_PASSWORD_FILE PULSE_MQTT_PASSWORD_BASE_FILE \
+        PULSE_MQTT_BROKER_PID_FILE PULSE_MQTT_URI PULSE_MQTT_INGEST_PASSWORD
     # For running pulsed by hand against this stack: . var/pulse.env
-    (umask 077 && printf "export PULSE_DB_URI='%s'\nexport PULSE_DB_MIGRATE_URI='%s'\n" \
-        "$PULSE_DB_URI" "$PULSE_DB_MIGRATE_URI" >"$STACK_DIR/pulse.env")
+    (umask 077 && for v in PULSE_DB_URI PULSE_DB_MIGRATE_URI PULSE_MQTT_PASSWORD_FILE PULSE_MQTT_PASSWORD_BASE_FILE \
+        PULSE_MQTT_BROKER_PID_FILE PULSE_MQTT_URI PULSE_MQTT_INGEST_PASSWORD; do
+        printf "export %s='%s'\n" "$v" "${!v}"
+    done >"$STACK_DIR/pulse.env")
 }
 
 pg_running() { [ -f "$PGDATA_DIR/postmaster.pid" ] && as_user postgres "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; }
@@ -185,10 +195,11 @@ mqtt_start() {
     sed -e "s|@PORT@|$MQTT_PORT|g" -e "s|@DIR@|$(readlink -f "$MQTT_DIR")|g" \
         "$PULSE_ROOT/etc/mosquitto/mosquitto.conf.in" >"$conf"
     cp "$PULSE_ROOT/etc/mosquitto/acl" "$MQTT_DIR/acl"
-    rm -f "$MQTT_DIR/passwd"
-    touch "$MQTT_DIR/passwd"
-    chmod 600 "$MQTT_DIR/passwd"
-    mosquitto_passwd -b "$MQTT_DIR/passwd" pulse-ingest "$MQTT_INGEST_PASSWORD" 2>/dev/null
+    # passwd.base holds the ingest service account; pulsed writes passwd = base + device accounts.
+    rm -f "$MQTT_DIR/passwd.base"
+    (umask 077 && touch "$MQTT_DIR/passwd.base")
+    mosquitto_passwd -b "$MQTT_DIR/passwd.base" pulse-ingest "$MQTT_INGEST_PASSWORD" 2>/dev/null
+    [ -f "$MQTT_DIR/passwd" ] || (umask 077 && cp "$MQTT_DIR/passwd.base" "$MQTT_DIR/passwd")
     if [ "$(id -u)" -eq 0 ]; then chown mosquitto: "$MQTT_DIR/passwd" "$MQTT_DIR/acl" "$conf"; fi
     if ! mqtt_running; then
         nohup mosquitto -c "$conf" >>"$MQTT_DIR/mosquitto.out" 2>&1 &

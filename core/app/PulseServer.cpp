@@ -2,7 +2,9 @@
 
 #include "app/Subsystems.h"
 #include "logging/Logging.h"
+#include "services/BrokerCredentials.h"
 #include "services/DemoSeed.h"
+#include "services/DeviceProvisioning.h"
 #include "storage/MigrationRunner.h"
 
 #include <Poco/DirectoryIterator.h>
@@ -64,7 +66,16 @@ void PulseServer::defineOptions(Poco::Util::OptionSet& options) {
         "list plugins (name, version, ABI, components), instances and refusals, then exit");
     add("migrate", "", "apply pending database migrations with db.migrate_uri, then exit");
     add("seed-demo", "",
-        "create or refresh the demo tenant and user ($PULSE_DEMO_EMAIL, $PULSE_DEMO_PASSWORD)");
+        "create or refresh the demo tenant, user and fleet ($PULSE_DEMO_EMAIL, $PULSE_DEMO_PASSWORD)");
+    options.addOption(
+        Option("create-device", "", "create a device and print its token (shown once), then exit")
+            .required(false)
+            .repeatable(false)
+            .argument("TENANT/NAME"));
+    options.addOption(Option("tags", "", "tags of the device made by --create-device, comma-separated")
+                          .required(false)
+                          .repeatable(false)
+                          .argument("TAGS"));
 }
 
 void PulseServer::handleOption(const std::string& name, const std::string& value) {
@@ -85,6 +96,11 @@ void PulseServer::handleOption(const std::string& name, const std::string& value
         setMode(Mode::Migrate);
     else if (name == "seed-demo")
         setMode(Mode::SeedDemo);
+    else if (name == "create-device") {
+        setMode(Mode::CreateDevice);
+        deviceSpec_ = value;
+    } else if (name == "tags")
+        deviceTags_ = value;
 }
 
 void PulseServer::setMode(Mode mode) {
@@ -105,6 +121,7 @@ void PulseServer::initialize(Poco::Util::Application& self) {
     if (mode_ == Mode::Serve) {
         registerProcessMetrics();
         addSubsystem(new DatabaseSubsystem(*ctx_));
+        addSubsystem(new TelemetrySubsystem(*ctx_));
         addSubsystem(new PluginSubsystem(*ctx_));
         addSubsystem(new HttpSubsystem(*ctx_));
     }
@@ -214,7 +231,53 @@ int PulseServer::seedDemo() {
     storage::Database db(config::withConnectTimeout(s.dbUri, s.dbConnectTimeoutS), 1, 2);
     auto login = services::seedDemo(db, email, password);
     logging::get("pulsed")->info("demo tenant '{}' with user {} is ready", login.tenant, login.email);
+    // A small fleet; a device's token is printed only when it is created (tokens are stored hashed).
+    static const char* fleet[] = {"boiler-1", "boiler-2", "chiller-1", "meter-1", "meter-2"};
+    for (const char* name : fleet) {
+        try {
+            auto d = services::createDevice(db, login.tenant, name, {"demo"});
+            std::cout << "device " << d.mqttUsername << " token " << d.token << "\n";
+        } catch (const std::invalid_argument&) {
+            // already provisioned by an earlier run
+        }
+    }
+    services::syncBrokerCredentials(db, {s.mqttPasswordFile, s.mqttPasswordBaseFile, s.mqttBrokerPidFile});
     return EXIT_OK;
+}
+
+int PulseServer::createDevice() {
+    const auto& s = ctx_->settings;
+    auto slash = deviceSpec_.find('/');
+    if (slash == std::string::npos) {
+        logging::get("pulsed")->error("--create-device expects TENANT/NAME, got '{}'", deviceSpec_);
+        return kExitConfig;
+    }
+    std::vector<std::string> tags;
+    for (size_t start = 0; start < deviceTags_.size();) {
+        size_t comma = deviceTags_.find(',', start);
+        std::string tag =
+            deviceTags_.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (!tag.empty()) tags.push_back(tag);
+        start = comma == std::string::npos ? deviceTags_.size() : comma + 1;
+    }
+    migrateOrCheck(s, s.dbMigrateOnStart);
+    storage::Database db(config::withConnectTimeout(s.dbUri, s.dbConnectTimeoutS), 1, 2);
+    try {
+        auto d =
+            services::createDevice(db, deviceSpec_.substr(0, slash), deviceSpec_.substr(slash + 1), tags);
+        // The broker learns the new account now, not at the next periodic sync of a running pulsed.
+        services::syncBrokerCredentials(db,
+                                        {s.mqttPasswordFile, s.mqttPasswordBaseFile, s.mqttBrokerPidFile});
+        std::cout << "device:        " << d.mqttUsername << " (id " << d.deviceId << ")\n"
+                  << "token:         " << d.token << "   (shown once; store it on the device)\n"
+                  << "HTTP:          POST /api/v1/telemetry with Authorization: Bearer <token>\n"
+                  << "MQTT:          username " << d.mqttUsername << ", password <token>, topic devices/"
+                  << d.mqttUsername << "/telemetry\n";
+        return EXIT_OK;
+    } catch (const std::invalid_argument& e) {
+        logging::get("pulsed")->error("{}", e.what());
+        return kExitConfig;
+    }
 }
 
 void PulseServer::registerProcessMetrics() {
@@ -270,8 +333,12 @@ int PulseServer::main(const std::vector<std::string>&) {
                 return EXIT_OK;
             case Mode::SeedDemo:
                 return seedDemo();
-            default:
+            case Mode::CreateDevice:
+                return createDevice();
+            case Mode::Serve:
                 break;
+            default:
+                return EXIT_SOFTWARE;
         }
     } catch (const Poco::Exception& e) {
         logging::get("pulsed")->error("{}", e.displayText());

@@ -24,7 +24,17 @@ class PulseServer : public Poco::Util::ServerApplication {
     int main(const std::vector<std::string>& args) override;
 
   private:
-    enum class Mode { Serve, Help, Version, HelpConfig, CheckConfig, ListPlugins, Migrate, SeedDemo };
+    enum class Mode {
+        Serve,
+        Help,
+        Version,
+        HelpConfig,
+        CheckConfig,
+        ListPlugins,
+        Migrate,
+        SeedDemo,
+        CreateDevice
+    };
 
     void setMode(Mode mode);
     void printHelp() const;
@@ -32,10 +42,13 @@ class PulseServer : public Poco::Util::ServerApplication {
     int checkConfig();
     int listPlugins();
     int seedDemo();
+    int createDevice();
     void registerProcessMetrics();
 
     Mode mode_ = Mode::Serve;
     std::string configPath_;
+    std::string deviceSpec_;  // --create-device TENANT/NAME
+    std::string deviceTags_;  // --tags a,b
     int startupError_ = 0;
     std::unique_ptr<ServerContext> ctx_;
 };

@@ -1,10 +1,17 @@
 #pragma once
 
 #include "config/Settings.h"
+#include "http/PluginRoutes.h"
+#include "http/Router.h"
 #include "metrics/MetricsRegistry.h"
+#include "pipeline/IngestPipeline.h"
+#include "pipeline/TelemetryWriter.h"
 #include "plugins/PluginManager.h"
+#include "services/DeviceRegistry.h"
+#include "services/DeviceStatusTracker.h"
 #include "services/HealthService.h"
 #include "storage/Database.h"
+#include "workers/PeriodicTask.h"
 
 #include <chrono>
 #include <memory>
@@ -17,6 +24,15 @@ struct ServerContext {
     metrics::MetricsRegistry metrics;
     services::HealthService health;
     std::unique_ptr<storage::Database> db;
+    // Created before the plugins, which mount their routes on it; served by the HTTP subsystem.
+    std::shared_ptr<http::Router> router = std::make_shared<http::Router>();
+    std::unique_ptr<http::PluginRoutes> pluginRoutes;
+    std::unique_ptr<services::DeviceRegistry> registry;
+    std::unique_ptr<services::DeviceStatusTracker> deviceStatus;
+    std::unique_ptr<pipeline::TelemetryWriter> writer;
+    std::unique_ptr<pipeline::IngestPipeline> ingest;
+    std::unique_ptr<workers::PeriodicTask> partitionMaintenance;
+    std::unique_ptr<workers::PeriodicTask> brokerSync;
     std::unique_ptr<plugins::PluginManager> plugins;
     std::chrono::steady_clock::time_point startedAt = std::chrono::steady_clock::now();
 };

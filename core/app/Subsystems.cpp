@@ -5,8 +5,10 @@
 #include "http/MetricsRoute.h"
 #include "http/StaticFiles.h"
 #include "logging/Logging.h"
+#include "services/BrokerCredentials.h"
 #include "storage/MigrationRunner.h"
 #include "storage/PgConnection.h"
+#include "workers/TelemetryMaintenance.h"
 
 #include <Poco/Util/Application.h>
 
@@ -94,8 +96,71 @@ void DatabaseSubsystem::uninitialize() {
     ctx_.db.reset();
 }
 
+void TelemetrySubsystem::initialize(Poco::Util::Application&) {
+    const auto& s = ctx_.settings;
+    std::string conninfo = config::withConnectTimeout(s.dbUri, s.dbConnectTimeoutS);
+    auto maintain = [conninfo, s] {
+        workers::maintainTelemetryPartitions(conninfo, s.telemetryRawRetentionDays,
+                                             s.telemetryRollupRetentionDays, s.telemetryPartitionsAheadDays);
+    };
+    maintain();  // before any ingest: a reading must never meet a missing partition
+    ctx_.partitionMaintenance =
+        std::make_unique<workers::PeriodicTask>("partition maintenance", std::chrono::hours(1), maintain);
+    ctx_.partitionMaintenance->start();
+    services::BrokerFiles broker{s.mqttPasswordFile, s.mqttPasswordBaseFile, s.mqttBrokerPidFile};
+    if (!broker.passwordFile.empty()) {
+        storage::Database* db = ctx_.db.get();
+        auto sync = [db, broker] { services::syncBrokerCredentials(*db, broker); };
+        sync();
+        ctx_.brokerSync = std::make_unique<workers::PeriodicTask>("broker credential sync",
+                                                                  std::chrono::seconds(s.mqttSyncS), sync);
+        ctx_.brokerSync->start();
+    }
+    ctx_.registry =
+        std::make_unique<services::DeviceRegistry>(*ctx_.db, std::chrono::milliseconds(s.registryCacheTtlMs));
+    ctx_.deviceStatus = std::make_unique<services::DeviceStatusTracker>(
+        conninfo, std::chrono::milliseconds(s.statusFlushMs), std::chrono::seconds(s.statusSweepS));
+    ctx_.deviceStatus->start();
+    ctx_.writer = std::make_unique<pipeline::TelemetryWriter>(
+        conninfo,
+        pipeline::WriterSettings{static_cast<size_t>(s.telemetryQueueRows),
+                                 static_cast<size_t>(s.telemetryBatchRows),
+                                 std::chrono::milliseconds(s.telemetryFlushMs), s.telemetryWriterThreads},
+        &ctx_.metrics);
+    ctx_.writer->start();
+    pipeline::DecodeLimits limits;
+    limits.maxReadings = static_cast<size_t>(s.ingestMaxReadings);
+    limits.maxFutureMs = static_cast<int64_t>(s.ingestMaxFutureS) * 1000;
+    limits.maxAgeMs = static_cast<int64_t>(s.telemetryRawRetentionDays - 1) * 86400000LL;
+    ctx_.ingest = std::make_unique<pipeline::IngestPipeline>(
+        *ctx_.registry, *ctx_.deviceStatus, *ctx_.writer, ctx_.metrics, limits, [] {
+            return std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                .count();
+        });
+    ctx_.pluginRoutes = std::make_unique<http::PluginRoutes>(ctx_.router, s.httpMaxBodyBytes);
+    pipeline::TelemetryWriter* writer = ctx_.writer.get();
+    ctx_.metrics.addCollector([writer](metrics::MetricsRegistry& m) {
+        m.gauge("pulse_telemetry_queued_rows", "Readings waiting to be written")
+            .set(static_cast<double>(writer->queuedRows()));
+    });
+    ctx_.health.add("telemetry", [writer]() -> std::optional<std::string> {
+        std::string error = writer->lastError();
+        return error.empty() ? std::nullopt : std::optional<std::string>("writes failing: " + error);
+    });
+}
+
+void TelemetrySubsystem::uninitialize() {
+    // The ingest plugins are stopped by now: write what they handed over, then record last-seen times.
+    if (ctx_.writer) ctx_.writer->stop();
+    if (ctx_.deviceStatus) ctx_.deviceStatus->stop();
+    if (ctx_.partitionMaintenance) ctx_.partitionMaintenance->stop();
+    if (ctx_.brokerSync) ctx_.brokerSync->stop();
+}
+
 void PluginSubsystem::initialize(Poco::Util::Application&) {
-    ctx_.plugins = std::make_unique<plugins::PluginManager>(&ctx_.metrics);
+    ctx_.plugins = std::make_unique<plugins::PluginManager>(
+        &ctx_.metrics, plugins::HostServices{ctx_.ingest.get(), ctx_.pluginRoutes.get()});
     ctx_.plugins->load(ctx_.settings, plugins::PluginManager::Mode::Serve);
     for (const auto& inst : ctx_.plugins->instances(PULSE_KIND_INGEST)) {
         std::weak_ptr<plugins::PluginInstance> weak = inst;
@@ -117,7 +182,7 @@ HttpSubsystem::~HttpSubsystem() = default;
 
 void HttpSubsystem::initialize(Poco::Util::Application& app) {
     const auto& s = ctx_.settings;
-    auto router = std::make_shared<http::Router>();
+    auto router = ctx_.router;
     http::addHealthRoutes(*router, ctx_.health, app.config().getString("application.version", PULSE_VERSION),
                           ctx_.startedAt);
     http::addMetricsRoute(*router, ctx_.metrics);

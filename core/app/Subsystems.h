@@ -42,6 +42,19 @@ class DatabaseSubsystem : public Poco::Util::Subsystem {
     ServerContext& ctx_;
 };
 
+// The telemetry path: partitions, the device registry, the batched writer, device status, and the
+// ingest pipeline that ingest plugins submit to.
+class TelemetrySubsystem : public Poco::Util::Subsystem {
+  public:
+    explicit TelemetrySubsystem(ServerContext& ctx) : ctx_(ctx) {}
+    const char* name() const override { return "pulse.telemetry"; }
+    void initialize(Poco::Util::Application& app) override;
+    void uninitialize() override;
+
+  private:
+    ServerContext& ctx_;
+};
+
 // Loads plugins.d, creates and starts the instances, and registers ingest health checks.
 class PluginSubsystem : public Poco::Util::Subsystem {
   public:

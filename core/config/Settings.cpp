@@ -17,7 +17,8 @@ namespace pulse::config {
 namespace {
 
 // Environment variables read by the scripts around pulsed, not configuration keys.
-const std::set<std::string> kNonKeyEnv = {"PULSE_CONFIG", "PULSE_DEMO_PASSWORD", "PULSE_DEMO_EMAIL"};
+const std::set<std::string> kNonKeyEnv = {"PULSE_CONFIG", "PULSE_DEMO_PASSWORD", "PULSE_DEMO_EMAIL",
+                                          "PULSE_MQTT_URI", "PULSE_MQTT_INGEST_PASSWORD"};
 
 void collectKeys(const Poco::Util::AbstractConfiguration& cfg, const std::string& prefix,
                  std::vector<std::string>& out) {
@@ -94,6 +95,34 @@ const std::vector<ConfigKey>& configKeys() {
         {"db.startup_timeout_s", K::Int, "30", "how long start-up waits for the database", false, 0, 3600},
         {"db.require_unprivileged", K::Bool, "true",
          "refuse to serve when the application role is superuser, BYPASSRLS or owns tables"},
+        {"telemetry.writer_threads", K::Int, "2", "threads writing telemetry batches", false, 1, 32},
+        {"telemetry.batch_rows", K::Int, "5000", "readings per COPY batch", false, 100, 1000000},
+        {"telemetry.flush_ms", K::Int, "200",
+         "a batch is written at the latest this long after its first reading", false, 1, 60000},
+        {"telemetry.queue_rows", K::Int, "200000",
+         "readings queued at most; beyond, ingest waits and then answers 503 (backpressure)", false, 1000,
+         100000000},
+        {"telemetry.raw_retention_days", K::Int, "90",
+         "days raw readings are kept (partitions dropped after)", false, 2, 3650},
+        {"telemetry.rollup_retention_days", K::Int, "730", "days hourly rollups are kept", false, 2, 36500},
+        {"telemetry.partitions_ahead_days", K::Int, "7", "daily partitions created ahead of time", false, 1,
+         366},
+        {"ingest.max_readings", K::Int, "10000", "readings in one message at most (413 above)", false, 1,
+         1000000},
+        {"ingest.max_future_s", K::Int, "600", "how far ahead of the server clock a reading may be", false, 0,
+         86400},
+        {"status.flush_ms", K::Int, "1000", "how often last-seen times are written", false, 10, 60000},
+        {"status.sweep_s", K::Int, "5", "how often devices are checked for STALE and OFFLINE", false, 1,
+         3600},
+        {"registry.cache_ttl_ms", K::Int, "5000",
+         "device identities are cached this long (revocation takes effect within it)", false, 0, 600000},
+        {"mqtt.password_file", K::Path, "",
+         "Mosquitto password file Pulse writes device accounts into (empty: not managed)"},
+        {"mqtt.password_base_file", K::Path, "",
+         "accounts Pulse does not manage, copied first (the ingest account)"},
+        {"mqtt.broker_pid_file", K::Path, "", "the broker's PID file; Pulse sends SIGHUP after writing"},
+        {"mqtt.sync_s", K::Int, "30", "how often the password file is rewritten from the database", false, 1,
+         86400},
         {"plugins.path", K::String, "${application.dir}../lib/pulse/plugins",
          "colon-separated directories searched for plugin libraries"},
         {"plugins.config_dir", K::Path, "plugins.d", "directory of the plugin *.properties files"},
@@ -148,7 +177,8 @@ Settings loadSettings(Poco::Util::LayeredConfiguration& appConfig, const std::st
     Poco::AutoPtr<Poco::Util::MapConfiguration> overrides(new Poco::Util::MapConfiguration);
     std::map<std::string, std::string> envSource;
     for (const auto& [name, value] : env) {
-        if (name.rfind("PULSE_", 0) != 0 || kNonKeyEnv.count(name)) continue;
+        if (name.rfind("PULSE_", 0) != 0 || kNonKeyEnv.count(name) || name.rfind("PULSE_TEST_", 0) == 0)
+            continue;
         auto it = std::find_if(configKeys().begin(), configKeys().end(),
                                [&](const ConfigKey& k) { return envName(k.key) == name; });
         if (it == configKeys().end()) {
@@ -250,6 +280,22 @@ Settings loadSettings(Poco::Util::LayeredConfiguration& appConfig, const std::st
                                Poco::StringTokenizer::TOK_IGNORE_EMPTY | Poco::StringTokenizer::TOK_TRIM);
     for (const auto& d : dirs) s.pluginPaths.push_back(resolvePath(d, s.configDir));
     s.pluginConfigDir = values["plugins.config_dir"];
+    s.telemetryWriterThreads = i("telemetry.writer_threads");
+    s.telemetryBatchRows = i("telemetry.batch_rows");
+    s.telemetryFlushMs = i("telemetry.flush_ms");
+    s.telemetryQueueRows = i("telemetry.queue_rows");
+    s.telemetryRawRetentionDays = i("telemetry.raw_retention_days");
+    s.telemetryRollupRetentionDays = i("telemetry.rollup_retention_days");
+    s.telemetryPartitionsAheadDays = i("telemetry.partitions_ahead_days");
+    s.ingestMaxReadings = i("ingest.max_readings");
+    s.ingestMaxFutureS = i("ingest.max_future_s");
+    s.statusFlushMs = i("status.flush_ms");
+    s.statusSweepS = i("status.sweep_s");
+    s.registryCacheTtlMs = i("registry.cache_ttl_ms");
+    s.mqttPasswordFile = values["mqtt.password_file"];
+    s.mqttPasswordBaseFile = values["mqtt.password_base_file"];
+    s.mqttBrokerPidFile = values["mqtt.broker_pid_file"];
+    s.mqttSyncS = i("mqtt.sync_s");
 
     if (s.dbPoolMin > s.dbPoolMax)
         throw ConfigError("invalid configuration:\n  db.pool_min is greater than db.pool_max");

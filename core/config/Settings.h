@@ -75,6 +75,23 @@ struct Settings {
     std::vector<std::string> pluginPaths;
     std::string pluginConfigDir;
 
+    int telemetryWriterThreads = 2;
+    int telemetryBatchRows = 5000;
+    int telemetryFlushMs = 200;
+    int telemetryQueueRows = 200000;
+    int telemetryRawRetentionDays = 90;
+    int telemetryRollupRetentionDays = 730;
+    int telemetryPartitionsAheadDays = 7;
+    int ingestMaxReadings = 10000;
+    int ingestMaxFutureS = 600;
+    int statusFlushMs = 1000;
+    int statusSweepS = 5;
+    int registryCacheTtlMs = 5000;
+    std::string mqttPasswordFile;
+    std::string mqttPasswordBaseFile;
+    std::string mqttBrokerPidFile;
+    int mqttSyncS = 30;
+
     // Effective values for display, secrets masked, with where each came from.
     struct Shown {
         std::string value;

@@ -2,7 +2,9 @@
 
 #include "json/JsonSchema.h"
 #include "metrics/MetricsRegistry.h"
+#include "plugins/PluginInstance.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -119,13 +121,49 @@ pulse_result hostConfigString(pulse_host* h, const char* pointer, char* buf, siz
     }
 }
 
+void writeText(char* buf, size_t cap, const std::string& text) {
+    if (!buf || cap == 0) return;
+    size_t n = std::min(text.size(), cap - 1);
+    std::memcpy(buf, text.data(), n);
+    buf[n] = '\0';
+}
+
+pulse_result hostIngestSubmit(pulse_host* h, const pulse_ingest_message* message, int64_t waitMs,
+                              pulse_ingest_result* result) noexcept {
+    if (!h || !message || !result || message->struct_size < sizeof(pulse_ingest_message) ||
+        result->struct_size < sizeof(pulse_ingest_result) || waitMs < 0)
+        return PULSE_ERR_INVALID;
+    try {
+        if (!h->services.ingest) {
+            result->status = 503;
+            result->accepted = 0;
+            result->retry_after_s = 0;
+            writeText(
+                result->body, result->body_cap,
+                R"({"type":"about:blank","title":"Service Unavailable","status":503,"detail":"this host has no telemetry pipeline"})");
+            return PULSE_OK;
+        }
+        h->services.ingest->submit(*message, waitMs, *result);
+        return PULSE_OK;
+    } catch (...) {
+        result->status = 500;
+        writeText(
+            result->body, result->body_cap,
+            R"({"type":"about:blank","title":"Internal Server Error","status":500,"detail":"ingest failed"})");
+        return PULSE_OK;
+    }
+}
+
+pulse_result hostHttpRoute(pulse_host* h, const char* method, const char* pattern,
+                           pulse_http_handler_fn handler, void* ctx) noexcept;
+
 }  // namespace
 
 const pulse_host_api* hostApi() {
     static const pulse_host_api api{
-        sizeof(pulse_host_api), PULSE_ABI_MAJOR, kHostAbiMinor,    &hostLog,
-        &hostCounterAdd,        &hostGaugeSet,   &hostNowMs,       &hostInstanceName,
-        &hostConfigNumber,      &hostConfigBool, &hostConfigString};
+        sizeof(pulse_host_api), PULSE_ABI_MAJOR,   kHostAbiMinor,     &hostLog,          &hostCounterAdd,
+        &hostGaugeSet,          &hostNowMs,        &hostInstanceName, &hostConfigNumber, &hostConfigBool,
+        &hostConfigString,      &hostIngestSubmit, &hostHttpRoute};
     return &api;
 }
 
@@ -134,4 +172,33 @@ void setHostClock(std::function<int64_t()> clock) {
     g_clock = std::move(clock);
 }
 
+}  // namespace pulse::plugins
+
+namespace pulse::plugins {
+namespace {
+
+pulse_result hostHttpRoute(pulse_host* h, const char* method, const char* pattern,
+                           pulse_http_handler_fn handler, void* ctx) noexcept {
+    if (!h || !method || !pattern || !handler || pattern[0] != '/') return PULSE_ERR_INVALID;
+    if (!h->services.routes) return PULSE_OK;  // no HTTP server in this host: nothing to mount
+    try {
+        PluginInstance* owner = h->owner;
+        return h->services.routes->add(
+            method, pattern,
+            [owner, handler, ctx](const pulse_http_request& req, const pulse_http_response& res) {
+                auto call = [&] {
+                    handler(ctx, &req, &res);
+                    return PULSE_OK;
+                };
+                if (owner)
+                    owner->call("http handler", call);
+                else
+                    call();
+            });
+    } catch (...) {
+        return PULSE_ERR_INVALID;
+    }
+}
+
+}  // namespace
 }  // namespace pulse::plugins

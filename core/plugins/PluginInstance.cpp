@@ -23,8 +23,10 @@ RuleVerdict copyVerdict(const pulse_rule_verdict& v) {
 }  // namespace
 
 PluginInstance::PluginInstance(std::string name, std::shared_ptr<const ComponentInfo> component,
-                               metrics::MetricsRegistry* metrics)
+                               metrics::MetricsRegistry* metrics, HostServices services)
     : component_(std::move(component)) {
+    host_.services = services;
+    host_.owner = this;
     host_.plugin = component_->plugin;
     host_.instance = std::move(name);
     host_.log = logging::get("plugin:" + host_.instance);
@@ -56,6 +58,10 @@ pulse_result PluginInstance::guarded(const char* operation, Fn&& fn) {
                          component_->qualifiedType());
     }
     return PULSE_ERR_INTERNAL;
+}
+
+pulse_result PluginInstance::call(const char* operation, const std::function<pulse_result()>& fn) {
+    return guarded(operation, fn);
 }
 
 pulse_result PluginInstance::create(const std::string& configJson, std::string& error) {

@@ -3,6 +3,7 @@
 #include "plugins/HostApi.h"
 #include "plugins/PluginLibrary.h"
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -31,7 +32,7 @@ struct DeliveryOutcome {
 class PluginInstance {
   public:
     PluginInstance(std::string name, std::shared_ptr<const ComponentInfo> component,
-                   metrics::MetricsRegistry* metrics);
+                   metrics::MetricsRegistry* metrics, HostServices services = {});
     ~PluginInstance();
     PluginInstance(const PluginInstance&) = delete;
     PluginInstance& operator=(const PluginInstance&) = delete;
@@ -53,6 +54,9 @@ class PluginInstance {
     pulse_result generate(const std::string& paramsJson, const pulse_writer& out, std::string& error);
     pulse_result execute(const pulse_action_request& request, const pulse_action_progress& progress,
                          const pulse_writer& result, std::string& error);
+
+    // Runs a call into the plugin under the instance's serialization and exception containment.
+    pulse_result call(const char* operation, const std::function<pulse_result()>& fn);
 
   private:
     template <class Fn>

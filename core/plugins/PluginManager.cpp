@@ -157,7 +157,7 @@ void PluginManager::loadInstance(const InstanceSpec& spec, const LoadedPlugin& p
         report_.instances.push_back(status);
         return;
     }
-    auto instance = std::make_shared<PluginInstance>(spec.name, *it, metrics_);
+    auto instance = std::make_shared<PluginInstance>(spec.name, *it, metrics_, services_);
     std::string error;
     if (instance->create(spec.configJson, error) != PULSE_OK)
         return refuseInstance("create() failed: " + error);

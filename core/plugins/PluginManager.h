@@ -43,7 +43,8 @@ class PluginManager {
         Serve,     // create and start instances
     };
 
-    explicit PluginManager(metrics::MetricsRegistry* metrics = nullptr) : metrics_(metrics) {}
+    explicit PluginManager(metrics::MetricsRegistry* metrics = nullptr, HostServices services = {})
+        : metrics_(metrics), services_(services) {}
     ~PluginManager();
 
     void load(const config::Settings& settings, Mode mode);
@@ -60,6 +61,7 @@ class PluginManager {
                       Mode mode);
 
     metrics::MetricsRegistry* metrics_;
+    HostServices services_;
     PluginReport report_;
     std::map<std::string, std::shared_ptr<const ComponentInfo>> components_;  // by kind/type
     std::vector<std::shared_ptr<PluginInstance>> instances_;                  // in start order

@@ -82,7 +82,7 @@ std::vector<std::string> Database::privilegeProblems() {
         s << "SELECT count(*)::integer FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
              "WHERE pg_get_userbyid(c.relowner) = current_user AND n.nspname NOT IN ('pg_catalog', "
              "'information_schema') "
-             "AND n.nspname NOT LIKE 'pg_toast%'",
+             "AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'",
             into(owned), now;
         if (super) problems.push_back("role " + role + " is a superuser");
         if (bypass) problems.push_back("role " + role + " has BYPASSRLS");

@@ -151,6 +151,7 @@ std::vector<Migration> MigrationRunner::migrate(PgConnection& owner, const std::
     owner.exec("GRANT USAGE ON SCHEMA pulse TO " + r +
                "; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA pulse TO " + r +
                "; GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA pulse TO " + r +
+               "; GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA pulse TO " + r +
                // Read-only ledger access, so that a pulsed without owner credentials can check the schema.
                "; GRANT USAGE ON SCHEMA pulse_meta TO " + r +
                "; GRANT SELECT ON pulse_meta.schema_migrations TO " + r);

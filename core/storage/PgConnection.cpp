@@ -33,6 +33,18 @@ void PgConnection::exec(const std::string& sql) {
     check(res.get(), conn_.get());
 }
 
+void PgConnection::copyIn(const std::string& copyStatement, const std::string& data) {
+    std::unique_ptr<PGresult, void (*)(PGresult*)> start(PQexec(conn_.get(), copyStatement.c_str()),
+                                                         &PQclear);
+    if (PQresultStatus(start.get()) != PGRES_COPY_IN) check(start.get(), conn_.get());
+    if (PQputCopyData(conn_.get(), data.data(), static_cast<int>(data.size())) != 1 ||
+        PQputCopyEnd(conn_.get(), nullptr) != 1)
+        throw DatabaseError("COPY failed: " + trimmed(PQerrorMessage(conn_.get())));
+    std::unique_ptr<PGresult, void (*)(PGresult*)> end(PQgetResult(conn_.get()), &PQclear);
+    check(end.get(), conn_.get());
+    while (PGresult* extra = PQgetResult(conn_.get())) PQclear(extra);
+}
+
 PgRows PgConnection::query(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
     std::vector<const char*> values;
     for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);

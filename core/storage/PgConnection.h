@@ -35,6 +35,8 @@ class PgConnection {
     void exec(const std::string& sql);
     // Runs one statement with text parameters and returns its rows.
     PgRows query(const std::string& sql, const std::vector<std::optional<std::string>>& params = {});
+    // COPY ... FROM STDIN with the given data (text or binary, as the statement says).
+    void copyIn(const std::string& copyStatement, const std::string& data);
     PGconn* native() { return conn_.get(); }
 
   private:

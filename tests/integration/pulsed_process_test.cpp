@@ -29,7 +29,7 @@ std::map<std::string, std::string> dbEnv() {
 TEST(Pulsed, VersionAndHelp) {
     std::string out;
     EXPECT_EQ(run({pulsedBinary(), "--version"}, {}, out), 0);
-    EXPECT_NE(out.find("pulsed 0.1.0 (plugin ABI 1.0)"), std::string::npos) << out;
+    EXPECT_NE(out.find("pulsed 0.1.0 (plugin ABI 1.1)"), std::string::npos) << out;
     EXPECT_EQ(run({pulsedBinary(), "--help"}, {}, out), 0);
     EXPECT_NE(out.find("--list-plugins"), std::string::npos) << out;
     EXPECT_EQ(run({pulsedBinary(), "--help-config"}, {}, out), 0);
@@ -69,14 +69,14 @@ TEST(Pulsed, ListPluginsShowsComponentsInstancesAndRefusals) {
                             {"zz-broken.properties", "plugin.library = broken_short_struct.so\n"}}));
     std::string out;
     EXPECT_EQ(run({pulsedBinary(), "--list-plugins", "--config", config}, dbEnv(), out), 0) << out;
-    EXPECT_NE(out.find("sender_log           1.0.0      ABI 1.0  sender/log"), std::string::npos) << out;
+    EXPECT_NE(out.find("sender_log           1.0.0      ABI 1.1  sender/log"), std::string::npos) << out;
     EXPECT_NE(out.find("log                  sender/log             valid"), std::string::npos) << out;
     EXPECT_NE(out.find("broken_short_struct.so\n      the plugin descriptor struct_size 12 is smaller than "
                        "ABI 1.0's 64"),
               std::string::npos)
         << out;
     // Libraries on plugins.path that nothing enables are listed too, or refused with their reason.
-    EXPECT_NE(out.find("wrapper_rule         2.1.0      ABI 1.0  rule/test_threshold"), std::string::npos)
+    EXPECT_NE(out.find("wrapper_rule         2.1.0      ABI 1.1  rule/test_threshold"), std::string::npos)
         << out;
     EXPECT_NE(out.find("broken_no_entry.so\n      exports no entry symbol"), std::string::npos) << out;
 }
@@ -93,10 +93,12 @@ TEST(Pulsed, ServesHealthMetricsAndProblemsAndStopsCleanly) {
 
     auto ready = httpGet(port, "/health/ready");
     EXPECT_EQ(ready.status, 200);
-    EXPECT_EQ(ready.body, R"({"status":"ready","checks":{"database":"ok"}})");
+    EXPECT_EQ(ready.body, R"({"status":"ready","checks":{"database":"ok","telemetry":"ok"}})");
     auto health = httpGet(port, "/health");
     EXPECT_EQ(health.status, 200);
-    EXPECT_EQ(health.body.rfind(R"({"status":"healthy","checks":{"database":"ok"},"version":"0.1.0")", 0), 0u)
+    EXPECT_EQ(health.body.rfind(
+                  R"({"status":"healthy","checks":{"database":"ok","telemetry":"ok"},"version":"0.1.0")", 0),
+              0u)
         << health.body;
     EXPECT_EQ(httpGet(port, "/health/live").status, 200);
 

@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 #define PULSE_ABI_MAJOR 1
-#define PULSE_ABI_MINOR 0
+#define PULSE_ABI_MINOR 1
 /* An ABI version packed into one integer, as passed to the entry point. */
 #define PULSE_ABI_VERSION(major, minor) ((((uint32_t)(major)) << 16) | ((uint32_t)(minor)&0xFFFFu))
 #define PULSE_ABI_VERSION_MAJOR(v) (((uint32_t)(v)) >> 16)
@@ -108,6 +108,70 @@ typedef struct pulse_writer {
  * THREADING: may be passed to any host_api function from any thread. */
 typedef struct pulse_host pulse_host;
 
+/* ---- host services for ingest channels (ABI 1.1) ------------------------------------------------ */
+
+typedef uint32_t pulse_identity_kind;
+#define PULSE_IDENTITY_TOKEN 1  /* identity is a device token the host must authenticate */
+#define PULSE_IDENTITY_DEVICE 2 /* identity is "<tenant>/<device>", authenticated by the transport */
+
+/* One message from a device, as received.
+ * OWNERSHIP: caller-owned, borrowed for the call to ingest_submit.
+ * THREADING: plain data. */
+typedef struct pulse_ingest_message {
+    uint32_t struct_size;
+    pulse_identity_kind identity_kind;
+    pulse_str identity;
+    pulse_str payload; /* the JSON document as received */
+} pulse_ingest_message;
+
+/* What happened to a submitted message, in HTTP terms so that an HTTP channel can answer with it.
+ * status: 200 committed, 202 queued (wait_ms was 0), 400 malformed, 401 unknown or revoked identity,
+ * 403 decommissioned device, 413 too many readings, 503 not committed in time or storage unavailable.
+ * OWNERSHIP: caller-owned; body points to a caller buffer of body_cap bytes that the host fills with a
+ * NUL-terminated JSON document (a result, or an RFC 9457 problem).
+ * THREADING: plain data. */
+typedef struct pulse_ingest_result {
+    uint32_t struct_size;
+    int32_t status;
+    uint32_t accepted;      /* readings accepted from the message */
+    uint32_t retry_after_s; /* with 503: when to try again */
+    char* body;
+    size_t body_cap;
+} pulse_ingest_result;
+
+/* An HTTP request routed to a plugin.
+ * OWNERSHIP: host-owned, valid until the handler returns; strings are not NUL-terminated.
+ * THREADING: the handler runs on one of the host's HTTP threads, concurrently with other requests. */
+typedef struct pulse_http_request {
+    uint32_t struct_size;
+    pulse_str method;
+    pulse_str path;
+    pulse_str body;
+    pulse_str remote_address;
+    const void* host_data;
+    /* A request header by name (case-insensitive) or a path parameter ({name} in the route pattern);
+     * NULL when absent. OWNERSHIP: host-owned, valid until the handler returns. */
+    const char* (*header)(const struct pulse_http_request* request, const char* name);
+    const char* (*param)(const struct pulse_http_request* request, const char* name);
+} pulse_http_request;
+
+/* Where the handler puts its answer.
+ * OWNERSHIP: host-owned, valid until the handler returns; respond() copies its arguments at once.
+ * THREADING: use only on the thread that runs the handler. */
+typedef struct pulse_http_response {
+    uint32_t struct_size;
+    const void* host_data;
+    /* Sets status, content type, body and (when non-zero) a Retry-After header. The last call wins; a
+     * handler that never calls it answers 500. */
+    void (*respond)(const struct pulse_http_response* response, int32_t status, const char* content_type,
+                    const char* body, size_t body_len, uint32_t retry_after_s);
+} pulse_http_response;
+
+/* OWNERSHIP: ctx is plugin-owned and must stay valid until the instance is destroyed.
+ * THREADING: called on HTTP threads, concurrently. */
+typedef void (*pulse_http_handler_fn)(void* ctx, const pulse_http_request* request,
+                                      const pulse_http_response* response);
+
 /* The host's services, passed to create().
  * OWNERSHIP: host-owned, valid until destroy() of the instance returns.
  * THREADING: every function may be called from any thread, including plugin-owned threads. */
@@ -135,6 +199,20 @@ typedef struct pulse_host_api {
     pulse_result (*config_number)(pulse_host* host, const char* pointer, double* out);
     pulse_result (*config_bool)(pulse_host* host, const char* pointer, int* out);
     pulse_result (*config_string)(pulse_host* host, const char* pointer, char* buf, size_t cap, size_t* len);
+
+    /* ---- ABI 1.1 (test with PULSE_HAS_MEMBER(pulse_host_api, api, ingest_submit)) ---- */
+    /* Decodes, authenticates and queues one device message. With wait_ms > 0 it returns once the
+     * readings are committed to storage (status 200) or after wait_ms (503; they may still commit, and
+     * a redelivery is deduplicated); with 0 it returns once they are queued (202). When the host's
+     * queue is full it blocks up to wait_ms (at least 1 s with 0) before answering 503: that wait is
+     * the backpressure an MQTT channel passes on to its broker. Returns PULSE_OK when the message was
+     * processed (see result->status), a negative code for invalid arguments. */
+    pulse_result (*ingest_submit)(pulse_host* host, const pulse_ingest_message* message, int64_t wait_ms,
+                                  pulse_ingest_result* result);
+    /* Mounts handler at method + pattern ("/api/v1/{token}/telemetry"); only during create() or start().
+     * Returns PULSE_ERR_INVALID for a malformed pattern, PULSE_ERR_CONFIG when the route is taken. */
+    pulse_result (*http_route)(pulse_host* host, const char* method, const char* pattern,
+                               pulse_http_handler_fn handler, void* ctx);
 } pulse_host_api;
 
 /* ---- kind: ingest ------------------------------------------------------------------------------- */
@@ -339,6 +417,8 @@ typedef const pulse_plugin* (*pulse_plugin_entry_v1_fn)(uint32_t host_abi_min, u
  * 1.0  first release. Kinds ingest, rule, sender, report, action. Host API: log, counter_add, gauge_set,
  *      now_ms, instance_name, config_number, config_bool, config_string. The config passed to create()
  *      has been validated against config_schema and carries the schema's defaults.
+ * 1.1  Host API: ingest_submit (device messages into the telemetry pipeline) and http_route (HTTP
+ *      routes served by a plugin). Nothing else changed; 1.0 plugins load unchanged.
  */
 
 #ifdef __cplusplus

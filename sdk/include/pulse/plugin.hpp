@@ -31,6 +31,48 @@ class Error : public std::runtime_error {
     pulse_result code_;
 };
 
+inline std::string_view view(pulse_str s) {
+    return s.data ? std::string_view(s.data, s.len) : std::string_view();
+}
+inline pulse_str str(std::string_view s) {
+    return pulse_str{s.data(), s.size()};
+}
+
+// An HTTP request routed to a plugin (ABI 1.1). Views are valid while the handler runs.
+struct HttpRequest {
+    std::string_view method;
+    std::string_view path;
+    std::string_view body;
+    std::string_view remote_address;
+    const pulse_http_request* raw = nullptr;
+    // A header (case-insensitive) or path parameter; empty when absent.
+    std::string header(const char* name) const {
+        const char* v = raw->header(raw, name);
+        return v ? v : "";
+    }
+    std::string param(const char* name) const {
+        const char* v = raw->param(raw, name);
+        return v ? v : "";
+    }
+};
+
+struct HttpResponse {
+    int32_t status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    uint32_t retry_after_s = 0;
+};
+
+// A route handler; the plugin instance owns it for as long as the instance lives.
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct IngestResult {
+    int32_t status = 0;
+    uint32_t accepted = 0;
+    uint32_t retry_after_s = 0;
+    std::string body;  // JSON: a result, or an RFC 9457 problem
+};
+
 // The host's services for one instance. Cheap to copy; valid until the instance is destroyed.
 class Host {
   public:
@@ -76,17 +118,53 @@ class Host {
     uint32_t abi_minor() const { return api_->abi_minor; }
     const pulse_host_api* api() const { return api_; }
 
+    // ABI 1.1: hands one device message to the telemetry pipeline (see pulse_host_api::ingest_submit).
+    IngestResult ingest(pulse_identity_kind kind, std::string_view identity, std::string_view payload,
+                        int64_t wait_ms) const {
+        require_1_1();
+        pulse_ingest_message m{sizeof(pulse_ingest_message), kind, str(identity), str(payload)};
+        std::string buf(4096, '\0');
+        pulse_ingest_result r{sizeof(pulse_ingest_result), 0, 0, 0, &buf[0], buf.size()};
+        pulse_result rc = api_->ingest_submit(host_, &m, wait_ms, &r);
+        if (rc != PULSE_OK) throw Error(rc, "ingest_submit refused its arguments");
+        buf.resize(std::char_traits<char>::length(buf.c_str()));
+        return IngestResult{r.status, r.accepted, r.retry_after_s, buf};
+    }
+
+    // ABI 1.1: serves method + pattern with handler, which must outlive the instance's routes (keep it
+    // as a member of the component).
+    void route(const char* method, const char* pattern, const HttpHandler* handler) const {
+        require_1_1();
+        pulse_result rc =
+            api_->http_route(host_, method, pattern, &route_thunk, const_cast<HttpHandler*>(handler));
+        if (rc != PULSE_OK) throw Error(rc, std::string("cannot route ") + method + " " + pattern);
+    }
+
   private:
+    void require_1_1() const {
+        if (!PULSE_HAS_MEMBER(pulse_host_api, api_, http_route))
+            throw Error(PULSE_ERR_UNSUPPORTED, "this host is older than ABI 1.1");
+    }
+    static void route_thunk(void* ctx, const pulse_http_request* req,
+                            const pulse_http_response* res) noexcept {
+        try {
+            HttpRequest r{view(req->method), view(req->path), view(req->body), view(req->remote_address),
+                          req};
+            HttpResponse out = (*static_cast<HttpHandler*>(ctx))(r);
+            res->respond(res, out.status, out.content_type.c_str(), out.body.data(), out.body.size(),
+                         out.retry_after_s);
+        } catch (const std::exception& e) {
+            std::string body = std::string(R"({"title":"Internal Server Error","status":500,"detail":")") +
+                               "plugin error" + "\"}";
+            res->respond(res, 500, "application/problem+json", body.data(), body.size(), 0);
+        } catch (...) {
+            res->respond(res, 500, "application/problem+json", "{}", 2, 0);
+        }
+    }
+
     const pulse_host_api* api_;
     pulse_host* host_;
 };
-
-inline std::string_view view(pulse_str s) {
-    return s.data ? std::string_view(s.data, s.len) : std::string_view();
-}
-inline pulse_str str(std::string_view s) {
-    return pulse_str{s.data(), s.size()};
-}
 
 // Writes bytes to a host-provided sink.
 class Writer {

@@ -1,5 +1,5 @@
-/* The released layout of ABI 1.0 (x86_64, LP64). A change here breaks every plugin built before it:
- * add members only at the end of a struct, bump PULSE_ABI_MINOR, and add the new size in a new file. */
+/* The released layouts of ABI 1.x (x86_64, LP64). A change to a released line breaks every plugin built
+ * before it: add members only at the end of a struct, bump PULSE_ABI_MINOR, and add the new lines below. */
 #include <pulse/plugin.h>
 
 #include <stddef.h>
@@ -8,7 +8,8 @@
 _Static_assert(sizeof(pulse_str) == 16, "pulse_str");
 _Static_assert(sizeof(pulse_writer) == 24, "pulse_writer");
 _Static_assert(offsetof(pulse_writer, write) == 16, "pulse_writer.write");
-_Static_assert(sizeof(pulse_host_api) == 80, "pulse_host_api 1.0");
+/* 1.0 */
+_Static_assert(offsetof(pulse_host_api, config_string) + sizeof(void*) == 80, "pulse_host_api 1.0 prefix");
 _Static_assert(offsetof(pulse_host_api, log) == 16, "pulse_host_api.log");
 _Static_assert(offsetof(pulse_host_api, instance_name) == 48, "pulse_host_api.instance_name");
 _Static_assert(offsetof(pulse_host_api, config_string) == 72, "pulse_host_api.config_string");
@@ -32,9 +33,18 @@ _Static_assert(offsetof(pulse_component, create) == 40, "pulse_component.create"
 _Static_assert(offsetof(pulse_component, ops) == 72, "pulse_component.ops");
 _Static_assert(sizeof(pulse_plugin) == 64, "pulse_plugin");
 _Static_assert(offsetof(pulse_plugin, components) == 56, "pulse_plugin.components");
+/* 1.1 */
+_Static_assert(sizeof(pulse_host_api) == 96, "pulse_host_api 1.1");
+_Static_assert(offsetof(pulse_host_api, ingest_submit) == 80, "pulse_host_api.ingest_submit");
+_Static_assert(offsetof(pulse_host_api, http_route) == 88, "pulse_host_api.http_route");
+_Static_assert(sizeof(pulse_ingest_message) == 40, "pulse_ingest_message");
+_Static_assert(sizeof(pulse_ingest_result) == 32, "pulse_ingest_result");
+_Static_assert(sizeof(pulse_http_request) == 96, "pulse_http_request");
+_Static_assert(offsetof(pulse_http_request, header) == 80, "pulse_http_request.header");
+_Static_assert(sizeof(pulse_http_response) == 24, "pulse_http_response");
 #endif
 
 /* Referenced by the unit tests so that the linker keeps this translation unit. */
 int pulse_abi_layout_checked(void) {
-    return PULSE_ABI_VERSION(PULSE_ABI_MAJOR, PULSE_ABI_MINOR) == 0x10000u;
+    return PULSE_ABI_VERSION(PULSE_ABI_MAJOR, PULSE_ABI_MINOR) == 0x10001u;
 }

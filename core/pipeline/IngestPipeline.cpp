@@ -1,0 +1,129 @@
+#include "pipeline/IngestPipeline.h"
+
+#include "logging/Logging.h"
+#include "metrics/MetricsRegistry.h"
+#include "pipeline/TelemetryWriter.h"
+#include "services/DeviceRegistry.h"
+#include "services/DeviceStatusTracker.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace pulse::pipeline {
+namespace {
+
+void answer(pulse_ingest_result& r, int status, const std::string& body, uint32_t retryAfter = 0) {
+    r.status = status;
+    r.retry_after_s = retryAfter;
+    if (r.body && r.body_cap) {
+        size_t n = std::min(body.size(), r.body_cap - 1);
+        std::memcpy(r.body, body.data(), n);
+        r.body[n] = '\0';
+    }
+}
+
+std::string problem(int status, const std::string& title, const std::string& detail,
+                    const std::string& field = "") {
+    std::string body = "{\"type\":\"about:blank\",\"title\":\"" + title +
+                       "\",\"status\":" + std::to_string(status) + ",\"detail\":\"" +
+                       logging::jsonEscape(detail) + "\"";
+    if (!field.empty()) body += ",\"field\":\"" + logging::jsonEscape(field) + "\"";
+    return body + "}";
+}
+
+}  // namespace
+
+IngestPipeline::IngestPipeline(services::DeviceRegistry& registry, services::DeviceStatusTracker& status,
+                               TelemetryWriter& writer, metrics::MetricsRegistry& metrics,
+                               DecodeLimits limits, std::function<int64_t()> clock)
+    : registry_(registry),
+      status_(status),
+      writer_(writer),
+      metrics_(metrics),
+      limits_(limits),
+      clock_(std::move(clock)) {}
+
+void IngestPipeline::submit(const pulse_ingest_message& m, int64_t waitMs, pulse_ingest_result& r) {
+    r.accepted = 0;
+    auto count = [&](const char* outcome) {
+        metrics_.counter("pulse_ingest_messages_total", "Device messages by outcome", {{"outcome", outcome}})
+            .add();
+    };
+    std::string_view identity(m.identity.data ? m.identity.data : "", m.identity.data ? m.identity.len : 0);
+    std::optional<services::DeviceIdentity> device;
+    try {
+        if (m.identity_kind == PULSE_IDENTITY_TOKEN) {
+            device = registry_.byToken(identity);
+        } else if (m.identity_kind == PULSE_IDENTITY_DEVICE) {
+            auto slash = identity.find('/');
+            if (slash != std::string_view::npos)
+                device = registry_.byName(identity.substr(0, slash), identity.substr(slash + 1));
+        }
+    } catch (const std::exception& e) {
+        count("unavailable");
+        return answer(r, 503,
+                      problem(503, "Service Unavailable", "the device registry is unavailable; retry later"),
+                      5);
+    }
+    if (!device) {
+        count("unauthorized");
+        return answer(r, 401, problem(401, "Unauthorized", "unknown or revoked device credentials"));
+    }
+    if (device->decommissioned) {
+        count("forbidden");
+        return answer(r, 403,
+                      problem(403, "Forbidden", "device " + device->deviceName + " is decommissioned"));
+    }
+    int64_t now = clock_();
+    std::string_view payload(m.payload.data ? m.payload.data : "", m.payload.data ? m.payload.len : 0);
+    Decoded decoded = decodeTelemetry(payload, now, limits_);
+    if (!decoded.ok) {
+        count("invalid");
+        return answer(r, decoded.status,
+                      problem(decoded.status, decoded.status == 413 ? "Content Too Large" : "Bad Request",
+                              decoded.error, decoded.field));
+    }
+    std::vector<storage::TelemetryRow> rows;
+    rows.reserve(decoded.readings.size());
+    int64_t latest = 0;
+    for (auto& reading : decoded.readings) {
+        latest = std::max(latest, reading.tsUs);
+        rows.push_back(storage::TelemetryRow{device->tenantUuid, device->deviceId, std::move(reading.metric),
+                                             reading.isBool, reading.tsUs, reading.value});
+    }
+    size_t n = rows.size();
+    auto done = std::make_shared<Completion>();
+    auto queueWait = std::chrono::milliseconds(std::max<int64_t>(waitMs, 1000));
+    if (n > 0 && !writer_.enqueue(std::move(rows), done, queueWait)) {
+        count("backpressure");
+        return answer(r, 503, problem(503, "Service Unavailable", "the telemetry queue is full; retry later"),
+                      1);
+    }
+    status_.seen(device->deviceId, std::min(latest ? latest : now, now) / 1000);
+    std::string ignored;
+    for (const auto& name : decoded.ignored)
+        ignored += (ignored.empty() ? "\"" : ",\"") + logging::jsonEscape(name) + "\"";
+    std::string body = "{\"accepted\":" + std::to_string(n) + ",\"ignored\":[" + ignored + "]}";
+    r.accepted = static_cast<uint32_t>(n);
+    if (waitMs == 0 || n == 0) {
+        count("queued");
+        return answer(r, n ? 202 : 200, body);
+    }
+    switch (done->wait(std::chrono::milliseconds(waitMs))) {
+        case Completion::State::Committed:
+            count("committed");
+            return answer(r, 200, body);
+        case Completion::State::Failed:
+            count("failed");
+            return answer(r, 500, problem(500, "Internal Server Error", "the readings could not be stored"));
+        default:
+            count("timeout");
+            return answer(r, 503,
+                          problem(503, "Service Unavailable",
+                                  "the readings were not committed within " + std::to_string(waitMs) +
+                                      " ms; retrying is safe (duplicates are dropped)"),
+                          5);
+    }
+}
+
+}  // namespace pulse::pipeline

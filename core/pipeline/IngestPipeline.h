@@ -1,0 +1,41 @@
+#pragma once
+
+#include "pipeline/TelemetryDecoder.h"
+#include "plugins/HostApi.h"
+
+#include <chrono>
+#include <functional>
+
+namespace pulse::metrics {
+class MetricsRegistry;
+class Counter;
+}  // namespace pulse::metrics
+namespace pulse::services {
+class DeviceRegistry;
+class DeviceStatusTracker;
+}  // namespace pulse::services
+
+namespace pulse::pipeline {
+
+class TelemetryWriter;
+
+// The path of one device message: identity (token or broker-checked name) -> decode -> queue for the
+// writer -> device last-seen; answers in HTTP terms (pulse_ingest_result).
+class IngestPipeline : public plugins::IngestSink {
+  public:
+    IngestPipeline(services::DeviceRegistry& registry, services::DeviceStatusTracker& status,
+                   TelemetryWriter& writer, metrics::MetricsRegistry& metrics, DecodeLimits limits,
+                   std::function<int64_t()> clockUs);
+
+    void submit(const pulse_ingest_message& message, int64_t waitMs, pulse_ingest_result& result) override;
+
+  private:
+    services::DeviceRegistry& registry_;
+    services::DeviceStatusTracker& status_;
+    TelemetryWriter& writer_;
+    metrics::MetricsRegistry& metrics_;
+    DecodeLimits limits_;
+    std::function<int64_t()> clock_;
+};
+
+}  // namespace pulse::pipeline

@@ -1,0 +1,181 @@
+#include "pipeline/TelemetryWriter.h"
+
+#include "logging/Logging.h"
+#include "metrics/MetricsRegistry.h"
+
+namespace pulse::pipeline {
+
+void Completion::finish(State s) {
+    {
+        std::lock_guard lock(mutex_);
+        state_ = s;
+    }
+    cv_.notify_all();
+}
+
+Completion::State Completion::wait(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, timeout, [&] { return state_ != State::Pending; });
+    return state_;
+}
+
+TelemetryWriter::TelemetryWriter(std::string conninfo, WriterSettings settings,
+                                 metrics::MetricsRegistry* metrics)
+    : conninfo_(std::move(conninfo)), settings_(settings), metrics_(metrics) {}
+
+TelemetryWriter::~TelemetryWriter() {
+    stop(std::chrono::seconds(5));
+}
+
+void TelemetryWriter::start() {
+    for (int i = 0; i < settings_.threads; ++i) threads_.emplace_back([this] { run(); });
+}
+
+void TelemetryWriter::stop(std::chrono::milliseconds drainDeadline) {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ && threads_.empty()) return;
+        stopping_ = true;
+        drainDeadline_ = std::chrono::steady_clock::now() + drainDeadline;
+    }
+    notEmpty_.notify_all();
+    notFull_.notify_all();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    std::lock_guard lock(mutex_);
+    if (!queue_.empty())
+        logging::get("telemetry")->error("{} queued readings were not written before shutdown", queuedRows_);
+    for (auto& item : queue_) item.done->finish(Completion::State::Failed);
+    queue_.clear();
+    queuedRows_ = 0;
+}
+
+bool TelemetryWriter::enqueue(std::vector<storage::TelemetryRow>&& rows, std::shared_ptr<Completion> done,
+                              std::chrono::milliseconds wait) {
+    size_t n = rows.size();
+    {
+        std::unique_lock lock(mutex_);
+        // A message larger than the whole queue is still taken when the queue is empty.
+        bool fits = notFull_.wait_for(lock, wait, [&] {
+            return stopping_ || queuedRows_ == 0 || queuedRows_ + n <= settings_.maxQueuedRows;
+        });
+        if (!fits || stopping_) return false;
+        queue_.push_back(Item{std::move(rows), std::move(done), std::chrono::steady_clock::now()});
+        queuedRows_ += n;
+    }
+    notEmpty_.notify_one();
+    return true;
+}
+
+size_t TelemetryWriter::queuedRows() const {
+    std::lock_guard lock(mutex_);
+    return queuedRows_;
+}
+
+std::string TelemetryWriter::lastError() const {
+    std::lock_guard lock(mutex_);
+    return lastError_;
+}
+
+void TelemetryWriter::run() {
+    auto log = logging::get("telemetry");
+    storage::TelemetryStore store(conninfo_);
+    metrics::Counter* rowsWritten = nullptr;
+    metrics::Counter* duplicates = nullptr;
+    metrics::Histogram* batchSeconds = nullptr;
+    if (metrics_) {
+        rowsWritten =
+            &metrics_->counter("pulse_telemetry_rows_written_total", "Readings committed to storage");
+        duplicates = &metrics_->counter("pulse_telemetry_duplicate_rows_total",
+                                        "Redelivered readings not stored again");
+        batchSeconds = &metrics_->histogram("pulse_telemetry_batch_seconds", "Time to commit one batch",
+                                            metrics::MetricsRegistry::latencyBuckets());
+    }
+    auto backoff = std::chrono::milliseconds(100);
+    while (true) {
+        std::vector<Item> batch;
+        size_t rows = 0;
+        {
+            std::unique_lock lock(mutex_);
+            notEmpty_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return;  // stopping and drained
+            // Flush by size, or when the oldest reading has waited flushInterval.
+            if (!stopping_ && queuedRows_ < settings_.batchRows) {
+                auto due = queue_.front().queuedAt + settings_.flushInterval;
+                notEmpty_.wait_until(lock, due,
+                                     [&] { return stopping_ || queuedRows_ >= settings_.batchRows; });
+                if (queue_.empty()) continue;
+            }
+            while (!queue_.empty() &&
+                   (batch.empty() || rows + queue_.front().rows.size() <= settings_.batchRows * 2)) {
+                rows += queue_.front().rows.size();
+                batch.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+        }
+        std::vector<storage::TelemetryRow> all;
+        all.reserve(rows);
+        for (const auto& item : batch) all.insert(all.end(), item.rows.begin(), item.rows.end());
+
+        bool done = false;
+        while (!done) {
+            auto started = std::chrono::steady_clock::now();
+            try {
+                size_t inserted = store.write(all);
+                if (rowsWritten) rowsWritten->add(static_cast<double>(inserted));
+                if (duplicates) duplicates->add(static_cast<double>(all.size() - inserted));
+                if (batchSeconds)
+                    batchSeconds->observe(
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+                for (auto& item : batch) item.done->finish(Completion::State::Committed);
+                done = true;
+                backoff = std::chrono::milliseconds(100);
+                std::lock_guard lock(mutex_);
+                if (!lastError_.empty()) log->info("telemetry writes recovered");
+                lastError_.clear();
+            } catch (const storage::DatabaseError& e) {
+                bool transient = storage::TelemetryStore::transient(e);
+                {
+                    std::lock_guard lock(mutex_);
+                    if (lastError_.empty())
+                        log->error("telemetry batch of {} rows failed: {}", all.size(), e.what());
+                    lastError_ = e.what();
+                }
+                std::unique_lock lock(mutex_);
+                bool pastDeadline = stopping_ && std::chrono::steady_clock::now() >= drainDeadline_;
+                if (!transient || pastDeadline) {
+                    lock.unlock();
+                    if (!transient && batch.size() > 1) {
+                        // Isolate what the database rejects: write message by message.
+                        for (auto& item : batch) {
+                            try {
+                                store.write(item.rows);
+                                item.done->finish(Completion::State::Committed);
+                            } catch (const storage::DatabaseError& one) {
+                                log->error("dropping a message of {} readings the database rejects: {}",
+                                           item.rows.size(), one.what());
+                                item.done->finish(Completion::State::Failed);
+                            }
+                        }
+                    } else {
+                        log->error("dropping a batch of {} readings: {}", all.size(), e.what());
+                        for (auto& item : batch) item.done->finish(Completion::State::Failed);
+                    }
+                    done = true;
+                } else {
+                    notEmpty_.wait_for(lock, backoff, [&] {
+                        return stopping_ && std::chrono::steady_clock::now() >= drainDeadline_;
+                    });
+                    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+                }
+            }
+        }
+        {
+            std::lock_guard lock(mutex_);
+            queuedRows_ -= rows;
+        }
+        notFull_.notify_all();
+    }
+}
+
+}  // namespace pulse::pipeline

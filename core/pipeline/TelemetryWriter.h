@@ -1,0 +1,83 @@
+#pragma once
+
+#include "storage/TelemetryStore.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace pulse::metrics {
+class MetricsRegistry;
+}
+
+namespace pulse::pipeline {
+
+// Learns when the readings of one message are committed (or given up).
+class Completion {
+  public:
+    enum class State { Pending, Committed, Failed };
+    void finish(State s);
+    // Waits up to timeout; returns the state then.
+    State wait(std::chrono::milliseconds timeout);
+
+  private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    State state_ = State::Pending;
+};
+
+struct WriterSettings {
+    size_t maxQueuedRows = 200000;  // backpressure beyond this
+    size_t batchRows = 5000;        // COPY batches this large (MEASURED.md: >= 5k avoids the fixed cost)
+    std::chrono::milliseconds flushInterval{200};
+    int threads = 2;
+};
+
+// A bounded queue of readings and writer threads that COPY them in batches, flushing by size or time.
+// A batch that fails because the database is away is retried on a new connection until it commits, so
+// an outage fills the queue (and the ingest channels wait, then answer 503) instead of losing data.
+class TelemetryWriter {
+  public:
+    TelemetryWriter(std::string conninfo, WriterSettings settings, metrics::MetricsRegistry* metrics);
+    ~TelemetryWriter();
+
+    void start();
+    // Stops accepting, writes what is queued (until the deadline), and joins the threads.
+    void stop(std::chrono::milliseconds drainDeadline = std::chrono::seconds(30));
+
+    // Queues rows, waiting up to wait while the queue is full. False when they did not fit in time.
+    bool enqueue(std::vector<storage::TelemetryRow>&& rows, std::shared_ptr<Completion> done,
+                 std::chrono::milliseconds wait);
+
+    size_t queuedRows() const;
+    // Empty when the last write succeeded, else why it failed.
+    std::string lastError() const;
+
+  private:
+    struct Item {
+        std::vector<storage::TelemetryRow> rows;
+        std::shared_ptr<Completion> done;
+        std::chrono::steady_clock::time_point queuedAt;
+    };
+    void run();
+
+    std::string conninfo_;
+    WriterSettings settings_;
+    metrics::MetricsRegistry* metrics_;
+    mutable std::mutex mutex_;
+    std::condition_variable notEmpty_, notFull_;
+    std::deque<Item> queue_;
+    size_t queuedRows_ = 0;
+    bool stopping_ = false;
+    std::chrono::steady_clock::time_point drainDeadline_;
+    std::string lastError_;
+    std::vector<std::thread> threads_;
+};
+
+}  // namespace pulse::pipeline

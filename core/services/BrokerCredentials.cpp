@@ -1,0 +1,72 @@
+#include "services/BrokerCredentials.h"
+
+#include "logging/Logging.h"
+#include "storage/Database.h"
+
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/Session.h>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+using namespace Poco::Data::Keywords;
+
+namespace pulse::services {
+
+int syncBrokerCredentials(storage::Database& db, const BrokerFiles& files) {
+    if (files.passwordFile.empty()) return 0;
+    std::string content;
+    if (!files.baseFile.empty()) {
+        std::ifstream base(files.baseFile);
+        if (!base) throw std::runtime_error("cannot read " + files.baseFile);
+        std::stringstream ss;
+        ss << base.rdbuf();
+        content = ss.str();
+        if (!content.empty() && content.back() != '\n') content += '\n';
+    }
+    std::vector<std::string> users, hashes;
+    db.withSession([&](Poco::Data::Session& s) {
+        s << "SELECT t.slug || '/' || d.name, c.mqtt_hash FROM pulse.device_credentials c "
+             "JOIN pulse.devices d ON d.id = c.device_id JOIN pulse.tenants t ON t.id = d.tenant_id "
+             "WHERE c.revoked_at IS NULL AND d.decommissioned_at IS NULL ORDER BY 1",
+            into(users), into(hashes), now;
+    });
+    for (size_t i = 0; i < users.size(); ++i) content += users[i] + ":" + hashes[i] + "\n";
+    // Written beside the file and renamed over it, so the broker never reads half a file (several
+    // instances may sync at once); the new file takes the old one's owner and mode, which the broker's
+    // user must be able to read.
+    struct stat old {};
+    bool hadFile = ::stat(files.passwordFile.c_str(), &old) == 0;
+    std::string tmp = files.passwordFile + ".tmp." + std::to_string(::getpid());
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        if (!out) throw std::runtime_error("cannot write " + tmp);
+        out << content;
+        if (!out.flush()) throw std::runtime_error("cannot write " + tmp);
+    }
+    if (hadFile) {
+        ::chmod(tmp.c_str(), old.st_mode & 07777);
+        if (::chown(tmp.c_str(), old.st_uid, old.st_gid) != 0 && ::geteuid() == 0)
+            throw std::runtime_error("cannot give " + tmp + " the owner of " + files.passwordFile);
+    } else {
+        ::chmod(tmp.c_str(), 0600);
+    }
+    if (::rename(tmp.c_str(), files.passwordFile.c_str()) != 0) {
+        ::unlink(tmp.c_str());
+        throw std::runtime_error("cannot replace " + files.passwordFile);
+    }
+    if (!files.pidFile.empty()) {
+        std::ifstream pidIn(files.pidFile);
+        long pid = 0;
+        if (!(pidIn >> pid) || pid <= 1 || kill(static_cast<pid_t>(pid), SIGHUP) != 0)
+            throw std::runtime_error("cannot signal the broker with the PID in " + files.pidFile);
+    }
+    return static_cast<int>(users.size());
+}
+
+}  // namespace pulse::services

@@ -1,0 +1,106 @@
+#include "services/DeviceRegistry.h"
+
+#include "storage/Database.h"
+
+#include <Poco/Data/Session.h>
+#include <Poco/DigestEngine.h>
+#include <Poco/SHA2Engine.h>
+
+using namespace Poco::Data::Keywords;
+
+namespace pulse::services {
+namespace {
+
+constexpr size_t kMaxCacheEntries = 200000;
+
+const char* kSelect =
+    "SELECT t.id::text, t.slug, d.id, d.name, d.decommissioned_at IS NOT NULL "
+    "FROM pulse.devices d JOIN pulse.tenants t ON t.id = d.tenant_id ";
+
+}  // namespace
+
+std::string tokenDigest(std::string_view token) {
+    Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
+    engine.update(token.data(), static_cast<unsigned>(token.size()));
+    return Poco::DigestEngine::digestToHex(engine.digest());
+}
+
+DeviceRegistry::DeviceRegistry(storage::Database& db, std::chrono::milliseconds ttl) : db_(db), ttl_(ttl) {}
+
+std::optional<DeviceIdentity> DeviceRegistry::cached(const std::string& key, bool& hit, bool allowStale) {
+    std::lock_guard lock(mutex_);
+    auto it = cache_.find(key);
+    hit = it != cache_.end() && (allowStale || it->second.expires > std::chrono::steady_clock::now());
+    return hit ? it->second.identity : std::nullopt;
+}
+
+template <class Lookup>
+std::optional<DeviceIdentity> DeviceRegistry::resolve(const std::string& key, Lookup&& lookup) {
+    bool hit = false;
+    auto identity = cached(key, hit, false);
+    if (hit) return identity;
+    try {
+        identity = lookup();
+    } catch (const std::exception&) {
+        // The database is away: a device known a moment ago keeps sending (its readings queue until the
+        // database returns); one never seen gets the error.
+        auto stale = cached(key, hit, true);
+        if (hit) return stale;
+        throw;
+    }
+    remember(key, identity);
+    return identity;
+}
+
+void DeviceRegistry::remember(const std::string& key, const std::optional<DeviceIdentity>& identity) {
+    std::lock_guard lock(mutex_);
+    if (cache_.size() >= kMaxCacheEntries) cache_.clear();
+    cache_[key] = Entry{identity, std::chrono::steady_clock::now() + ttl_};
+}
+
+void DeviceRegistry::invalidate() {
+    std::lock_guard lock(mutex_);
+    cache_.clear();
+}
+
+std::optional<DeviceIdentity> DeviceRegistry::byToken(std::string_view token) {
+    if (token.empty() || token.size() > 256) return std::nullopt;
+    std::string digest = tokenDigest(token);
+    return resolve("t:" + digest, [&]() -> std::optional<DeviceIdentity> {
+        DeviceIdentity id;
+        size_t found = 0;
+        db_.withSession([&](Poco::Data::Session& s) {
+            Poco::Data::Statement st(s);
+            st << std::string(kSelect) +
+                      "JOIN pulse.device_credentials c ON c.device_id = d.id "
+                      "WHERE c.token_sha256 = decode($1, 'hex') AND c.revoked_at IS NULL",
+                use(digest), into(id.tenantId), into(id.tenantSlug), into(id.deviceId), into(id.deviceName),
+                into(id.decommissioned), range(0, 1);
+            found = st.execute();
+        });
+        if (!found) return std::nullopt;
+        id.tenantUuid = storage::parseUuid(id.tenantId);
+        return id;
+    });
+}
+
+std::optional<DeviceIdentity> DeviceRegistry::byName(std::string_view tenantSlug,
+                                                     std::string_view deviceName) {
+    std::string slug(tenantSlug), name(deviceName);
+    return resolve("n:" + slug + "/" + name, [&]() -> std::optional<DeviceIdentity> {
+        DeviceIdentity id;
+        size_t found = 0;
+        db_.withSession([&](Poco::Data::Session& s) {
+            Poco::Data::Statement st(s);
+            st << std::string(kSelect) + "WHERE t.slug = $1 AND d.name = $2", use(slug), use(name),
+                into(id.tenantId), into(id.tenantSlug), into(id.deviceId), into(id.deviceName),
+                into(id.decommissioned), range(0, 1);
+            found = st.execute();
+        });
+        if (!found) return std::nullopt;
+        id.tenantUuid = storage::parseUuid(id.tenantId);
+        return id;
+    });
+}
+
+}  // namespace pulse::services

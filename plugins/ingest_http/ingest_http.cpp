@@ -1,0 +1,146 @@
+// ingest_http: devices post telemetry over HTTP.
+//
+//   POST /api/v1/telemetry              Authorization: Bearer <device token>
+//   POST /api/v1/{token}/telemetry      the ThingsBoard-style alias for firmware that cannot set headers
+//
+// Bodies are JSON (see the host's decoder: single readings, "values"/"metrics" objects, arrays as
+// batches). A 2xx answer means the readings are committed: the handler waits for the host's writer.
+// 400 malformed (with the offending field), 401, 403, 413, 415, 429 (per-token rate limit) and 503 all
+// carry an RFC 9457 problem body.
+#include <pulse/plugin.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace {
+
+constexpr const char* kConfigSchema = R"json({
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "HTTP telemetry",
+  "type": "object",
+  "properties": {
+    "commit_wait_ms": {"type": "integer", "minimum": 100, "maximum": 60000, "default": 10000,
+                       "description": "how long a request waits for its readings to be committed before 503"},
+    "max_body_bytes": {"type": "integer", "minimum": 256, "maximum": 16777216, "default": 1048576,
+                       "description": "larger bodies are refused with 413"},
+    "rate_per_second": {"type": "number", "minimum": 0, "default": 50,
+                        "description": "requests per second per token (0: unlimited)"},
+    "burst": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 100,
+              "description": "requests a token may send at once before the rate applies"},
+    "path_token_alias": {"type": "boolean", "default": true,
+                         "description": "serve POST /api/v1/{token}/telemetry as well"}
+  },
+  "additionalProperties": false,
+  "examples": [{"commit_wait_ms": 5000}]
+})json";
+
+std::string problem(int status, const char* title, const std::string& detail) {
+    std::string escaped;
+    for (char c : detail) {
+        if (c == '"' || c == '\\') escaped += '\\';
+        escaped += c;
+    }
+    return std::string("{\"type\":\"about:blank\",\"title\":\"") + title +
+           "\",\"status\":" + std::to_string(status) + ",\"detail\":\"" + escaped + "\"}";
+}
+
+pulse::HttpResponse problemResponse(int status, const char* title, const std::string& detail,
+                                    uint32_t retry = 0) {
+    return pulse::HttpResponse{status, "application/problem+json", problem(status, title, detail), retry};
+}
+
+// Token buckets per credential, so one chatty device cannot starve the others.
+class RateLimiter {
+  public:
+    RateLimiter(double perSecond, double burst) : rate_(perSecond), burst_(burst) {}
+    // 0 when allowed, else seconds until a request would be.
+    uint32_t take(const std::string& key) {
+        if (rate_ <= 0) return 0;
+        auto now = std::chrono::steady_clock::now();
+        std::lock_guard lock(mutex_);
+        if (buckets_.size() > 100000) buckets_.clear();  // bound memory under a flood of random tokens
+        auto [it, fresh] = buckets_.try_emplace(key, Bucket{burst_, now});
+        Bucket& b = it->second;
+        if (!fresh) {
+            b.tokens = std::min(burst_, b.tokens + std::chrono::duration<double>(now - b.at).count() * rate_);
+            b.at = now;
+        }
+        if (b.tokens >= 1) {
+            b.tokens -= 1;
+            return 0;
+        }
+        return static_cast<uint32_t>(std::max(1.0, (1 - b.tokens) / rate_ + 0.999));
+    }
+
+  private:
+    struct Bucket {
+        double tokens;
+        std::chrono::steady_clock::time_point at;
+    };
+    double rate_, burst_;
+    std::mutex mutex_;
+    std::unordered_map<std::string, Bucket> buckets_;
+};
+
+class HttpIngest : public pulse::Ingest {
+  public:
+    HttpIngest(pulse::Host host, std::string_view)
+        : host_(host),
+          waitMs_(static_cast<int64_t>(host.config_number("/commit_wait_ms", 10000))),
+          maxBody_(static_cast<size_t>(host.config_number("/max_body_bytes", 1048576))),
+          limiter_(host.config_number("/rate_per_second", 50), host.config_number("/burst", 100)),
+          headerRoute_([this](const pulse::HttpRequest& r) {
+              std::string auth = r.header("Authorization");
+              if (auth.size() < 8 ||
+                  (auth.compare(0, 7, "Bearer ") != 0 && auth.compare(0, 7, "bearer ") != 0))
+                  return problemResponse(401, "Unauthorized",
+                                         "send the device token as Authorization: Bearer <token>");
+              return handle(r, auth.substr(7));
+          }),
+          pathRoute_([this](const pulse::HttpRequest& r) { return handle(r, r.param("token")); }) {
+        host_.route("POST", "/api/v1/telemetry", &headerRoute_);
+        if (host.config_bool("/path_token_alias", true))
+            host_.route("POST", "/api/v1/{token}/telemetry", &pathRoute_);
+    }
+
+    bool health(std::string& status) override {
+        status = "serving";
+        return true;
+    }
+
+  private:
+    pulse::HttpResponse handle(const pulse::HttpRequest& r, const std::string& token) {
+        if (token.empty()) return problemResponse(401, "Unauthorized", "missing device token");
+        if (uint32_t wait = limiter_.take(token))
+            return problemResponse(429, "Too Many Requests", "this device sends faster than its rate limit",
+                                   wait);
+        std::string type = r.header("Content-Type");
+        if (type.compare(0, 16, "application/json") != 0)
+            return problemResponse(415, "Unsupported Media Type",
+                                   "send JSON with Content-Type: application/json (got '" + type + "')");
+        if (r.body.size() > maxBody_)
+            return problemResponse(
+                413, "Content Too Large",
+                "the body is larger than the limit of " + std::to_string(maxBody_) + " bytes");
+        auto result = host_.ingest(PULSE_IDENTITY_TOKEN, token, r.body, waitMs_);
+        bool ok = result.status >= 200 && result.status < 300;
+        host_.counter_add("http_requests", "Telemetry requests answered", 1);
+        return pulse::HttpResponse{result.status, ok ? "application/json" : "application/problem+json",
+                                   result.body, result.retry_after_s};
+    }
+
+    pulse::Host host_;
+    int64_t waitMs_;
+    size_t maxBody_;
+    RateLimiter limiter_;
+    pulse::HttpHandler headerRoute_, pathRoute_;
+};
+
+}  // namespace
+
+PULSE_PLUGIN("ingest_http", "1.0.0", "Device telemetry over HTTP", "Apache-2.0",
+             pulse::component<HttpIngest>("http", "POST telemetry with a device token", kConfigSchema,
+                                          PULSE_THREADING_CONCURRENT))

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# tests/bench/ingest_bench.sh: the telemetry benchmark. In one run, against a private PostgreSQL and
+# Mosquitto under var/bench (ports 55462, 51913) and a release build in build-release/:
+#   (a) the raw broker ceiling: fleet_sim -> Mosquitto -> a plain subscriber, msgs/s at QoS 1
+#   (b) Pulse MQTT ingest: fleet_sim -> Mosquitto -> pulsed -> committed rows, msgs/s and readings/s, b/a
+#   (c) the raw COPY ceiling: the same row shape COPied straight into pulse.telemetry
+#   (d) Pulse HTTP batch ingest, readings/s and d/c; single-reading requests per second and p99
+# BENCH_DEVICES (20), BENCH_MESSAGES per device (2000) and BENCH_COPY_ROWS (400000) scale it.
+set -euo pipefail
+source "$(dirname "$0")/../../scripts/lib.sh"
+cd "$PULSE_ROOT"
+
+DEVICES="${BENCH_DEVICES:-20}"
+MESSAGES="${BENCH_MESSAGES:-2000}"
+COPY_ROWS="${BENCH_COPY_ROWS:-400000}"
+HTTP_PORT=18480
+
+ensure_packages
+configure_and_build build-release RelWithDebInfo -DPULSE_BUILD_TESTS=OFF >/dev/null
+SIM=build-release/bin/fleet_sim
+stack_env "$PULSE_ROOT/var/bench" 55462 51913
+stack_down
+rm -rf "$STACK_DIR/pg" "$STACK_DIR/mqtt"
+PULSED_PID=""
+cleanup() {
+    [ -n "$PULSED_PID" ] && kill "$PULSED_PID" 2>/dev/null && wait "$PULSED_PID" 2>/dev/null
+    stack_down
+}
+trap cleanup EXIT
+stack_up >/dev/null
+
+mkdir -p "$STACK_DIR/etc/plugins.d"
+cat >"$STACK_DIR/etc/pulse.properties" <<CONF
+http.port = $HTTP_PORT
+db.migrations_dir = $PULSE_ROOT/sql
+plugins.path = $PULSE_ROOT/build-release/lib/pulse/plugins
+plugins.config_dir = plugins.d
+log.level = warn
+CONF
+cat >"$STACK_DIR/etc/plugins.d/ingest.properties" <<CONF
+plugin.library = ingest_http.so
+instance.http.component = ingest/http
+instance.http.config = {"rate_per_second": 0}
+CONF
+cat >"$STACK_DIR/etc/plugins.d/mqtt.properties" <<CONF
+plugin.library = ingest_mqtt.so
+instance.mqtt.component = ingest/mqtt
+instance.mqtt.config = {"uri_env": "PULSE_MQTT_URI", "password_env": "PULSE_MQTT_INGEST_PASSWORD", "client_id": "bench", "share_group": "pulse", "connections": 2}
+CONF
+PULSED=(build-release/bin/pulsed --config "$STACK_DIR/etc/pulse.properties")
+"${PULSED[@]}" --migrate 2>/dev/null
+psql_owner() { psql "$PULSE_DB_MIGRATE_URI" -Atqc "$1"; }
+psql_owner "INSERT INTO pulse.tenants (slug, name) VALUES ('bench', 'Benchmark') ON CONFLICT DO NOTHING"
+TOKENS="$STACK_DIR/tokens.txt"
+: >"$TOKENS"
+for i in $(seq 1 "$DEVICES"); do
+    token=$("${PULSED[@]}" --create-device "bench/dev-$i" 2>/dev/null | awk '/^token:/{print $2}')
+    echo "device bench/dev-$i token $token" >>"$TOKENS"
+done
+TOTAL=$((DEVICES * MESSAGES))
+calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
+json() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
+
+echo "benchmark: $DEVICES devices x $MESSAGES messages (3 readings each) at QoS 1; $(nproc) cores"
+
+# (a) the broker's ceiling, with no pulsed attached
+"$SIM" subscribe --uri "$PULSE_MQTT_URI" --user pulse-ingest --password "$PULSE_MQTT_INGEST_PASSWORD" \
+    --expect "$TOTAL" --idle-timeout 5 >"$STACK_DIR/a.json" &
+SUB=$!
+sleep 1
+"$SIM" mqtt --tokens "$TOKENS" --uri "$PULSE_MQTT_URI" --messages "$MESSAGES" >/dev/null
+wait "$SUB" || true
+A=$(awk "BEGIN { printf \"%d\", $(json "$(tail -1 "$STACK_DIR/a.json")" msgs_per_s) }")
+echo "(a) broker ceiling, fleet_sim -> Mosquitto -> subscriber:      $A msgs/s"
+
+# (b) Pulse MQTT ingest: publish, then time until every reading is committed
+"${PULSED[@]}" 2>"$STACK_DIR/pulsed.log" &
+PULSED_PID=$!
+wait_for_port "$HTTP_PORT" 30
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HTTP_PORT/health/ready" >/dev/null && break; sleep 0.1; done
+before=$(psql_owner "SELECT count(*) FROM pulse.telemetry")
+start=$(date +%s.%N)
+"$SIM" mqtt --tokens "$TOKENS" --uri "$PULSE_MQTT_URI" --messages "$MESSAGES" >"$STACK_DIR/b.json"
+want=$((before + TOTAL * 3))
+while [ "$(psql_owner "SELECT count(*) FROM pulse.telemetry")" -lt "$want" ]; do
+    sleep 0.05
+    if [ "$(calc "$(date +%s.%N) - $start > 120")" != "0.00" ]; then echo "(b) timed out"; break; fi
+done
+end=$(date +%s.%N)
+B=$(awk "BEGIN { printf \"%d\", $TOTAL / ($end - $start) }")
+echo "(b) Pulse MQTT ingest, publish -> committed rows:              $B msgs/s ($((B * 3)) readings/s), $(calc "$B / $A") x (a)"
+echo "    publish -> PUBACK p50/p99: $(json "$(tail -1 "$STACK_DIR/b.json")" p50_ms) / $(json "$(tail -1 "$STACK_DIR/b.json")" p99_ms) ms"
+# At half that rate, publish -> commit latency from the writer's view (queue wait + COPY).
+"$SIM" mqtt --tokens "$TOKENS" --uri "$PULSE_MQTT_URI" --messages $((MESSAGES / 4)) --rate $((B / 2)) >"$STACK_DIR/b2.json"
+echo "    at $((B / 2)) msgs/s: publish -> PUBACK p50/p99 $(json "$(tail -1 "$STACK_DIR/b2.json")" p50_ms) / $(json "$(tail -1 "$STACK_DIR/b2.json")" p99_ms) ms"
+
+# (c) the raw COPY ceiling into the same table
+tenant=$(psql_owner "SELECT id FROM pulse.tenants WHERE slug = 'bench'")
+device=$(psql_owner "SELECT id FROM pulse.devices WHERE name = 'dev-1'")
+C=$(awk "BEGIN { printf \"%d\", $(json "$(build-release/bin/bench_copy "$PULSE_DB_MIGRATE_URI" "$tenant" "$device" "$COPY_ROWS" 5000 2)" rows_per_s) }")
+echo "(c) raw binary COPY into pulse.telemetry (5000-row batches):   $C rows/s"
+
+# (d) Pulse HTTP: batches of 500 readings-pairs, then single readings
+"$SIM" http --tokens "$TOKENS" --url "http://127.0.0.1:$HTTP_PORT" --messages "$MESSAGES" --batch 500 >"$STACK_DIR/d.json"
+D=$(awk "BEGIN { printf \"%d\", $(json "$(tail -1 "$STACK_DIR/d.json")" msgs_per_s) * 2 }")
+echo "(d) Pulse HTTP batch ingest (500 messages, 1000 readings/request): $D readings/s committed, $(calc "$D / $C") x (c)"
+"$SIM" http --tokens "$TOKENS" --url "http://127.0.0.1:$HTTP_PORT" --messages 200 --batch 1 >"$STACK_DIR/d1.json"
+echo "    single-reading requests: $(json "$(tail -1 "$STACK_DIR/d1.json")" msgs_per_s) req/s, p50/p99 $(json "$(tail -1 "$STACK_DIR/d1.json")" p50_ms) / $(json "$(tail -1 "$STACK_DIR/d1.json")" p99_ms) ms"
