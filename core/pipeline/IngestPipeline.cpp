@@ -94,7 +94,7 @@ void IngestPipeline::submit(const pulse_ingest_message& m, int64_t waitMs, pulse
     size_t n = rows.size();
     auto done = std::make_shared<Completion>();
     auto queueWait = std::chrono::milliseconds(std::max<int64_t>(waitMs, 1000));
-    if (n > 0 && !writer_.enqueue(std::move(rows), done, queueWait)) {
+    if (n > 0 && !writer_.enqueue(std::move(rows), done, queueWait, waitMs > 0)) {
         count("backpressure");
         return answer(r, 503, problem(503, "Service Unavailable", "the telemetry queue is full; retry later"),
                       1);

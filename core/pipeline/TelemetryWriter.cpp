@@ -48,10 +48,11 @@ void TelemetryWriter::stop(std::chrono::milliseconds drainDeadline) {
     for (auto& item : queue_) item.done->finish(Completion::State::Failed);
     queue_.clear();
     queuedRows_ = 0;
+    urgentQueued_ = 0;
 }
 
 bool TelemetryWriter::enqueue(std::vector<storage::TelemetryRow>&& rows, std::shared_ptr<Completion> done,
-                              std::chrono::milliseconds wait) {
+                              std::chrono::milliseconds wait, bool urgent) {
     size_t n = rows.size();
     {
         std::unique_lock lock(mutex_);
@@ -60,8 +61,9 @@ bool TelemetryWriter::enqueue(std::vector<storage::TelemetryRow>&& rows, std::sh
             return stopping_ || queuedRows_ == 0 || queuedRows_ + n <= settings_.maxQueuedRows;
         });
         if (!fits || stopping_) return false;
-        queue_.push_back(Item{std::move(rows), std::move(done), std::chrono::steady_clock::now()});
+        queue_.push_back(Item{std::move(rows), std::move(done), std::chrono::steady_clock::now(), urgent});
         queuedRows_ += n;
+        urgentQueued_ += urgent ? 1 : 0;
     }
     notEmpty_.notify_one();
     return true;
@@ -99,16 +101,19 @@ void TelemetryWriter::run() {
             std::unique_lock lock(mutex_);
             notEmpty_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
             if (queue_.empty()) return;  // stopping and drained
-            // Flush by size, or when the oldest reading has waited flushInterval.
-            if (!stopping_ && queuedRows_ < settings_.batchRows) {
+            // Flush by size, when the oldest reading has waited flushInterval, or at once when a client
+            // waits for its commit (group commit: under load, batches form while the writers are busy).
+            if (!stopping_ && queuedRows_ < settings_.batchRows && urgentQueued_ == 0) {
                 auto due = queue_.front().queuedAt + settings_.flushInterval;
-                notEmpty_.wait_until(lock, due,
-                                     [&] { return stopping_ || queuedRows_ >= settings_.batchRows; });
+                notEmpty_.wait_until(lock, due, [&] {
+                    return stopping_ || queuedRows_ >= settings_.batchRows || urgentQueued_ > 0;
+                });
                 if (queue_.empty()) continue;
             }
             while (!queue_.empty() &&
                    (batch.empty() || rows + queue_.front().rows.size() <= settings_.batchRows * 2)) {
                 rows += queue_.front().rows.size();
+                urgentQueued_ -= queue_.front().urgent ? 1 : 0;
                 batch.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }

@@ -52,8 +52,10 @@ class TelemetryWriter {
     void stop(std::chrono::milliseconds drainDeadline = std::chrono::seconds(30));
 
     // Queues rows, waiting up to wait while the queue is full. False when they did not fit in time.
+    // urgent: a client waits for the commit (HTTP), so an idle writer takes the queue at once instead of
+    // waiting for the flush interval; under load, batches form while the writers are busy.
     bool enqueue(std::vector<storage::TelemetryRow>&& rows, std::shared_ptr<Completion> done,
-                 std::chrono::milliseconds wait);
+                 std::chrono::milliseconds wait, bool urgent = false);
 
     size_t queuedRows() const;
     // Empty when the last write succeeded, else why it failed.
@@ -64,6 +66,7 @@ class TelemetryWriter {
         std::vector<storage::TelemetryRow> rows;
         std::shared_ptr<Completion> done;
         std::chrono::steady_clock::time_point queuedAt;
+        bool urgent = false;
     };
     void run();
 
@@ -74,6 +77,7 @@ class TelemetryWriter {
     std::condition_variable notEmpty_, notFull_;
     std::deque<Item> queue_;
     size_t queuedRows_ = 0;
+    size_t urgentQueued_ = 0;  // items in the queue whose client waits for the commit
     bool stopping_ = false;
     std::chrono::steady_clock::time_point drainDeadline_;
     std::string lastError_;

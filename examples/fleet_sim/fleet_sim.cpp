@@ -112,16 +112,25 @@ void runMqtt(const Options& o, const std::vector<Device>& devices, Stats& stats)
                 opts.set_max_inflight(o.inflight);
                 client.connect(opts)->wait();
                 std::string topic = "devices/" + d.name + "/telemetry";
-                std::vector<std::pair<mqtt::delivery_token_ptr, std::pair<long, Clock::time_point>>> window;
+                // Each PUBACK is timed when it arrives (listener), not when the sender gets round to it.
+                struct Ack : mqtt::iaction_listener {
+                    Stats* stats;
+                    std::string device;
+                    long seq;
+                    Clock::time_point sent;
+                    void on_success(const mqtt::token&) override {
+                        stats->ack(device, seq, std::chrono::duration<double>(Clock::now() - sent).count());
+                    }
+                    void on_failure(const mqtt::token&) override { stats->error(); }
+                };
+                std::vector<std::unique_ptr<Ack>>
+                    acks;  // alive until after disconnect: callbacks may trail wait()
+                std::vector<mqtt::delivery_token_ptr> window;
                 auto drain = [&](size_t keep) {
                     while (window.size() > keep) {
-                        auto& [tok, info] = window.front();
                         try {
-                            tok->wait();
-                            stats.ack(d.name, info.first,
-                                      std::chrono::duration<double>(Clock::now() - info.second).count());
+                            window.front()->wait();
                         } catch (const mqtt::exception&) {
-                            stats.error();
                         }
                         window.erase(window.begin());
                     }
@@ -131,8 +140,14 @@ void runMqtt(const Options& o, const std::vector<Device>& devices, Stats& stats)
                     std::string payload = "{\"seq\":" + std::to_string(seq) +
                                           ",\"temperature\":" + std::to_string(20 + seq % 10) +
                                           ",\"humidity\":" + std::to_string(40 + seq % 7) + "}";
-                    auto sent = Clock::now();
-                    window.push_back({client.publish(topic, payload, 1, false), {seq, sent}});
+                    auto ack = std::make_unique<Ack>();
+                    ack->stats = &stats;
+                    ack->device = d.name;
+                    ack->seq = seq;
+                    ack->sent = Clock::now();
+                    auto msg = mqtt::make_message(topic, payload, 1, false);
+                    window.push_back(client.publish(msg, nullptr, *ack));
+                    acks.push_back(std::move(ack));
                     drain(static_cast<size_t>(o.inflight - 1));
                 }
                 drain(0);
