@@ -97,6 +97,9 @@ class Pacer {
 
 void runMqtt(const Options& o, const std::vector<Device>& devices, Stats& stats) {
     Pacer pacer(o.rate, static_cast<int>(devices.size()));
+    const long long startMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
     std::vector<std::thread> threads;
     for (const auto& d : devices) {
         threads.emplace_back([&, d] {
@@ -137,9 +140,12 @@ void runMqtt(const Options& o, const std::vector<Device>& devices, Stats& stats)
                 };
                 for (long seq = 1; seq <= o.messages; ++seq) {
                     pacer.wait(seq - 1);
-                    std::string payload = "{\"seq\":" + std::to_string(seq) +
+                    // ts = the run's start + seq ms: unique per reading, so a QoS 1 redelivery is stored
+                    // once.
+                    std::string payload = "{\"ts\":" + std::to_string(startMs + seq) +
+                                          ",\"values\":{\"seq\":" + std::to_string(seq) +
                                           ",\"temperature\":" + std::to_string(20 + seq % 10) +
-                                          ",\"humidity\":" + std::to_string(40 + seq % 7) + "}";
+                                          ",\"humidity\":" + std::to_string(40 + seq % 7) + "}}";
                     auto ack = std::make_unique<Ack>();
                     ack->stats = &stats;
                     ack->device = d.name;
