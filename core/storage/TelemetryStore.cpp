@@ -1,25 +1,13 @@
 #include "storage/TelemetryStore.h"
 
+#include "storage/CopyEncoder.h"
+
 #include <cstring>
 #include <set>
 #include <stdexcept>
 
 namespace pulse::storage {
 namespace {
-
-// PostgreSQL's binary COPY format: network byte order, timestamps in microseconds since 2000-01-01.
-constexpr int64_t kPgEpochOffsetMs = 946684800000LL;
-
-void put16(std::string& b, uint16_t v) {
-    b.push_back(static_cast<char>(v >> 8));
-    b.push_back(static_cast<char>(v));
-}
-void put32(std::string& b, uint32_t v) {
-    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<char>(v >> s));
-}
-void put64(std::string& b, uint64_t v) {
-    for (int s = 56; s >= 0; s -= 8) b.push_back(static_cast<char>(v >> s));
-}
 
 std::string hex(const Uuid& u) {
     static const char* digits = "0123456789abcdef";
@@ -139,29 +127,17 @@ size_t TelemetryStore::write(const std::vector<TelemetryRow>& rows) {
         std::vector<int32_t> metricIds;
         resolveMetrics(rows, metricIds);
 
-        std::string buf;
-        buf.reserve(19 + rows.size() * 70 + 2);
-        buf.append("PGCOPY\n\377\r\n\0", 11);
-        put32(buf, 0);  // flags
-        put32(buf, 0);  // header extension
+        BinaryCopyEncoder copy(rows.size() * 70);
         for (size_t i = 0; i < rows.size(); ++i) {
             const auto& r = rows[i];
-            put16(buf, 5);
-            put32(buf, 16);
-            buf.append(reinterpret_cast<const char*>(r.tenant.data()), 16);
-            put32(buf, 8);
-            put64(buf, static_cast<uint64_t>(r.deviceId));
-            put32(buf, 4);
-            put32(buf, static_cast<uint32_t>(metricIds[i]));
-            put32(buf, 8);
-            put64(buf, static_cast<uint64_t>(r.tsUs - kPgEpochOffsetMs * 1000));
-            put32(buf, 8);
-            uint64_t bits;
-            std::memcpy(&bits, &r.value, sizeof bits);
-            put64(buf, bits);
+            copy.row(5);
+            copy.uuid(r.tenant);
+            copy.int64(r.deviceId);
+            copy.int32(metricIds[i]);
+            copy.timestampUs(r.tsUs);
+            copy.float64(r.value);
         }
-        put16(buf, 0xFFFF);
-        conn_->copyIn("COPY telemetry_staging FROM STDIN (FORMAT binary)", buf);
+        conn_->copyIn("COPY telemetry_staging FROM STDIN (FORMAT binary)", copy.finish());
         auto inserted = conn_->query(kInsertFromStaging);
         conn_->exec("COMMIT");
         return std::stoul(*inserted.rows.at(0).at(0));

@@ -2,6 +2,7 @@
 // straight into pulse.telemetry (same table, same unique index), in batches, on one connection per
 // thread. Prints {"rows":..,"seconds":..,"rows_per_s":..}.
 //   bench_copy <conninfo> <tenant uuid> <device id> <rows> [batch] [threads]
+#include "storage/CopyEncoder.h"
 #include "storage/PgConnection.h"
 #include "storage/TelemetryStore.h"
 
@@ -11,21 +12,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-namespace {
-
-void put16(std::string& b, uint16_t v) {
-    b.push_back(static_cast<char>(v >> 8));
-    b.push_back(static_cast<char>(v));
-}
-void put32(std::string& b, uint32_t v) {
-    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<char>(v >> s));
-}
-void put64(std::string& b, uint64_t v) {
-    for (int s = 56; s >= 0; s -= 8) b.push_back(static_cast<char>(v >> s));
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
     if (argc < 5) {
@@ -50,37 +36,26 @@ int main(int argc, char** argv) {
     int64_t baseUs = (std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count()) -
-                     946684800000000LL - rows;  // distinct timestamps ending now
+                     rows;  // distinct timestamps ending now
     auto started = std::chrono::steady_clock::now();
     std::vector<std::thread> workers;
     for (int t = 0; t < threads; ++t) {
         workers.emplace_back([&, t] {
             pulse::storage::PgConnection conn(conninfo);
             for (long long first = t * batch; first < rows; first += batch * threads) {
-                std::string buf("PGCOPY\n\377\r\n\0", 11);
-                put32(buf, 0);
-                put32(buf, 0);
+                pulse::storage::BinaryCopyEncoder copy(static_cast<size_t>(batch) * 70);
                 for (long long i = first; i < std::min(rows, first + batch); ++i) {
-                    put16(buf, 5);
-                    put32(buf, 16);
-                    buf.append(reinterpret_cast<const char*>(tenant.data()), 16);
-                    put32(buf, 8);
-                    put64(buf, static_cast<uint64_t>(device));
-                    put32(buf, 4);
-                    put32(buf, static_cast<uint32_t>(metric));
-                    put32(buf, 8);
-                    put64(buf, static_cast<uint64_t>(baseUs + i));
-                    double v = static_cast<double>(i % 100);
-                    uint64_t bits;
-                    std::memcpy(&bits, &v, 8);
-                    put32(buf, 8);
-                    put64(buf, bits);
+                    copy.row(5);
+                    copy.uuid(tenant);
+                    copy.int64(device);
+                    copy.int32(metric);
+                    copy.timestampUs(baseUs + i);
+                    copy.float64(static_cast<double>(i % 100));
                 }
-                put16(buf, 0xFFFF);
                 conn.copyIn(
                     "COPY pulse.telemetry (tenant_id, device_id, metric_id, ts, value) FROM STDIN (FORMAT "
                     "binary)",
-                    buf);
+                    copy.finish());
             }
         });
     }
