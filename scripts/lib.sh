@@ -119,6 +119,11 @@ DEMO_PASSWORD=demo-$(random_secret | cut -c1-12)
 EOF
         umask 022
     fi
+    # The key that seals notification channel secrets in the database (secrets.key_file).
+    if [ ! -f "$STACK_DIR/secrets.key" ]; then
+        (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$STACK_DIR/secrets.key")
+    fi
+    PULSE_SECRETS_KEY_FILE="$STACK_DIR/secrets.key"
     # shellcheck disable=SC1090
     source "$SECRETS"
     PULSE_DB_URI="host=127.0.0.1 port=$PG_PORT dbname=pulse user=pulse_app password=$PG_APP_PASSWORD"
@@ -131,10 +136,10 @@ EOF
     PULSE_MQTT_URI="tcp://127.0.0.1:$MQTT_PORT"
     PULSE_MQTT_INGEST_PASSWORD="$MQTT_INGEST_PASSWORD"
     export PULSE_DB_URI PULSE_DB_MIGRATE_URI PULSE_MQTT_PASSWORD_FILE PULSE_MQTT_PASSWORD_BASE_FILE \
-        PULSE_MQTT_BROKER_PID_FILE PULSE_MQTT_URI PULSE_MQTT_INGEST_PASSWORD
+        PULSE_MQTT_BROKER_PID_FILE PULSE_MQTT_URI PULSE_MQTT_INGEST_PASSWORD PULSE_SECRETS_KEY_FILE
     # For running pulsed by hand against this stack: . var/pulse.env
     (umask 077 && for v in PULSE_DB_URI PULSE_DB_MIGRATE_URI PULSE_MQTT_PASSWORD_FILE PULSE_MQTT_PASSWORD_BASE_FILE \
-        PULSE_MQTT_BROKER_PID_FILE PULSE_MQTT_URI PULSE_MQTT_INGEST_PASSWORD; do
+        PULSE_MQTT_BROKER_PID_FILE PULSE_MQTT_URI PULSE_MQTT_INGEST_PASSWORD PULSE_SECRETS_KEY_FILE; do
         printf "export %s='%s'\n" "$v" "${!v}"
     done >"$STACK_DIR/pulse.env")
 }

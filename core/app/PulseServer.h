@@ -33,7 +33,9 @@ class PulseServer : public Poco::Util::ServerApplication {
         ListPlugins,
         Migrate,
         SeedDemo,
-        CreateDevice
+        CreateDevice,
+        CreateChannel,
+        CreateRule
     };
 
     void setMode(Mode mode);
@@ -43,12 +45,19 @@ class PulseServer : public Poco::Util::ServerApplication {
     int listPlugins();
     int seedDemo();
     int createDevice();
+    int createChannel();
+    int createRule();
     void registerProcessMetrics();
 
     Mode mode_ = Mode::Serve;
     std::string configPath_;
     std::string deviceSpec_;  // --create-device TENANT/NAME
     std::string deviceTags_;  // --tags a,b
+    std::string objectSpec_;  // --create-channel / --create-rule TENANT/NAME
+    std::string type_;        // --type: the sender or rule component type
+    std::string json_;        // --json: the plugin config
+    std::string severity_;    // --severity (rules), --severities (channel routing)
+    std::string scope_;       // --scope site:<name> | tag:<tag> | device:<name>
     int startupError_ = 0;
     std::unique_ptr<ServerContext> ctx_;
 };

@@ -4,14 +4,21 @@
 #include "http/PluginRoutes.h"
 #include "http/Router.h"
 #include "metrics/MetricsRegistry.h"
+#include "net/OutboundHttp.h"
 #include "pipeline/IngestPipeline.h"
+#include "pipeline/RuleEngine.h"
 #include "pipeline/TelemetryWriter.h"
 #include "plugins/PluginManager.h"
+#include "services/AlertService.h"
+#include "services/ChannelService.h"
 #include "services/DeviceRegistry.h"
 #include "services/DeviceStatusTracker.h"
 #include "services/HealthService.h"
+#include "services/SecretBox.h"
 #include "storage/Database.h"
+#include "workers/NotificationDispatcher.h"
 #include "workers/PeriodicTask.h"
+#include "workers/WakeSignal.h"
 
 #include <chrono>
 #include <memory>
@@ -34,6 +41,16 @@ struct ServerContext {
     std::unique_ptr<workers::PeriodicTask> partitionMaintenance;
     std::unique_ptr<workers::PeriodicTask> brokerSync;
     std::unique_ptr<plugins::PluginManager> plugins;
+    // Rules, alerts and notifications.
+    std::unique_ptr<net::OutboundHttp> outbound;  // senders' HTTP, behind the egress guard
+    services::SecretBox secrets;
+    std::shared_ptr<workers::WakeSignal> deliveriesWake = std::make_shared<workers::WakeSignal>();
+    std::unique_ptr<services::AlertService> alerts;
+    std::unique_ptr<pipeline::RuleEngine> rules;
+    std::unique_ptr<services::ChannelService> channels;
+    std::unique_ptr<workers::NotificationDispatcher> dispatcher;
+    std::unique_ptr<workers::PeriodicTask> ruleReload;
+    std::unique_ptr<workers::PeriodicTask> ruleTick;
     std::chrono::steady_clock::time_point startedAt = std::chrono::steady_clock::now();
 };
 

@@ -128,16 +128,33 @@ void TelemetrySubsystem::initialize(Poco::Util::Application&) {
                                  std::chrono::milliseconds(s.telemetryFlushMs), s.telemetryWriterThreads},
         &ctx_.metrics);
     ctx_.writer->start();
+    // Rules evaluate on the ingest path; their transitions queue for the alert writer, which wakes the
+    // dispatcher when it created deliveries.
+    std::vector<net::Cidr> allow;
+    for (const auto& c : s.egressAllow) allow.push_back(net::Cidr::parse(c));
+    ctx_.outbound = std::make_unique<net::OutboundHttp>(net::EgressGuard(allow));
+    if (!s.secretsKeyFile.empty()) ctx_.secrets = services::SecretBox::fromKeyFile(s.secretsKeyFile);
+    auto wake = ctx_.deliveriesWake;
+    ctx_.alerts = std::make_unique<services::AlertService>(
+        conninfo,
+        services::AlertSettings{static_cast<size_t>(s.alertsQueue), s.notifyMaxAttempts,
+                                std::chrono::milliseconds(1000)},
+        &ctx_.metrics, [wake] { wake->notify(); });
+    ctx_.alerts->start();
+    ctx_.rules =
+        std::make_unique<pipeline::RuleEngine>(conninfo, *ctx_.alerts, *ctx_.registry, &ctx_.metrics);
     pipeline::DecodeLimits limits;
     limits.maxReadings = static_cast<size_t>(s.ingestMaxReadings);
     limits.maxFutureMs = static_cast<int64_t>(s.ingestMaxFutureS) * 1000;
     limits.maxAgeMs = static_cast<int64_t>(s.telemetryRawRetentionDays - 1) * 86400000LL;
     ctx_.ingest = std::make_unique<pipeline::IngestPipeline>(
-        *ctx_.registry, *ctx_.deviceStatus, *ctx_.writer, ctx_.metrics, limits, [] {
+        *ctx_.registry, *ctx_.deviceStatus, *ctx_.writer, ctx_.metrics, limits,
+        [] {
             return std::chrono::duration_cast<std::chrono::microseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                 .count();
-        });
+        },
+        ctx_.rules.get());
     ctx_.pluginRoutes = std::make_unique<http::PluginRoutes>(ctx_.router, s.httpMaxBodyBytes);
     pipeline::TelemetryWriter* writer = ctx_.writer.get();
     ctx_.metrics.addCollector([writer](metrics::MetricsRegistry& m) {
@@ -154,14 +171,25 @@ void TelemetrySubsystem::uninitialize() {
     // The ingest plugins are stopped by now: write what they handed over, then record last-seen times.
     if (ctx_.writer) ctx_.writer->stop();
     if (ctx_.deviceStatus) ctx_.deviceStatus->stop();
+    if (ctx_.alerts) ctx_.alerts->stop();  // writes the transitions still queued
     if (ctx_.partitionMaintenance) ctx_.partitionMaintenance->stop();
     if (ctx_.brokerSync) ctx_.brokerSync->stop();
 }
 
 void PluginSubsystem::initialize(Poco::Util::Application&) {
     ctx_.plugins = std::make_unique<plugins::PluginManager>(
-        &ctx_.metrics, plugins::HostServices{ctx_.ingest.get(), ctx_.pluginRoutes.get()});
-    ctx_.plugins->load(ctx_.settings, plugins::PluginManager::Mode::Serve);
+        &ctx_.metrics,
+        plugins::HostServices{ctx_.ingest.get(), ctx_.pluginRoutes.get(), ctx_.outbound.get()});
+    // Rules load once the rule types are known and before ingest starts, so that the first readings
+    // are already evaluated.
+    ctx_.plugins->load(ctx_.settings, plugins::PluginManager::Mode::Serve, [this] {
+        ctx_.rules->setPlugins(ctx_.plugins.get());
+        try {
+            ctx_.rules->reload();
+        } catch (const std::exception& e) {
+            logging::get("rules")->error("rules not loaded yet: {}", e.what());
+        }
+    });
     for (const auto& inst : ctx_.plugins->instances(PULSE_KIND_INGEST)) {
         std::weak_ptr<plugins::PluginInstance> weak = inst;
         ctx_.health.add("ingest:" + inst->name(), [weak]() -> std::optional<std::string> {
@@ -175,6 +203,55 @@ void PluginSubsystem::initialize(Poco::Util::Application&) {
 
 void PluginSubsystem::uninitialize() {
     if (ctx_.plugins) ctx_.plugins->stopAll();
+}
+
+void AlertingSubsystem::initialize(Poco::Util::Application&) {
+    const auto& s = ctx_.settings;
+    std::string conninfo = config::withConnectTimeout(s.dbUri, s.dbConnectTimeoutS);
+    ctx_.channels = std::make_unique<services::ChannelService>(conninfo, *ctx_.plugins, ctx_.secrets,
+                                                               ctx_.outbound->guard());
+    services::ChannelService* channels = ctx_.channels.get();
+    workers::DispatcherSettings d;
+    d.workers = s.notifyWorkers;
+    d.poll = std::chrono::milliseconds(s.notifyPollMs);
+    d.lease = std::chrono::seconds(s.notifyLeaseS);
+    d.attemptTimeout = std::chrono::milliseconds(s.notifyAttemptTimeoutMs);
+    d.backoffBase = std::chrono::milliseconds(s.notifyBackoffBaseMs);
+    d.backoffMax = std::chrono::seconds(s.notifyBackoffMaxS);
+    d.breakerFailures = s.notifyBreakerFailures;
+    d.breakerOpen = std::chrono::seconds(s.notifyBreakerOpenS);
+    ctx_.dispatcher = std::make_unique<workers::NotificationDispatcher>(
+        conninfo, d,
+        [channels](const workers::ChannelRow& row) {
+            return channels->instantiate("channel:" + row.name, row.type, row.configJson,
+                                         row.sealedSecretsHex);
+        },
+        ctx_.deliveriesWake, &ctx_.metrics);
+    ctx_.dispatcher->start();
+    pipeline::RuleEngine* rules = ctx_.rules.get();
+    ctx_.ruleReload = std::make_unique<workers::PeriodicTask>(
+        "rule reload", std::chrono::milliseconds(s.rulesReloadMs), [rules] { rules->reload(); });
+    ctx_.ruleReload->start();
+    ctx_.ruleTick = std::make_unique<workers::PeriodicTask>(
+        "rule tick", std::chrono::milliseconds(s.rulesTickMs), [rules] {
+            rules->tick(std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count());
+        });
+    ctx_.ruleTick->start();
+    services::AlertService* alerts = ctx_.alerts.get();
+    ctx_.metrics.addCollector([alerts](metrics::MetricsRegistry& m) {
+        m.gauge("pulse_alert_transitions_queued", "Rule transitions waiting for the alert writer")
+            .set(static_cast<double>(alerts->queued()));
+    });
+    logging::get("notify")->info("{} dispatcher thread(s) started ({} rule(s) active)", s.notifyWorkers,
+                                 rules->ruleCount());
+}
+
+void AlertingSubsystem::uninitialize() {
+    if (ctx_.ruleTick) ctx_.ruleTick->stop();
+    if (ctx_.ruleReload) ctx_.ruleReload->stop();
+    if (ctx_.dispatcher) ctx_.dispatcher->stop();
 }
 
 HttpSubsystem::HttpSubsystem(ServerContext& ctx) : ctx_(ctx) {}

@@ -67,6 +67,18 @@ class PluginSubsystem : public Poco::Util::Subsystem {
     ServerContext& ctx_;
 };
 
+// Channels, the notification dispatcher, and the rule reload and tick tasks.
+class AlertingSubsystem : public Poco::Util::Subsystem {
+  public:
+    explicit AlertingSubsystem(ServerContext& ctx) : ctx_(ctx) {}
+    const char* name() const override { return "pulse.alerting"; }
+    void initialize(Poco::Util::Application& app) override;
+    void uninitialize() override;
+
+  private:
+    ServerContext& ctx_;
+};
+
 // The HTTP server: health, metrics, the web UI (and the REST API as it lands).
 class HttpSubsystem : public Poco::Util::Subsystem {
   public:

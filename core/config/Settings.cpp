@@ -1,5 +1,7 @@
 #include "config/Settings.h"
 
+#include "net/EgressGuard.h"
+
 #include <Poco/AutoPtr.h>
 #include <Poco/File.h>
 #include <Poco/Path.h>
@@ -123,6 +125,33 @@ const std::vector<ConfigKey>& configKeys() {
         {"mqtt.broker_pid_file", K::Path, "", "the broker's PID file; Pulse sends SIGHUP after writing"},
         {"mqtt.sync_s", K::Int, "30", "how often the password file is rewritten from the database", false, 1,
          86400},
+        {"secrets.key_file", K::Path, "",
+         "file holding the 32-byte key (64 hex digits) that encrypts channel secrets at rest; empty: "
+         "channels with secrets cannot be saved or used"},
+        {"egress.allow", K::String, "",
+         "comma-separated CIDRs senders may reach although private or loopback (tests, private proxies)"},
+        {"rules.reload_ms", K::Int, "2000", "how often rule changes are picked up from the database", false,
+         100, 600000},
+        {"rules.tick_ms", K::Int, "1000", "how often time-based rules (hold-for, heartbeat) are advanced",
+         false, 50, 60000},
+        {"alerts.queue", K::Int, "100000", "rule transitions waiting for the alert writer at most", false,
+         100, 10000000},
+        {"notify.workers", K::Int, "8", "dispatcher threads delivering notifications", false, 0, 256},
+        {"notify.poll_ms", K::Int, "500", "how often idle dispatchers look for due deliveries", false, 10,
+         60000},
+        {"notify.lease_s", K::Int, "60",
+         "a claimed delivery is another instance's to take after this (longer than any attempt)", false, 5,
+         3600},
+        {"notify.attempt_timeout_ms", K::Int, "15000", "time allowed for one delivery attempt", false, 100,
+         600000},
+        {"notify.max_attempts", K::Int, "10", "attempts before a delivery is dead", false, 1, 100},
+        {"notify.backoff_base_ms", K::Int, "5000", "delay after the first failed attempt (doubles each time)",
+         false, 1, 3600000},
+        {"notify.backoff_max_s", K::Int, "21600", "longest delay between attempts", false, 1, 604800},
+        {"notify.breaker_failures", K::Int, "5",
+         "consecutive transient failures that open a channel's circuit breaker", false, 1, 1000},
+        {"notify.breaker_open_s", K::Int, "30", "how long an open breaker holds a channel's deliveries",
+         false, 1, 86400},
         {"plugins.path", K::String, "${application.dir}../lib/pulse/plugins",
          "colon-separated directories searched for plugin libraries"},
         {"plugins.config_dir", K::Path, "plugins.d", "directory of the plugin *.properties files"},
@@ -296,6 +325,32 @@ Settings loadSettings(Poco::Util::LayeredConfiguration& appConfig, const std::st
     s.mqttPasswordBaseFile = values["mqtt.password_base_file"];
     s.mqttBrokerPidFile = values["mqtt.broker_pid_file"];
     s.mqttSyncS = i("mqtt.sync_s");
+    s.secretsKeyFile = values["secrets.key_file"];
+    Poco::StringTokenizer allow(values["egress.allow"], ",",
+                                Poco::StringTokenizer::TOK_IGNORE_EMPTY | Poco::StringTokenizer::TOK_TRIM);
+    for (const auto& a : allow) {
+        try {
+            net::Cidr::parse(a);
+        } catch (const std::exception& e) {
+            throw ConfigError(std::string("invalid configuration:\n  egress.allow: ") + e.what());
+        }
+        s.egressAllow.push_back(a);
+    }
+    s.rulesReloadMs = i("rules.reload_ms");
+    s.rulesTickMs = i("rules.tick_ms");
+    s.alertsQueue = i("alerts.queue");
+    s.notifyWorkers = i("notify.workers");
+    s.notifyPollMs = i("notify.poll_ms");
+    s.notifyLeaseS = i("notify.lease_s");
+    s.notifyAttemptTimeoutMs = i("notify.attempt_timeout_ms");
+    s.notifyMaxAttempts = i("notify.max_attempts");
+    s.notifyBackoffBaseMs = i("notify.backoff_base_ms");
+    s.notifyBackoffMaxS = i("notify.backoff_max_s");
+    s.notifyBreakerFailures = i("notify.breaker_failures");
+    s.notifyBreakerOpenS = i("notify.breaker_open_s");
+    if (static_cast<long long>(s.notifyAttemptTimeoutMs) >= static_cast<long long>(s.notifyLeaseS) * 1000)
+        throw ConfigError(
+            "invalid configuration:\n  notify.attempt_timeout_ms must be shorter than notify.lease_s");
 
     if (s.dbPoolMin > s.dbPoolMax)
         throw ConfigError("invalid configuration:\n  db.pool_min is greater than db.pool_max");

@@ -91,6 +91,20 @@ struct Settings {
     std::string mqttPasswordBaseFile;
     std::string mqttBrokerPidFile;
     int mqttSyncS = 30;
+    std::string secretsKeyFile;
+    std::vector<std::string> egressAllow;  // CIDRs
+    int rulesReloadMs = 2000;
+    int rulesTickMs = 1000;
+    int alertsQueue = 100000;
+    int notifyWorkers = 8;
+    int notifyPollMs = 500;
+    int notifyLeaseS = 60;
+    int notifyAttemptTimeoutMs = 15000;
+    int notifyMaxAttempts = 10;
+    int notifyBackoffBaseMs = 5000;
+    int notifyBackoffMaxS = 21600;
+    int notifyBreakerFailures = 5;
+    int notifyBreakerOpenS = 30;
 
     // Effective values for display, secrets masked, with where each came from.
     struct Shown {

@@ -2,6 +2,7 @@
 
 #include "logging/Logging.h"
 #include "metrics/MetricsRegistry.h"
+#include "pipeline/RuleEngine.h"
 #include "pipeline/TelemetryWriter.h"
 #include "services/DeviceRegistry.h"
 #include "services/DeviceStatusTracker.h"
@@ -35,13 +36,14 @@ std::string problem(int status, const std::string& title, const std::string& det
 
 IngestPipeline::IngestPipeline(services::DeviceRegistry& registry, services::DeviceStatusTracker& status,
                                TelemetryWriter& writer, metrics::MetricsRegistry& metrics,
-                               DecodeLimits limits, std::function<int64_t()> clock)
+                               DecodeLimits limits, std::function<int64_t()> clock, RuleEngine* rules)
     : registry_(registry),
       status_(status),
       writer_(writer),
       metrics_(metrics),
       limits_(limits),
-      clock_(std::move(clock)) {}
+      clock_(std::move(clock)),
+      rules_(rules) {}
 
 void IngestPipeline::submit(const pulse_ingest_message& m, int64_t waitMs, pulse_ingest_result& r) {
     r.accepted = 0;
@@ -83,6 +85,8 @@ void IngestPipeline::submit(const pulse_ingest_message& m, int64_t waitMs, pulse
                       problem(decoded.status, decoded.status == 413 ? "Content Too Large" : "Bad Request",
                               decoded.error, decoded.field));
     }
+    // Rules see the readings before they are written (their verdicts queue for the alert writer).
+    if (rules_) rules_->evaluate(*device, decoded.readings);
     std::vector<storage::TelemetryRow> rows;
     rows.reserve(decoded.readings.size());
     int64_t latest = 0;

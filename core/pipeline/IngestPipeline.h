@@ -18,14 +18,15 @@ class DeviceStatusTracker;
 namespace pulse::pipeline {
 
 class TelemetryWriter;
+class RuleEngine;
 
-// The path of one device message: identity (token or broker-checked name) -> decode -> queue for the
-// writer -> device last-seen; answers in HTTP terms (pulse_ingest_result).
+// The path of one device message: identity (token or broker-checked name) -> decode -> rules -> queue
+// for the writer -> device last-seen; answers in HTTP terms (pulse_ingest_result).
 class IngestPipeline : public plugins::IngestSink {
   public:
     IngestPipeline(services::DeviceRegistry& registry, services::DeviceStatusTracker& status,
                    TelemetryWriter& writer, metrics::MetricsRegistry& metrics, DecodeLimits limits,
-                   std::function<int64_t()> clockUs);
+                   std::function<int64_t()> clockUs, RuleEngine* rules = nullptr);
 
     void submit(const pulse_ingest_message& message, int64_t waitMs, pulse_ingest_result& result) override;
 
@@ -36,6 +37,7 @@ class IngestPipeline : public plugins::IngestSink {
     metrics::MetricsRegistry& metrics_;
     DecodeLimits limits_;
     std::function<int64_t()> clock_;
+    RuleEngine* rules_;
 };
 
 }  // namespace pulse::pipeline

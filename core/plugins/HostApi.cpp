@@ -1,5 +1,7 @@
 #include "plugins/HostApi.h"
 
+#include "net/OutboundHttp.h"
+
 #include "json/JsonSchema.h"
 #include "metrics/MetricsRegistry.h"
 #include "plugins/PluginInstance.h"
@@ -157,13 +159,55 @@ pulse_result hostIngestSubmit(pulse_host* h, const pulse_ingest_message* message
 pulse_result hostHttpRoute(pulse_host* h, const char* method, const char* pattern,
                            pulse_http_handler_fn handler, void* ctx) noexcept;
 
+pulse_result hostHttpSend(pulse_host* h, const pulse_http_call* call, pulse_http_reply* reply) noexcept {
+    if (!h || !call || !reply || call->struct_size < sizeof(pulse_http_call) ||
+        reply->struct_size < sizeof(pulse_http_reply) || (call->header_count && !call->headers))
+        return PULSE_ERR_INVALID;
+    try {
+        static const net::OutboundHttp fallback;
+        const net::OutboundHttp& http = h->services.http ? *h->services.http : fallback;
+        auto text = [](pulse_str s) { return s.data ? std::string(s.data, s.len) : std::string(); };
+        net::OutboundRequest req;
+        req.method = text(call->method);
+        req.url = text(call->url);
+        for (size_t i = 0; i < call->header_count; ++i)
+            req.headers.emplace_back(text(call->headers[i].name), text(call->headers[i].value));
+        req.body = text(call->body);
+        req.timeoutMs = call->timeout_ms > 0 ? call->timeout_ms : 10000;
+        req.maxBodyBytes = reply->body_cap > 0 ? reply->body_cap - 1 : 0;
+        auto res = http.send(req);
+        reply->status = res.status;
+        reply->retry_after_ms = res.retryAfterMs;
+        reply->body_len = 0;
+        if (reply->body && reply->body_cap) {
+            writeText(reply->body, reply->body_cap, res.body);
+            reply->body_len = std::min(res.body.size(), reply->body_cap - 1);
+        }
+        writeText(reply->error, reply->error_cap, res.error);
+        if (!res.error.empty() && h->log) h->log->debug("http_send {}: {}", req.url, res.error);
+        switch (res.outcome) {
+            case net::OutboundResponse::Outcome::Response:
+                return PULSE_OK;
+            case net::OutboundResponse::Outcome::Denied:
+                return PULSE_ERR_DENIED;
+            case net::OutboundResponse::Outcome::Invalid:
+                return PULSE_ERR_INVALID;
+            default:
+                return PULSE_ERR_UNAVAILABLE;
+        }
+    } catch (...) {
+        writeText(reply->error, reply->error_cap, "internal error in http_send");
+        return PULSE_ERR_INTERNAL;
+    }
+}
+
 }  // namespace
 
 const pulse_host_api* hostApi() {
     static const pulse_host_api api{
         sizeof(pulse_host_api), PULSE_ABI_MAJOR,   kHostAbiMinor,     &hostLog,          &hostCounterAdd,
         &hostGaugeSet,          &hostNowMs,        &hostInstanceName, &hostConfigNumber, &hostConfigBool,
-        &hostConfigString,      &hostIngestSubmit, &hostHttpRoute};
+        &hostConfigString,      &hostIngestSubmit, &hostHttpRoute,    &hostHttpSend};
     return &api;
 }
 

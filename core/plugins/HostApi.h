@@ -9,6 +9,9 @@
 #include <memory>
 #include <string>
 
+namespace pulse::net {
+class OutboundHttp;
+}
 namespace pulse::metrics {
 class MetricsRegistry;
 }
@@ -39,6 +42,7 @@ class RouteRegistry {
 struct HostServices {
     IngestSink* ingest = nullptr;
     RouteRegistry* routes = nullptr;
+    const net::OutboundHttp* http = nullptr;  // null: a guard with an empty allow-list
 };
 
 }  // namespace pulse::plugins

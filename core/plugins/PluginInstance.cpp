@@ -155,6 +155,15 @@ pulse_result PluginInstance::tick(int64_t nowMs, const std::function<void(const 
     return guarded("tick", [&] { return component_->rule.tick(instance_, nowMs, thunk, &ctx); });
 }
 
+pulse_result PluginInstance::track(std::string_view tenant, std::string_view device, int64_t lastSeenMs) {
+    if (component_->kind != PULSE_KIND_RULE || !instance_) return PULSE_ERR_UNSUPPORTED;
+    if (!component_->rule.track) return PULSE_OK;
+    return guarded("track", [&] {
+        return component_->rule.track(instance_, pulse_str{tenant.data(), tenant.size()},
+                                      pulse_str{device.data(), device.size()}, lastSeenMs);
+    });
+}
+
 DeliveryOutcome PluginInstance::deliver(const pulse_delivery& delivery) {
     DeliveryOutcome out;
     if (component_->kind != PULSE_KIND_SENDER || !instance_) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 namespace pulse::plugins {
 
@@ -50,6 +51,7 @@ class PluginInstance {
     pulse_result health(std::string& status);
     pulse_result evaluate(const pulse_sample& sample, RuleVerdict& verdict);
     pulse_result tick(int64_t nowMs, const std::function<void(const RuleVerdict&)>& emit);
+    pulse_result track(std::string_view tenant, std::string_view device, int64_t lastSeenMs);
     DeliveryOutcome deliver(const pulse_delivery& delivery);
     pulse_result generate(const std::string& paramsJson, const pulse_writer& out, std::string& error);
     pulse_result execute(const pulse_action_request& request, const pulse_action_progress& progress,

@@ -40,8 +40,15 @@ std::string PluginManager::resolveLibrary(const std::string& library,
     throw PluginRefused("library " + library + " not found on plugins.path (" + searched + ")");
 }
 
-void PluginManager::load(const config::Settings& settings, Mode mode) {
+void PluginManager::load(const config::Settings& settings, Mode mode,
+                         const std::function<void()>& beforeInstances) {
     auto log = logging::get("plugins");
+    struct Pending {
+        PluginSpec spec;
+        LoadedPlugin plugin;
+        std::string specFile;
+    };
+    std::vector<Pending> pending;
     std::set<std::string> usedLibraries;
     std::set<std::string> pluginNames;
     std::set<std::string> instanceNames;
@@ -83,6 +90,12 @@ void PluginManager::load(const config::Settings& settings, Mode mode) {
         log->info("plugin {} {} (ABI {}.{}) loaded from {}: {} component(s)", plugin.name, plugin.version,
                   plugin.abiMajor, plugin.abiMinor, libPath, plugin.components.size());
         report_.loaded.push_back(plugin);
+        pending.push_back({std::move(spec), plugin, specFile});
+    }
+
+    // Every component is known now: rules stored in the database can be set up before ingest starts.
+    if (beforeInstances) beforeInstances();
+    for (const auto& [spec, plugin, specFile] : pending) {
         for (const auto& inst : spec.instances) {
             if (!instanceNames.insert(inst.name).second) {
                 report_.instances.push_back({inst.name, inst.component, specFile, "refused",
@@ -184,6 +197,36 @@ std::vector<std::shared_ptr<PluginInstance>> PluginManager::instances(pulse_kind
 std::shared_ptr<const ComponentInfo> PluginManager::findComponent(const std::string& qualifiedType) const {
     auto it = components_.find(qualifiedType);
     return it == components_.end() ? nullptr : it->second;
+}
+
+}  // namespace pulse::plugins
+
+namespace pulse::plugins {
+
+std::string PluginManager::validateConfig(const std::string& qualifiedType,
+                                          const std::string& configJson) const {
+    auto component = findComponent(qualifiedType);
+    if (!component) return "no loaded plugin provides " + qualifiedType;
+    auto violations = component->configSchema->validateText(configJson);
+    return violations.empty() ? "" : json::describe(violations);
+}
+
+std::shared_ptr<PluginInstance> PluginManager::createInstance(const std::string& qualifiedType,
+                                                              const std::string& name,
+                                                              const std::string& configJson) const {
+    auto component = findComponent(qualifiedType);
+    if (!component) throw std::invalid_argument("no loaded plugin provides " + qualifiedType);
+    auto violations = component->configSchema->validateText(configJson);
+    if (!violations.empty())
+        throw std::invalid_argument("config does not match the schema of " + qualifiedType + ": " +
+                                    json::describe(violations));
+    auto instance = std::make_shared<PluginInstance>(name, component, metrics_, services_);
+    std::string error;
+    if (instance->create(configJson, error) != PULSE_OK)
+        throw std::invalid_argument(qualifiedType + " create() failed: " + error);
+    if (instance->start(error) != PULSE_OK)
+        throw std::invalid_argument(qualifiedType + " start() failed: " + error);
+    return instance;
 }
 
 }  // namespace pulse::plugins

@@ -5,6 +5,7 @@
 #include "plugins/PluginInstance.h"
 #include "plugins/PluginLibrary.h"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -47,12 +48,21 @@ class PluginManager {
         : metrics_(metrics), services_(services) {}
     ~PluginManager();
 
-    void load(const config::Settings& settings, Mode mode);
+    // beforeInstances runs once every library is loaded, before any plugins.d instance is created.
+    void load(const config::Settings& settings, Mode mode, const std::function<void()>& beforeInstances = {});
     void stopAll();
 
     const PluginReport& report() const { return report_; }
     std::vector<std::shared_ptr<PluginInstance>> instances(pulse_kind kind) const;
     std::shared_ptr<const ComponentInfo> findComponent(const std::string& qualifiedType) const;
+
+    // Creates and starts an instance that lives outside plugins.d (a rule or a channel stored in the
+    // database). The caller owns it and stops it. Throws std::invalid_argument naming what is wrong: an
+    // unknown component, a config that does not match the schema, create() or start() failing.
+    std::shared_ptr<PluginInstance> createInstance(const std::string& qualifiedType, const std::string& name,
+                                                   const std::string& configJson) const;
+    // Schema violations of configJson for a component, described; empty when it is valid.
+    std::string validateConfig(const std::string& qualifiedType, const std::string& configJson) const;
 
   private:
     void refuse(const std::string& file, const std::string& reason);

@@ -14,8 +14,22 @@ namespace {
 constexpr size_t kMaxCacheEntries = 200000;
 
 const char* kSelect =
-    "SELECT t.id::text, t.slug, d.id, d.name, d.decommissioned_at IS NOT NULL "
+    "SELECT t.id::text, t.slug, d.id, d.name, d.decommissioned_at IS NOT NULL, coalesce(d.site_id::text, "
+    "''), "
+    "array_to_string(d.tags, E'\\x1f') "
     "FROM pulse.devices d JOIN pulse.tenants t ON t.id = d.tenant_id ";
+
+std::vector<std::string> splitTags(const std::string& joined) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (!joined.empty() && start <= joined.size()) {
+        size_t end = joined.find('\x1f', start);
+        if (end == std::string::npos) end = joined.size();
+        out.push_back(joined.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
 
 }  // namespace
 
@@ -68,6 +82,7 @@ std::optional<DeviceIdentity> DeviceRegistry::byToken(std::string_view token) {
     std::string digest = tokenDigest(token);
     return resolve("t:" + digest, [&]() -> std::optional<DeviceIdentity> {
         DeviceIdentity id;
+        std::string tags;
         size_t found = 0;
         db_.withSession([&](Poco::Data::Session& s) {
             Poco::Data::Statement st(s);
@@ -75,11 +90,12 @@ std::optional<DeviceIdentity> DeviceRegistry::byToken(std::string_view token) {
                       "JOIN pulse.device_credentials c ON c.device_id = d.id "
                       "WHERE c.token_sha256 = decode($1, 'hex') AND c.revoked_at IS NULL",
                 use(digest), into(id.tenantId), into(id.tenantSlug), into(id.deviceId), into(id.deviceName),
-                into(id.decommissioned), range(0, 1);
+                into(id.decommissioned), into(id.siteId), into(tags), range(0, 1);
             found = st.execute();
         });
         if (!found) return std::nullopt;
         id.tenantUuid = storage::parseUuid(id.tenantId);
+        id.tags = splitTags(tags);
         return id;
     });
 }
@@ -89,16 +105,18 @@ std::optional<DeviceIdentity> DeviceRegistry::byName(std::string_view tenantSlug
     std::string slug(tenantSlug), name(deviceName);
     return resolve("n:" + slug + "/" + name, [&]() -> std::optional<DeviceIdentity> {
         DeviceIdentity id;
+        std::string tags;
         size_t found = 0;
         db_.withSession([&](Poco::Data::Session& s) {
             Poco::Data::Statement st(s);
             st << std::string(kSelect) + "WHERE t.slug = $1 AND d.name = $2", use(slug), use(name),
                 into(id.tenantId), into(id.tenantSlug), into(id.deviceId), into(id.deviceName),
-                into(id.decommissioned), range(0, 1);
+                into(id.decommissioned), into(id.siteId), into(tags), range(0, 1);
             found = st.execute();
         });
         if (!found) return std::nullopt;
         id.tenantUuid = storage::parseUuid(id.tenantId);
+        id.tags = splitTags(tags);
         return id;
     });
 }

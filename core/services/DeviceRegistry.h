@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace pulse::storage {
 class Database;
@@ -23,6 +24,8 @@ struct DeviceIdentity {
     int64_t deviceId = 0;
     std::string deviceName;
     bool decommissioned = false;
+    std::string siteId;  // empty when the device has no site
+    std::vector<std::string> tags;
 };
 
 // Maps what a device presents (a token, or the MQTT username "<tenant>/<device>" the broker checked) to

@@ -136,7 +136,7 @@ static pulse_result evaluate(void* instance, const pulse_sample* sample, pulse_r
     return PULSE_OK;
 }
 
-static const pulse_rule_ops ops = {sizeof(pulse_rule_ops), evaluate, NULL};
+static const pulse_rule_ops ops = {sizeof(pulse_rule_ops), evaluate, NULL, NULL};
 
 static const pulse_component flatline_component = {sizeof(pulse_component),
                                                    PULSE_KIND_RULE,

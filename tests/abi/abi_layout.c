@@ -19,7 +19,7 @@ _Static_assert(offsetof(pulse_sample, value) == 56, "pulse_sample.value");
 _Static_assert(offsetof(pulse_sample, ts_ms) == 72, "pulse_sample.ts_ms");
 _Static_assert(sizeof(pulse_rule_verdict) == 64, "pulse_rule_verdict");
 _Static_assert(offsetof(pulse_rule_verdict, summary) == 48, "pulse_rule_verdict.summary");
-_Static_assert(sizeof(pulse_rule_ops) == 24, "pulse_rule_ops");
+_Static_assert(offsetof(pulse_rule_ops, tick) + sizeof(void*) == 24, "pulse_rule_ops 1.0 prefix");
 _Static_assert(sizeof(pulse_delivery) == 56, "pulse_delivery");
 _Static_assert(offsetof(pulse_delivery, deadline_ms) == 48, "pulse_delivery.deadline_ms");
 _Static_assert(sizeof(pulse_delivery_result) == 32, "pulse_delivery_result");
@@ -34,7 +34,7 @@ _Static_assert(offsetof(pulse_component, ops) == 72, "pulse_component.ops");
 _Static_assert(sizeof(pulse_plugin) == 64, "pulse_plugin");
 _Static_assert(offsetof(pulse_plugin, components) == 56, "pulse_plugin.components");
 /* 1.1 */
-_Static_assert(sizeof(pulse_host_api) == 96, "pulse_host_api 1.1");
+_Static_assert(offsetof(pulse_host_api, http_route) + sizeof(void*) == 96, "pulse_host_api 1.1 prefix");
 _Static_assert(offsetof(pulse_host_api, ingest_submit) == 80, "pulse_host_api.ingest_submit");
 _Static_assert(offsetof(pulse_host_api, http_route) == 88, "pulse_host_api.http_route");
 _Static_assert(sizeof(pulse_ingest_message) == 40, "pulse_ingest_message");
@@ -42,9 +42,19 @@ _Static_assert(sizeof(pulse_ingest_result) == 32, "pulse_ingest_result");
 _Static_assert(sizeof(pulse_http_request) == 96, "pulse_http_request");
 _Static_assert(offsetof(pulse_http_request, header) == 80, "pulse_http_request.header");
 _Static_assert(sizeof(pulse_http_response) == 24, "pulse_http_response");
+/* 1.2 */
+_Static_assert(sizeof(pulse_host_api) == 104, "pulse_host_api 1.2");
+_Static_assert(offsetof(pulse_host_api, http_send) == 96, "pulse_host_api.http_send");
+_Static_assert(sizeof(pulse_http_header) == 32, "pulse_http_header");
+_Static_assert(sizeof(pulse_http_call) == 80, "pulse_http_call");
+_Static_assert(offsetof(pulse_http_call, timeout_ms) == 72, "pulse_http_call.timeout_ms");
+_Static_assert(sizeof(pulse_http_reply) == 56, "pulse_http_reply");
+_Static_assert(offsetof(pulse_http_reply, error_cap) == 48, "pulse_http_reply.error_cap");
+_Static_assert(sizeof(pulse_rule_ops) == 32, "pulse_rule_ops 1.2");
+_Static_assert(offsetof(pulse_rule_ops, track) == 24, "pulse_rule_ops.track");
 #endif
 
 /* Referenced by the unit tests so that the linker keeps this translation unit. */
 int pulse_abi_layout_checked(void) {
-    return PULSE_ABI_VERSION(PULSE_ABI_MAJOR, PULSE_ABI_MINOR) == 0x10001u;
+    return PULSE_ABI_VERSION(PULSE_ABI_MAJOR, PULSE_ABI_MINOR) == 0x10002u;
 }

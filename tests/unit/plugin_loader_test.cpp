@@ -87,10 +87,10 @@ TEST(PluginLoader, RefusesBrokenPluginsWithTheReason) {
     EXPECT_NE(refusalOf("broken_no_entry").find("exports no entry symbol pulse_plugin_entry_v1"),
               std::string::npos);
     EXPECT_NE(refusalOf("broken_null_descriptor").find("returned NULL"), std::string::npos);
-    EXPECT_NE(refusalOf("broken_newer_minor").find("built for ABI 1.2, newer than this host's 1.1"),
+    EXPECT_NE(refusalOf("broken_newer_minor").find("built for ABI 1.3, newer than this host's 1.2"),
               std::string::npos)
         << refusalOf("broken_newer_minor");
-    EXPECT_NE(refusalOf("broken_major").find("built for ABI 2.0, this host speaks ABI 1.0-1.1"),
+    EXPECT_NE(refusalOf("broken_major").find("built for ABI 2.0, this host speaks ABI 1.0-1.2"),
               std::string::npos)
         << refusalOf("broken_major");
     EXPECT_NE(refusalOf("broken_short_struct").find("struct_size 12 is smaller than ABI 1.0's 64"),
@@ -116,6 +116,9 @@ TEST(PluginLoader, PluginBuiltAgainstTheFrozenHeaderLoads) {
     auto p = loadPluginLibrary(testPlugin("frozen_v1_0_sender"));
     EXPECT_EQ(p.components.at(0)->qualifiedType(), "sender/frozen");
     EXPECT_EQ(p.abiMinor, 0u);  // a 1.0 plugin in a newer 1.x host
+    auto p11 = loadPluginLibrary(testPlugin("frozen_v1_1_sender"));
+    EXPECT_EQ(p11.components.at(0)->qualifiedType(), "sender/frozen11");
+    EXPECT_EQ(p11.abiMinor, 1u);
 }
 
 TEST(PluginManager, RefusesBadPluginsOneLineEachAndKeepsTheRest) {

@@ -1,5 +1,5 @@
 /*
- * pulse/plugin.h: the Pulse plugin ABI, version 1.0.
+ * pulse/plugin.h: the Pulse plugin ABI, version 1.2.
  *
  * C99, no dependencies beyond <stdint.h> and <stddef.h>. A plugin is a shared library that exports one
  * symbol, pulse_plugin_entry_v1, returning a static descriptor of the components it provides (ingest
@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 #define PULSE_ABI_MAJOR 1
-#define PULSE_ABI_MINOR 1
+#define PULSE_ABI_MINOR 2
 /* An ABI version packed into one integer, as passed to the entry point. */
 #define PULSE_ABI_VERSION(major, minor) ((((uint32_t)(major)) << 16) | ((uint32_t)(minor)&0xFFFFu))
 #define PULSE_ABI_VERSION_MAJOR(v) (((uint32_t)(v)) >> 16)
@@ -58,6 +58,7 @@ typedef int32_t pulse_result;
 #define PULSE_ERR_UNSUPPORTED (-4) /* the operation is not provided by this component */
 #define PULSE_ERR_UNAVAILABLE (-5) /* a dependency (network peer, device) cannot be reached */
 #define PULSE_ERR_INTERNAL (-6)    /* a bug: for example an exception caught at the boundary */
+#define PULSE_ERR_DENIED (-7)      /* refused by the host's policy (ABI 1.2: egress to a forbidden address) */
 #define PULSE_RETRY 1              /* transient failure: try again later (senders: see retry_after_ms) */
 #define PULSE_DEFER 2              /* not now: the host calls again later without counting an attempt */
 #define PULSE_PENDING 3            /* accepted; completion is reported asynchronously */
@@ -172,6 +173,47 @@ typedef struct pulse_http_response {
 typedef void (*pulse_http_handler_fn)(void* ctx, const pulse_http_request* request,
                                       const pulse_http_response* response);
 
+/* ---- outgoing HTTP through the host (ABI 1.2) ------------------------------------------------------ */
+
+/* One request header. An element of an array, so it carries no struct_size: its layout is frozen.
+ * OWNERSHIP: caller-owned, borrowed for the call.
+ * THREADING: plain data. */
+typedef struct pulse_http_header {
+    pulse_str name;
+    pulse_str value;
+} pulse_http_header;
+
+/* An outgoing HTTP request (http:// or https://).
+ * OWNERSHIP: caller-owned, borrowed for the call to http_send.
+ * THREADING: plain data. */
+typedef struct pulse_http_call {
+    uint32_t struct_size;
+    pulse_str method; /* "POST", "PUT", "GET" */
+    pulse_str url;
+    const pulse_http_header* headers;
+    size_t header_count;
+    pulse_str body;
+    int64_t timeout_ms; /* for connect, send and receive together; 0 means the host's default (10 s) */
+} pulse_http_call;
+
+/* The answer to an outgoing HTTP request.
+ * status: the peer's status code, 0 when no response arrived. retry_after_ms: the peer's Retry-After
+ * (seconds or an HTTP date) in milliseconds from now, -1 when absent. body: a caller buffer of body_cap
+ * bytes that receives the first body_cap-1 bytes of the response body, NUL-terminated; body_len is the
+ * number of bytes stored. error: a caller buffer for a NUL-terminated reason when no response arrived.
+ * OWNERSHIP: caller-owned; the host writes into it during the call only.
+ * THREADING: plain data. */
+typedef struct pulse_http_reply {
+    uint32_t struct_size;
+    int32_t status;
+    int64_t retry_after_ms;
+    char* body;
+    size_t body_cap;
+    size_t body_len;
+    char* error;
+    size_t error_cap;
+} pulse_http_reply;
+
 /* The host's services, passed to create().
  * OWNERSHIP: host-owned, valid until destroy() of the instance returns.
  * THREADING: every function may be called from any thread, including plugin-owned threads. */
@@ -213,6 +255,15 @@ typedef struct pulse_host_api {
      * Returns PULSE_ERR_INVALID for a malformed pattern, PULSE_ERR_CONFIG when the route is taken. */
     pulse_result (*http_route)(pulse_host* host, const char* method, const char* pattern,
                                pulse_http_handler_fn handler, void* ctx);
+
+    /* ---- ABI 1.2 (test with PULSE_HAS_MEMBER(pulse_host_api, api, http_send)) ---- */
+    /* Sends one HTTP request through the host's egress guard: the host resolves the name, refuses
+     * loopback, private, link-local, shared and metadata addresses unless an administrator allowed them,
+     * connects to the address it checked, and never follows redirects (a 3xx is returned as is).
+     * Returns PULSE_OK when a response arrived (whatever its status), PULSE_ERR_DENIED when the guard
+     * refused the target, PULSE_ERR_INVALID for a malformed URL or scheme other than http/https,
+     * PULSE_ERR_UNAVAILABLE when no response arrived (connect failure, reset, timeout). */
+    pulse_result (*http_send)(pulse_host* host, const pulse_http_call* call, pulse_http_reply* reply);
 } pulse_host_api;
 
 /* ---- kind: ingest ------------------------------------------------------------------------------- */
@@ -279,6 +330,11 @@ typedef struct pulse_rule_ops {
     pulse_result (*evaluate)(void* instance, const pulse_sample* sample, pulse_rule_verdict* verdict);
     /* Advances time (hold-for windows, missing heartbeats). May be NULL for purely sample-driven rules. */
     pulse_result (*tick)(void* instance, int64_t now_ms, pulse_rule_emit_fn emit, void* emit_ctx);
+    /* ABI 1.2, may be NULL. Tells the rule that a device in its scope exists and when it was last seen
+     * (ms since the epoch, 0 when never), so that a rule about silence (no heartbeat) also watches devices
+     * that never report again after the host started. Called after start() for every device in scope,
+     * and again when a device joins the scope. */
+    pulse_result (*track)(void* instance, pulse_str tenant, pulse_str device, int64_t last_seen_ms);
 } pulse_rule_ops;
 
 /* ---- kind: sender ------------------------------------------------------------------------------- */
@@ -419,6 +475,12 @@ typedef const pulse_plugin* (*pulse_plugin_entry_v1_fn)(uint32_t host_abi_min, u
  *      has been validated against config_schema and carries the schema's defaults.
  * 1.1  Host API: ingest_submit (device messages into the telemetry pipeline) and http_route (HTTP
  *      routes served by a plugin). Nothing else changed; 1.0 plugins load unchanged.
+ * 1.2  Host API: http_send (outgoing HTTP through the host's egress guard; senders should use it rather
+ *      than their own client so that tenant-chosen URLs cannot reach internal addresses). Result code
+ *      PULSE_ERR_DENIED. Rule ops: track (devices in scope and their last-seen time). Senders: a
+ *      negative result is permanent; the host also disables the channel when status_code is 410 (Gone).
+ *      Rule instances are created by the host from the rules stored in the database, one per rule, and
+ *      see samples only of devices in the rule's scope. 1.0 and 1.1 plugins load unchanged.
  */
 
 #ifdef __cplusplus

@@ -18,6 +18,8 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 namespace pulse {
 
@@ -65,6 +67,23 @@ struct HttpResponse {
 
 // A route handler; the plugin instance owns it for as long as the instance lives.
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+// ABI 1.2: an outgoing HTTP request through the host's egress guard, and its answer.
+struct HttpCall {
+    std::string method = "POST";
+    std::string url;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    int64_t timeout_ms = 0;  // 0: the host's default
+};
+
+struct HttpReply {
+    pulse_result code = PULSE_OK;  // PULSE_OK when a response arrived; see pulse_host_api::http_send
+    int32_t status = 0;
+    int64_t retry_after_ms = -1;
+    std::string body;   // the first 64 KiB
+    std::string error;  // why no response arrived
+};
 
 struct IngestResult {
     int32_t status = 0;
@@ -138,6 +157,31 @@ class Host {
         pulse_result rc =
             api_->http_route(host_, method, pattern, &route_thunk, const_cast<HttpHandler*>(handler));
         if (rc != PULSE_OK) throw Error(rc, std::string("cannot route ") + method + " " + pattern);
+    }
+
+    // ABI 1.2: sends an HTTP request through the host (see pulse_host_api::http_send). Never throws for
+    // network outcomes: they are in HttpReply::code.
+    HttpReply http_send(const HttpCall& call) const {
+        if (!PULSE_HAS_MEMBER(pulse_host_api, api_, http_send))
+            throw Error(PULSE_ERR_UNSUPPORTED, "this host is older than ABI 1.2");
+        std::vector<pulse_http_header> headers;
+        headers.reserve(call.headers.size());
+        for (const auto& h : call.headers) headers.push_back(pulse_http_header{str(h.first), str(h.second)});
+        std::string body(64 * 1024 + 1, '\0');
+        std::string error(512, '\0');
+        pulse_http_call c{sizeof(pulse_http_call), str(call.method), str(call.url),  headers.data(),
+                          headers.size(),          str(call.body),   call.timeout_ms};
+        pulse_http_reply r{
+            sizeof(pulse_http_reply), 0, -1, &body[0], body.size(), 0, &error[0], error.size()};
+        HttpReply out;
+        out.code = api_->http_send(host_, &c, &r);
+        out.status = r.status;
+        out.retry_after_ms = r.retry_after_ms;
+        body.resize(r.body_len < body.size() ? r.body_len : 0);
+        out.body = std::move(body);
+        error.resize(std::char_traits<char>::length(error.c_str()));
+        out.error = std::move(error);
+        return out;
     }
 
   private:
@@ -248,6 +292,8 @@ class Rule : public Component {
     static constexpr pulse_kind kind = PULSE_KIND_RULE;
     virtual Verdict evaluate(const Sample& sample) = 0;
     virtual void tick(int64_t /*now_ms*/, const std::function<void(const Verdict&)>& /*emit*/) {}
+    // ABI 1.2: a device in scope and its last-seen time (0: never), see pulse_rule_ops::track.
+    virtual void track(std::string_view /*tenant*/, std::string_view /*device*/, int64_t /*last_seen_ms*/) {}
 };
 
 class Sender : public Component {
@@ -384,6 +430,14 @@ struct Thunks {
         });
     }
 
+    static pulse_result rule_track(void* instance, pulse_str tenant, pulse_str device,
+                                   int64_t last_seen_ms) noexcept {
+        return guarded(nullptr, 0, [&] {
+            impl<T>(instance).track(view(tenant), view(device), last_seen_ms);
+            return PULSE_OK;
+        });
+    }
+
     static pulse_result sender_deliver(void* instance, const pulse_delivery* d,
                                        pulse_delivery_result* r) noexcept {
         return guarded(r->detail, r->detail_cap, [&] {
@@ -423,7 +477,8 @@ const void* ops_for() {
         static const pulse_ingest_ops ops{sizeof(pulse_ingest_ops), &Th::ingest_health};
         return &ops;
     } else if constexpr (std::is_base_of_v<Rule, T>) {
-        static const pulse_rule_ops ops{sizeof(pulse_rule_ops), &Th::rule_evaluate, &Th::rule_tick};
+        static const pulse_rule_ops ops{sizeof(pulse_rule_ops), &Th::rule_evaluate, &Th::rule_tick,
+                                        &Th::rule_track};
         return &ops;
     } else if constexpr (std::is_base_of_v<Sender, T>) {
         static const pulse_sender_ops ops{sizeof(pulse_sender_ops), &Th::sender_deliver};

@@ -1,0 +1,227 @@
+#include "pipeline/RuleEngine.h"
+
+#include "logging/Logging.h"
+#include "metrics/MetricsRegistry.h"
+#include "plugins/PluginInstance.h"
+#include "plugins/PluginManager.h"
+#include "services/DeviceRegistry.h"
+#include "storage/PgConnection.h"
+
+#include <algorithm>
+
+namespace pulse::pipeline {
+namespace {
+
+constexpr const char* kRulesSql =
+    "SELECT r.id::text, r.tenant_id::text, t.slug, r.name, r.type, r.config::text, r.scope_kind, "
+    "coalesce(r.scope_site_id::text, ''), coalesce(r.scope_tag, ''), coalesce(r.scope_device_id, 0), "
+    "r.severity, "
+    "r.auto_close, r.flap_threshold, r.flap_window_s, r.updated_at::text "
+    "FROM pulse.rules r JOIN pulse.tenants t ON t.id = r.tenant_id WHERE r.deleted_at IS NULL AND r.enabled";
+
+pulse_str view(const std::string& s) {
+    return pulse_str{s.data(), s.size()};
+}
+
+}  // namespace
+
+bool ActiveRule::inScope(const services::DeviceIdentity& device) const {
+    if (scopeKind == "tenant") return true;
+    if (scopeKind == "site") return device.siteId == scopeSiteId;
+    if (scopeKind == "device") return device.deviceId == scopeDeviceId;
+    if (scopeKind == "tag")
+        return std::find(device.tags.begin(), device.tags.end(), scopeTag) != device.tags.end();
+    return false;
+}
+
+RuleEngine::RuleEngine(std::string conninfo, services::AlertService& alerts,
+                       services::DeviceRegistry& registry, metrics::MetricsRegistry* metrics)
+    : conninfo_(std::move(conninfo)),
+      alerts_(alerts),
+      registry_(registry),
+      metrics_(metrics),
+      index_(std::make_shared<const Index>()) {
+    if (metrics_) {
+        evaluations_ =
+            &metrics_->counter("pulse_rule_evaluations_total", "Readings evaluated against a rule");
+        transitions_ =
+            &metrics_->counter("pulse_rule_transitions_total", "Rule verdicts that changed a state");
+        metrics_->addCollector([this](metrics::MetricsRegistry& m) {
+            m.gauge("pulse_rules_active", "Rules loaded and evaluating")
+                .set(static_cast<double>(ruleCount()));
+        });
+    }
+}
+
+RuleEngine::~RuleEngine() = default;
+
+void RuleEngine::setPlugins(const plugins::PluginManager* plugins) {
+    std::lock_guard lock(reloadMutex_);
+    plugins_ = plugins;
+    version_.clear();
+}
+
+std::shared_ptr<const RuleEngine::Index> RuleEngine::snapshot() const {
+    std::lock_guard lock(indexMutex_);
+    return index_;
+}
+
+size_t RuleEngine::ruleCount() const {
+    auto idx = snapshot();
+    size_t n = 0;
+    for (const auto& [tenant, rules] : *idx) n += rules.size();
+    return n;
+}
+
+std::shared_ptr<ActiveRule> RuleEngine::build(const std::vector<std::optional<std::string>>& r) {
+    auto rule = std::make_shared<ActiveRule>();
+    rule->id = *r[0];
+    rule->tenantId = *r[1];
+    rule->tenantSlug = *r[2];
+    rule->name = *r[3];
+    rule->type = *r[4];
+    rule->configJson = *r[5];
+    rule->scopeKind = *r[6];
+    rule->scopeSiteId = *r[7];
+    rule->scopeTag = *r[8];
+    rule->scopeDeviceId = std::stoll(*r[9]);
+    rule->severity = *r[10];
+    rule->autoClose = *r[11] == "t";
+    rule->flapThreshold = std::stoi(*r[12]);
+    rule->flapWindowS = std::stoi(*r[13]);
+    rule->updatedAt = *r[14];
+    rule->instance = plugins_->createInstance("rule/" + rule->type, "rule:" + rule->name, rule->configJson);
+    return rule;
+}
+
+// Tells a new rule instance which devices are in its scope and when each was last seen.
+void RuleEngine::track(storage::PgConnection& conn, const ActiveRule& rule) {
+    auto rows = conn.query(
+        "SELECT d.name, coalesce((extract(epoch FROM d.last_seen_at) * 1000)::bigint, 0), "
+        "coalesce(d.site_id::text, ''), "
+        "array_to_string(d.tags, E'\\x1f'), d.id FROM pulse.devices d WHERE d.tenant_id = $1::uuid AND "
+        "d.decommissioned_at IS NULL",
+        {rule.tenantId});
+    for (const auto& row : rows.rows) {
+        services::DeviceIdentity device;
+        device.deviceName = *row[0];
+        device.siteId = *row[2];
+        device.deviceId = std::stoll(*row[4]);
+        const std::string& tags = *row[3];
+        for (size_t start = 0; !tags.empty() && start <= tags.size();) {
+            size_t end = tags.find('\x1f', start);
+            if (end == std::string::npos) end = tags.size();
+            device.tags.push_back(tags.substr(start, end - start));
+            start = end + 1;
+        }
+        if (rule.inScope(device))
+            rule.instance->track(rule.tenantSlug, device.deviceName, std::stoll(*row[1]));
+    }
+}
+
+void RuleEngine::reload() {
+    std::lock_guard lock(reloadMutex_);
+    if (!plugins_) return;
+    auto log = logging::get("rules");
+    storage::PgConnection conn(conninfo_);
+    auto version = conn.query(
+        "SELECT count(*) FILTER (WHERE deleted_at IS NULL AND enabled)::text || '/' || "
+        "coalesce(max(updated_at)::text, '') "
+        "FROM pulse.rules");
+    std::string v = *version.rows.at(0).at(0);
+    if (v == version_) return;
+    auto rows = conn.query(kRulesSql);
+    std::map<std::string, std::shared_ptr<const ActiveRule>> next;
+    auto index = std::make_shared<Index>();
+    for (const auto& row : rows.rows) {
+        const std::string& id = *row[0];
+        const std::string& updatedAt = *row[14];
+        std::shared_ptr<const ActiveRule> rule;
+        if (auto it = byId_.find(id); it != byId_.end() && it->second->updatedAt == updatedAt) {
+            rule = it->second;  // unchanged: keep its instance and per-device state
+        } else if (auto f = failed_.find(id); f != failed_.end() && f->second == updatedAt) {
+            continue;  // this version was refused already and logged
+        } else {
+            try {
+                auto built = build(row);
+                track(conn, *built);
+                rule = built;
+                log->info("rule {} ({}, {}) of tenant {} loaded", built->name, built->type, built->severity,
+                          built->tenantSlug);
+            } catch (const std::exception& e) {
+                failed_[id] = updatedAt;
+                log->error("rule {} ({}) refused: {}", *row[3], *row[4], e.what());
+                continue;
+            }
+        }
+        next[id] = rule;
+        (*index)[rule->tenantId].push_back(rule);
+    }
+    for (const auto& [id, rule] : byId_)
+        if (!next.count(id)) log->info("rule {} unloaded", rule->name);
+    byId_ = std::move(next);
+    {
+        std::lock_guard ilock(indexMutex_);
+        index_ = index;
+    }
+    version_ = v;
+}
+
+void RuleEngine::evaluate(const services::DeviceIdentity& device, const std::vector<Reading>& readings) {
+    auto idx = snapshot();
+    auto it = idx->find(device.tenantId);
+    if (it == idx->end()) return;
+    size_t evaluated = 0;
+    for (const auto& rule : it->second) {
+        if (!rule->inScope(device)) continue;
+        for (const auto& reading : readings) {
+            pulse_sample sample{};
+            sample.struct_size = sizeof sample;
+            sample.tenant = view(device.tenantSlug);
+            sample.device = view(device.deviceName);
+            sample.metric = view(reading.metric);
+            sample.value = reading.value;
+            sample.value_type = reading.isBool ? PULSE_VALUE_BOOL : PULSE_VALUE_NUMBER;
+            sample.ts_ms = reading.tsUs / 1000;
+            plugins::RuleVerdict verdict;
+            ++evaluated;
+            if (rule->instance->evaluate(sample, verdict) != PULSE_OK ||
+                verdict.transition == PULSE_TRANSITION_NONE)
+                continue;
+            if (transitions_) transitions_->add();
+            alerts_.submit(services::Transition{rule, device.deviceId, device.deviceName, verdict.transition,
+                                                verdict.observed, verdict.summary, sample.ts_ms});
+        }
+    }
+    if (evaluations_ && evaluated) evaluations_->add(static_cast<double>(evaluated));
+}
+
+void RuleEngine::tick(int64_t nowMs) {
+    auto idx = snapshot();
+    for (const auto& [tenant, rules] : *idx) {
+        for (const auto& rule : rules) {
+            std::vector<plugins::RuleVerdict> verdicts;
+            rule->instance->tick(nowMs, [&](const plugins::RuleVerdict& v) {
+                if (v.transition != PULSE_TRANSITION_NONE) verdicts.push_back(v);
+            });
+            for (const auto& v : verdicts) {
+                std::optional<services::DeviceIdentity> device;
+                try {
+                    device = registry_.byName(rule->tenantSlug, v.device);
+                } catch (const std::exception& e) {
+                    logging::get("rules")->warn("rule {}: cannot resolve device {}: {}", rule->name, v.device,
+                                                e.what());
+                    continue;
+                }
+                if (!device || device->decommissioned || device->tenantId != rule->tenantId ||
+                    !rule->inScope(*device))
+                    continue;
+                if (transitions_) transitions_->add();
+                alerts_.submit(services::Transition{rule, device->deviceId, device->deviceName, v.transition,
+                                                    v.observed, v.summary, nowMs});
+            }
+        }
+    }
+}
+
+}  // namespace pulse::pipeline

@@ -1,0 +1,416 @@
+#include "services/AlertService.h"
+
+#include "logging/Logging.h"
+#include "metrics/MetricsRegistry.h"
+#include "storage/PgConnection.h"
+
+#include <libpq-fe.h>
+
+namespace pulse::services {
+namespace {
+
+std::string num(double v) {
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+}
+
+std::string msToTimestamp(int64_t ms) {
+    return "to_timestamp(" + std::to_string(ms) + " / 1000.0)";
+}
+
+// Deliveries for one alert event, with the payload built in the same statement. Which events notify:
+// OPENED (throttled per routing rule, rule and device), ACKNOWLEDGED and CLOSED (only where the
+// opening was notified, so receivers never see a resolve without its trigger). Silenced and flapping
+// alerts notify nobody.
+constexpr const char* kRouteSql = R"SQL(
+WITH a AS (
+    SELECT a.*, t.slug, r.name AS rule_name, r.type AS rule_type, d.name AS device_name, d.site_id, d.tags,
+           e.kind AS event_kind, e.at AS event_at, e.actor AS event_actor
+    FROM pulse.alerts a
+    JOIN pulse.tenants t ON t.id = a.tenant_id
+    JOIN pulse.rules r ON r.id = a.rule_id
+    JOIN pulse.devices d ON d.id = a.device_id
+    JOIN pulse.alert_events e ON e.id = $2::bigint AND e.alert_id = a.id
+    WHERE a.id = $1::bigint
+), p AS (
+    SELECT a.*, jsonb_build_object(
+        'type', 'alert.' || lower(a.event_kind),
+        'event', jsonb_build_object('id', $2::bigint, 'kind', a.event_kind, 'at', a.event_at, 'actor', a.event_actor),
+        'tenant', jsonb_build_object('id', a.tenant_id, 'slug', a.slug),
+        'alert', jsonb_build_object(
+            'id', a.id, 'status', a.status, 'condition', a.condition, 'severity', a.severity,
+            'summary', a.summary, 'value', a.last_value, 'flapping', a.flapping,
+            'triggered_at', a.triggered_at,
+            'triggered_at_ms', (extract(epoch FROM a.triggered_at) * 1000)::bigint,
+            'opened_at', a.opened_at, 'acknowledged_at', a.acknowledged_at,
+            'acknowledged_by', a.acknowledged_by, 'closed_at', a.closed_at, 'close_reason', a.close_reason,
+            'rule', jsonb_build_object('id', a.rule_id, 'name', a.rule_name, 'type', a.rule_type),
+            'device', jsonb_build_object('id', a.device_id, 'name', a.device_name)))::text AS payload
+    FROM a
+    WHERE NOT a.flapping AND (a.silenced_until IS NULL OR a.silenced_until <= now())
+)
+INSERT INTO pulse.deliveries (tenant_id, alert_id, event_id, channel_id, routing_rule_id, payload, max_attempts)
+SELECT p.tenant_id, p.id, $2::bigint, r.channel_id, r.id, p.payload, $3::int
+FROM p
+JOIN pulse.routing_rules r ON r.tenant_id = p.tenant_id AND r.enabled
+JOIN pulse.channels c ON c.id = r.channel_id AND c.enabled
+WHERE (cardinality(r.severities) = 0 OR p.severity = ANY (r.severities))
+  AND (cardinality(r.rule_types) = 0 OR p.rule_type = ANY (r.rule_types))
+  AND (r.site_id IS NULL OR r.site_id = p.site_id)
+  AND (r.tag IS NULL OR r.tag = ANY (p.tags))
+  AND CASE WHEN p.event_kind = 'OPENED' THEN
+          r.throttle_s = 0 OR NOT EXISTS (
+              SELECT 1 FROM pulse.deliveries d JOIN pulse.alerts a2 ON a2.id = d.alert_id
+              WHERE d.routing_rule_id = r.id AND a2.rule_id = p.rule_id AND a2.device_id = p.device_id
+                AND d.created_at > now() - make_interval(secs => r.throttle_s))
+      ELSE EXISTS (SELECT 1 FROM pulse.deliveries d WHERE d.alert_id = p.id AND d.routing_rule_id = r.id)
+  END
+)SQL";
+
+}  // namespace
+
+AlertService::AlertService(std::string conninfo, AlertSettings settings, metrics::MetricsRegistry* metrics,
+                           std::function<void()> deliveriesCreated)
+    : conninfo_(std::move(conninfo)),
+      settings_(settings),
+      metrics_(metrics),
+      deliveriesCreated_(std::move(deliveriesCreated)) {}
+
+AlertService::~AlertService() {
+    stop();
+}
+
+void AlertService::start() {
+    std::lock_guard lock(mutex_);
+    if (thread_.joinable()) return;
+    stopping_ = false;
+    thread_ = std::thread([this] { run(); });
+}
+
+void AlertService::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+bool AlertService::submit(Transition t) {
+    {
+        std::lock_guard lock(mutex_);
+        if (queue_.size() >= settings_.queueCapacity) {
+            if (metrics_)
+                metrics_
+                    ->counter("pulse_alert_transitions_dropped_total",
+                              "Rule transitions dropped (queue full, or refused by the database)")
+                    .add();
+            return false;
+        }
+        queue_.push_back(std::move(t));
+    }
+    wake_.notify_one();
+    return true;
+}
+
+size_t AlertService::queued() const {
+    std::lock_guard lock(mutex_);
+    return queue_.size();
+}
+
+void AlertService::withConnection(const std::function<void(storage::PgConnection&)>& fn) {
+    std::lock_guard lock(connMutex_);
+    if (!conn_) {
+        conn_ = std::make_unique<storage::PgConnection>(conninfo_);
+        conn_->exec("SET TimeZone = 'UTC'");
+    }
+    try {
+        fn(*conn_);
+    } catch (...) {
+        if (PQstatus(conn_->native()) != CONNECTION_OK) {
+            conn_.reset();
+        } else if (PQtransactionStatus(conn_->native()) != PQTRANS_IDLE) {
+            try {
+                conn_->exec("ROLLBACK");
+            } catch (...) {
+                conn_.reset();
+            }
+        }
+        throw;
+    }
+}
+
+int64_t AlertService::addEvent(storage::PgConnection& conn, const std::string& tenantId, int64_t alertId,
+                               const char* kind, const std::string& actor, std::optional<double> value,
+                               const std::string& detailJson) {
+    auto rows = conn.query(
+        "INSERT INTO pulse.alert_events (tenant_id, alert_id, kind, actor, value, detail) "
+        "VALUES ($1::uuid, $2::bigint, $3, $4, $5::double precision, $6::jsonb) RETURNING id",
+        {tenantId, std::to_string(alertId), std::string(kind), actor,
+         value ? std::optional<std::string>(num(*value)) : std::nullopt, detailJson});
+    if (metrics_)
+        metrics_->counter("pulse_alert_events_total", "Alert events by kind", {{"kind", kind}}).add();
+    return std::stoll(*rows.rows.at(0).at(0));
+}
+
+int AlertService::route(storage::PgConnection& conn, int64_t alertId, int64_t eventId, const char*) {
+    auto rows =
+        conn.query(std::string(kRouteSql) + " RETURNING id",
+                   {std::to_string(alertId), std::to_string(eventId), std::to_string(settings_.maxAttempts)});
+    return static_cast<int>(rows.rows.size());
+}
+
+bool AlertService::flapCheck(const Transition& t) {
+    auto& opens = opens_[{t.rule->id, t.deviceId}];
+    int64_t cutoff = t.atMs - static_cast<int64_t>(t.rule->flapWindowS) * 1000;
+    while (!opens.empty() && opens.front() < cutoff) opens.pop_front();
+    return static_cast<int>(opens.size()) > t.rule->flapThreshold;
+}
+
+void AlertService::apply(storage::PgConnection& conn, const Transition& t) {
+    const RuleInfo& rule = *t.rule;
+    std::string detail = "{\"summary\":\"" + logging::jsonEscape(t.summary) + "\"}";
+    int created = 0;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        conn.exec("BEGIN");
+        auto open = conn.query(
+            "SELECT id, condition, flapping FROM pulse.alerts WHERE rule_id = $1::uuid AND device_id = "
+            "$2::bigint "
+            "AND status <> 'CLOSED' FOR UPDATE",
+            {rule.id, std::to_string(t.deviceId)});
+        if (t.kind == PULSE_TRANSITION_FIRING) {
+            if (open.rows.empty()) {
+                auto inserted = conn.query(
+                    "INSERT INTO pulse.alerts (tenant_id, rule_id, device_id, severity, summary, last_value, "
+                    "triggered_at) VALUES ($1::uuid, $2::uuid, $3::bigint, $4, $5, $6::double precision, " +
+                        msToTimestamp(t.atMs) +
+                        ") ON CONFLICT (rule_id, device_id) WHERE status <> 'CLOSED' DO NOTHING RETURNING id",
+                    {rule.tenantId, rule.id, std::to_string(t.deviceId), rule.severity, t.summary,
+                     num(t.observed)});
+                if (inserted.rows.empty()) {  // another instance opened it meanwhile: treat as an update
+                    conn.exec("ROLLBACK");
+                    continue;
+                }
+                int64_t alertId = std::stoll(*inserted.rows[0][0]);
+                int64_t eventId =
+                    addEvent(conn, rule.tenantId, alertId, "OPENED", "system", t.observed, detail);
+                created = route(conn, alertId, eventId, "OPENED");
+                opens_[{rule.id, t.deviceId}].push_back(t.atMs);
+                if (metrics_)
+                    metrics_
+                        ->counter("pulse_alerts_opened_total", "Alerts opened", {{"severity", rule.severity}})
+                        .add();
+            } else if (*open.rows[0][1] == "CLEARED") {
+                int64_t alertId = std::stoll(*open.rows[0][0]);
+                conn.query(
+                    "UPDATE pulse.alerts SET condition = 'FIRING', last_value = $2::double precision, "
+                    "summary = $3, changed_at = now() WHERE id = $1::bigint",
+                    {std::to_string(alertId), num(t.observed), t.summary});
+                addEvent(conn, rule.tenantId, alertId, "FIRING", "system", t.observed, detail);
+                opens_[{rule.id, t.deviceId}].push_back(t.atMs);
+            } else {
+                conn.query(
+                    "UPDATE pulse.alerts SET last_value = $2::double precision, summary = $3 WHERE id = "
+                    "$1::bigint",
+                    {*open.rows[0][0], num(t.observed), t.summary});
+            }
+        } else if (t.kind == PULSE_TRANSITION_CLEARED && !open.rows.empty() && *open.rows[0][1] == "FIRING") {
+            int64_t alertId = std::stoll(*open.rows[0][0]);
+            std::string id = std::to_string(alertId);
+            bool flapping = *open.rows[0][2] == "t";
+            if (flapping) {
+                conn.query(
+                    "UPDATE pulse.alerts SET condition = 'CLEARED', changed_at = now() WHERE id = $1::bigint",
+                    {id});
+                addEvent(conn, rule.tenantId, alertId, "CLEARED", "system", t.observed, detail);
+            } else if (flapCheck(t)) {
+                conn.query(
+                    "UPDATE pulse.alerts SET condition = 'CLEARED', flapping = true, changed_at = now() "
+                    "WHERE id = $1::bigint",
+                    {id});
+                addEvent(conn, rule.tenantId, alertId, "FLAPPING", "system", t.observed,
+                         "{\"opens\":" + std::to_string(opens_[{rule.id, t.deviceId}].size()) +
+                             ",\"window_s\":" + std::to_string(rule.flapWindowS) + "}");
+                logging::get("alerts")->info(
+                    "alert {} ({} on {}) is flapping: held open, notifications paused", alertId, rule.name,
+                    t.deviceName);
+            } else if (rule.autoClose) {
+                conn.query(
+                    "UPDATE pulse.alerts SET status = 'CLOSED', condition = 'CLEARED', closed_at = now(), "
+                    "closed_by = 'system', close_reason = 'recovered', changed_at = now(), "
+                    "last_value = $2::double precision WHERE id = $1::bigint",
+                    {id, num(t.observed)});
+                int64_t eventId =
+                    addEvent(conn, rule.tenantId, alertId, "CLOSED", "system", t.observed, detail);
+                created = route(conn, alertId, eventId, "CLOSED");
+            } else {
+                conn.query(
+                    "UPDATE pulse.alerts SET condition = 'CLEARED', changed_at = now() WHERE id = $1::bigint",
+                    {id});
+                addEvent(conn, rule.tenantId, alertId, "CLEARED", "system", t.observed, detail);
+            }
+        }
+        conn.exec("COMMIT");
+        break;
+    }
+    if (created > 0 && deliveriesCreated_) deliveriesCreated_();
+}
+
+void AlertService::drain() {
+    for (;;) {
+        Transition t;
+        {
+            std::lock_guard lock(mutex_);
+            if (queue_.empty()) return;
+            t = queue_.front();
+        }
+        try {
+            withConnection([&](storage::PgConnection& conn) { apply(conn, t); });
+        } catch (const storage::DatabaseError& e) {
+            bool connected = false;
+            {
+                std::lock_guard lock(connMutex_);
+                connected = conn_ != nullptr;
+            }
+            if (!connected) throw;  // the database is away: keep the transition and retry later
+            // The database refused this transition itself (its rule or device was deleted meanwhile):
+            // retrying cannot help, and it must not block the ones behind it.
+            logging::get("alerts")->error("rule transition for rule {} and device {} dropped: {}",
+                                          t.rule->name, t.deviceName, e.what());
+            if (metrics_)
+                metrics_
+                    ->counter("pulse_alert_transitions_dropped_total",
+                              "Rule transitions dropped (queue full, or refused by the database)")
+                    .add();
+        }
+        std::lock_guard lock(mutex_);
+        queue_.pop_front();
+    }
+}
+
+void AlertService::sweepFlapping() {
+    // Opening times older than any flapping window are of no use: forget them.
+    int64_t nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    for (auto it = opens_.begin(); it != opens_.end();)
+        it = it->second.empty() || it->second.back() < nowMs - 86400000LL ? opens_.erase(it) : std::next(it);
+    int created = 0;
+    withConnection([&](storage::PgConnection& conn) {
+        conn.exec("BEGIN");
+        auto rows = conn.query(
+            "SELECT a.id, a.tenant_id::text, a.condition, r.auto_close FROM pulse.alerts a "
+            "JOIN pulse.rules r ON r.id = a.rule_id WHERE a.flapping AND a.status <> 'CLOSED' "
+            "AND a.changed_at < now() - make_interval(secs => r.flap_window_s) FOR UPDATE OF a SKIP LOCKED");
+        for (const auto& row : rows.rows) {
+            int64_t alertId = std::stoll(*row[0]);
+            conn.query("UPDATE pulse.alerts SET flapping = false WHERE id = $1::bigint", {*row[0]});
+            addEvent(conn, *row[1], alertId, "STABLE", "system", std::nullopt, "{}");
+            if (*row[2] == "CLEARED" && *row[3] == "t") {
+                conn.query(
+                    "UPDATE pulse.alerts SET status = 'CLOSED', closed_at = now(), closed_by = 'system', "
+                    "close_reason = 'recovered' WHERE id = $1::bigint",
+                    {*row[0]});
+                int64_t eventId = addEvent(conn, *row[1], alertId, "CLOSED", "system", std::nullopt, "{}");
+                created += route(conn, alertId, eventId, "CLOSED");
+            }
+        }
+        conn.exec("COMMIT");
+    });
+    if (created > 0 && deliveriesCreated_) deliveriesCreated_();
+}
+
+bool AlertService::acknowledge(const std::string& tenantId, int64_t alertId, const std::string& actor) {
+    bool done = false;
+    int created = 0;
+    withConnection([&](storage::PgConnection& conn) {
+        conn.exec("BEGIN");
+        auto rows = conn.query(
+            "UPDATE pulse.alerts SET status = 'ACKNOWLEDGED', acknowledged_at = now(), acknowledged_by = $3 "
+            "WHERE id = $1::bigint AND tenant_id = $2::uuid AND status = 'OPEN' RETURNING id",
+            {std::to_string(alertId), tenantId, actor});
+        if (!rows.rows.empty()) {
+            int64_t eventId = addEvent(conn, tenantId, alertId, "ACKNOWLEDGED", actor, std::nullopt, "{}");
+            created = route(conn, alertId, eventId, "ACKNOWLEDGED");
+            done = true;
+        }
+        conn.exec("COMMIT");
+    });
+    if (created > 0 && deliveriesCreated_) deliveriesCreated_();
+    return done;
+}
+
+bool AlertService::close(const std::string& tenantId, int64_t alertId, const std::string& actor,
+                         const std::string& reason) {
+    bool done = false;
+    int created = 0;
+    withConnection([&](storage::PgConnection& conn) {
+        conn.exec("BEGIN");
+        auto rows = conn.query(
+            "UPDATE pulse.alerts SET status = 'CLOSED', closed_at = now(), closed_by = $3, close_reason = $4 "
+            "WHERE id = $1::bigint AND tenant_id = $2::uuid AND status <> 'CLOSED' RETURNING id",
+            {std::to_string(alertId), tenantId, actor, reason});
+        if (!rows.rows.empty()) {
+            int64_t eventId = addEvent(conn, tenantId, alertId, "CLOSED", actor, std::nullopt,
+                                       "{\"reason\":\"" + logging::jsonEscape(reason) + "\"}");
+            created = route(conn, alertId, eventId, "CLOSED");
+            done = true;
+        }
+        conn.exec("COMMIT");
+    });
+    if (created > 0 && deliveriesCreated_) deliveriesCreated_();
+    return done;
+}
+
+bool AlertService::silence(const std::string& tenantId, int64_t alertId, int64_t untilMs,
+                           const std::string& actor) {
+    bool done = false;
+    withConnection([&](storage::PgConnection& conn) {
+        conn.exec("BEGIN");
+        auto rows =
+            conn.query("UPDATE pulse.alerts SET silenced_until = " + msToTimestamp(untilMs) +
+                           " WHERE id = $1::bigint AND tenant_id = $2::uuid AND status <> 'CLOSED' RETURNING "
+                           "silenced_until::text",
+                       {std::to_string(alertId), tenantId});
+        if (!rows.rows.empty()) {
+            addEvent(conn, tenantId, alertId, "SILENCED", actor, std::nullopt,
+                     "{\"until\":\"" + logging::jsonEscape(*rows.rows[0][0]) + "\"}");
+            done = true;
+        }
+        conn.exec("COMMIT");
+    });
+    return done;
+}
+
+void AlertService::run() {
+    auto log = logging::get("alerts");
+    auto nextSweep = std::chrono::steady_clock::now() + settings_.sweepInterval;
+    bool failing = false;
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait_until(lock, nextSweep, [&] { return stopping_ || !queue_.empty(); });
+            if (stopping_ && (queue_.empty() || failing)) break;
+        }
+        try {
+            drain();
+            if (std::chrono::steady_clock::now() >= nextSweep) {
+                sweepFlapping();
+                nextSweep = std::chrono::steady_clock::now() + settings_.sweepInterval;
+            }
+            if (failing) log->info("alert writes recovered");
+            failing = false;
+        } catch (const std::exception& e) {
+            if (!failing) log->error("alert writes failing (transitions stay queued): {}", e.what());
+            failing = true;
+            std::unique_lock lock(mutex_);
+            wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
+        }
+    }
+    size_t left = queued();
+    if (left)
+        log->warn("{} rule transition(s) not written at shutdown (rules re-fire on the next readings)", left);
+}
+
+}  // namespace pulse::services

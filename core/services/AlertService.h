@@ -1,0 +1,112 @@
+#pragma once
+
+#include <pulse/plugin.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace pulse::metrics {
+class MetricsRegistry;
+}
+namespace pulse::storage {
+class PgConnection;
+}
+
+namespace pulse::services {
+
+// What the alert service needs to know of the rule that concluded something.
+struct RuleInfo {
+    std::string id;
+    std::string tenantId;
+    std::string tenantSlug;
+    std::string name;
+    std::string type;      // "threshold", "heartbeat"
+    std::string severity;  // CRITICAL..INFO
+    bool autoClose = true;
+    int flapThreshold = 3;  // more opens than this within flapWindow: flapping
+    int flapWindowS = 600;
+};
+
+// One verdict of a rule about one device, on its way to the database.
+struct Transition {
+    std::shared_ptr<const RuleInfo> rule;
+    int64_t deviceId = 0;
+    std::string deviceName;
+    pulse_transition kind = PULSE_TRANSITION_NONE;
+    double observed = 0;
+    std::string summary;
+    int64_t atMs = 0;  // the reading's time (or the tick's)
+};
+
+struct AlertSettings {
+    size_t queueCapacity = 100000;
+    int maxAttempts = 10;  // of each delivery created
+    std::chrono::milliseconds sweepInterval{1000};
+};
+
+// Turns rule transitions into alerts: one open alert per (device, rule), its event history, and the
+// deliveries the tenant's routing rules ask for, all in one transaction (the outbox). Holds a flapping
+// alert open instead of re-paging, and releases it once stable. Transitions are queued (bounded) and
+// written by one thread, so that the ingest path never waits on the database for them.
+class AlertService {
+  public:
+    AlertService(std::string conninfo, AlertSettings settings, metrics::MetricsRegistry* metrics,
+                 std::function<void()> deliveriesCreated);
+    ~AlertService();
+
+    void start();
+    void stop();  // writes what is queued (while the database answers), then returns
+
+    // Queues a transition; false when the queue is full (counted and logged, the rule re-fires later).
+    bool submit(Transition transition);
+    // Processes everything queued so far on the calling thread (tests, and stop()).
+    void drain();
+    size_t queued() const;
+
+    // Operator actions; they return false when the alert does not exist in the tenant or is closed.
+    bool acknowledge(const std::string& tenantId, int64_t alertId, const std::string& actor);
+    bool close(const std::string& tenantId, int64_t alertId, const std::string& actor,
+               const std::string& reason);
+    bool silence(const std::string& tenantId, int64_t alertId, int64_t untilMs, const std::string& actor);
+
+    // Releases flapping alerts that were stable for their rule's window (runs on the service's thread).
+    void sweepFlapping();
+
+  private:
+    void run();
+    void apply(storage::PgConnection& conn, const Transition& t);
+    int64_t addEvent(storage::PgConnection& conn, const std::string& tenantId, int64_t alertId,
+                     const char* kind, const std::string& actor, std::optional<double> value,
+                     const std::string& detailJson);
+    int route(storage::PgConnection& conn, int64_t alertId, int64_t eventId, const char* eventKind);
+    bool flapCheck(const Transition& t);
+    void withConnection(const std::function<void(storage::PgConnection&)>& fn);
+
+    std::string conninfo_;
+    AlertSettings settings_;
+    metrics::MetricsRegistry* metrics_;
+    std::function<void()> deliveriesCreated_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<Transition> queue_;
+    bool stopping_ = false;
+    std::thread thread_;
+
+    std::mutex connMutex_;  // the service's own connection, for the writer thread and operator actions
+    std::unique_ptr<storage::PgConnection> conn_;
+    // Opening times per (rule, device), for flapping detection. Soft state: lost on restart.
+    std::map<std::pair<std::string, int64_t>, std::deque<int64_t>> opens_;
+};
+
+}  // namespace pulse::services

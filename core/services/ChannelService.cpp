@@ -1,0 +1,237 @@
+#include "services/ChannelService.h"
+
+#include "json/JsonSchema.h"
+#include "net/EgressGuard.h"
+#include "plugins/PluginInstance.h"
+#include "plugins/PluginManager.h"
+#include "services/SecretBox.h"
+#include "storage/PgConnection.h"
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/JSON/Stringifier.h>
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <functional>
+#include <sstream>
+#include <stdexcept>
+
+namespace pulse::services {
+namespace {
+
+constexpr const char* kMask = "***";
+
+Poco::JSON::Object::Ptr parseObject(const std::string& text, const char* what) {
+    try {
+        auto v = Poco::JSON::Parser().parse(text);
+        auto obj = v.extract<Poco::JSON::Object::Ptr>();
+        if (!obj) throw std::invalid_argument("not an object");
+        return obj;
+    } catch (const Poco::Exception& e) {
+        throw std::invalid_argument(std::string(what) + " is not a JSON object: " + e.displayText());
+    } catch (const std::bad_cast&) {
+        throw std::invalid_argument(std::string(what) + " is not a JSON object");
+    }
+}
+
+std::string text(const Poco::JSON::Object::Ptr& obj) {
+    std::ostringstream os;
+    Poco::JSON::Stringifier::condense(obj, os);
+    return os.str();
+}
+
+std::vector<std::string> fieldsWhere(const std::string& schemaText,
+                                     const std::function<bool(const Poco::JSON::Object&)>& pred) {
+    std::vector<std::string> out;
+    auto schema = parseObject(schemaText, "the component's config schema");
+    auto props = schema->getObject("properties");
+    if (!props) return out;
+    for (const auto& [name, value] : *props) {
+        if (value.type() != typeid(Poco::JSON::Object::Ptr)) continue;
+        auto p = value.extract<Poco::JSON::Object::Ptr>();
+        if (p && pred(*p)) out.push_back(name);
+    }
+    return out;
+}
+
+std::string toHex(const std::string& bytes) {
+    std::string hex(bytes.size() * 2 + 1, '\0');
+    sodium_bin2hex(&hex[0], hex.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+    hex.pop_back();
+    return hex;
+}
+
+std::string fromHex(const std::string& hex) {
+    std::string bin(hex.size() / 2, '\0');
+    size_t len = 0;
+    if (sodium_hex2bin(reinterpret_cast<unsigned char*>(&bin[0]), bin.size(), hex.data(), hex.size(), nullptr,
+                       &len, nullptr) != 0)
+        throw std::runtime_error("stored secrets are not hex");
+    bin.resize(len);
+    return bin;
+}
+
+std::string pgArray(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (size_t i = 0; i < items.size(); ++i) {
+        out += i ? ",\"" : "\"";
+        for (char c : items[i]) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
+}  // namespace
+
+ChannelService::ChannelService(std::string conninfo, const plugins::PluginManager& plugins,
+                               const SecretBox& box, const net::EgressGuard& guard)
+    : conninfo_(std::move(conninfo)), plugins_(plugins), box_(box), guard_(guard) {}
+
+std::vector<std::string> ChannelService::secretFields(const std::string& schemaText) {
+    return fieldsWhere(schemaText, [](const Poco::JSON::Object& p) {
+        return p.has("writeOnly") && p.get("writeOnly").isBoolean() && p.getValue<bool>("writeOnly");
+    });
+}
+
+ChannelService::Split ChannelService::split(const std::string& type, const std::string& configJson,
+                                            const std::string& storedSecretsJson) const {
+    auto component = plugins_.findComponent("sender/" + type);
+    if (!component) throw std::invalid_argument("no loaded plugin provides the channel type '" + type + "'");
+    auto config = parseObject(configJson, "config");
+    auto stored = parseObject(storedSecretsJson, "stored secrets");
+    auto secrets = Poco::JSON::Object::Ptr(new Poco::JSON::Object);
+    for (const auto& field : secretFields(component->configSchemaText)) {
+        if (!config->has(field)) continue;
+        auto value = config->get(field);
+        if (value.isString() && value.toString() == kMask) {
+            if (!stored->has(field))
+                throw std::invalid_argument(field + ": \"***\" given but no secret is stored");
+            value = stored->get(field);
+        }
+        config->set(field, value);
+        secrets->set(field, value);
+    }
+    // The whole config (secrets included) must satisfy the schema before anything is stored.
+    std::string full = text(config);
+    std::string violations = plugins_.validateConfig("sender/" + type, full);
+    if (!violations.empty()) throw std::invalid_argument("config: " + violations);
+    for (const auto& field : fieldsWhere(component->configSchemaText, [](const Poco::JSON::Object& p) {
+             return p.has("format") && p.getValue<std::string>("format") == "uri";
+         })) {
+        if (!config->has(field)) continue;
+        try {
+            guard_.check(config->getValue<std::string>(field));
+        } catch (const std::exception& e) {
+            throw std::invalid_argument(field + ": " + e.what());
+        }
+    }
+    for (const auto& [name, value] : *secrets) config->remove(name);
+    return Split{text(config), text(secrets)};
+}
+
+std::string ChannelService::create(const std::string& tenantId, const ChannelSpec& spec) {
+    if (spec.maxConcurrency < 1 || spec.maxConcurrency > 64)
+        throw std::invalid_argument("max_concurrency must be between 1 and 64");
+    Split parts = split(spec.type, spec.configJson, "{}");
+    std::optional<std::string> sealed;
+    if (parts.secretsJson != "{}") sealed = toHex(box_.seal(parts.secretsJson));
+    storage::PgConnection conn(conninfo_);
+    try {
+        auto rows = conn.query(
+            "INSERT INTO pulse.channels (tenant_id, name, type, config, secrets, max_concurrency) "
+            "VALUES ($1, $2, $3, $4::jsonb, decode($5, 'hex'), $6::int) RETURNING id::text",
+            {tenantId, spec.name, spec.type, parts.publicJson, sealed, std::to_string(spec.maxConcurrency)});
+        return *rows.rows.at(0).at(0);
+    } catch (const storage::DatabaseError& e) {
+        if (e.sqlState() == "23505")
+            throw std::invalid_argument("a channel named '" + spec.name + "' exists");
+        if (e.sqlState() == "23514" || e.sqlState() == "23503" || e.sqlState() == "22P02")
+            throw std::invalid_argument(e.what());
+        throw;
+    }
+}
+
+void ChannelService::updateConfig(const std::string& tenantId, const std::string& channelId,
+                                  const std::string& configJson) {
+    storage::PgConnection conn(conninfo_);
+    conn.exec("BEGIN");
+    auto rows = conn.query(
+        "SELECT type, encode(secrets, 'hex') FROM pulse.channels WHERE id = $1::uuid AND tenant_id = "
+        "$2::uuid "
+        "FOR UPDATE",
+        {channelId, tenantId});
+    if (rows.rows.empty()) throw std::invalid_argument("no such channel");
+    std::string type = *rows.rows[0][0];
+    std::string stored = rows.rows[0][1] ? box_.open(fromHex(*rows.rows[0][1])) : "{}";
+    Split parts = split(type, configJson, stored);
+    std::optional<std::string> sealed;
+    if (parts.secretsJson != "{}") sealed = toHex(box_.seal(parts.secretsJson));
+    conn.query(
+        "UPDATE pulse.channels SET config = $3::jsonb, secrets = decode($4, 'hex'), updated_at = now(), "
+        "enabled = true, disabled_reason = '' WHERE id = $1::uuid AND tenant_id = $2::uuid",
+        {channelId, tenantId, parts.publicJson, sealed});
+    conn.exec("COMMIT");
+}
+
+std::string ChannelService::maskedConfig(const std::string& tenantId, const std::string& channelId) const {
+    storage::PgConnection conn(conninfo_);
+    auto rows = conn.query(
+        "SELECT type, config::text, secrets IS NOT NULL FROM pulse.channels WHERE id = $1::uuid AND "
+        "tenant_id = $2::uuid",
+        {channelId, tenantId});
+    if (rows.rows.empty()) throw std::invalid_argument("no such channel");
+    auto config = parseObject(*rows.rows[0][1], "stored config");
+    auto component = plugins_.findComponent("sender/" + *rows.rows[0][0]);
+    if (component && *rows.rows[0][2] == "t") {
+        // Which secrets are set is not itself secret; their values are.
+        for (const auto& field : secretFields(component->configSchemaText)) config->set(field, kMask);
+    }
+    return text(config);
+}
+
+std::string ChannelService::createRoute(const std::string& tenantId, const RouteSpec& spec) {
+    static const std::vector<std::string> severities = {"CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"};
+    for (const auto& s : spec.severities)
+        if (std::find(severities.begin(), severities.end(), s) == severities.end())
+            throw std::invalid_argument("severities: unknown severity '" + s + "'");
+    if (spec.throttleS < 0) throw std::invalid_argument("throttle_s must not be negative");
+    storage::PgConnection conn(conninfo_);
+    try {
+        auto rows = conn.query(
+            "INSERT INTO pulse.routing_rules (tenant_id, channel_id, name, severities, rule_types, site_id, "
+            "tag, "
+            "throttle_s) SELECT $1::uuid, c.id, $3, $4::text[], $5::text[], $6::uuid, $7, $8::int "
+            "FROM pulse.channels c WHERE c.id = $2::uuid AND c.tenant_id = $1::uuid RETURNING id::text",
+            {tenantId, spec.channelId, spec.name, pgArray(spec.severities), pgArray(spec.ruleTypes),
+             spec.siteId, spec.tag, std::to_string(spec.throttleS)});
+        if (rows.rows.empty()) throw std::invalid_argument("no such channel");
+        return *rows.rows[0][0];
+    } catch (const storage::DatabaseError& e) {
+        if (e.sqlState() == "22P02" || e.sqlState() == "23503") throw std::invalid_argument(e.what());
+        throw;
+    }
+}
+
+std::string ChannelService::fullConfig(const std::string& type, const std::string& configJson,
+                                       const std::optional<std::string>& sealedHex) const {
+    (void)type;
+    auto config = parseObject(configJson, "stored config");
+    if (sealedHex && !sealedHex->empty()) {
+        auto secrets = parseObject(box_.open(fromHex(*sealedHex)), "stored secrets");
+        for (const auto& [name, value] : *secrets) config->set(name, value);
+    }
+    return text(config);
+}
+
+std::shared_ptr<plugins::PluginInstance> ChannelService::instantiate(
+    const std::string& name, const std::string& type, const std::string& configJson,
+    const std::optional<std::string>& sealedHex) const {
+    return plugins_.createInstance("sender/" + type, name, fullConfig(type, configJson, sealedHex));
+}
+
+}  // namespace pulse::services

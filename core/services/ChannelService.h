@@ -1,0 +1,78 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pulse::net {
+class EgressGuard;
+}
+namespace pulse::plugins {
+class PluginManager;
+class PluginInstance;
+}  // namespace pulse::plugins
+
+namespace pulse::services {
+
+class SecretBox;
+
+struct ChannelSpec {
+    std::string name;
+    std::string type;        // the sender component type: "webhook", "log"
+    std::string configJson;  // the plugin config, secrets included
+    int maxConcurrency = 4;
+};
+
+struct RouteSpec {
+    std::string channelId;
+    std::string name;
+    std::vector<std::string> severities;  // empty: all
+    std::vector<std::string> ruleTypes;   // empty: all
+    std::optional<std::string> siteId;
+    std::optional<std::string> tag;
+    int throttleS = 0;
+};
+
+// Channels (sender plugin instances configured per tenant) and routing rules. A channel's secrets are
+// the config fields its schema marks "writeOnly": they are stored sealed (SecretBox) apart from the rest,
+// read back as "***", and a "***" sent back on update keeps the stored value. Fields with
+// "format": "uri" must pass the egress guard when saved (and are checked again when dialled).
+// Invalid input throws std::invalid_argument with a message fit for a 422 problem.
+class ChannelService {
+  public:
+    ChannelService(std::string conninfo, const plugins::PluginManager& plugins, const SecretBox& box,
+                   const net::EgressGuard& guard);
+
+    std::string create(const std::string& tenantId, const ChannelSpec& spec);
+    void updateConfig(const std::string& tenantId, const std::string& channelId,
+                      const std::string& configJson);
+    // The stored config with every secret as "***".
+    std::string maskedConfig(const std::string& tenantId, const std::string& channelId) const;
+    std::string createRoute(const std::string& tenantId, const RouteSpec& spec);
+
+    // The full plugin config of a stored channel (secrets opened), and an instance made from it.
+    std::string fullConfig(const std::string& type, const std::string& configJson,
+                           const std::optional<std::string>& sealedHex) const;
+    std::shared_ptr<plugins::PluginInstance> instantiate(const std::string& name, const std::string& type,
+                                                         const std::string& configJson,
+                                                         const std::optional<std::string>& sealedHex) const;
+
+    // Top-level properties the component's schema marks writeOnly.
+    static std::vector<std::string> secretFields(const std::string& schemaText);
+
+  private:
+    struct Split {
+        std::string publicJson;
+        std::string secretsJson;  // "{}" when none
+    };
+    Split split(const std::string& type, const std::string& configJson,
+                const std::string& storedSecretsJson) const;
+
+    std::string conninfo_;
+    const plugins::PluginManager& plugins_;
+    const SecretBox& box_;
+    const net::EgressGuard& guard_;
+};
+
+}  // namespace pulse::services

@@ -1,0 +1,355 @@
+#include "workers/NotificationDispatcher.h"
+
+#include "logging/Logging.h"
+#include "metrics/MetricsRegistry.h"
+#include "plugins/PluginInstance.h"
+#include "storage/PgConnection.h"
+#include "workers/Backoff.h"
+
+#include <Poco/Environment.h>
+
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <random>
+
+namespace pulse::workers {
+
+struct NotificationDispatcher::Claimed {
+    int64_t id = 0;
+    std::string tenantId;
+    int64_t alertId = 0;
+    std::string key;
+    std::string payload;
+    int attempts = 0;
+    int maxAttempts = 0;
+    bool channelEnabled = true;
+    std::string disabledReason;
+    ChannelRow channel;
+};
+
+namespace {
+
+int64_t wallMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string pgUuidArray(const std::vector<std::string>& ids) {
+    std::string out = "{";
+    for (size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + ids[i];
+    return out + "}";
+}
+
+constexpr const char* kClaimSql = R"SQL(
+WITH c AS (
+    SELECT d.id FROM pulse.deliveries d
+    WHERE d.status = 'PENDING' AND d.next_attempt_at <= now()
+      AND (d.lease_until IS NULL OR d.lease_until < now())
+      AND NOT (d.channel_id = ANY ($3::uuid[]))
+    ORDER BY d.next_attempt_at
+    LIMIT 1
+    FOR UPDATE OF d SKIP LOCKED
+)
+UPDATE pulse.deliveries d
+SET lease_owner = $1, lease_until = now() + make_interval(secs => $2::int), attempts = d.attempts + 1
+FROM c, pulse.channels ch
+WHERE d.id = c.id AND ch.id = d.channel_id
+RETURNING d.id, d.tenant_id::text, d.alert_id, d.idempotency_key, d.payload, d.attempts, d.max_attempts,
+          ch.id::text, ch.name, ch.type, ch.config::text, encode(ch.secrets, 'hex'), ch.updated_at::text,
+          ch.max_concurrency, ch.enabled, ch.disabled_reason
+)SQL";
+
+}  // namespace
+
+NotificationDispatcher::NotificationDispatcher(std::string conninfo, DispatcherSettings settings,
+                                               ChannelFactory channels, std::shared_ptr<WakeSignal> wake,
+                                               metrics::MetricsRegistry* metrics)
+    : conninfo_(std::move(conninfo)),
+      settings_(std::move(settings)),
+      channels_(std::move(channels)),
+      wake_(wake ? std::move(wake) : std::make_shared<WakeSignal>()),
+      metrics_(metrics) {
+    if (settings_.owner.empty()) {
+        std::random_device rd;
+        settings_.owner = Poco::Environment::nodeName() + ":" + std::to_string(getpid()) + ":" +
+                          std::to_string(rd() % 100000);
+    }
+}
+
+NotificationDispatcher::~NotificationDispatcher() {
+    stop();
+}
+
+void NotificationDispatcher::start() {
+    stopping_ = false;
+    for (int i = 0; i < settings_.workers; ++i) threads_.emplace_back([this, i] { work(i); });
+}
+
+void NotificationDispatcher::stop() {
+    stopping_ = true;
+    wake_->notify();
+    for (auto& t : threads_)
+        if (t.joinable()) t.join();
+    threads_.clear();
+}
+
+bool NotificationDispatcher::breakerOpen(const std::string& channelId) const {
+    std::lock_guard lock(mutex_);
+    auto it = state_.find(channelId);
+    return it != state_.end() && it->second.consecutiveFailures >= settings_.breakerFailures;
+}
+
+std::vector<std::string> NotificationDispatcher::excludedChannels() {
+    std::vector<std::string> out;
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex_);
+    for (auto& [id, s] : state_) {
+        bool tripped = s.consecutiveFailures >= settings_.breakerFailures;
+        if (tripped && now < s.openUntil) {
+            out.push_back(id);  // open: hold its deliveries
+        } else if (s.inFlight >= (tripped ? 1 : s.cap)) {
+            out.push_back(id);  // at its cap (half-open: one probe at a time)
+        }
+    }
+    return out;
+}
+
+std::shared_ptr<plugins::PluginInstance> NotificationDispatcher::instanceFor(const ChannelRow& row) {
+    {
+        std::lock_guard lock(mutex_);
+        auto& s = state_[row.id];
+        if (s.instance && s.updatedAt == row.updatedAt) return s.instance;
+    }
+    auto instance = channels_(row);  // may throw: the caller records a failed attempt
+    std::lock_guard lock(mutex_);
+    auto& s = state_[row.id];
+    s.instance = instance;
+    s.updatedAt = row.updatedAt;
+    return instance;
+}
+
+void NotificationDispatcher::recordOutcome(const std::string& channelId, bool transientFailure,
+                                           bool success) {
+    std::lock_guard lock(mutex_);
+    auto& s = state_[channelId];
+    if (success) {
+        if (s.consecutiveFailures >= settings_.breakerFailures)
+            logging::get("notify")->info("channel {}: breaker closed, deliveries resume", channelId);
+        s.consecutiveFailures = 0;
+    } else if (transientFailure) {
+        if (++s.consecutiveFailures == settings_.breakerFailures)
+            logging::get("notify")->warn("channel {}: {} failures in a row, breaker open for {} ms",
+                                         channelId, s.consecutiveFailures, settings_.breakerOpen.count());
+        if (s.consecutiveFailures >= settings_.breakerFailures)
+            s.openUntil = std::chrono::steady_clock::now() + settings_.breakerOpen;
+    }
+}
+
+std::optional<NotificationDispatcher::Claimed> NotificationDispatcher::claim(storage::PgConnection& conn,
+                                                                             const std::string& worker) {
+    auto rows = conn.query(
+        kClaimSql, {worker, std::to_string(settings_.lease.count()), pgUuidArray(excludedChannels())});
+    if (rows.rows.empty()) return std::nullopt;
+    const auto& r = rows.rows[0];
+    Claimed c;
+    c.id = std::stoll(*r[0]);
+    c.tenantId = *r[1];
+    c.alertId = std::stoll(*r[2]);
+    c.key = *r[3];
+    c.payload = *r[4];
+    c.attempts = std::stoi(*r[5]);
+    c.maxAttempts = std::stoi(*r[6]);
+    c.channel.id = *r[7];
+    c.channel.tenantId = c.tenantId;
+    c.channel.name = *r[8];
+    c.channel.type = *r[9];
+    c.channel.configJson = *r[10];
+    c.channel.sealedSecretsHex = r[11];
+    c.channel.updatedAt = *r[12];
+    c.channel.maxConcurrency = std::stoi(*r[13]);
+    c.channelEnabled = *r[14] == "t";
+    c.disabledReason = *r[15];
+    return c;
+}
+
+void NotificationDispatcher::process(storage::PgConnection& conn, Claimed& c, const std::string& worker) {
+    auto log = logging::get("notify");
+    // The per-channel cap: a claim beyond it is handed back untouched (another thread raced us to it).
+    {
+        std::lock_guard lock(mutex_);
+        auto& s = state_[c.channel.id];
+        s.cap = c.channel.maxConcurrency;
+        int cap = s.consecutiveFailures >= settings_.breakerFailures ? 1 : s.cap;
+        if (s.inFlight >= cap) {
+            conn.query(
+                "UPDATE pulse.deliveries SET lease_owner = NULL, lease_until = NULL, attempts = attempts - 1 "
+                "WHERE id = $1::bigint AND lease_owner = $2",
+                {std::to_string(c.id), worker});
+            return;
+        }
+        ++s.inFlight;
+    }
+    struct Release {
+        NotificationDispatcher* self;
+        std::string channel;
+        ~Release() {
+            std::lock_guard lock(self->mutex_);
+            --self->state_[channel].inFlight;
+        }
+    } release{this, c.channel.id};
+
+    auto started = std::chrono::steady_clock::now();
+    int64_t startedMs = wallMs();
+    plugins::DeliveryOutcome outcome;
+    bool transient = false;
+    if (!c.channelEnabled) {
+        outcome.code = PULSE_ERR_CONFIG;
+        outcome.detail = "channel disabled" + (c.disabledReason.empty() ? "" : ": " + c.disabledReason);
+    } else {
+        std::shared_ptr<plugins::PluginInstance> sender;
+        try {
+            sender = instanceFor(c.channel);
+        } catch (const std::exception& e) {
+            outcome.code = PULSE_RETRY;  // an administrator can fix the plugin set-up; retries give them time
+            outcome.detail = std::string("channel unusable: ") + e.what();
+        }
+        if (sender) {
+            pulse_delivery d{};
+            d.struct_size = sizeof d;
+            d.idempotency_key = pulse_str{c.key.data(), c.key.size()};
+            d.payload_json = pulse_str{c.payload.data(), c.payload.size()};
+            d.attempt = static_cast<uint32_t>(c.attempts);
+            d.deadline_ms = startedMs + settings_.attemptTimeout.count();
+            outcome = sender->deliver(d);
+        }
+    }
+    if (afterDeliver && !afterDeliver(c.id)) return;  // simulated crash: the lease runs out on its own
+
+    auto durationMs =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+            .count();
+    std::string status, attemptOutcome, eventKind;
+    int64_t delayMs = 0;
+    bool defer = outcome.code == PULSE_DEFER;
+    if (outcome.code == PULSE_OK) {
+        status = "DONE";
+        attemptOutcome = "DELIVERED";
+        eventKind = "NOTIFIED";
+    } else if (outcome.code == PULSE_RETRY || defer) {
+        transient = !defer;
+        attemptOutcome = "RETRY";
+        if (!defer && c.attempts >= c.maxAttempts) {
+            status = "DEAD";
+            eventKind = "NOTIFY_FAILED";
+            outcome.detail += " (last of " + std::to_string(c.maxAttempts) + " attempts)";
+        } else {
+            status = "PENDING";
+            static thread_local std::mt19937_64 rng(std::random_device{}());
+            delayMs = retryDelayMs(c.attempts, settings_.backoffBase.count(), settings_.backoffMax.count(),
+                                   outcome.retryAfterMs, rng);
+        }
+    } else {
+        status = "DEAD";
+        attemptOutcome = "FAILED";
+        eventKind = "NOTIFY_FAILED";
+    }
+    recordOutcome(c.channel.id, transient, outcome.code == PULSE_OK);
+
+    conn.exec("BEGIN");
+    auto updated = conn.query(
+        "UPDATE pulse.deliveries SET status = $3, next_attempt_at = now() + make_interval(secs => $4::double "
+        "precision), lease_owner = NULL, lease_until = NULL, last_status_code = $5::int, last_error = $6, "
+        "attempts = attempts - $8::int, completed_at = CASE WHEN $3 <> 'PENDING' THEN now() END "
+        "WHERE id = $1::bigint AND lease_owner = $2 AND attempts = $7::int RETURNING id",
+        {std::to_string(c.id), worker, status, std::to_string(static_cast<double>(delayMs) / 1000.0),
+         outcome.statusCode ? std::optional<std::string>(std::to_string(outcome.statusCode)) : std::nullopt,
+         outcome.detail, std::to_string(c.attempts), defer ? "1" : "0"});
+    if (updated.rows.empty()) {
+        conn.exec("ROLLBACK");
+        log->warn("delivery {} was taken over by another dispatcher (lease expired during the attempt)",
+                  c.id);
+        return;
+    }
+    conn.query(
+        "INSERT INTO pulse.delivery_attempts (tenant_id, delivery_id, attempt, started_at, duration_ms, "
+        "outcome, "
+        "status_code, detail, worker) VALUES ($1::uuid, $2::bigint, $3::int, to_timestamp($4::bigint / "
+        "1000.0), "
+        "$5::int, $6, $7::int, $8, $9)",
+        {c.tenantId, std::to_string(c.id), std::to_string(c.attempts), std::to_string(startedMs),
+         std::to_string(durationMs), attemptOutcome,
+         outcome.statusCode ? std::optional<std::string>(std::to_string(outcome.statusCode)) : std::nullopt,
+         outcome.detail, worker});
+    if (!eventKind.empty())
+        conn.query(
+            "INSERT INTO pulse.alert_events (tenant_id, alert_id, kind, detail) VALUES ($1::uuid, "
+            "$2::bigint, "
+            "$3, jsonb_build_object('channel', $4::text, 'delivery', $5::bigint, 'attempts', $6::int, "
+            "'status_code', $7::int, 'detail', $8::text))",
+            {c.tenantId, std::to_string(c.alertId), eventKind, c.channel.name, std::to_string(c.id),
+             std::to_string(c.attempts),
+             outcome.statusCode ? std::optional<std::string>(std::to_string(outcome.statusCode))
+                                : std::nullopt,
+             outcome.detail});
+    if (outcome.statusCode == 410) {
+        conn.query(
+            "UPDATE pulse.channels SET enabled = false, disabled_reason = 'the endpoint answered 410 Gone', "
+            "updated_at = now() WHERE id = $1::uuid",
+            {c.channel.id});
+        log->warn("channel {} ({}) disabled: the endpoint answered 410 Gone", c.channel.name, c.channel.id);
+    }
+    conn.exec("COMMIT");
+
+    if (metrics_) {
+        const char* what = status == "DONE" ? "delivered" : status == "DEAD" ? "dead" : "retry";
+        metrics_->counter("pulse_notify_attempts_total", "Delivery attempts by outcome", {{"outcome", what}})
+            .add();
+        metrics_
+            ->histogram("pulse_notify_attempt_seconds", "Duration of delivery attempts",
+                        {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30})
+            .observe(static_cast<double>(durationMs) / 1000.0);
+    }
+    if (status == "DEAD")
+        log->warn("delivery {} to channel {} is dead after {} attempt(s): {}", c.id, c.channel.name,
+                  c.attempts, outcome.detail);
+}
+
+void NotificationDispatcher::work(int index) {
+    auto log = logging::get("notify");
+    std::string worker = settings_.owner + "/" + std::to_string(index);
+    std::unique_ptr<storage::PgConnection> conn;
+    bool failing = false;
+    uint64_t seen = wake_->generation();
+    while (!stopping_) {
+        try {
+            if (!conn) {
+                conn = std::make_unique<storage::PgConnection>(conninfo_);
+                conn->exec("SET TimeZone = 'UTC'");
+            }
+            auto claimed = claim(*conn, worker);
+            if (failing) log->info("dispatcher {} reconnected", worker);
+            failing = false;
+            if (!claimed) {
+                seen = wake_->wait(seen, settings_.poll);
+                continue;
+            }
+            process(*conn, *claimed, worker);
+        } catch (const std::exception& e) {
+            if (!failing) log->error("dispatcher {}: {} (retrying)", worker, e.what());
+            failing = true;
+            if (conn && PQstatus(conn->native()) != CONNECTION_OK) conn.reset();
+            if (conn && PQtransactionStatus(conn->native()) != PQTRANS_IDLE) {
+                try {
+                    conn->exec("ROLLBACK");
+                } catch (...) {
+                    conn.reset();
+                }
+            }
+            seen = wake_->wait(seen, std::chrono::milliseconds(1000));
+        }
+    }
+}
+
+}  // namespace pulse::workers

@@ -1,0 +1,201 @@
+#include "alert_env.h"
+
+#include "storage/MigrationRunner.h"
+#include "storage/PgConnection.h"
+
+#include <Poco/File.h>
+#include <Poco/JSON/Parser.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+namespace pulse::test {
+namespace {
+
+std::string randomHex(size_t bytes) {
+    std::random_device rd;
+    std::string out;
+    const char* digits = "0123456789abcdef";
+    for (size_t i = 0; i < bytes * 2; ++i) out += digits[rd() % 16];
+    return out;
+}
+
+int g_fixtures = 0;
+
+}  // namespace
+
+WebhookReceiver::WebhookReceiver() {
+    std::string dir = tempDir("receiver-" + std::to_string(g_fixtures));
+    std::string portFile = dir + "/port";
+    child_ = std::make_unique<Child>(
+        std::vector<std::string>{"/usr/bin/python3", PULSE_SOURCE_DIR "/tests/standins/webhook_receiver.py",
+                                 "--secret", kWebhookSecret, "--port-file", portFile},
+        std::map<std::string, std::string>{}, dir + "/receiver.log");
+    for (int i = 0; i < 100 && !Poco::File(portFile).exists(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!Poco::File(portFile).exists()) {
+        ADD_FAILURE() << "the webhook receiver did not start: " << child_->output();
+        return;
+    }
+    port_ = std::stoi(readFile(portFile));
+}
+
+std::string WebhookReceiver::url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+Poco::JSON::Object::Ptr WebhookReceiver::log() {
+    auto r = httpGet(port_, "/_log");
+    return Poco::JSON::Parser().parse(r.body).extract<Poco::JSON::Object::Ptr>();
+}
+
+Poco::JSON::Array::Ptr WebhookReceiver::requests() {
+    return log()->getArray("requests");
+}
+
+size_t WebhookReceiver::waitFor(size_t n, const std::string& path, int timeoutMs) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    size_t count = 0;
+    for (;;) {
+        auto all = requests();
+        count = 0;
+        for (size_t i = 0; i < all->size(); ++i)
+            if (path.empty() ||
+                all->getObject(static_cast<unsigned>(i))->getValue<std::string>("path") == path)
+                ++count;
+        if (count >= n || std::chrono::steady_clock::now() > deadline) return count;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
+std::string scalarAsOwner(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
+    storage::PgConnection conn(ownerUri());
+    auto rows = conn.query(sql, params);
+    return rows.rows.empty() || !rows.rows[0][0] ? "" : *rows.rows[0][0];
+}
+
+AlertFixture::AlertFixture(const std::string& name)
+    : http(net::EgressGuard({net::Cidr::parse("127.0.0.1/32")})),
+      box(services::SecretBox::fromHex(randomHex(32))) {
+    ++g_fixtures;
+    dir = tempDir("alerts-" + name);
+    std::string pluginsD = dir + "/plugins.d";
+    Poco::File(pluginsD).createDirectories();
+    writeFile(pluginsD + "/rules.properties", "plugin.library = rule_threshold.so\n");
+    writeFile(pluginsD + "/heartbeat.properties", "plugin.library = rule_heartbeat.so\n");
+    writeFile(pluginsD + "/webhook.properties", "plugin.library = sender_webhook.so\n");
+    writeFile(pluginsD + "/throwing.properties", "plugin.library = throwing.so\n");
+    config::Settings settings;
+    settings.pluginConfigDir = pluginsD;
+    settings.pluginPaths = {PULSE_PLUGIN_DIR, PULSE_TEST_PLUGIN_DIR};
+    plugins =
+        std::make_unique<plugins::PluginManager>(nullptr, plugins::HostServices{nullptr, nullptr, &http});
+    plugins->load(settings, plugins::PluginManager::Mode::Serve);
+
+    storage::PgConnection conn(ownerUri());
+    storage::MigrationRunner(PULSE_SOURCE_DIR "/sql").migrate(conn, "pulse_app");
+    slug = "al" + std::to_string(getpid() % 100000) + "-" + name.substr(0, 20) + "-" +
+           std::to_string(g_fixtures);
+    for (auto& c : slug)
+        if (c == '_') c = '-';
+    tenantId =
+        *conn.query("INSERT INTO pulse.tenants (slug, name) VALUES ($1, $1) RETURNING id::text", {slug})
+             .rows[0][0];
+    deviceId = std::stoll(
+        *conn.query("INSERT INTO pulse.devices (tenant_id, name) VALUES ($1::uuid, $2) RETURNING id",
+                    {tenantId, deviceName})
+             .rows[0][0]);
+    channels = std::make_unique<services::ChannelService>(appUri(), *plugins, box, http.guard());
+    auto w = wake;
+    alerts = std::make_unique<services::AlertService>(
+        appUri(), services::AlertSettings{1000, 3, std::chrono::milliseconds(200)}, nullptr,
+        [w] { w->notify(); });
+}
+
+AlertFixture::~AlertFixture() {
+    alerts->stop();
+    // Nothing of this test may be left for the next one's dispatchers.
+    storage::PgConnection conn(ownerUri());
+    conn.query(
+        "UPDATE pulse.deliveries SET status = 'DEAD', completed_at = now(), last_error = 'test ended' "
+        "WHERE tenant_id = $1::uuid AND status = 'PENDING'",
+        {tenantId});
+}
+
+std::string AlertFixture::ruleId(const std::string& name, const std::string& type, const std::string& config,
+                                 const std::string& severity, const std::string& extraColumns,
+                                 const std::string& extraValues) {
+    storage::PgConnection conn(ownerUri());
+    return *conn.query("INSERT INTO pulse.rules (tenant_id, name, type, config, severity" + extraColumns +
+                           ") VALUES ($1::uuid, $2, $3, $4::jsonb, $5" + extraValues + ") RETURNING id::text",
+                       {tenantId, name, type, config, severity})
+                .rows[0][0];
+}
+
+std::string AlertFixture::webhookChannel(const std::string& name, const std::string& path, int maxConcurrency,
+                                         int timeoutMs) {
+    return channels->create(
+        tenantId,
+        services::ChannelSpec{name, "webhook",
+                              "{\"url\":\"" + receiver.url(path) + "\",\"secret\":\"" + kWebhookSecret +
+                                  "\",\"timeout_ms\":" + std::to_string(timeoutMs) + "}",
+                              maxConcurrency});
+}
+
+void AlertFixture::routeAll(const std::string& channelId, int throttleS) {
+    services::RouteSpec r;
+    r.channelId = channelId;
+    r.name = "all";
+    r.throttleS = throttleS;
+    channels->createRoute(tenantId, r);
+}
+
+std::unique_ptr<workers::NotificationDispatcher> AlertFixture::dispatcher(workers::DispatcherSettings s) {
+    services::ChannelService* c = channels.get();
+    return std::make_unique<workers::NotificationDispatcher>(
+        appUri(), s,
+        [c](const workers::ChannelRow& row) {
+            return c->instantiate("channel:" + row.name, row.type, row.configJson, row.sealedSecretsHex);
+        },
+        wake, nullptr);
+}
+
+services::Transition AlertFixture::transition(const std::string& rule, pulse_transition kind, double value,
+                                              const std::string& severity, bool autoClose, int flapThreshold,
+                                              int flapWindowS) {
+    auto info = std::make_shared<services::RuleInfo>();
+    info->id = rule;
+    info->tenantId = tenantId;
+    info->tenantSlug = slug;
+    info->name = "rule";
+    info->type = "threshold";
+    info->severity = severity;
+    info->autoClose = autoClose;
+    info->flapThreshold = flapThreshold;
+    info->flapWindowS = flapWindowS;
+    return services::Transition{info,
+                                deviceId,
+                                deviceName,
+                                kind,
+                                value,
+                                "temperature " + std::to_string(value),
+                                std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count()};
+}
+
+bool AlertFixture::settled(int timeoutMs) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (scalarAsOwner(
+                "SELECT count(*) FROM pulse.deliveries WHERE tenant_id = $1::uuid AND status = 'PENDING'",
+                {tenantId}) == "0")
+            return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+}
+
+}  // namespace pulse::test

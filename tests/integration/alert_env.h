@@ -1,0 +1,77 @@
+#pragma once
+
+// What the alert and notification tests share: a tenant with one device, rules and channels created
+// through the services, an in-process alert writer and dispatchers, and the strict Standard Webhooks
+// receiver (tests/standins/webhook_receiver.py) as the tenant's endpoint.
+#include "config/Settings.h"
+#include "net/OutboundHttp.h"
+#include "plugins/PluginManager.h"
+#include "services/AlertService.h"
+#include "services/ChannelService.h"
+#include "services/SecretBox.h"
+#include "test_env.h"
+#include "workers/NotificationDispatcher.h"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pulse::test {
+
+constexpr const char* kWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+// The receiver stand-in as a child process.
+class WebhookReceiver {
+  public:
+    WebhookReceiver();
+    int port() const { return port_; }
+    std::string url(const std::string& path) const;
+    Poco::JSON::Array::Ptr requests();  // everything received so far
+    Poco::JSON::Object::Ptr log();
+    // Waits until at least n requests arrived on path (all paths when empty); returns the count.
+    size_t waitFor(size_t n, const std::string& path = "", int timeoutMs = 20000);
+
+  private:
+    std::unique_ptr<Child> child_;
+    int port_ = 0;
+};
+
+std::string scalarAsOwner(const std::string& sql, const std::vector<std::optional<std::string>>& params = {});
+
+// A tenant, one device, and the services, wired as pulsed wires them (but in this process).
+class AlertFixture {
+  public:
+    explicit AlertFixture(const std::string& name);
+    ~AlertFixture();
+
+    std::string ruleId(const std::string& name, const std::string& type, const std::string& config,
+                       const std::string& severity = "HIGH", const std::string& extraColumns = "",
+                       const std::string& extraValues = "");
+    std::string webhookChannel(const std::string& name, const std::string& path, int maxConcurrency = 4,
+                               int timeoutMs = 10000);
+    void routeAll(const std::string& channelId, int throttleS = 0);
+    std::unique_ptr<workers::NotificationDispatcher> dispatcher(workers::DispatcherSettings s);
+    services::Transition transition(const std::string& ruleId, pulse_transition kind, double value,
+                                    const std::string& severity = "HIGH", bool autoClose = true,
+                                    int flapThreshold = 3, int flapWindowS = 600);
+    // Waits until no delivery of this tenant is PENDING; false on timeout.
+    bool settled(int timeoutMs = 30000);
+
+    std::string tenantId;
+    std::string slug;
+    int64_t deviceId = 0;
+    std::string deviceName = "dev-1";
+    std::string dir;
+    net::OutboundHttp http;
+    services::SecretBox box;
+    std::unique_ptr<plugins::PluginManager> plugins;
+    std::unique_ptr<services::ChannelService> channels;
+    std::shared_ptr<workers::WakeSignal> wake = std::make_shared<workers::WakeSignal>();
+    std::unique_ptr<services::AlertService> alerts;
+    WebhookReceiver receiver;
+};
+
+}  // namespace pulse::test
