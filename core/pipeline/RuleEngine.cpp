@@ -170,28 +170,39 @@ void RuleEngine::reload() {
 void RuleEngine::evaluate(const services::DeviceIdentity& device, const std::vector<Reading>& readings) {
     auto idx = snapshot();
     auto it = idx->find(device.tenantId);
-    if (it == idx->end()) return;
+    if (it == idx->end() || readings.empty()) return;
+    // The samples of this message, built once for all the rules (views into device and readings).
+    thread_local std::vector<pulse_sample> samples;
+    samples.clear();
+    for (const auto& reading : readings) {
+        pulse_sample sample{};
+        sample.struct_size = sizeof sample;
+        sample.tenant = view(device.tenantSlug);
+        sample.device = view(device.deviceName);
+        sample.metric = view(reading.metric);
+        sample.value = reading.value;
+        sample.value_type = reading.isBool ? PULSE_VALUE_BOOL : PULSE_VALUE_NUMBER;
+        sample.ts_ms = reading.tsUs / 1000;
+        samples.push_back(sample);
+    }
+    struct Sink {
+        RuleEngine* self;
+        const services::DeviceIdentity* device;
+        const std::shared_ptr<const ActiveRule>* rule;
+        static void on(void* ctx, size_t i, const plugins::RuleVerdict& v) {
+            auto* k = static_cast<Sink*>(ctx);
+            if (k->self->transitions_) k->self->transitions_->add();
+            k->self->alerts_.submit(services::Transition{*k->rule, k->device->deviceId, k->device->deviceName,
+                                                         v.transition, v.observed, v.summary,
+                                                         samples[i].ts_ms});
+        }
+    };
     size_t evaluated = 0;
     for (const auto& rule : it->second) {
         if (!rule->inScope(device)) continue;
-        for (const auto& reading : readings) {
-            pulse_sample sample{};
-            sample.struct_size = sizeof sample;
-            sample.tenant = view(device.tenantSlug);
-            sample.device = view(device.deviceName);
-            sample.metric = view(reading.metric);
-            sample.value = reading.value;
-            sample.value_type = reading.isBool ? PULSE_VALUE_BOOL : PULSE_VALUE_NUMBER;
-            sample.ts_ms = reading.tsUs / 1000;
-            plugins::RuleVerdict verdict;
-            ++evaluated;
-            if (rule->instance->evaluate(sample, verdict) != PULSE_OK ||
-                verdict.transition == PULSE_TRANSITION_NONE)
-                continue;
-            if (transitions_) transitions_->add();
-            alerts_.submit(services::Transition{rule, device.deviceId, device.deviceName, verdict.transition,
-                                                verdict.observed, verdict.summary, sample.ts_ms});
-        }
+        evaluated += samples.size();
+        Sink sink{this, &device, &rule};
+        rule->instance->evaluateAll(samples.data(), samples.size(), &Sink::on, &sink);
     }
     if (evaluations_ && evaluated) evaluations_->add(static_cast<double>(evaluated));
 }

@@ -138,8 +138,32 @@ pulse_result PluginInstance::evaluate(const pulse_sample& sample, RuleVerdict& v
         pulse_rule_verdict v{};
         v.struct_size = sizeof v;
         pulse_result rc = component_->rule.evaluate(instance_, &sample, &v);
-        verdict = copyVerdict(v);  // copied under the serial lock, before the next call reuses the buffer
+        // Copied under the serial lock, before the next call reuses the plugin's buffer; the common case
+        // (nothing changed) copies nothing.
+        if (v.transition == PULSE_TRANSITION_NONE)
+            verdict.transition = PULSE_TRANSITION_NONE;
+        else
+            verdict = copyVerdict(v);
         return rc;
+    });
+}
+
+pulse_result PluginInstance::evaluateAll(const pulse_sample* samples, size_t count, VerdictSink onVerdict,
+                                         void* ctx) {
+    if (component_->kind != PULSE_KIND_RULE || !instance_) return PULSE_ERR_UNSUPPORTED;
+    return guarded("evaluate", [&] {
+        pulse_result worst = PULSE_OK;
+        for (size_t i = 0; i < count; ++i) {
+            pulse_rule_verdict v{};
+            v.struct_size = sizeof v;
+            pulse_result rc = component_->rule.evaluate(instance_, &samples[i], &v);
+            if (rc != PULSE_OK) {
+                worst = rc;
+                continue;
+            }
+            if (v.transition != PULSE_TRANSITION_NONE) onVerdict(ctx, i, copyVerdict(v));
+        }
+        return worst;
     });
 }
 

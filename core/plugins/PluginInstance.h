@@ -50,6 +50,11 @@ class PluginInstance {
     // Kind operations.
     pulse_result health(std::string& status);
     pulse_result evaluate(const pulse_sample& sample, RuleVerdict& verdict);
+    // Evaluates the samples of one message in order under one serialization (the ingest path: one lock
+    // per rule and message, not per reading); onVerdict gets the index and verdict of each change.
+    // (A function pointer, not std::function: this runs for every rule of every message.)
+    using VerdictSink = void (*)(void* ctx, size_t index, const RuleVerdict& verdict);
+    pulse_result evaluateAll(const pulse_sample* samples, size_t count, VerdictSink onVerdict, void* ctx);
     pulse_result tick(int64_t nowMs, const std::function<void(const RuleVerdict&)>& emit);
     pulse_result track(std::string_view tenant, std::string_view device, int64_t lastSeenMs);
     DeliveryOutcome deliver(const pulse_delivery& delivery);

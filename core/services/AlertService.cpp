@@ -321,66 +321,58 @@ void AlertService::sweepFlapping() {
     if (created > 0 && deliveriesCreated_) deliveriesCreated_();
 }
 
-bool AlertService::acknowledge(const std::string& tenantId, int64_t alertId, const std::string& actor) {
+// An operator's change: the guarded UPDATE (its $1 is the alert id, $2 the tenant; it returns one
+// column, for the event's detail), the event, and (when the kind notifies) the deliveries, together.
+bool AlertService::operatorChange(const std::string& tenantId, int64_t alertId, const std::string& updateSql,
+                                  std::vector<std::optional<std::string>> extraParams, const char* kind,
+                                  const std::string& actor,
+                                  const std::function<std::string(const std::string&)>& detail, bool notify) {
     bool done = false;
     int created = 0;
+    std::vector<std::optional<std::string>> params = {std::to_string(alertId), tenantId};
+    params.insert(params.end(), extraParams.begin(), extraParams.end());
     withConnection([&](storage::PgConnection& conn) {
         conn.exec("BEGIN");
-        auto rows = conn.query(
-            "UPDATE pulse.alerts SET status = 'ACKNOWLEDGED', acknowledged_at = now(), acknowledged_by = $3 "
-            "WHERE id = $1::bigint AND tenant_id = $2::uuid AND status = 'OPEN' RETURNING id",
-            {std::to_string(alertId), tenantId, actor});
+        auto rows = conn.query(updateSql, params);
         if (!rows.rows.empty()) {
-            int64_t eventId = addEvent(conn, tenantId, alertId, "ACKNOWLEDGED", actor, std::nullopt, "{}");
-            created = route(conn, alertId, eventId, "ACKNOWLEDGED");
+            int64_t eventId = addEvent(conn, tenantId, alertId, kind, actor, std::nullopt,
+                                       detail(rows.rows[0][0].value_or("")));
+            if (notify) created = route(conn, alertId, eventId, kind);
             done = true;
         }
         conn.exec("COMMIT");
     });
     if (created > 0 && deliveriesCreated_) deliveriesCreated_();
     return done;
+}
+
+bool AlertService::acknowledge(const std::string& tenantId, int64_t alertId, const std::string& actor) {
+    return operatorChange(
+        tenantId, alertId,
+        "UPDATE pulse.alerts SET status = 'ACKNOWLEDGED', acknowledged_at = now(), acknowledged_by = $3 "
+        "WHERE id = $1::bigint AND tenant_id = $2::uuid AND status = 'OPEN' RETURNING id",
+        {actor}, "ACKNOWLEDGED", actor, [](const std::string&) { return std::string("{}"); }, true);
 }
 
 bool AlertService::close(const std::string& tenantId, int64_t alertId, const std::string& actor,
                          const std::string& reason) {
-    bool done = false;
-    int created = 0;
-    withConnection([&](storage::PgConnection& conn) {
-        conn.exec("BEGIN");
-        auto rows = conn.query(
-            "UPDATE pulse.alerts SET status = 'CLOSED', closed_at = now(), closed_by = $3, close_reason = $4 "
-            "WHERE id = $1::bigint AND tenant_id = $2::uuid AND status <> 'CLOSED' RETURNING id",
-            {std::to_string(alertId), tenantId, actor, reason});
-        if (!rows.rows.empty()) {
-            int64_t eventId = addEvent(conn, tenantId, alertId, "CLOSED", actor, std::nullopt,
-                                       "{\"reason\":\"" + logging::jsonEscape(reason) + "\"}");
-            created = route(conn, alertId, eventId, "CLOSED");
-            done = true;
-        }
-        conn.exec("COMMIT");
-    });
-    if (created > 0 && deliveriesCreated_) deliveriesCreated_();
-    return done;
+    return operatorChange(
+        tenantId, alertId,
+        "UPDATE pulse.alerts SET status = 'CLOSED', closed_at = now(), closed_by = $3, close_reason = $4 "
+        "WHERE id = $1::bigint AND tenant_id = $2::uuid AND status <> 'CLOSED' RETURNING id",
+        {actor, reason}, "CLOSED", actor,
+        [&](const std::string&) { return "{\"reason\":\"" + logging::jsonEscape(reason) + "\"}"; }, true);
 }
 
 bool AlertService::silence(const std::string& tenantId, int64_t alertId, int64_t untilMs,
                            const std::string& actor) {
-    bool done = false;
-    withConnection([&](storage::PgConnection& conn) {
-        conn.exec("BEGIN");
-        auto rows =
-            conn.query("UPDATE pulse.alerts SET silenced_until = " + msToTimestamp(untilMs) +
-                           " WHERE id = $1::bigint AND tenant_id = $2::uuid AND status <> 'CLOSED' RETURNING "
-                           "silenced_until::text",
-                       {std::to_string(alertId), tenantId});
-        if (!rows.rows.empty()) {
-            addEvent(conn, tenantId, alertId, "SILENCED", actor, std::nullopt,
-                     "{\"until\":\"" + logging::jsonEscape(*rows.rows[0][0]) + "\"}");
-            done = true;
-        }
-        conn.exec("COMMIT");
-    });
-    return done;
+    return operatorChange(
+        tenantId, alertId,
+        "UPDATE pulse.alerts SET silenced_until = " + msToTimestamp(untilMs) +
+            " WHERE id = $1::bigint AND tenant_id = $2::uuid AND status <> 'CLOSED' RETURNING "
+            "silenced_until::text",
+        {}, "SILENCED", actor,
+        [](const std::string& until) { return "{\"until\":\"" + logging::jsonEscape(until) + "\"}"; }, false);
 }
 
 void AlertService::run() {

@@ -90,6 +90,10 @@ class AlertService {
                      const std::string& detailJson);
     int route(storage::PgConnection& conn, int64_t alertId, int64_t eventId, const char* eventKind);
     bool flapCheck(const Transition& t);
+    bool operatorChange(const std::string& tenantId, int64_t alertId, const std::string& updateSql,
+                        std::vector<std::optional<std::string>> extraParams, const char* kind,
+                        const std::string& actor,
+                        const std::function<std::string(const std::string&)>& detail, bool notify);
     void withConnection(const std::function<void(storage::PgConnection&)>& fn);
 
     std::string conninfo_;

@@ -39,17 +39,21 @@ const char* kStagingDdl =
     "CREATE TEMP TABLE IF NOT EXISTS telemetry_staging (tenant_id uuid, device_id bigint, metric_id integer, "
     "ts timestamptz, value double precision) ON COMMIT DELETE ROWS";
 
+// Rows are inserted and rollups upserted in key order, so that writer threads whose batches touch the
+// same rollup rows (two batches of one device within an hour) take their row locks in the same order
+// instead of deadlocking.
 const char* kInsertFromStaging =
     "WITH ins AS ("
     "  INSERT INTO pulse.telemetry (tenant_id, device_id, metric_id, ts, value)"
-    "  SELECT tenant_id, device_id, metric_id, ts, value FROM telemetry_staging"
+    "  SELECT tenant_id, device_id, metric_id, ts, value FROM telemetry_staging ORDER BY device_id, "
+    "metric_id, ts"
     "  ON CONFLICT (device_id, metric_id, ts) DO NOTHING"
     "  RETURNING tenant_id, device_id, metric_id, ts, value),"
     " rollup AS ("
     "  INSERT INTO pulse.telemetry_hourly AS h (tenant_id, device_id, metric_id, hour, min, max, sum, count)"
     "  SELECT tenant_id, device_id, metric_id, date_trunc('hour', ts), min(value), max(value), sum(value), "
     "count(*)"
-    "  FROM ins GROUP BY 1, 2, 3, 4"
+    "  FROM ins GROUP BY 1, 2, 3, 4 ORDER BY 2, 3, 4"
     "  ON CONFLICT (device_id, metric_id, hour) DO UPDATE SET min = least(h.min, EXCLUDED.min),"
     "    max = greatest(h.max, EXCLUDED.max), sum = h.sum + EXCLUDED.sum, count = h.count + EXCLUDED.count),"
     " latest AS ("

@@ -4,10 +4,18 @@
 #include <pulse/plugin.hpp>
 
 #include <cstdio>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace {
+
+// Per-device state looked up by the sample's device view without building a std::string each time.
+struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
 
 constexpr const char* kConfigSchema = R"({
   "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -28,7 +36,9 @@ class HeartbeatRule : public pulse::Rule {
 
     pulse::Verdict evaluate(const pulse::Sample& s) override {
         if (tenant_.empty()) tenant_ = std::string(s.tenant);
-        Device& d = devices_[std::string(s.device)];
+        auto it = devices_.find(s.device);
+        if (it == devices_.end()) it = devices_.emplace(std::string(s.device), Device{}).first;
+        Device& d = it->second;
         if (s.ts_ms > d.lastSeenMs) d.lastSeenMs = s.ts_ms;
         if (!d.missing) return {};
         d.missing = false;
@@ -61,7 +71,7 @@ class HeartbeatRule : public pulse::Rule {
     };
     int64_t windowMs_;
     std::string tenant_;
-    std::unordered_map<std::string, Device> devices_;
+    std::unordered_map<std::string, Device, NameHash, std::equal_to<>> devices_;
 };
 
 }  // namespace

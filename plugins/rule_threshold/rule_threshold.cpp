@@ -5,10 +5,18 @@
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace {
+
+// Per-device state looked up by the sample's device view without building a std::string each time.
+struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
 
 constexpr const char* kConfigSchema = R"({
   "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -50,7 +58,9 @@ class ThresholdRule : public pulse::Rule {
 
     pulse::Verdict evaluate(const pulse::Sample& s) override {
         if (s.metric != metric_ || std::isnan(s.value)) return {};
-        State& st = state_[std::string(s.device)];
+        auto it = state_.find(s.device);
+        if (it == state_.end()) it = state_.emplace(std::string(s.device), State{}).first;
+        State& st = it->second;
         st.lastValue = s.value;
         if (!st.firing) {
             if (!holds(s.value, threshold_)) {
@@ -118,7 +128,7 @@ class ThresholdRule : public pulse::Rule {
     Op op_ = Op::GT;
     const char* symbol_ = ">";
     std::string tenant_;  // one rule belongs to one tenant
-    std::unordered_map<std::string, State> state_;
+    std::unordered_map<std::string, State, NameHash, std::equal_to<>> state_;
 };
 
 }  // namespace

@@ -7,59 +7,22 @@
 #   (d) Pulse HTTP batch ingest, readings/s and d/c; single-reading requests per second and p99
 # BENCH_DEVICES (20), BENCH_MESSAGES per device (2000) and BENCH_COPY_ROWS (400000) scale it.
 set -euo pipefail
-source "$(dirname "$0")/../../scripts/lib.sh"
-cd "$PULSE_ROOT"
+source "$(dirname "$0")/bench_lib.sh"
 
 DEVICES="${BENCH_DEVICES:-20}"
 MESSAGES="${BENCH_MESSAGES:-2000}"
 COPY_ROWS="${BENCH_COPY_ROWS:-400000}"
 HTTP_PORT=18480
 
-ensure_packages
-configure_and_build build-release RelWithDebInfo -DPULSE_BUILD_TESTS=OFF >/dev/null
-SIM=build-release/bin/fleet_sim
-stack_env "$PULSE_ROOT/var/bench" 55462 51913
-stack_down
-rm -rf "$STACK_DIR/pg" "$STACK_DIR/mqtt"
-PULSED_PID=""
-cleanup() {
-    [ -n "$PULSED_PID" ] && kill "$PULSED_PID" 2>/dev/null && wait "$PULSED_PID" 2>/dev/null
-    stack_down
-}
-trap cleanup EXIT
-stack_up >/dev/null
-
-mkdir -p "$STACK_DIR/etc/plugins.d"
-cat >"$STACK_DIR/etc/pulse.properties" <<CONF
-http.port = $HTTP_PORT
-db.migrations_dir = $PULSE_ROOT/sql
-plugins.path = $PULSE_ROOT/build-release/lib/pulse/plugins
-plugins.config_dir = plugins.d
-log.level = warn
-CONF
+bench_stack
+bench_config "$HTTP_PORT"
 cat >"$STACK_DIR/etc/plugins.d/ingest.properties" <<CONF
 plugin.library = ingest_http.so
 instance.http.component = ingest/http
 instance.http.config = {"rate_per_second": 0}
 CONF
-cat >"$STACK_DIR/etc/plugins.d/mqtt.properties" <<CONF
-plugin.library = ingest_mqtt.so
-instance.mqtt.component = ingest/mqtt
-instance.mqtt.config = {"uri_env": "PULSE_MQTT_URI", "password_env": "PULSE_MQTT_INGEST_PASSWORD", "client_id": "bench", "share_group": "pulse", "connections": 2}
-CONF
-PULSED=(build-release/bin/pulsed --config "$STACK_DIR/etc/pulse.properties")
-"${PULSED[@]}" --migrate 2>/dev/null
-psql_owner() { psql "$PULSE_DB_MIGRATE_URI" -Atqc "$1"; }
-psql_owner "INSERT INTO pulse.tenants (slug, name) VALUES ('bench', 'Benchmark') ON CONFLICT DO NOTHING"
-TOKENS="$STACK_DIR/tokens.txt"
-: >"$TOKENS"
-for i in $(seq 1 "$DEVICES"); do
-    token=$("${PULSED[@]}" --create-device "bench/dev-$i" 2>/dev/null | awk '/^token:/{print $2}')
-    echo "device bench/dev-$i token $token" >>"$TOKENS"
-done
+bench_fleet "$DEVICES"
 TOTAL=$((DEVICES * MESSAGES))
-calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
-json() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 
 echo "benchmark: $DEVICES devices x $MESSAGES messages (3 readings each) at QoS 1; $(nproc) cores"
 
@@ -74,10 +37,7 @@ A=$(awk "BEGIN { printf \"%d\", $(json "$(tail -1 "$STACK_DIR/a.json")" msgs_per
 echo "(a) broker ceiling, fleet_sim -> Mosquitto -> subscriber:      $A msgs/s"
 
 # (b) Pulse MQTT ingest: publish, then time until every reading is committed
-"${PULSED[@]}" 2>"$STACK_DIR/pulsed.log" &
-PULSED_PID=$!
-wait_for_port "$HTTP_PORT" 30
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HTTP_PORT/health/ready" >/dev/null && break; sleep 0.1; done
+bench_start_pulsed "$HTTP_PORT"
 before=$(psql_owner "SELECT count(*) FROM pulse.telemetry")
 start=$(date +%s.%N)
 "$SIM" mqtt --tokens "$TOKENS" --uri "$PULSE_MQTT_URI" --messages "$MESSAGES" >"$STACK_DIR/b.json"

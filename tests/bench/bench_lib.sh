@@ -1,0 +1,70 @@
+# shellcheck shell=bash
+# What the benchmarks share: a release build, a fresh private stack under var/bench (ports 55462,
+# 51913), a pulsed configuration with the MQTT ingest channel, and a provisioned fleet.
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+cd "$PULSE_ROOT"
+
+BENCH_PIDS=()
+bench_cleanup() {
+    local rc=$?
+    for p in "${BENCH_PIDS[@]}"; do { kill "$p" && wait "$p"; } 2>/dev/null || true; done
+    stack_down
+    exit "$rc"
+}
+
+# bench_stack: builds build-release/, starts an empty stack, and stops it (and BENCH_PIDS) on exit.
+bench_stack() {
+    ensure_packages
+    configure_and_build build-release RelWithDebInfo -DPULSE_BUILD_TESTS=OFF >/dev/null
+    SIM=build-release/bin/fleet_sim
+    stack_env "$PULSE_ROOT/var/bench" 55462 51913
+    stack_down
+    rm -rf "$STACK_DIR/pg" "$STACK_DIR/mqtt"
+    trap bench_cleanup EXIT
+    stack_up >/dev/null
+}
+
+# bench_config <http-port> [extra properties]: etc/pulse.properties and the MQTT ingest channel under
+# $STACK_DIR/etc; sets PULSED (the command) and migrates.
+bench_config() {
+    mkdir -p "$STACK_DIR/etc/plugins.d"
+    cat >"$STACK_DIR/etc/pulse.properties" <<CONF
+http.port = $1
+db.migrations_dir = $PULSE_ROOT/sql
+plugins.path = $PULSE_ROOT/build-release/lib/pulse/plugins
+plugins.config_dir = plugins.d
+log.level = warn
+${2:-}
+CONF
+    cat >"$STACK_DIR/etc/plugins.d/mqtt.properties" <<CONF
+plugin.library = ingest_mqtt.so
+instance.mqtt.component = ingest/mqtt
+instance.mqtt.config = {"uri_env": "PULSE_MQTT_URI", "password_env": "PULSE_MQTT_INGEST_PASSWORD", "client_id": "bench", "share_group": "pulse", "connections": 2}
+CONF
+    PULSED=(build-release/bin/pulsed --config "$STACK_DIR/etc/pulse.properties")
+    "${PULSED[@]}" --migrate 2>/dev/null
+}
+
+psql_owner() { psql "$PULSE_DB_MIGRATE_URI" -Atqc "$1"; }
+calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
+json() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
+
+# bench_fleet <devices>: tenant "bench" with dev-1..N; their tokens in $TOKENS (fleet_sim's format).
+bench_fleet() {
+    psql_owner "INSERT INTO pulse.tenants (slug, name) VALUES ('bench', 'Benchmark') ON CONFLICT DO NOTHING"
+    TOKENS="$STACK_DIR/tokens.txt"
+    : >"$TOKENS"
+    local i token
+    for i in $(seq 1 "$1"); do
+        token=$("${PULSED[@]}" --create-device "bench/dev-$i" 2>/dev/null | awk '/^token:/{print $2}')
+        echo "device bench/dev-$i token $token" >>"$TOKENS"
+    done
+}
+
+# bench_start_pulsed <http-port>: starts pulsed in the background and waits until it is ready.
+bench_start_pulsed() {
+    "${PULSED[@]}" 2>"$STACK_DIR/pulsed.log" &
+    BENCH_PIDS+=($!)
+    wait_for_port "$1" 30
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$1/health/ready" >/dev/null && break; sleep 0.1; done
+}
