@@ -7,6 +7,7 @@
 #include "services/DeviceProvisioning.h"
 #include "storage/MigrationRunner.h"
 #include "storage/PgConnection.h"
+#include "storage/TenantScope.h"
 
 #include <Poco/DirectoryIterator.h>
 #include <Poco/File.h>
@@ -416,6 +417,13 @@ int PulseServer::createRule() {
     }
     storage::PgConnection conn(config::withConnectTimeout(s.dbUri, s.dbConnectTimeoutS));
     try {
+        auto tenant =
+            conn.query("SELECT id::text FROM pulse.tenants WHERE slug = $1", {objectSpec_.substr(0, slash)});
+        if (tenant.rows.empty()) {
+            logging::get("pulsed")->error("no tenant {}", objectSpec_.substr(0, slash));
+            return kExitConfig;
+        }
+        storage::TenantTransaction tx(conn, *tenant.rows[0][0]);
         auto rows = conn.query(
             "INSERT INTO pulse.rules (tenant_id, name, type, config, severity, scope_kind, scope_site_id, "
             "scope_tag, scope_device_id) SELECT t.id, $2, $3, $4::jsonb, $5, $6, "
@@ -425,10 +433,7 @@ int PulseServer::createRule() {
             "FROM pulse.tenants t WHERE t.slug = $1 RETURNING id::text",
             {objectSpec_.substr(0, slash), objectSpec_.substr(slash + 1), type_, json_,
              severity_.empty() ? "MEDIUM" : severity_, scopeKind, scopeValue});
-        if (rows.rows.empty()) {
-            logging::get("pulsed")->error("no tenant {}", objectSpec_.substr(0, slash));
-            return kExitConfig;
-        }
+        tx.commit();
         std::cout << "rule:          " << objectSpec_ << " (id " << *rows.rows[0][0] << ")\n";
         return EXIT_OK;
     } catch (const storage::DatabaseError& e) {

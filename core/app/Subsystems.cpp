@@ -72,8 +72,9 @@ void DatabaseSubsystem::initialize(Poco::Util::Application&) {
     for (const auto& p : problems)
         logging::get("db")->error("application role: {}; row-level security would not hold", p);
     if (!problems.empty() && s.dbRequireUnprivileged)
-        throw storage::DatabaseError("db.uri connects as a privileged role: " + problems.front() +
-                                     " (use a role that owns nothing, or set db.require_unprivileged=false)");
+        throw storage::DatabaseError("tenant isolation would not hold: " + problems.front() +
+                                     " (db.uri must name a role that owns nothing, on a schema migrated "
+                                     "to row-level security; db.require_unprivileged=false overrides)");
     storage::Database* db = ctx_.db.get();
     ctx_.health.add("database", [db]() -> std::optional<std::string> {
         try {

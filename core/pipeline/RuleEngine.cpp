@@ -6,18 +6,18 @@
 #include "plugins/PluginManager.h"
 #include "services/DeviceRegistry.h"
 #include "storage/PgConnection.h"
+#include "storage/TenantScope.h"
 
 #include <algorithm>
 
 namespace pulse::pipeline {
 namespace {
 
+// Every tenant's rules, through a SECURITY DEFINER function (sql/004).
 constexpr const char* kRulesSql =
-    "SELECT r.id::text, r.tenant_id::text, t.slug, r.name, r.type, r.config::text, r.scope_kind, "
-    "coalesce(r.scope_site_id::text, ''), coalesce(r.scope_tag, ''), coalesce(r.scope_device_id, 0), "
-    "r.severity, "
-    "r.auto_close, r.flap_threshold, r.flap_window_s, r.updated_at::text "
-    "FROM pulse.rules r JOIN pulse.tenants t ON t.id = r.tenant_id WHERE r.deleted_at IS NULL AND r.enabled";
+    "SELECT id, tenant_id, tenant_slug, name, type, config, scope_kind, scope_site_id, scope_tag, "
+    "scope_device_id, severity, auto_close, flap_threshold, flap_window_s, updated_at FROM "
+    "pulse.active_rules()";
 
 pulse_str view(const std::string& s) {
     return pulse_str{s.data(), s.size()};
@@ -96,12 +96,14 @@ std::shared_ptr<ActiveRule> RuleEngine::build(const std::vector<std::optional<st
 
 // Tells a new rule instance which devices are in its scope and when each was last seen.
 void RuleEngine::track(storage::PgConnection& conn, const ActiveRule& rule) {
+    storage::TenantTransaction tx(conn, rule.tenantId);
     auto rows = conn.query(
         "SELECT d.name, coalesce((extract(epoch FROM d.last_seen_at) * 1000)::bigint, 0), "
         "coalesce(d.site_id::text, ''), "
         "array_to_string(d.tags, E'\\x1f'), d.id FROM pulse.devices d WHERE d.tenant_id = $1::uuid AND "
         "d.decommissioned_at IS NULL",
         {rule.tenantId});
+    tx.commit();
     for (const auto& row : rows.rows) {
         services::DeviceIdentity device;
         device.deviceName = *row[0];
@@ -124,10 +126,7 @@ void RuleEngine::reload() {
     if (!plugins_) return;
     auto log = logging::get("rules");
     storage::PgConnection conn(conninfo_);
-    auto version = conn.query(
-        "SELECT count(*) FILTER (WHERE deleted_at IS NULL AND enabled)::text || '/' || "
-        "coalesce(max(updated_at)::text, '') "
-        "FROM pulse.rules");
+    auto version = conn.query("SELECT pulse.rules_version()");
     std::string v = *version.rows.at(0).at(0);
     if (v == version_) return;
     auto rows = conn.query(kRulesSql);

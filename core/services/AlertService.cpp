@@ -3,6 +3,7 @@
 #include "logging/Logging.h"
 #include "metrics/MetricsRegistry.h"
 #include "storage/PgConnection.h"
+#include "storage/TenantScope.h"
 
 #include <libpq-fe.h>
 
@@ -174,6 +175,7 @@ void AlertService::apply(storage::PgConnection& conn, const Transition& t) {
     int created = 0;
     for (int attempt = 0; attempt < 2; ++attempt) {
         conn.exec("BEGIN");
+        storage::scopeToTenants(conn, {rule.tenantId});
         auto open = conn.query(
             "SELECT id, condition, flapping FROM pulse.alerts WHERE rule_id = $1::uuid AND device_id = "
             "$2::bigint "
@@ -299,12 +301,13 @@ void AlertService::sweepFlapping() {
     int created = 0;
     withConnection([&](storage::PgConnection& conn) {
         conn.exec("BEGIN");
-        auto rows = conn.query(
-            "SELECT a.id, a.tenant_id::text, a.condition, r.auto_close FROM pulse.alerts a "
-            "JOIN pulse.rules r ON r.id = a.rule_id WHERE a.flapping AND a.status <> 'CLOSED' "
-            "AND a.changed_at < now() - make_interval(secs => r.flap_window_s) FOR UPDATE OF a SKIP LOCKED");
+        // Every tenant's settled alerts (SECURITY DEFINER, sql/004), locked for this transaction; each is
+        // then changed with its own tenant set.
+        auto rows =
+            conn.query("SELECT id, tenant_id, condition, auto_close FROM pulse.settled_flapping_alerts()");
         for (const auto& row : rows.rows) {
             int64_t alertId = std::stoll(*row[0]);
+            storage::scopeToTenants(conn, {*row[1]});
             conn.query("UPDATE pulse.alerts SET flapping = false WHERE id = $1::bigint", {*row[0]});
             addEvent(conn, *row[1], alertId, "STABLE", "system", std::nullopt, "{}");
             if (*row[2] == "CLEARED" && *row[3] == "t") {
@@ -333,6 +336,7 @@ bool AlertService::operatorChange(const std::string& tenantId, int64_t alertId, 
     params.insert(params.end(), extraParams.begin(), extraParams.end());
     withConnection([&](storage::PgConnection& conn) {
         conn.exec("BEGIN");
+        storage::scopeToTenants(conn, {tenantId});
         auto rows = conn.query(updateSql, params);
         if (!rows.rows.empty()) {
             int64_t eventId = addEvent(conn, tenantId, alertId, kind, actor, std::nullopt,

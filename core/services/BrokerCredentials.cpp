@@ -31,10 +31,8 @@ int syncBrokerCredentials(storage::Database& db, const BrokerFiles& files) {
     }
     std::vector<std::string> users, hashes;
     db.withSession([&](Poco::Data::Session& s) {
-        s << "SELECT t.slug || '/' || d.name, c.mqtt_hash FROM pulse.device_credentials c "
-             "JOIN pulse.devices d ON d.id = c.device_id JOIN pulse.tenants t ON t.id = d.tenant_id "
-             "WHERE c.revoked_at IS NULL AND d.decommissioned_at IS NULL ORDER BY 1",
-            into(users), into(hashes), now;
+        // Every tenant's accounts, through a SECURITY DEFINER function (sql/004).
+        s << "SELECT username, mqtt_hash FROM pulse.broker_accounts()", into(users), into(hashes), now;
     });
     for (size_t i = 0; i < users.size(); ++i) content += users[i] + ":" + hashes[i] + "\n";
     // Written beside the file and renamed over it, so the broker never reads half a file (several

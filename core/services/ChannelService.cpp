@@ -6,6 +6,7 @@
 #include "plugins/PluginManager.h"
 #include "services/SecretBox.h"
 #include "storage/PgConnection.h"
+#include "storage/TenantScope.h"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -142,10 +143,12 @@ std::string ChannelService::create(const std::string& tenantId, const ChannelSpe
     if (parts.secretsJson != "{}") sealed = toHex(box_.seal(parts.secretsJson));
     storage::PgConnection conn(conninfo_);
     try {
+        storage::TenantTransaction tx(conn, tenantId);
         auto rows = conn.query(
             "INSERT INTO pulse.channels (tenant_id, name, type, config, secrets, max_concurrency) "
             "VALUES ($1, $2, $3, $4::jsonb, decode($5, 'hex'), $6::int) RETURNING id::text",
             {tenantId, spec.name, spec.type, parts.publicJson, sealed, std::to_string(spec.maxConcurrency)});
+        tx.commit();
         return *rows.rows.at(0).at(0);
     } catch (const storage::DatabaseError& e) {
         if (e.sqlState() == "23505")
@@ -159,7 +162,7 @@ std::string ChannelService::create(const std::string& tenantId, const ChannelSpe
 void ChannelService::updateConfig(const std::string& tenantId, const std::string& channelId,
                                   const std::string& configJson) {
     storage::PgConnection conn(conninfo_);
-    conn.exec("BEGIN");
+    storage::TenantTransaction tx(conn, tenantId);
     auto rows = conn.query(
         "SELECT type, encode(secrets, 'hex') FROM pulse.channels WHERE id = $1::uuid AND tenant_id = "
         "$2::uuid "
@@ -175,15 +178,17 @@ void ChannelService::updateConfig(const std::string& tenantId, const std::string
         "UPDATE pulse.channels SET config = $3::jsonb, secrets = decode($4, 'hex'), updated_at = now(), "
         "enabled = true, disabled_reason = '' WHERE id = $1::uuid AND tenant_id = $2::uuid",
         {channelId, tenantId, parts.publicJson, sealed});
-    conn.exec("COMMIT");
+    tx.commit();
 }
 
 std::string ChannelService::maskedConfig(const std::string& tenantId, const std::string& channelId) const {
     storage::PgConnection conn(conninfo_);
+    storage::TenantTransaction tx(conn, tenantId);
     auto rows = conn.query(
         "SELECT type, config::text, secrets IS NOT NULL FROM pulse.channels WHERE id = $1::uuid AND "
         "tenant_id = $2::uuid",
         {channelId, tenantId});
+    tx.commit();
     if (rows.rows.empty()) throw std::invalid_argument("no such channel");
     auto config = parseObject(*rows.rows[0][1], "stored config");
     auto component = plugins_.findComponent("sender/" + *rows.rows[0][0]);
@@ -202,6 +207,7 @@ std::string ChannelService::createRoute(const std::string& tenantId, const Route
     if (spec.throttleS < 0) throw std::invalid_argument("throttle_s must not be negative");
     storage::PgConnection conn(conninfo_);
     try {
+        storage::TenantTransaction tx(conn, tenantId);
         auto rows = conn.query(
             "INSERT INTO pulse.routing_rules (tenant_id, channel_id, name, severities, rule_types, site_id, "
             "tag, "
@@ -210,6 +216,7 @@ std::string ChannelService::createRoute(const std::string& tenantId, const Route
             {tenantId, spec.channelId, spec.name, pgArray(spec.severities), pgArray(spec.ruleTypes),
              spec.siteId, spec.tag, std::to_string(spec.throttleS)});
         if (rows.rows.empty()) throw std::invalid_argument("no such channel");
+        tx.commit();
         return *rows.rows[0][0];
     } catch (const storage::DatabaseError& e) {
         if (e.sqlState() == "22P02" || e.sqlState() == "23503") throw std::invalid_argument(e.what());

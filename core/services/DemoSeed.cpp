@@ -2,6 +2,7 @@
 
 #include "services/PasswordHasher.h"
 #include "storage/Database.h"
+#include "storage/TenantScope.h"
 
 #include <Poco/Data/Session.h>
 
@@ -17,6 +18,9 @@ DemoLogin seedDemo(storage::Database& db, const std::string& email, const std::s
         s.begin();
         s << "INSERT INTO pulse.tenants (slug, name) VALUES ($1, $2) ON CONFLICT (slug) DO NOTHING",
             use(slug), use(name), now;
+        std::string tenantId;
+        s << "SELECT id::text FROM pulse.tenants WHERE slug = $1", use(slug), into(tenantId), now;
+        storage::scopeToTenants(s, {tenantId});
         s << "INSERT INTO pulse.users (tenant_id, email, display_name, role, password_hash) "
              "SELECT id, $1, $2, $3, $4 FROM pulse.tenants WHERE slug = $5 "
              "ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash, disabled = false",

@@ -2,6 +2,7 @@
 
 #include "services/DeviceRegistry.h"
 #include "storage/Database.h"
+#include "storage/TenantScope.h"
 
 #include <Poco/Base64Encoder.h>
 #include <Poco/Data/Session.h>
@@ -78,6 +79,7 @@ ProvisionedDevice createDevice(storage::Database& db, const std::string& tenantS
             find << "SELECT id::text FROM pulse.tenants WHERE slug = $1", use(slug), into(tenantId),
                 range(0, 1);
             if (find.execute() == 0) throw std::invalid_argument("no tenant '" + slug + "'");
+            storage::scopeToTenants(s, {tenantId});
             int taken = 0;
             s << "SELECT count(*)::integer FROM pulse.devices WHERE tenant_id = $1::uuid AND name = $2",
                 use(tenantId), use(device), into(taken), now;

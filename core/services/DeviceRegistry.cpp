@@ -13,11 +13,10 @@ namespace {
 
 constexpr size_t kMaxCacheEntries = 200000;
 
+// Both run before any tenant is known, through SECURITY DEFINER functions (sql/004): the application role
+// cannot read devices across tenants itself.
 const char* kSelect =
-    "SELECT t.id::text, t.slug, d.id, d.name, d.decommissioned_at IS NOT NULL, coalesce(d.site_id::text, "
-    "''), "
-    "array_to_string(d.tags, E'\\x1f') "
-    "FROM pulse.devices d JOIN pulse.tenants t ON t.id = d.tenant_id ";
+    "SELECT tenant_id, tenant_slug, device_id, device_name, decommissioned, site_id, tags FROM ";
 
 std::vector<std::string> splitTags(const std::string& joined) {
     std::vector<std::string> out;
@@ -86,10 +85,8 @@ std::optional<DeviceIdentity> DeviceRegistry::byToken(std::string_view token) {
         size_t found = 0;
         db_.withSession([&](Poco::Data::Session& s) {
             Poco::Data::Statement st(s);
-            st << std::string(kSelect) +
-                      "JOIN pulse.device_credentials c ON c.device_id = d.id "
-                      "WHERE c.token_sha256 = decode($1, 'hex') AND c.revoked_at IS NULL",
-                use(digest), into(id.tenantId), into(id.tenantSlug), into(id.deviceId), into(id.deviceName),
+            st << std::string(kSelect) + "pulse.device_by_token(decode($1, 'hex'))", use(digest),
+                into(id.tenantId), into(id.tenantSlug), into(id.deviceId), into(id.deviceName),
                 into(id.decommissioned), into(id.siteId), into(tags), range(0, 1);
             found = st.execute();
         });
@@ -109,7 +106,7 @@ std::optional<DeviceIdentity> DeviceRegistry::byName(std::string_view tenantSlug
         size_t found = 0;
         db_.withSession([&](Poco::Data::Session& s) {
             Poco::Data::Statement st(s);
-            st << std::string(kSelect) + "WHERE t.slug = $1 AND d.name = $2", use(slug), use(name),
+            st << std::string(kSelect) + "pulse.device_by_name($1, $2)", use(slug), use(name),
                 into(id.tenantId), into(id.tenantSlug), into(id.deviceId), into(id.deviceName),
                 into(id.decommissioned), into(id.siteId), into(tags), range(0, 1);
             found = st.execute();

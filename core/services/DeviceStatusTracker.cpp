@@ -6,34 +6,9 @@
 namespace pulse::services {
 namespace {
 
-const char* kFlush =
-    "WITH seen AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS s(id, ts_ms)),"
-    " old AS (SELECT d.id, d.tenant_id, d.status, to_timestamp(s.ts_ms / 1000.0) AS at"
-    "         FROM pulse.devices d JOIN seen s ON s.id = d.id FOR UPDATE OF d),"
-    " upd AS (UPDATE pulse.devices d SET status = 'ONLINE',"
-    "           last_seen_at = greatest(coalesce(d.last_seen_at, o.at), o.at)"
-    "         FROM old o WHERE d.id = o.id)"
-    "INSERT INTO pulse.device_status_history (tenant_id, device_id, from_status, to_status, at, reason)"
-    " SELECT tenant_id, id, status, 'ONLINE', at, 'telemetry received' FROM old WHERE status <> 'ONLINE'";
-
-const char* kSweep =
-    "WITH due AS ("
-    "  SELECT d.id, d.tenant_id, d.status AS old,"
-    "    CASE WHEN d.last_seen_at IS NULL"
-    "           OR now() - d.last_seen_at > make_interval(secs => coalesce(d.offline_after_s, "
-    "t.default_offline_after_s))"
-    "         THEN 'OFFLINE'"
-    "         WHEN now() - d.last_seen_at > make_interval(secs => coalesce(d.stale_after_s, "
-    "t.default_stale_after_s))"
-    "         THEN 'STALE' ELSE 'ONLINE' END AS new,"
-    "    d.last_seen_at"
-    "  FROM pulse.devices d JOIN pulse.tenants t ON t.id = d.tenant_id"
-    "  WHERE d.status <> 'OFFLINE' FOR UPDATE OF d SKIP LOCKED),"
-    " moved AS (SELECT * FROM due WHERE new <> old AND new <> 'ONLINE'),"
-    " upd AS (UPDATE pulse.devices d SET status = m.new FROM moved m WHERE d.id = m.id)"
-    "INSERT INTO pulse.device_status_history (tenant_id, device_id, from_status, to_status, at, reason)"
-    " SELECT tenant_id, id, old, new, now(), 'no telemetry since ' || coalesce(last_seen_at::text, 'ever')"
-    " FROM moved RETURNING 1";
+// Devices of every tenant, through SECURITY DEFINER functions (sql/004).
+const char* kFlush = "SELECT pulse.record_devices_seen($1::bigint[], $2::bigint[])";
+const char* kSweep = "SELECT pulse.sweep_device_status()";
 
 }  // namespace
 
@@ -81,7 +56,7 @@ void DeviceStatusTracker::flush() {
 
 int DeviceStatusTracker::sweep() {
     try {
-        return static_cast<int>(connection().query(kSweep).rows.size());
+        return std::stoi(connection().query(kSweep).rows.at(0).at(0).value_or("0"));
     } catch (const storage::DatabaseError&) {
         conn_.reset();
         throw;

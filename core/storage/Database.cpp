@@ -71,6 +71,39 @@ void Database::ping() {
     }
 }
 
+namespace {
+
+// Tables with a tenant_id column that the current role could read or write beyond its tenants, with why.
+constexpr const char* kRlsAudit = R"SQL(
+WITH tables AS (
+    SELECT c.oid, c.oid::regclass::text AS name, c.relrowsecurity, c.relforcerowsecurity
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+    WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'),
+mine AS (  -- the permissive policies that apply to the current role
+    SELECT p.polrelid, p.polname, p.polcmd, pg_get_expr(p.polqual, p.polrelid) AS qual,
+           pg_get_expr(p.polwithcheck, p.polrelid) AS wcheck
+    FROM pg_policy p
+    WHERE p.polpermissive AND (0 = ANY (p.polroles)
+          OR EXISTS (SELECT 1 FROM unnest(p.polroles) r WHERE pg_has_role(current_user, r, 'MEMBER'))))
+SELECT name, 'has tenant_id but row-level security is not enabled' FROM tables WHERE NOT relrowsecurity
+UNION ALL
+SELECT name, 'has tenant_id but row-level security is not forced' FROM tables WHERE NOT relforcerowsecurity
+UNION ALL
+SELECT t.name, 'has no policy limiting reads and writes (USING and WITH CHECK) to the current tenants'
+FROM tables t WHERE NOT EXISTS (SELECT 1 FROM mine m WHERE m.polrelid = t.oid AND m.polcmd = '*'
+    AND m.qual LIKE '%current_tenants()%' AND coalesce(m.wcheck, m.qual) LIKE '%current_tenants()%')
+UNION ALL
+SELECT t.name, 'has policy ' || m.polname || ' that does not limit this role to the current tenants'
+FROM tables t JOIN mine m ON m.polrelid = t.oid
+WHERE (m.polcmd <> 'a' AND coalesce(m.qual, '') NOT LIKE '%current_tenants()%') OR (m.polcmd IN ('*', 'a', 'w')
+    AND coalesce(m.wcheck, m.qual, '') NOT LIKE '%current_tenants()%')
+ORDER BY 1, 2
+)SQL";
+
+}  // namespace
+
 std::vector<std::string> Database::privilegeProblems() {
     std::vector<std::string> problems;
     withSession([&](Poco::Data::Session& s) {
@@ -87,6 +120,11 @@ std::vector<std::string> Database::privilegeProblems() {
         if (super) problems.push_back("role " + role + " is a superuser");
         if (bypass) problems.push_back("role " + role + " has BYPASSRLS");
         if (owned > 0) problems.push_back("role " + role + " owns " + std::to_string(owned) + " relation(s)");
+        // Row-level security (sql/004): every table with tenant_id must be forced to a tenant policy with
+        // USING and WITH CHECK, and no other permissive policy may widen what this role sees.
+        std::vector<std::string> tables, why;
+        s << kRlsAudit, into(tables), into(why), now;
+        for (size_t i = 0; i < tables.size(); ++i) problems.push_back("table " + tables[i] + " " + why[i]);
     });
     return problems;
 }

@@ -1,6 +1,7 @@
 #include "storage/TelemetryStore.h"
 
 #include "storage/CopyEncoder.h"
+#include "storage/TenantScope.h"
 
 #include <cstring>
 #include <set>
@@ -128,6 +129,12 @@ size_t TelemetryStore::write(const std::vector<TelemetryRow>& rows) {
             conn_->exec(kStagingDdl);
         }
         conn_->exec("BEGIN");
+        // Row-level security: the transaction may write the tenants of this batch and no other.
+        std::set<Uuid> tenants;
+        for (const auto& r : rows) tenants.insert(r.tenant);
+        std::vector<std::string> tenantIds;
+        for (const auto& t : tenants) tenantIds.push_back(hex(t));
+        scopeToTenants(*conn_, tenantIds);
         std::vector<int32_t> metricIds;
         resolveMetrics(rows, metricIds);
 

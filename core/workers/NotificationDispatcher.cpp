@@ -4,6 +4,7 @@
 #include "metrics/MetricsRegistry.h"
 #include "plugins/PluginInstance.h"
 #include "storage/PgConnection.h"
+#include "storage/TenantScope.h"
 #include "workers/Backoff.h"
 
 #include <Poco/Environment.h>
@@ -42,24 +43,12 @@ std::string pgUuidArray(const std::vector<std::string>& ids) {
     return out + "}";
 }
 
-constexpr const char* kClaimSql = R"SQL(
-WITH c AS (
-    SELECT d.id FROM pulse.deliveries d
-    WHERE d.status = 'PENDING' AND d.next_attempt_at <= now()
-      AND (d.lease_until IS NULL OR d.lease_until < now())
-      AND NOT (d.channel_id = ANY ($3::uuid[]))
-    ORDER BY d.next_attempt_at
-    LIMIT 1
-    FOR UPDATE OF d SKIP LOCKED
-)
-UPDATE pulse.deliveries d
-SET lease_owner = $1, lease_until = now() + make_interval(secs => $2::int), attempts = d.attempts + 1
-FROM c, pulse.channels ch
-WHERE d.id = c.id AND ch.id = d.channel_id
-RETURNING d.id, d.tenant_id::text, d.alert_id, d.idempotency_key, d.payload, d.attempts, d.max_attempts,
-          ch.id::text, ch.name, ch.type, ch.config::text, encode(ch.secrets, 'hex'), ch.updated_at::text,
-          ch.max_concurrency, ch.enabled, ch.disabled_reason
-)SQL";
+// The next due delivery of any tenant, through a SECURITY DEFINER function (sql/004).
+constexpr const char* kClaimSql =
+    "SELECT id, tenant_id, alert_id, idempotency_key, payload, attempts, max_attempts, channel_id, "
+    "channel_name, "
+    "channel_type, channel_config, channel_secrets, channel_updated_at, channel_max_concurrency, "
+    "channel_enabled, channel_disabled_reason FROM pulse.claim_delivery($1, $2::int, $3::uuid[])";
 
 }  // namespace
 
@@ -183,10 +172,12 @@ void NotificationDispatcher::process(storage::PgConnection& conn, Claimed& c, co
         s.cap = c.channel.maxConcurrency;
         int cap = s.consecutiveFailures >= settings_.breakerFailures ? 1 : s.cap;
         if (s.inFlight >= cap) {
+            storage::TenantTransaction tx(conn, c.tenantId);
             conn.query(
                 "UPDATE pulse.deliveries SET lease_owner = NULL, lease_until = NULL, attempts = attempts - 1 "
                 "WHERE id = $1::bigint AND lease_owner = $2",
                 {std::to_string(c.id), worker});
+            tx.commit();
             return;
         }
         ++s.inFlight;
@@ -257,7 +248,7 @@ void NotificationDispatcher::process(storage::PgConnection& conn, Claimed& c, co
     }
     recordOutcome(c.channel.id, transient, outcome.code == PULSE_OK);
 
-    conn.exec("BEGIN");
+    storage::TenantTransaction tx(conn, c.tenantId);
     auto updated = conn.query(
         "UPDATE pulse.deliveries SET status = $3, next_attempt_at = now() + make_interval(secs => $4::double "
         "precision), lease_owner = NULL, lease_until = NULL, last_status_code = $5::int, last_error = $6, "
@@ -266,8 +257,7 @@ void NotificationDispatcher::process(storage::PgConnection& conn, Claimed& c, co
         {std::to_string(c.id), worker, status, std::to_string(static_cast<double>(delayMs) / 1000.0),
          outcome.statusCode ? std::optional<std::string>(std::to_string(outcome.statusCode)) : std::nullopt,
          outcome.detail, std::to_string(c.attempts), defer ? "1" : "0"});
-    if (updated.rows.empty()) {
-        conn.exec("ROLLBACK");
+    if (updated.rows.empty()) {  // tx rolls back
         log->warn("delivery {} was taken over by another dispatcher (lease expired during the attempt)",
                   c.id);
         return;
@@ -300,7 +290,7 @@ void NotificationDispatcher::process(storage::PgConnection& conn, Claimed& c, co
             {c.channel.id});
         log->warn("channel {} ({}) disabled: the endpoint answered 410 Gone", c.channel.name, c.channel.id);
     }
-    conn.exec("COMMIT");
+    tx.commit();
 
     if (metrics_) {
         const char* what = status == "DONE" ? "delivered" : status == "DEAD" ? "dead" : "retry";

@@ -50,7 +50,8 @@ TEST_F(DatabaseTest, DemoSeedIsIdempotentAndTheLoginWorks) {
     services::seedDemo(db, "demo.seed@pulse.local", "second-password");
     int users = 0;
     std::string hash, role, tenant;
-    db.withSession([&](Poco::Data::Session& s) {
+    storage::Database owner(test::ownerUri(), 1, 1);  // users are tenant rows: the owner sees them all
+    owner.withSession([&](Poco::Data::Session& s) {
         s << "SELECT count(*)::integer FROM pulse.users WHERE email = 'demo.seed@pulse.local'", into(users),
             now;
         s << "SELECT u.password_hash, u.role, t.slug FROM pulse.users u JOIN pulse.tenants t ON t.id = "

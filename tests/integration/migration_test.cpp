@@ -15,29 +15,6 @@ using namespace pulse::test;
 
 namespace {
 
-// A scratch database owned by the schema owner, dropped afterwards.
-class ScratchDatabase {
-  public:
-    explicit ScratchDatabase(const std::string& name) : name_(name + "_" + std::to_string(getpid())) {
-        PgConnection admin(superuserUri());
-        admin.exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
-        admin.exec("CREATE DATABASE " + name_ + " OWNER pulse_owner");
-    }
-    ~ScratchDatabase() {
-        try {
-            PgConnection admin(superuserUri());
-            admin.exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
-        } catch (...) {
-        }
-    }
-    std::string ownerUri() const { return withDatabase(pulse::test::ownerUri(), name_); }
-    std::string appUri() const { return withDatabase(pulse::test::appUri(), name_); }
-    std::string superUri() const { return superuserUri(name_); }
-
-  private:
-    std::string name_;
-};
-
 std::string errorOf(const std::function<void()>& fn) {
     try {
         fn();

@@ -1,5 +1,7 @@
 #include "test_env.h"
 
+#include "storage/PgConnection.h"
+
 #include <Poco/File.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -51,6 +53,30 @@ std::string withDatabase(const std::string& conninfo, const std::string& dbname)
     auto end = conninfo.find(' ', pos);
     return conninfo.substr(0, pos) + "dbname=" + dbname +
            (end == std::string::npos ? "" : conninfo.substr(end));
+}
+
+ScratchDatabase::ScratchDatabase(const std::string& name) : name_(name + "_" + std::to_string(getpid())) {
+    storage::PgConnection admin(superuserUri());
+    admin.exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+    admin.exec("CREATE DATABASE " + name_ + " OWNER pulse_owner");
+}
+
+ScratchDatabase::~ScratchDatabase() {
+    try {
+        storage::PgConnection admin(superuserUri());
+        admin.exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+    } catch (...) {
+    }
+}
+
+std::string ScratchDatabase::ownerUri() const {
+    return withDatabase(test::ownerUri(), name_);
+}
+std::string ScratchDatabase::appUri() const {
+    return withDatabase(test::appUri(), name_);
+}
+std::string ScratchDatabase::superUri() const {
+    return superuserUri(name_);
 }
 
 bool stack(const std::string& command) {

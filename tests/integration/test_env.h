@@ -18,6 +18,21 @@ std::string ownerUri();                                            // PULSE_DB_M
 std::string superuserUri(const std::string& dbname = "postgres");  // over the private socket
 std::string withDatabase(const std::string& conninfo, const std::string& dbname);
 
+// A scratch database owned by the schema owner (name plus this process id), dropped afterwards.
+class ScratchDatabase {
+  public:
+    explicit ScratchDatabase(const std::string& name);
+    ~ScratchDatabase();
+    ScratchDatabase(const ScratchDatabase&) = delete;
+    ScratchDatabase& operator=(const ScratchDatabase&) = delete;
+    std::string ownerUri() const;
+    std::string appUri() const;
+    std::string superUri() const;
+
+  private:
+    std::string name_;
+};
+
 // Runs scripts/stack <dir> <pg> <mqtt> <command> (pg-stop, pg-start, ...); true on success.
 bool stack(const std::string& command);
 

@@ -1,0 +1,74 @@
+#include "storage/TenantScope.h"
+
+#include <Poco/Data/Binding.h>
+#include <Poco/Data/Session.h>
+#include <Poco/Data/Statement.h>
+
+#include <cctype>
+#include <stdexcept>
+
+namespace pulse::storage {
+namespace {
+
+bool isUuid(const std::string& s) {
+    if (s.size() != 36) return false;
+    for (size_t i = 0; i < s.size(); ++i) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string tenantSetting(const std::vector<std::string>& tenantIds) {
+    std::string out = "{";
+    for (const auto& id : tenantIds) {
+        if (!isUuid(id)) throw std::invalid_argument("not a tenant id: '" + id + "'");
+        if (out.size() > 1) out += ',';
+        out += id;
+    }
+    return out + "}";
+}
+
+void scopeToTenants(PgConnection& conn, const std::vector<std::string>& tenantIds) {
+    conn.query("SELECT set_config('pulse.tenants', $1, true)", {tenantSetting(tenantIds)});
+}
+
+void scopeToTenants(Poco::Data::Session& session, const std::vector<std::string>& tenantIds) {
+    std::string setting = tenantSetting(tenantIds);
+    session << "SELECT set_config('pulse.tenants', $1, true)", Poco::Data::Keywords::use(setting),
+        Poco::Data::Keywords::now;
+}
+
+TenantTransaction::TenantTransaction(PgConnection& conn, const std::vector<std::string>& tenantIds)
+    : conn_(conn) {
+    std::string setting = tenantSetting(tenantIds);  // before BEGIN: a bad id leaves no transaction open
+    conn_.exec("BEGIN");
+    try {
+        conn_.query("SELECT set_config('pulse.tenants', $1, true)", {setting});
+    } catch (...) {
+        open_ = false;
+        try {
+            conn_.exec("ROLLBACK");
+        } catch (const DatabaseError&) {
+        }
+        throw;
+    }
+}
+
+TenantTransaction::~TenantTransaction() {
+    if (!open_) return;
+    try {
+        conn_.exec("ROLLBACK");
+    } catch (const DatabaseError&) {
+        // the connection broke; its owner replaces it
+    }
+}
+
+void TenantTransaction::commit() {
+    open_ = false;
+    conn_.exec("COMMIT");
+}
+
+}  // namespace pulse::storage
