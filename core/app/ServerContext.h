@@ -3,6 +3,7 @@
 #include "config/Settings.h"
 #include "http/PluginRoutes.h"
 #include "http/Router.h"
+#include "http/api/Api.h"
 #include "metrics/MetricsRegistry.h"
 #include "net/OutboundHttp.h"
 #include "pipeline/IngestPipeline.h"
@@ -10,12 +11,15 @@
 #include "pipeline/TelemetryWriter.h"
 #include "plugins/PluginManager.h"
 #include "services/AlertService.h"
+#include "services/AuditLog.h"
 #include "services/ChannelService.h"
 #include "services/DeviceRegistry.h"
 #include "services/DeviceStatusTracker.h"
 #include "services/HealthService.h"
+#include "services/IdentityService.h"
 #include "services/SecretBox.h"
 #include "storage/Database.h"
+#include "storage/PgPool.h"
 #include "workers/NotificationDispatcher.h"
 #include "workers/PeriodicTask.h"
 #include "workers/WakeSignal.h"
@@ -51,6 +55,11 @@ struct ServerContext {
     std::unique_ptr<workers::NotificationDispatcher> dispatcher;
     std::unique_ptr<workers::PeriodicTask> ruleReload;
     std::unique_ptr<workers::PeriodicTask> ruleTick;
+    // The REST API.
+    std::unique_ptr<storage::PgPool> apiPool;
+    std::unique_ptr<services::IdentityService> identity;
+    std::unique_ptr<services::AuditLog> audit;
+    std::unique_ptr<http::Api> api;
     std::chrono::steady_clock::time_point startedAt = std::chrono::steady_clock::now();
 };
 

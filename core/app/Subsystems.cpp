@@ -264,6 +264,28 @@ void HttpSubsystem::initialize(Poco::Util::Application& app) {
     http::addHealthRoutes(*router, ctx_.health, app.config().getString("application.version", PULSE_VERSION),
                           ctx_.startedAt);
     http::addMetricsRoute(*router, ctx_.metrics);
+    // The REST API: identity, audit and the resources, each query under the principal's tenant.
+    ctx_.apiPool = std::make_unique<storage::PgPool>(config::withConnectTimeout(s.dbUri, s.dbConnectTimeoutS),
+                                                     static_cast<size_t>(s.dbPoolMax));
+    ctx_.identity =
+        std::make_unique<services::IdentityService>(*ctx_.db, services::IdentitySettings{s.sessionTtlS});
+    ctx_.audit = std::make_unique<services::AuditLog>(*ctx_.db);
+    http::ApiSettings apiSettings;
+    apiSettings.secureCookies = s.secureCookies;
+    for (const auto& c : s.trustedProxies) apiSettings.trustedProxies.push_back(net::Cidr::parse(c));
+    apiSettings.sessionTtlS = s.sessionTtlS;
+    apiSettings.ipPerS = s.rateIpPerS;
+    apiSettings.ipBurst = s.rateIpBurst;
+    apiSettings.tenantPerS = s.rateTenantPerS;
+    apiSettings.tenantBurst = s.rateTenantBurst;
+    apiSettings.loginMaxPerIp = s.loginMaxFailuresPerIp;
+    apiSettings.loginMaxPerAccount = s.loginMaxFailuresPerAccount;
+    apiSettings.loginWindowS = s.loginFailureWindowS;
+    ctx_.api =
+        std::make_unique<http::Api>(http::ApiServices{ctx_.db.get(), ctx_.apiPool.get(), ctx_.identity.get(),
+                                                      ctx_.audit.get(), ctx_.alerts.get()},
+                                    apiSettings);
+    ctx_.api->mountAll(*router);
     http::addStaticFiles(*router, s.spaDir);
     server_ = std::make_unique<http::HttpServer>(
         http::HttpSettings{s.httpAddress, s.httpPort, s.httpMaxThreads, s.httpMaxQueued,

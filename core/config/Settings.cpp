@@ -152,6 +152,25 @@ const std::vector<ConfigKey>& configKeys() {
          "consecutive transient failures that open a channel's circuit breaker", false, 1, 1000},
         {"notify.breaker_open_s", K::Int, "30", "how long an open breaker holds a channel's deliveries",
          false, 1, 86400},
+        {"identity.session_ttl_s", K::Int, "28800", "a browser session ends this long after login", false, 60,
+         2592000},
+        {"identity.secure_cookies", K::Bool, "false",
+         "mark the session cookie Secure (set when pulsed is reached over HTTPS, directly or via a proxy)"},
+        {"http.trusted_proxies", K::String, "",
+         "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: none"},
+        {"ratelimit.ip_per_s", K::Int, "20", "API requests per second per client address (sustained)", false,
+         1, 100000},
+        {"ratelimit.ip_burst", K::Int, "60", "API requests a client address may send at once", false, 1,
+         1000000},
+        {"ratelimit.tenant_per_s", K::Int, "50", "API requests per second per tenant (sustained)", false, 1,
+         100000},
+        {"ratelimit.tenant_burst", K::Int, "150", "API requests a tenant may send at once", false, 1,
+         1000000},
+        {"login.max_failures_per_ip", K::Int, "20",
+         "failed logins from one address (any account) before it must wait", false, 1, 100000},
+        {"login.max_failures_per_account", K::Int, "5",
+         "failed logins for one account from one address before that pair must wait", false, 1, 100000},
+        {"login.failure_window_s", K::Int, "300", "how long a failed login counts", false, 1, 86400},
         {"plugins.path", K::String, "${application.dir}../lib/pulse/plugins",
          "colon-separated directories searched for plugin libraries"},
         {"plugins.config_dir", K::Path, "plugins.d", "directory of the plugin *.properties files"},
@@ -336,6 +355,25 @@ Settings loadSettings(Poco::Util::LayeredConfiguration& appConfig, const std::st
         }
         s.egressAllow.push_back(a);
     }
+    s.sessionTtlS = i("identity.session_ttl_s");
+    s.secureCookies = b("identity.secure_cookies");
+    Poco::StringTokenizer proxies(values["http.trusted_proxies"], ",",
+                                  Poco::StringTokenizer::TOK_IGNORE_EMPTY | Poco::StringTokenizer::TOK_TRIM);
+    for (const auto& p : proxies) {
+        try {
+            net::Cidr::parse(p);
+        } catch (const std::exception& e) {
+            throw ConfigError(std::string("invalid configuration:\n  http.trusted_proxies: ") + e.what());
+        }
+        s.trustedProxies.push_back(p);
+    }
+    s.rateIpPerS = i("ratelimit.ip_per_s");
+    s.rateIpBurst = i("ratelimit.ip_burst");
+    s.rateTenantPerS = i("ratelimit.tenant_per_s");
+    s.rateTenantBurst = i("ratelimit.tenant_burst");
+    s.loginMaxFailuresPerIp = i("login.max_failures_per_ip");
+    s.loginMaxFailuresPerAccount = i("login.max_failures_per_account");
+    s.loginFailureWindowS = i("login.failure_window_s");
     s.rulesReloadMs = i("rules.reload_ms");
     s.rulesTickMs = i("rules.tick_ms");
     s.alertsQueue = i("alerts.queue");

@@ -105,6 +105,16 @@ struct Settings {
     int notifyBackoffMaxS = 21600;
     int notifyBreakerFailures = 5;
     int notifyBreakerOpenS = 30;
+    int sessionTtlS = 28800;
+    bool secureCookies = false;
+    std::vector<std::string> trustedProxies;  // CIDRs
+    int rateIpPerS = 20;
+    int rateIpBurst = 60;
+    int rateTenantPerS = 50;
+    int rateTenantBurst = 150;
+    int loginMaxFailuresPerIp = 20;
+    int loginMaxFailuresPerAccount = 5;
+    int loginFailureWindowS = 300;
 
     // Effective values for display, secrets masked, with where each came from.
     struct Shown {

@@ -7,8 +7,9 @@
 namespace pulse::http {
 
 // Sends an RFC 9457 problem document (application/problem+json).
+// field names the request member at fault (an extension member), when there is one.
 void sendProblem(Poco::Net::HTTPServerResponse& response, int status, const std::string& title,
-                 const std::string& detail, const std::string& instance = "");
+                 const std::string& detail, const std::string& instance = "", const std::string& field = "");
 
 // Sends a JSON document with the given status.
 void sendJson(Poco::Net::HTTPServerResponse& response, int status, const std::string& body);

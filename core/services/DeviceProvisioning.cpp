@@ -1,6 +1,7 @@
 #include "services/DeviceProvisioning.h"
 
 #include "services/DeviceRegistry.h"
+#include "services/Tokens.h"
 #include "storage/Database.h"
 #include "storage/TenantScope.h"
 
@@ -34,10 +35,7 @@ void ensureSodium() {
 }  // namespace
 
 std::string newDeviceToken() {
-    ensureSodium();
-    unsigned char raw[32];
-    randombytes_buf(raw, sizeof raw);
-    return "pt_" + base64(raw, sizeof raw, true);
+    return randomToken("pt_");
 }
 
 std::string mosquittoHash(const std::string& secret) {

@@ -32,12 +32,6 @@ std::vector<std::string> splitTags(const std::string& joined) {
 
 }  // namespace
 
-std::string tokenDigest(std::string_view token) {
-    Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
-    engine.update(token.data(), static_cast<unsigned>(token.size()));
-    return Poco::DigestEngine::digestToHex(engine.digest());
-}
-
 DeviceRegistry::DeviceRegistry(storage::Database& db, std::chrono::milliseconds ttl) : db_(db), ttl_(ttl) {}
 
 std::optional<DeviceIdentity> DeviceRegistry::cached(const std::string& key, bool& hit, bool allowStale) {

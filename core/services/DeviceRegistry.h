@@ -1,5 +1,6 @@
 #pragma once
 
+#include "services/Tokens.h"
 #include "storage/TelemetryStore.h"
 
 #include <chrono>
@@ -55,8 +56,5 @@ class DeviceRegistry {
     };
     std::unordered_map<std::string, Entry> cache_;
 };
-
-// SHA-256 of a token, hex.
-std::string tokenDigest(std::string_view token);
 
 }  // namespace pulse::services

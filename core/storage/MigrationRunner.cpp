@@ -155,6 +155,14 @@ std::vector<Migration> MigrationRunner::migrate(PgConnection& owner, const std::
                // Read-only ledger access, so that a pulsed without owner credentials can check the schema.
                "; GRANT USAGE ON SCHEMA pulse_meta TO " + r +
                "; GRANT SELECT ON pulse_meta.schema_migrations TO " + r);
+    // Tables commented 'append-only' (the audit log) are read-only to the application role: it writes
+    // them through a SECURITY DEFINER function and can neither change nor delete a row.
+    owner.exec(
+        "DO $$ DECLARE t regclass; BEGIN FOR t IN SELECT c.oid::regclass FROM pg_class c JOIN pg_namespace n "
+        "ON n.oid = c.relnamespace WHERE n.nspname = 'pulse' AND obj_description(c.oid, 'pg_class') LIKE "
+        "'append-only%' LOOP EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON %s FROM %s', t, " +
+        std::string(owner.query("SELECT quote_literal($1)", {r}).rows.at(0).at(0).value()) +
+        "); END LOOP; END $$");
     return todo;
 }
 

@@ -35,7 +35,7 @@ h AS (INSERT INTO pulse.telemetry_hourly (tenant_id, device_id, metric_id, hour,
 hist AS (INSERT INTO pulse.device_status_history (tenant_id, device_id, from_status, to_status, at)
          SELECT $1::uuid, id, 'OFFLINE', 'ONLINE', now() FROM d RETURNING 1),
 u AS (INSERT INTO pulse.users (tenant_id, email, role, password_hash)
-      VALUES ($1::uuid, $2 || '@example.test', 'customer', '$argon2id$x') RETURNING 1),
+      VALUES ($1::uuid, $2 || '@example.test', 'customer', '$argon2id$x') RETURNING id),
 ru AS (INSERT INTO pulse.rules (tenant_id, name, type, severity) VALUES ($1::uuid, 'hot', 'threshold', 'HIGH')
        RETURNING id),
 a AS (INSERT INTO pulse.alerts (tenant_id, rule_id, device_id, severity, triggered_at)
@@ -46,9 +46,16 @@ ch AS (INSERT INTO pulse.channels (tenant_id, name, type) VALUES ($1::uuid, 'hoo
 rr AS (INSERT INTO pulse.routing_rules (tenant_id, channel_id) SELECT $1::uuid, id FROM ch RETURNING id),
 dl AS (INSERT INTO pulse.deliveries (tenant_id, alert_id, event_id, channel_id, routing_rule_id, payload,
                                      max_attempts)
-       SELECT $1::uuid, e.alert_id, e.id, ch.id, rr.id, '{}', 3 FROM e, ch, rr RETURNING id)
-INSERT INTO pulse.delivery_attempts (tenant_id, delivery_id, attempt, started_at, duration_ms, outcome, worker)
-SELECT $1::uuid, id, 1, now(), 5, 'DELIVERED', 'test' FROM dl
+       SELECT $1::uuid, e.alert_id, e.id, ch.id, rr.id, '{}', 3 FROM e, ch, rr RETURNING id),
+da AS (INSERT INTO pulse.delivery_attempts (tenant_id, delivery_id, attempt, started_at, duration_ms, outcome,
+                                          worker)
+       SELECT $1::uuid, id, 1, now(), 5, 'DELIVERED', 'test' FROM dl RETURNING 1),
+se AS (INSERT INTO pulse.sessions (token_sha256, user_id, tenant_id, csrf_token, expires_at)
+       SELECT sha256(convert_to($2 || '-session', 'UTF8')), u.id, $1::uuid, repeat('c', 32), now() + interval '1 hour'
+       FROM u RETURNING 1),
+k AS (INSERT INTO pulse.api_keys (tenant_id, name, role, token_sha256, token_prefix)
+      VALUES ($1::uuid, 'key', 'customer', sha256(convert_to($2 || '-key', 'UTF8')), 'pk_') RETURNING 1)
+INSERT INTO pulse.audit_log (actor, tenant_id, action, result) VALUES ('test', $1::uuid, 'seed', 'ok')
 )SQL",
                 {t, slug});
     return t;
@@ -230,6 +237,14 @@ TEST_F(TenantIsolation, ApplicationRoleCannotLiftIsolation) {
               "42501");
     EXPECT_EQ(sqlStateOf([&] { app.exec("DROP POLICY tenant_isolation ON pulse.devices"); }), "42501");
     EXPECT_EQ(sqlStateOf([&] { app.exec("SET ROLE pulse_owner"); }), "42501");
+    // The audit log is append-only for the application role: it writes through pulse.write_audit only.
+    EXPECT_EQ(sqlStateOf([&] { app.exec("UPDATE pulse.audit_log SET result = 'ok'"); }), "42501");
+    EXPECT_EQ(sqlStateOf([&] { app.exec("DELETE FROM pulse.audit_log"); }), "42501");
+    EXPECT_EQ(
+        sqlStateOf([&] {
+            app.exec("INSERT INTO pulse.audit_log (actor, action, result) VALUES ('x', 'forged', 'ok')");
+        }),
+        "42501");
     EXPECT_EQ(sqlStateOf([&] { app.query("SELECT pulse_meta.isolate_tenant_table('pulse.devices')"); }),
               "42501");
     // A malformed tenant setting fails the statement instead of widening it.

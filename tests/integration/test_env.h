@@ -71,6 +71,10 @@ struct HttpResult {
 HttpResult httpGet(int port, const std::string& path, const std::string& method = "GET",
                    const std::map<std::string, std::string>& headers = {});
 
+// Any method with a body (Content-Length set, also when empty).
+HttpResult httpSend(int port, const std::string& method, const std::string& path, const std::string& body,
+                    const std::map<std::string, std::string>& headers = {});
+
 // Writes a pulse.properties for a test instance and returns its path. Plugins come from pluginsD.
 std::string writePulseConfig(const std::string& dir, int httpPort, const std::string& pluginsD,
                              const std::string& extra = "");

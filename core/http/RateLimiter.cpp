@@ -1,0 +1,72 @@
+#include "http/RateLimiter.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace pulse::http {
+
+int RateLimiter::take(const std::string& key) {
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex_);
+    if (buckets_.size() >= maxKeys_) prune(now);
+    auto [it, created] = buckets_.try_emplace(key, Bucket{burst_, now});
+    Bucket& b = it->second;
+    if (!created) {
+        double elapsed = std::chrono::duration<double>(now - b.at).count();
+        b.tokens = std::min(burst_, b.tokens + elapsed * perSecond_);
+        b.at = now;
+    }
+    if (b.tokens >= 1.0) {
+        b.tokens -= 1.0;
+        return 0;
+    }
+    return std::max(1, static_cast<int>(std::ceil((1.0 - b.tokens) / perSecond_)));
+}
+
+void RateLimiter::prune(std::chrono::steady_clock::time_point now) {
+    // A bucket that would be full again holds no information.
+    auto refill = std::chrono::duration<double>(burst_ / perSecond_);
+    for (auto it = buckets_.begin(); it != buckets_.end();)
+        it = now - it->second.at > refill ? buckets_.erase(it) : std::next(it);
+    if (buckets_.size() >= maxKeys_) buckets_.clear();  // under a flood of keys: start over, fail open
+}
+
+int LoginThrottle::waitFor(const std::string& key, int max, std::chrono::steady_clock::time_point now) {
+    auto it = counts_.find(key);
+    if (it == counts_.end()) return 0;
+    if (now - it->second.since >= window_) {
+        counts_.erase(it);
+        return 0;
+    }
+    if (it->second.n < max) return 0;
+    auto left = std::chrono::duration_cast<std::chrono::seconds>(window_ - (now - it->second.since)).count();
+    return std::max<int>(1, static_cast<int>(left));
+}
+
+int LoginThrottle::check(const std::string& account, const std::string& address) {
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex_);
+    return std::max(waitFor("a:" + address, maxPerAddress_, now),
+                    waitFor("p:" + account + "\n" + address, maxPerPair_, now));
+}
+
+void LoginThrottle::failed(const std::string& account, const std::string& address) {
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex_);
+    if (counts_.size() > 200000) {
+        for (auto it = counts_.begin(); it != counts_.end();)
+            it = now - it->second.since >= window_ ? counts_.erase(it) : std::next(it);
+    }
+    for (const auto& key : {"a:" + address, "p:" + account + "\n" + address}) {
+        auto& c = counts_[key];
+        if (c.n == 0 || now - c.since >= window_) c = Count{0, now};
+        ++c.n;
+    }
+}
+
+void LoginThrottle::succeeded(const std::string& account, const std::string& address) {
+    std::lock_guard lock(mutex_);
+    counts_.erase("p:" + account + "\n" + address);
+}
+
+}  // namespace pulse::http

@@ -1,0 +1,231 @@
+// /api/v1/alerts: the alert inbox (filters, cursor pages, newest first), one alert with its events, and
+// the operator actions acknowledge, close and silence (each an event, notified through the outbox).
+#include "http/api/Api.h"
+#include "logging/Logging.h"
+#include "services/AlertService.h"
+#include "storage/PgPool.h"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Parser.h>
+
+#include <chrono>
+
+namespace pulse::http {
+namespace {
+
+const std::string kColumns =
+    "a.id::text, a.status, a.condition, a.severity, a.flapping::text, a.summary, "
+    "a.last_value::text, a.device_id::text, d.name, a.rule_id::text, r.name, r.type, " +
+    isoTime("a.triggered_at") + ", " + isoTime("a.opened_at") + ", " + isoTime("a.acknowledged_at") +
+    ", a.acknowledged_by, " + isoTime("a.closed_at") + ", a.closed_by, a.close_reason, " +
+    isoTime("a.silenced_until");
+const std::string kFrom =
+    " FROM pulse.alerts a JOIN pulse.devices d ON d.id = a.device_id JOIN pulse.rules r ON r.id = a.rule_id";
+
+Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& r) {
+    Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+    auto nullable = [&](const char* name, const std::optional<std::string>& v) {
+        if (!v)
+            o->set(name, Poco::Dynamic::Var());
+        else
+            o->set(name, *v);
+    };
+    o->set("id", std::stoll(*r[0]));
+    o->set("status", *r[1]);
+    o->set("condition", *r[2]);
+    o->set("severity", *r[3]);
+    o->set("flapping", *r[4] == "true");
+    o->set("summary", *r[5]);
+    if (r[6])
+        o->set("last_value", std::stod(*r[6]));
+    else
+        o->set("last_value", Poco::Dynamic::Var());
+    Poco::JSON::Object::Ptr device = new Poco::JSON::Object;
+    device->set("id", std::stoll(*r[7]));
+    device->set("name", *r[8]);
+    o->set("device", device);
+    Poco::JSON::Object::Ptr rule = new Poco::JSON::Object;
+    rule->set("id", *r[9]);
+    rule->set("name", *r[10]);
+    rule->set("type", *r[11]);
+    o->set("rule", rule);
+    nullable("triggered_at", r[12]);
+    nullable("opened_at", r[13]);
+    nullable("acknowledged_at", r[14]);
+    nullable("acknowledged_by", r[15]);
+    nullable("closed_at", r[16]);
+    nullable("closed_by", r[17]);
+    nullable("close_reason", r[18]);
+    nullable("silenced_until", r[19]);
+    return o;
+}
+
+long long alertId(Call& call) {
+    const std::string& text = call.ex.params.at("id");
+    size_t used = 0;
+    long long id = 0;
+    try {
+        id = std::stoll(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != text.size() || id <= 0) throw ApiError(404, "Not Found", "no such alert");
+    return id;
+}
+
+services::AlertService& alertService(Call& call) {
+    if (!call.api.services().alerts)
+        throw ApiError(503, "Service Unavailable", "alerting is not running on this instance");
+    return *call.api.services().alerts;
+}
+
+// Sends the alert as it is now (after an action), or 404 when it is not the tenant's.
+void sendAlert(Call& call, long long id, int status) {
+    storage::PgRows rows;
+    call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
+        rows = conn.query("SELECT " + kColumns + kFrom + " WHERE a.id = $1::bigint", {std::to_string(id)});
+    });
+    if (rows.rows.empty()) throw ApiError(404, "Not Found", "no such alert");
+    sendObject(call.ex, status, describe(rows.rows[0]));
+}
+
+// The actor named in the alert's history: the principal's audit label.
+std::string actor(const Call& call) {
+    return call.principal->label;
+}
+
+}  // namespace
+
+void addAlertRoutes(Router& router, Api& api) {
+    api.route(router, "GET", "/api/v1/alerts", "api.alerts.list", Access::Reader, [](Call& call) {
+        int limit = call.limit();
+        std::string status = call.query("status"), severity = call.query("severity"),
+                    site = call.query("site_id"), device = call.query("device_id"),
+                    before = call.query("cursor");
+        if (status.empty()) status = "OPEN";
+        if (status != "OPEN" && status != "ACKNOWLEDGED" && status != "CLOSED" && status != "ALL")
+            throw ApiError(422, "Unprocessable Content", "status must be OPEN, ACKNOWLEDGED, CLOSED or ALL",
+                           "status");
+        if (!severity.empty() && severity != "CRITICAL" && severity != "HIGH" && severity != "MEDIUM" &&
+            severity != "LOW" && severity != "INFO")
+            throw ApiError(422, "Unprocessable Content",
+                           "severity must be CRITICAL, HIGH, MEDIUM, LOW or INFO", "severity");
+        if (!site.empty() && !isUuid(site))
+            throw ApiError(422, "Unprocessable Content", "site_id must be a site id", "site_id");
+        auto digits = [](const std::string& v) {
+            return v.find_first_not_of("0123456789") == std::string::npos;
+        };
+        if (!device.empty() && !digits(device))
+            throw ApiError(422, "Unprocessable Content", "device_id must be a device id", "device_id");
+        if (!before.empty() && !digits(before))
+            throw ApiError(422, "Unprocessable Content", "cursor is not one this API returned", "cursor");
+        auto opt = [](const std::string& v) {
+            return v.empty() ? std::nullopt : std::optional<std::string>(v);
+        };
+        storage::PgRows rows;
+        call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
+            rows = conn.query(
+                "SELECT " + kColumns + kFrom +
+                    " WHERE ($1 = 'ALL' OR a.status = $1) AND ($2::text IS NULL OR a.severity = $2) "
+                    "AND ($3::uuid IS NULL OR d.site_id = $3::uuid) "
+                    "AND ($4::bigint IS NULL OR a.device_id = $4::bigint) "
+                    "AND ($5::bigint IS NULL OR a.id < $5::bigint) ORDER BY a.id DESC LIMIT $6::int",
+                {status, opt(severity), opt(site), opt(device), opt(before), std::to_string(limit + 1)});
+        });
+        Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
+        size_t shown = std::min(rows.rows.size(), static_cast<size_t>(limit));
+        for (size_t i = 0; i < shown; ++i) items->add(describe(rows.rows[i]));
+        Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
+        out->set("items", items);
+        if (rows.rows.size() > static_cast<size_t>(limit))
+            out->set("next_cursor", *rows.rows[shown - 1][0]);
+        else
+            out->set("next_cursor", Poco::Dynamic::Var());
+        sendObject(call.ex, 200, out);
+    });
+
+    api.route(router, "GET", "/api/v1/alerts/{id}", "api.alerts.get", Access::Reader, [](Call& call) {
+        long long id = alertId(call);
+        storage::PgRows alert, events;
+        call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
+            alert =
+                conn.query("SELECT " + kColumns + kFrom + " WHERE a.id = $1::bigint", {std::to_string(id)});
+            events =
+                conn.query("SELECT kind, " + isoTime("at") +
+                               ", actor, value::text, detail::text FROM pulse.alert_events WHERE alert_id = "
+                               "$1::bigint ORDER BY id",
+                           {std::to_string(id)});
+        });
+        if (alert.rows.empty()) throw ApiError(404, "Not Found", "no such alert");
+        auto out = describe(alert.rows[0]);
+        Poco::JSON::Array::Ptr history = new Poco::JSON::Array;
+        Poco::JSON::Parser parser;
+        for (const auto& e : events.rows) {
+            Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+            o->set("kind", *e[0]);
+            o->set("at", *e[1]);
+            o->set("actor", *e[2]);
+            if (e[3])
+                o->set("value", std::stod(*e[3]));
+            else
+                o->set("value", Poco::Dynamic::Var());
+            parser.reset();
+            o->set("detail", parser.parse(*e[4]));
+            history->add(o);
+        }
+        out->set("events", history);
+        sendObject(call.ex, 200, out);
+    });
+
+    api.route(router, "POST", "/api/v1/alerts/{id}/acknowledge", "api.alerts.acknowledge", Access::Member,
+              [](Call& call) {
+                  long long id = alertId(call);
+                  bool done = alertService(call).acknowledge(call.tenant(), id, actor(call));
+                  call.audit("alert.acknowledge", std::to_string(id), done ? "ok" : "failed");
+                  if (!done) {
+                      sendAlert(call, id, 409);  // 404 when not the tenant's, else its current state
+                      return;
+                  }
+                  sendAlert(call, id, 200);
+              });
+
+    api.route(
+        router, "POST", "/api/v1/alerts/{id}/close", "api.alerts.close", Access::Member, [](Call& call) {
+            long long id = alertId(call);
+            std::string reason = "closed by an operator";
+            if (call.ex.request.getContentLength64() > 0 || call.ex.request.getChunkedTransferEncoding()) {
+                auto body = call.body();
+                if (body->has("reason")) {
+                    if (!body->get("reason").isString())
+                        throw ApiError(422, "Unprocessable Content", "reason must be a string", "reason");
+                    reason = body->getValue<std::string>("reason").substr(0, 500);
+                }
+            }
+            bool done = alertService(call).close(call.tenant(), id, actor(call), reason);
+            call.audit("alert.close", std::to_string(id), done ? "ok" : "failed");
+            sendAlert(call, id, done ? 200 : 409);
+        });
+
+    api.route(
+        router, "POST", "/api/v1/alerts/{id}/silence", "api.alerts.silence", Access::Member, [](Call& call) {
+            long long id = alertId(call);
+            auto body = call.body();
+            if (!body->has("minutes") || !body->get("minutes").isInteger())
+                throw ApiError(422, "Unprocessable Content", "minutes is required and must be an integer",
+                               "minutes");
+            int minutes = body->getValue<int>("minutes");
+            if (minutes < 1 || minutes > 43200)
+                throw ApiError(422, "Unprocessable Content", "minutes must be from 1 to 43200 (30 days)",
+                               "minutes");
+            auto until =
+                std::chrono::duration_cast<std::chrono::milliseconds>(
+                    (std::chrono::system_clock::now() + std::chrono::minutes(minutes)).time_since_epoch())
+                    .count();
+            bool done = alertService(call).silence(call.tenant(), id, until, actor(call));
+            call.audit("alert.silence", std::to_string(id), done ? "ok" : "failed",
+                       "{\"minutes\":" + std::to_string(minutes) + "}");
+            sendAlert(call, id, done ? 200 : 409);
+        });
+}
+
+}  // namespace pulse::http

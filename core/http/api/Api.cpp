@@ -1,0 +1,266 @@
+#include "http/api/Api.h"
+
+#include "http/Problem.h"
+#include "logging/Logging.h"
+#include "services/AuditLog.h"
+#include "storage/PgConnection.h"
+
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTMLForm.h>
+#include <Poco/Net/NameValueCollection.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/String.h>
+#include <Poco/URI.h>
+#include <sodium.h>
+
+#include <sstream>
+
+namespace pulse::http {
+namespace {
+
+bool unsafeMethod(const std::string& m) {
+    return m != "GET" && m != "HEAD" && m != "OPTIONS";
+}
+
+bool sameSecret(const std::string& a, const std::string& b) {
+    return a.size() == b.size() && !a.empty() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string cookieValue(Poco::Net::HTTPServerRequest& request, const std::string& name) {
+    Poco::Net::NameValueCollection cookies;
+    request.getCookies(cookies);
+    return cookies.get(name, "");
+}
+
+bool meetsAccess(const services::Principal& p, Access access) {
+    switch (access) {
+        case Access::Public:
+        case Access::Reader:
+            return true;
+        case Access::Member:
+            return p.role == "customer" || p.role == "tenant-admin" || p.role == "operator-admin";
+        case Access::TenantAdmin:
+            return p.role == "tenant-admin" || p.role == "operator-admin";
+        case Access::OperatorAdmin:
+            return p.role == "operator-admin";
+    }
+    return false;
+}
+
+}  // namespace
+
+std::string toJson(const Poco::JSON::Object::Ptr& object) {
+    std::ostringstream os;
+    object->stringify(os);
+    return os.str();
+}
+
+void sendObject(Exchange& ex, int status, const Poco::JSON::Object::Ptr& object) {
+    sendJson(ex.response, status, toJson(object));
+}
+
+bool isUuid(const std::string& s) {
+    if (s.size() != 36) return false;
+    for (size_t i = 0; i < s.size(); ++i) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+    }
+    return true;
+}
+
+std::string isoTime(const std::string& column) {
+    return "to_char(" + column + " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+}
+
+Poco::JSON::Object::Ptr Call::body() {
+    auto& req = ex.request;
+    std::string type = Poco::toLower(req.getContentType());
+    // Only JSON: a cross-site HTML form cannot send it without a CORS preflight (login CSRF defence).
+    if (type.rfind("application/json", 0) != 0)
+        throw ApiError(415, "Unsupported Media Type", "the body must be application/json");
+    std::string text;
+    Poco::StreamCopier::copyToString(req.stream(), text);
+    try {
+        Poco::JSON::Parser parser;
+        auto value = parser.parse(text);
+        auto object = value.extract<Poco::JSON::Object::Ptr>();
+        if (!object) throw ApiError(400, "Bad Request", "the body must be a JSON object");
+        return object;
+    } catch (const ApiError&) {
+        throw;
+    } catch (const Poco::Exception& e) {
+        throw ApiError(400, "Bad Request", "the body is not valid JSON: " + e.displayText());
+    } catch (const std::exception&) {
+        throw ApiError(400, "Bad Request", "the body must be a JSON object");
+    }
+}
+
+std::string Call::query(const std::string& name) const {
+    try {
+        for (const auto& [k, v] : Poco::URI(ex.request.getURI()).getQueryParameters())
+            if (k == name) return v;
+    } catch (const Poco::Exception&) {
+        throw ApiError(400, "Bad Request", "the query string is malformed");
+    }
+    return "";
+}
+
+int Call::limit(int defaultLimit) const {
+    std::string text = query("limit");
+    if (text.empty()) return defaultLimit;
+    size_t used = 0;
+    int value = 0;
+    try {
+        value = std::stoi(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != text.size() || value < 1 || value > 200)
+        throw ApiError(422, "Unprocessable Content", "limit must be an integer from 1 to 200", "limit");
+    return value;
+}
+
+void Call::audit(const std::string& action, const std::string& target, const std::string& result,
+                 const std::string& detailJson) {
+    auto e = services::AuditLog::entry(principal ? &*principal : nullptr, address, action, target, result);
+    if (!tenantId.empty()) e.tenantId = tenantId;
+    e.detailJson = detailJson;
+    api.services().audit->record(e);
+}
+
+const std::string& Call::tenant() const {
+    if (tenantId.empty())
+        throw ApiError(400, "Bad Request", "operators name the tenant: add ?tenant=<tenant id>", "tenant");
+    return tenantId;
+}
+
+Api::Api(ApiServices services, ApiSettings settings)
+    : services_(services),
+      settings_(std::move(settings)),
+      addressLimiter_(settings_.ipPerS, settings_.ipBurst),
+      tenantLimiter_(settings_.tenantPerS, settings_.tenantBurst),
+      loginThrottle_(settings_.loginMaxPerIp, settings_.loginMaxPerAccount,
+                     std::chrono::seconds(settings_.loginWindowS)) {}
+
+std::string Api::clientAddress(Poco::Net::HTTPServerRequest& request) const {
+    std::string peer = request.clientAddress().host().toString();
+    auto trusted = [&](const std::string& address) {
+        try {
+            auto ip = net::Cidr::parse(address).network;
+            for (const auto& c : settings_.trustedProxies)
+                if (c.contains(ip)) return true;
+        } catch (const std::exception&) {
+        }
+        return false;
+    };
+    if (settings_.trustedProxies.empty() || !trusted(peer) || !request.has("X-Forwarded-For")) return peer;
+    // The nearest address our proxies did not add is the client; anything further left is the client's word.
+    std::vector<std::string> hops;
+    std::istringstream in(request.get("X-Forwarded-For"));
+    for (std::string hop; std::getline(in, hop, ',');) hops.push_back(Poco::trim(hop));
+    for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
+        if (!trusted(*it)) {
+            try {
+                return net::Cidr::parse(*it).network.text();
+            } catch (const std::exception&) {
+                return peer;  // garbage where an address should be: trust nothing in the header
+            }
+        }
+    }
+    return peer;
+}
+
+std::optional<services::Principal> Api::authenticate(Call& call, bool& presented) {
+    auto& req = call.ex.request;
+    presented = false;
+    if (req.has("Authorization")) {
+        presented = true;
+        const std::string& auth = req.get("Authorization");
+        if (auth.size() > 7 && Poco::icompare(auth.substr(0, 7), "Bearer ") == 0) {
+            std::string token = Poco::trim(auth.substr(7));
+            if (token.rfind("pk_", 0) == 0) return services_.identity->fromApiKey(token);
+        }
+        return std::nullopt;
+    }
+    std::string cookie = cookieValue(req, "pulse_session");
+    if (!cookie.empty()) {
+        presented = true;
+        return services_.identity->fromSession(cookie);
+    }
+    return std::nullopt;
+}
+
+void Api::route(Router& router, const std::string& method, const std::string& pattern,
+                const std::string& name, Access access, std::function<void(Call&)> handler) {
+    router.add(method, pattern, name, [this, access, handler = std::move(handler)](Exchange& ex) {
+        Call call{ex, *this, clientAddress(ex.request), std::nullopt, ""};
+        try {
+            if (int wait = addressLimiter_.take("ip:" + call.address)) {
+                ex.response.set("Retry-After", std::to_string(wait));
+                throw ApiError(429, "Too Many Requests", "too many requests from this address; retry later");
+            }
+            if (access != Access::Public) {
+                bool presented = false;
+                call.principal = authenticate(call, presented);
+                if (!call.principal) {
+                    if (presented) {
+                        call.audit("auth.rejected", ex.path, "denied");
+                        logging::get("api")->info("{} {} from {}: credentials rejected",
+                                                  ex.request.getMethod(), ex.path, call.address);
+                    }
+                    ex.response.set("WWW-Authenticate", "Bearer realm=\"pulse\"");
+                    throw ApiError(401, "Unauthorized",
+                                   presented ? "the credentials are not valid (expired, revoked or unknown)"
+                                             : "sign in, or send an API key as Authorization: Bearer");
+                }
+                auto& p = *call.principal;
+                if (p.kind == services::Principal::Kind::Session && unsafeMethod(ex.request.getMethod())) {
+                    std::string sent = ex.request.get("X-CSRF-Token", "");
+                    if (!sameSecret(sent, p.csrfToken)) {
+                        call.audit("auth.csrf_rejected", ex.path, "denied");
+                        throw ApiError(
+                            403, "Forbidden",
+                            "a cookie-authenticated change needs the session's X-CSRF-Token header");
+                    }
+                }
+                if (p.isOperator()) {
+                    std::string t = call.query("tenant");
+                    if (!t.empty() && !isUuid(t))
+                        throw ApiError(400, "Bad Request", "tenant must be a tenant id", "tenant");
+                    call.tenantId = t;
+                } else {
+                    call.tenantId = p.tenantId;
+                }
+                if (!meetsAccess(p, access)) {
+                    call.audit("auth.forbidden", ex.request.getMethod() + " " + ex.path, "denied");
+                    throw ApiError(403, "Forbidden", "the role " + p.role + " may not do this");
+                }
+                if (!call.tenantId.empty()) {
+                    if (int wait = tenantLimiter_.take("t:" + call.tenantId)) {
+                        ex.response.set("Retry-After", std::to_string(wait));
+                        throw ApiError(429, "Too Many Requests", "the tenant's request rate is exceeded");
+                    }
+                }
+                // Every operator access to a tenant's data is audited (RELIABILITY.md S10).
+                if (p.isOperator() && !call.tenantId.empty())
+                    call.audit("operator.access", ex.request.getMethod() + " " + ex.path);
+            }
+            handler(call);
+        } catch (const ApiError& e) {
+            if (!ex.response.sent()) sendProblem(ex.response, e.status, e.title, e.what(), ex.path, e.field);
+        } catch (const std::invalid_argument& e) {
+            if (!ex.response.sent())
+                sendProblem(ex.response, 422, "Unprocessable Content", e.what(), ex.path);
+        }
+    });
+}
+
+void Api::mountAll(Router& router) {
+    addSessionRoutes(router, *this);
+    addApiKeyRoutes(router, *this);
+    addDeviceRoutes(router, *this);
+    addAlertRoutes(router, *this);
+    addAuditRoutes(router, *this);
+}
+
+}  // namespace pulse::http

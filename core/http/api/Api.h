@@ -1,0 +1,130 @@
+#pragma once
+
+#include "http/RateLimiter.h"
+#include "http/Router.h"
+#include "net/EgressGuard.h"
+#include "services/IdentityService.h"
+
+#include <Poco/JSON/Object.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace pulse::services {
+class AuditLog;
+class AlertService;
+}  // namespace pulse::services
+namespace pulse::storage {
+class Database;
+class PgPool;
+}  // namespace pulse::storage
+
+namespace pulse::http {
+
+// What the REST API (/api/v1) is built on: who is asking (session cookie or API key), from which
+// address (X-Forwarded-For only from trusted proxies), rate limits per address and per tenant, CSRF for
+// cookie sessions, role checks, RFC 9457 problems, and the audit log. Resources live in their own files
+// (SessionRoutes.cpp, DeviceRoutes.cpp, ...) and take the tenant from the principal, never the body.
+
+struct ApiServices {
+    storage::Database* db = nullptr;
+    storage::PgPool* pool = nullptr;  // tenant-scoped queries of the resources
+    services::IdentityService* identity = nullptr;
+    services::AuditLog* audit = nullptr;
+    services::AlertService* alerts = nullptr;  // may be null (alerts routes answer 503)
+};
+
+struct ApiSettings {
+    bool secureCookies = false;
+    std::vector<net::Cidr> trustedProxies;
+    int sessionTtlS = 28800;
+    int ipPerS = 20, ipBurst = 60, tenantPerS = 50, tenantBurst = 150;
+    int loginMaxPerIp = 20, loginMaxPerAccount = 5, loginWindowS = 300;
+};
+
+// A handler's way out with a problem document: status, title, detail (and the field at fault, if any).
+class ApiError : public std::runtime_error {
+  public:
+    ApiError(int status, std::string title, const std::string& detail, std::string field = "")
+        : std::runtime_error(detail), status(status), title(std::move(title)), field(std::move(field)) {}
+    int status;
+    std::string title;
+    std::string field;
+};
+
+// Who may call a route.
+enum class Access {
+    Public,         // anyone (login)
+    Reader,         // any signed-in principal; operators read any tenant (audited)
+    Member,         // customers and tenant-admins of the tenant, operator-admins: everyday changes
+    TenantAdmin,    // tenant-admins of the tenant, operator-admins: devices, keys, users
+    OperatorAdmin,  // operator-admins only
+};
+
+class Api;
+
+// One API request as a handler sees it.
+struct Call {
+    Exchange& ex;
+    Api& api;
+    std::string address;
+    std::optional<services::Principal> principal;
+    std::string tenantId;  // the tenant the request acts on: the principal's, or an operator's ?tenant=
+
+    // The JSON object body (415 unless application/json, 400 when malformed or not an object).
+    Poco::JSON::Object::Ptr body();
+    // A query parameter, empty when absent.
+    std::string query(const std::string& name) const;
+    // limit= in [1, 200] (422 otherwise), default when absent.
+    int limit(int defaultLimit = 50) const;
+    // Records the action in the audit log as this principal.
+    void audit(const std::string& action, const std::string& target, const std::string& result = "ok",
+               const std::string& detailJson = "{}");
+    // The tenant, or 400 for an operator who did not name one.
+    const std::string& tenant() const;
+};
+
+class Api {
+  public:
+    Api(ApiServices services, ApiSettings settings);
+
+    void route(Router& router, const std::string& method, const std::string& pattern, const std::string& name,
+               Access access, std::function<void(Call&)> handler);
+
+    // Mounts every /api/v1 resource.
+    void mountAll(Router& router);
+
+    std::string clientAddress(Poco::Net::HTTPServerRequest& request) const;
+    const ApiServices& services() const { return services_; }
+    const ApiSettings& settings() const { return settings_; }
+    LoginThrottle& loginThrottle() { return loginThrottle_; }
+    RateLimiter& addressLimiter() { return addressLimiter_; }
+
+  private:
+    std::optional<services::Principal> authenticate(Call& call, bool& presented);
+
+    ApiServices services_;
+    ApiSettings settings_;
+    RateLimiter addressLimiter_;
+    RateLimiter tenantLimiter_;
+    LoginThrottle loginThrottle_;
+};
+
+// JSON helpers shared by the resource files.
+void sendObject(Exchange& ex, int status, const Poco::JSON::Object::Ptr& object);
+std::string toJson(const Poco::JSON::Object::Ptr& object);
+bool isUuid(const std::string& text);
+// A SQL expression formatting a timestamptz column as RFC 3339 UTC (NULL stays NULL).
+std::string isoTime(const std::string& column);
+
+void addSessionRoutes(Router& router, Api& api);
+void addApiKeyRoutes(Router& router, Api& api);
+void addDeviceRoutes(Router& router, Api& api);
+void addAlertRoutes(Router& router, Api& api);
+void addAuditRoutes(Router& router, Api& api);
+
+}  // namespace pulse::http

@@ -1,0 +1,76 @@
+// /api/v1/api-keys: keys for automation, scoped to the tenant, shown once, revocable (tenant-admins).
+#include "http/api/Api.h"
+
+#include <Poco/JSON/Array.h>
+
+namespace pulse::http {
+namespace {
+
+Poco::JSON::Object::Ptr describe(const services::ApiKeyInfo& k) {
+    Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+    o->set("id", k.id);
+    o->set("name", k.name);
+    o->set("role", k.role);
+    o->set("prefix", k.prefix);
+    o->set("created_at", k.createdAt);
+    auto optional = [&](const char* name, const std::string& v) {
+        if (v.empty())
+            o->set(name, Poco::Dynamic::Var());
+        else
+            o->set(name, v);
+    };
+    optional("last_used_at", k.lastUsedAt);
+    optional("expires_at", k.expiresAt);
+    optional("revoked_at", k.revokedAt);
+    return o;
+}
+
+}  // namespace
+
+void addApiKeyRoutes(Router& router, Api& api) {
+    api.route(router, "GET", "/api/v1/api-keys", "api.api_keys.list", Access::TenantAdmin, [](Call& call) {
+        Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
+        for (const auto& k : call.api.services().identity->listApiKeys(call.tenant()))
+            items->add(describe(k));
+        Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
+        out->set("items", items);
+        sendObject(call.ex, 200, out);
+    });
+
+    api.route(router, "POST", "/api/v1/api-keys", "api.api_keys.create", Access::TenantAdmin, [](Call& call) {
+        auto body = call.body();
+        if (!body->has("name") || !body->get("name").isString())
+            throw ApiError(422, "Unprocessable Content", "name is required and must be a string", "name");
+        std::string role = "customer";
+        if (body->has("role")) {
+            if (!body->get("role").isString())
+                throw ApiError(422, "Unprocessable Content", "role must be a string", "role");
+            role = body->getValue<std::string>("role");
+        }
+        std::optional<int> ttl;
+        if (body->has("ttl_days")) {
+            if (!body->get("ttl_days").isInteger())
+                throw ApiError(422, "Unprocessable Content", "ttl_days must be an integer", "ttl_days");
+            ttl = body->getValue<int>("ttl_days");
+        }
+        auto key = call.api.services().identity->createApiKey(*call.principal, call.tenant(),
+                                                              body->getValue<std::string>("name"), role, ttl);
+        call.audit("api_key.create", key.info.id, "ok", "{\"role\":\"" + role + "\"}");
+        auto out = describe(key.info);
+        out->set("token", key.token);  // shown once
+        sendObject(call.ex, 201, out);
+    });
+
+    api.route(router, "DELETE", "/api/v1/api-keys/{id}", "api.api_keys.revoke", Access::TenantAdmin,
+              [](Call& call) {
+                  const std::string& id = call.ex.params.at("id");
+                  if (!isUuid(id) || !call.api.services().identity->revokeApiKey(call.tenant(), id))
+                      throw ApiError(404, "Not Found", "no such API key");
+                  call.audit("api_key.revoke", id);
+                  call.ex.response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
+                  call.ex.response.setContentLength(0);
+                  call.ex.response.send();
+              });
+}
+
+}  // namespace pulse::http

@@ -1,0 +1,87 @@
+// /api/v1/session: sign in (a server-side session in an HttpOnly, SameSite=Strict cookie), who am I, sign
+// out.
+#include "http/api/Api.h"
+#include "services/AuditLog.h"
+
+#include <Poco/Net/HTTPCookie.h>
+#include <Poco/String.h>
+
+namespace pulse::http {
+namespace {
+
+Poco::JSON::Object::Ptr describe(const services::Principal& p) {
+    Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+    o->set("id", p.id);
+    o->set("kind", p.kind == services::Principal::Kind::Session ? "user" : "api-key");
+    o->set("name", p.label.substr(p.label.find(':') + 1));
+    o->set("role", p.role);
+    if (p.tenantId.empty())
+        o->set("tenant_id", Poco::Dynamic::Var());
+    else
+        o->set("tenant_id", p.tenantId);
+    if (!p.csrfToken.empty()) o->set("csrf_token", p.csrfToken);
+    return o;
+}
+
+void setSessionCookie(Exchange& ex, const ApiSettings& s, const std::string& value, int maxAge) {
+    Poco::Net::HTTPCookie cookie("pulse_session", value);
+    cookie.setPath("/");
+    cookie.setHttpOnly(true);
+    cookie.setSecure(s.secureCookies);
+    cookie.setMaxAge(maxAge);
+    cookie.setSameSite(Poco::Net::HTTPCookie::SAME_SITE_STRICT);
+    ex.response.addCookie(cookie);
+}
+
+std::string stringMember(const Poco::JSON::Object::Ptr& body, const std::string& name) {
+    if (!body->has(name) || !body->get(name).isString())
+        throw ApiError(400, "Bad Request", name + " is required and must be a string", name);
+    return body->getValue<std::string>(name);
+}
+
+}  // namespace
+
+void addSessionRoutes(Router& router, Api& api) {
+    api.route(router, "POST", "/api/v1/session", "api.session.login", Access::Public, [](Call& call) {
+        auto body = call.body();
+        std::string email = Poco::toLower(Poco::trim(stringMember(body, "email")));
+        std::string password = stringMember(body, "password");
+        auto& throttle = call.api.loginThrottle();
+        if (int wait = throttle.check(email, call.address)) {
+            call.ex.response.set("Retry-After", std::to_string(wait));
+            call.audit("session.login", email, "denied", "{\"reason\":\"throttled\"}");
+            throw ApiError(429, "Too Many Requests", "too many failed sign-ins; retry later");
+        }
+        auto session = call.api.services().identity->login(email, password, call.address,
+                                                           call.ex.request.get("User-Agent", ""));
+        if (!session) {
+            throttle.failed(email, call.address);
+            call.audit("session.login", email, "failed");
+            throw ApiError(401, "Unauthorized", "the e-mail or the password is wrong");
+        }
+        throttle.succeeded(email, call.address);
+        call.principal = session->principal;
+        call.tenantId = session->principal.tenantId;
+        call.audit("session.login", email);
+        setSessionCookie(call.ex, call.api.settings(), session->token, call.api.settings().sessionTtlS);
+        sendObject(call.ex, 201, describe(session->principal));
+    });
+
+    api.route(router, "GET", "/api/v1/session", "api.session.get", Access::Reader,
+              [](Call& call) { sendObject(call.ex, 200, describe(*call.principal)); });
+
+    api.route(router, "DELETE", "/api/v1/session", "api.session.logout", Access::Reader, [](Call& call) {
+        if (call.principal->kind != services::Principal::Kind::Session)
+            throw ApiError(400, "Bad Request", "API keys have no session; revoke the key instead");
+        Poco::Net::NameValueCollection cookies;
+        call.ex.request.getCookies(cookies);
+        call.api.services().identity->logout(cookies.get("pulse_session", ""));
+        call.audit("session.logout", call.principal->label);
+        setSessionCookie(call.ex, call.api.settings(), "", 0);
+        call.ex.response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
+        call.ex.response.setContentLength(0);
+        call.ex.response.send();
+    });
+}
+
+}  // namespace pulse::http

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace pulse::storage {
+class Database;
+}
+
+namespace pulse::services {
+
+struct Principal;
+
+// One audited action (RELIABILITY.md S10): who, for which tenant, from where, what, on what, how it ended.
+struct AuditEntry {
+    long long id = 0;
+    std::string at;
+    std::string actor;  // user:<email>, api-key:<prefix>, anonymous
+    std::string actorId;
+    std::string actorRole;
+    std::string tenantId;  // whose data; empty when none
+    std::string address;
+    std::string action;  // e.g. session.login, device.create, alert.acknowledge, tenant.read
+    std::string target;
+    std::string result;  // ok, denied, failed
+    std::string detailJson = "{}";
+};
+
+// The audit log (sql/005): written through pulse.write_audit, never updated or deleted by pulsed.
+class AuditLog {
+  public:
+    explicit AuditLog(storage::Database& db) : db_(db) {}
+
+    // Throws when the row cannot be written: an action that cannot be audited does not happen silently.
+    void record(const AuditEntry& entry);
+    // An entry for what principal (may be null: anonymous) did.
+    static AuditEntry entry(const Principal* principal, const std::string& address, const std::string& action,
+                            const std::string& target, const std::string& result);
+
+    // Newest first, ids below `before` (0: from the newest). tenantId empty: every tenant and system-wide
+    // entries (operator-admin only; the caller checks).
+    std::vector<AuditEntry> page(const std::string& tenantId, long long before, int limit);
+
+  private:
+    storage::Database& db_;
+};
+
+}  // namespace pulse::services

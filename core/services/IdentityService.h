@@ -1,0 +1,75 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pulse::storage {
+class Database;
+}
+
+namespace pulse::services {
+
+// Who is asking: a signed-in user (browser session) or an API key, with the tenant and role every
+// service takes its scope from (never from the request body).
+struct Principal {
+    enum class Kind { Session, ApiKey };
+    Kind kind = Kind::Session;
+    std::string id;         // the user's id, or the API key's
+    std::string tenantId;   // empty for operators
+    std::string role;       // customer, tenant-admin, operator, operator-admin
+    std::string label;      // user:<email> or api-key:<prefix>, for the audit log
+    std::string csrfToken;  // sessions only: unsafe requests must echo it in X-CSRF-Token
+
+    bool isOperator() const { return role == "operator" || role == "operator-admin"; }
+    bool isTenantAdmin() const { return role == "tenant-admin"; }
+};
+
+// The roles in order of what they may do within a tenant.
+int roleRank(const std::string& role);
+
+struct IdentitySettings {
+    int sessionTtlS = 28800;
+};
+
+struct NewSession {
+    std::string token;  // the cookie value; only its digest is stored
+    Principal principal;
+};
+
+struct ApiKeyInfo {
+    std::string id, name, role, prefix, createdAt, lastUsedAt, expiresAt, revokedAt;
+};
+
+struct NewApiKey {
+    ApiKeyInfo info;
+    std::string token;  // shown once
+};
+
+// Users, sessions and API keys (sql/005). Lookups of tokens and logins go through SECURITY DEFINER
+// functions (no tenant is known yet); key management runs under the principal's tenant.
+class IdentityService {
+  public:
+    IdentityService(storage::Database& db, IdentitySettings settings);
+
+    // A session for the e-mail and password, or nullopt when either is wrong or the user is disabled.
+    // Costs one Argon2id verification whether or not the user exists (no user enumeration by timing).
+    std::optional<NewSession> login(const std::string& email, const std::string& password,
+                                    const std::string& address, const std::string& userAgent);
+    std::optional<Principal> fromSession(const std::string& token);
+    std::optional<Principal> fromApiKey(const std::string& token);
+    bool logout(const std::string& sessionToken);
+
+    // Keys of the principal's tenant. The role may not exceed the creator's; operators name the tenant.
+    NewApiKey createApiKey(const Principal& creator, const std::string& tenantId, const std::string& name,
+                           const std::string& role, std::optional<int> ttlDays);
+    std::vector<ApiKeyInfo> listApiKeys(const std::string& tenantId);
+    bool revokeApiKey(const std::string& tenantId, const std::string& keyId);
+
+  private:
+    storage::Database& db_;
+    IdentitySettings settings_;
+    std::string dummyHash_;  // verified against when the e-mail is unknown
+};
+
+}  // namespace pulse::services

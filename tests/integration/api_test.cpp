@@ -1,0 +1,424 @@
+// The REST API against a real pulsed and PostgreSQL: sessions (cookie flags, CSRF, logout revokes at
+// once), API keys (shown once, revocable), the cross-tenant matrix (RELIABILITY.md S1), roles, login
+// throttling without locking the victim out (S5), rate limits and X-Forwarded-For (S7), security
+// headers (S6) and the audit trail (S10).
+#include "services/PasswordHasher.h"
+#include "storage/MigrationRunner.h"
+#include "storage/PgConnection.h"
+#include "test_env.h"
+
+#include <Poco/File.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/String.h>
+#include <gtest/gtest.h>
+
+using namespace pulse::test;
+using pulse::storage::PgConnection;
+
+namespace {
+
+std::map<std::string, std::string> dbEnv() {
+    return {{"PULSE_DB_URI", appUri()}, {"PULSE_DB_MIGRATE_URI", ownerUri()}};
+}
+
+Poco::JSON::Object::Ptr json(const std::string& text) {
+    try {
+        return Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
+    } catch (const std::exception&) {
+        ADD_FAILURE() << "not a JSON object: " << text;
+        return new Poco::JSON::Object;
+    }
+}
+
+std::string scalar(const std::string& sql, const std::vector<std::optional<std::string>>& params = {}) {
+    PgConnection conn(ownerUri());
+    auto rows = conn.query(sql, params);
+    return rows.rows.empty() || !rows.rows[0][0] ? "" : *rows.rows[0][0];
+}
+
+struct TenantFixture {
+    std::string id, slug, admin, customer, deviceId, alertId;
+};
+
+const std::string kPassword = "correct horse battery staple";
+
+// A tenant with a tenant-admin, a customer, a device and an open alert (written as the owner).
+TenantFixture makeTenant(const std::string& slug, const std::string& passwordHash) {
+    PgConnection owner(ownerUri());
+    TenantFixture t;
+    t.slug = slug;
+    t.id = *owner.query("INSERT INTO pulse.tenants (slug, name) VALUES ($1, $1) RETURNING id::text", {slug})
+                .rows[0][0];
+    t.admin = "admin@" + slug + ".test";
+    t.customer = "viewer@" + slug + ".test";
+    owner.query(
+        "INSERT INTO pulse.users (tenant_id, email, role, password_hash) VALUES ($1::uuid, $2, "
+        "'tenant-admin', $4), ($1::uuid, $3, 'customer', $4)",
+        {t.id, t.admin, t.customer, passwordHash});
+    t.deviceId = *owner
+                      .query(
+                          "INSERT INTO pulse.devices (tenant_id, name) VALUES ($1::uuid, 'dev-1') "
+                          "RETURNING id::text",
+                          {t.id})
+                      .rows[0][0];
+    t.alertId =
+        *owner
+             .query(
+                 "WITH r AS (INSERT INTO pulse.rules (tenant_id, name, type, severity) VALUES "
+                 "($1::uuid, 'hot', 'threshold', 'HIGH') RETURNING id) "
+                 "INSERT INTO pulse.alerts (tenant_id, rule_id, device_id, severity, summary, triggered_at) "
+                 "SELECT $1::uuid, r.id, $2::bigint, 'HIGH', 'too hot', now() FROM r RETURNING id::text",
+                 {t.id, t.deviceId})
+             .rows[0][0];
+    return t;
+}
+
+struct Session {
+    std::string cookie, csrf;
+};
+
+class Api : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        PgConnection conn(ownerUri());
+        pulse::storage::MigrationRunner(PULSE_SOURCE_DIR "/sql").migrate(conn, "pulse_app");
+        std::string hash = pulse::services::hashPassword(kPassword);
+        std::string suffix = std::to_string(getpid());
+        a_ = makeTenant("api-a-" + suffix, hash);
+        b_ = makeTenant("api-b-" + suffix, hash);
+        dir_ = tempDir("api");
+        Poco::File(dir_ + "/plugins.d").createDirectories();
+        port_ = freePort();
+        // 127.0.0.1 is a trusted proxy here, so X-Forwarded-For stands for distinct client addresses.
+        config_ = writePulseConfig(dir_, port_, dir_ + "/plugins.d",
+                                   "http.trusted_proxies = 127.0.0.1/32\nlogin.max_failures_per_account = 3\n"
+                                   "login.max_failures_per_ip = 6\nratelimit.ip_burst = 10000\n"
+                                   "ratelimit.tenant_burst = 10000\n");
+        pulsed_ = new Pulsed(config_, dbEnv());
+    }
+    static void TearDownTestSuite() {
+        delete pulsed_;
+        pulsed_ = nullptr;
+    }
+
+    static HttpResult call(const std::string& method, const std::string& path, const std::string& body = "",
+                           std::map<std::string, std::string> headers = {}) {
+        if (!body.empty() && !headers.count("Content-Type")) headers["Content-Type"] = "application/json";
+        if (!headers.count("X-Forwarded-For")) headers["X-Forwarded-For"] = "198.51.100.1";
+        return method == "GET" ? httpGet(port_, path, "GET", headers)
+                               : httpSend(port_, method, path, body, headers);
+    }
+    static Session login(const std::string& email, const std::string& from = "198.51.100.1") {
+        auto r = call("POST", "/api/v1/session",
+                      "{\"email\":\"" + email + "\",\"password\":\"" + kPassword + "\"}",
+                      {{"X-Forwarded-For", from}});
+        EXPECT_EQ(r.status, 201) << r.body;
+        std::string setCookie = r.headers["Set-Cookie"];
+        Session s;
+        s.cookie = setCookie.substr(0, setCookie.find(';'));
+        s.csrf = json(r.body)->optValue<std::string>("csrf_token", "");
+        return s;
+    }
+    static std::map<std::string, std::string> with(const Session& s, bool csrf = true) {
+        std::map<std::string, std::string> h = {{"Cookie", s.cookie}};
+        if (csrf) h["X-CSRF-Token"] = s.csrf;
+        return h;
+    }
+    static std::string newKey(const Session& admin, const std::string& role = "tenant-admin") {
+        auto r = call("POST", "/api/v1/api-keys", "{\"name\":\"automation\",\"role\":\"" + role + "\"}",
+                      with(admin));
+        EXPECT_EQ(r.status, 201) << r.body;
+        return json(r.body)->optValue<std::string>("token", "");
+    }
+
+    static TenantFixture a_, b_;
+    static std::string dir_, config_;
+    static int port_;
+    static Pulsed* pulsed_;
+};
+TenantFixture Api::a_, Api::b_;
+std::string Api::dir_, Api::config_;
+int Api::port_ = 0;
+Pulsed* Api::pulsed_ = nullptr;
+
+}  // namespace
+
+TEST_F(Api, SessionCookieIsHttpOnlySameSiteAndLogoutRevokesAtOnce) {
+    auto r = call("POST", "/api/v1/session",
+                  "{\"email\":\"" + a_.admin + "\",\"password\":\"" + kPassword + "\"}");
+    ASSERT_EQ(r.status, 201) << r.body;
+    std::string cookie = r.headers["Set-Cookie"];
+    EXPECT_NE(cookie.find("pulse_session=ps_"), std::string::npos) << cookie;
+    EXPECT_NE(cookie.find("HttpOnly"), std::string::npos) << cookie;
+    EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos) << cookie;
+    EXPECT_NE(Poco::toLower(cookie).find("path=/"), std::string::npos) << cookie;
+    auto me = json(r.body);
+    EXPECT_EQ(me->getValue<std::string>("role"), "tenant-admin");
+    EXPECT_EQ(me->getValue<std::string>("tenant_id"), a_.id);
+    EXPECT_GE(me->getValue<std::string>("csrf_token").size(), 32u);
+    EXPECT_EQ(r.body.find("password"), std::string::npos);
+
+    Session s{cookie.substr(0, cookie.find(';')), me->getValue<std::string>("csrf_token")};
+    EXPECT_EQ(call("GET", "/api/v1/session", "", with(s, false)).status, 200);
+    auto out = call("DELETE", "/api/v1/session", "", with(s));
+    EXPECT_EQ(out.status, 204) << out.body;
+    // Cleared: an empty value that expires now (Poco writes Max-Age 0 as an Expires of the current time).
+    std::string cleared = Poco::toLower(out.headers["Set-Cookie"]);
+    EXPECT_EQ(cleared.rfind("pulse_session=;", 0), 0u) << cleared;
+    EXPECT_NE(cleared.find("expires="), std::string::npos) << cleared;
+    // The same cookie is worthless right after logout (S4: reuse after logout).
+    auto reused = call("GET", "/api/v1/devices", "", with(s, false));
+    EXPECT_EQ(reused.status, 401) << reused.body;
+    EXPECT_EQ(reused.headers["Content-Type"], "application/problem+json");
+}
+
+TEST_F(Api, WrongCredentialsAndForeignTokensAreRefusedAndAudited) {
+    auto before = std::stol(scalar("SELECT count(*) FROM pulse.audit_log WHERE result <> 'ok'"));
+    auto wrong = call("POST", "/api/v1/session", "{\"email\":\"" + a_.customer + "\",\"password\":\"nope\"}",
+                      {{"X-Forwarded-For", "198.51.100.77"}});
+    EXPECT_EQ(wrong.status, 401);
+    auto unknown =
+        call("POST", "/api/v1/session", "{\"email\":\"nobody@nowhere.test\",\"password\":\"nope\"}",
+             {{"X-Forwarded-For", "198.51.100.77"}});
+    EXPECT_EQ(unknown.status, 401);
+    EXPECT_EQ(json(wrong.body)->getValue<std::string>("detail"),
+              json(unknown.body)->getValue<std::string>("detail"));
+    for (const std::string& token :
+         std::vector<std::string>{"pk_forged", "ps_forged", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
+                                  "pk_" + std::string(300, 'x')}) {
+        auto r = call("GET", "/api/v1/devices", "", {{"Authorization", "Bearer " + token}});
+        EXPECT_EQ(r.status, 401) << token;
+        EXPECT_NE(r.headers["WWW-Authenticate"].find("Bearer"), std::string::npos);
+    }
+    EXPECT_EQ(call("GET", "/api/v1/devices", "", {{"Cookie", "pulse_session=ps_forged"}}).status, 401);
+    EXPECT_EQ(call("GET", "/api/v1/devices").status, 401);
+    auto after = std::stol(scalar("SELECT count(*) FROM pulse.audit_log WHERE result <> 'ok'"));
+    EXPECT_GE(after - before, 2 + 4 + 1);  // two failed logins, five rejected credentials
+    EXPECT_EQ(scalar("SELECT address FROM pulse.audit_log WHERE action = 'session.login' AND target = $1 "
+                     "ORDER BY id DESC LIMIT 1",
+                     {a_.customer}),
+              "198.51.100.77");
+}
+
+TEST_F(Api, CookieChangesNeedTheCsrfTokenAndBodiesMustBeJson) {
+    auto s = login(a_.customer);
+    std::string path = "/api/v1/alerts/" + a_.alertId + "/silence";
+    auto noToken = call("POST", path, "{\"minutes\":5}", with(s, false));
+    EXPECT_EQ(noToken.status, 403) << noToken.body;
+    auto wrongToken = call("POST", path, "{\"minutes\":5}", {{"Cookie", s.cookie}, {"X-CSRF-Token", "x"}});
+    EXPECT_EQ(wrongToken.status, 403);
+    auto form = call("POST", "/api/v1/session", "email=a&password=b",
+                     {{"Content-Type", "application/x-www-form-urlencoded"}});
+    EXPECT_EQ(form.status, 415) << form.body;
+    auto ok = call("POST", path, "{\"minutes\":5}", with(s));
+    EXPECT_EQ(ok.status, 200) << ok.body;
+    EXPECT_FALSE(json(ok.body)->isNull("silenced_until"));
+    auto malformed = call("POST", path, "{\"minutes\":", with(s));
+    EXPECT_EQ(malformed.status, 400);
+    auto outOfRange = call("POST", path, "{\"minutes\":0}", with(s));
+    EXPECT_EQ(outOfRange.status, 422);
+    EXPECT_EQ(json(outOfRange.body)->getValue<std::string>("field"), "minutes");
+}
+
+TEST_F(Api, ApiKeysAreShownOnceScopedToTheirTenantAndRevocable) {
+    auto admin = login(a_.admin);
+    auto created = call("POST", "/api/v1/api-keys", "{\"name\":\"ci\",\"role\":\"customer\"}", with(admin));
+    ASSERT_EQ(created.status, 201) << created.body;
+    auto key = json(created.body);
+    std::string token = key->getValue<std::string>("token"), id = key->getValue<std::string>("id");
+    EXPECT_EQ(token.rfind("pk_", 0), 0u);
+    auto list = call("GET", "/api/v1/api-keys", "", with(admin, false));
+    EXPECT_EQ(list.status, 200);
+    EXPECT_NE(list.body.find(id), std::string::npos);
+    EXPECT_EQ(list.body.find(token), std::string::npos);  // never shown again
+    EXPECT_EQ(scalar("SELECT count(*) FROM pulse.api_keys WHERE token_prefix = $1 AND token_sha256 = "
+                     "sha256(convert_to($2, 'UTF8'))",
+                     {token.substr(0, 10), token}),
+              "1");
+
+    auto devices = call("GET", "/api/v1/devices", "", {{"Authorization", "Bearer " + token}});
+    EXPECT_EQ(devices.status, 200) << devices.body;
+    EXPECT_NE(devices.body.find("\"dev-1\""), std::string::npos);
+    // A customer key cannot do what a tenant-admin can, nor mint a stronger key.
+    EXPECT_EQ(
+        call("POST", "/api/v1/devices", "{\"name\":\"x\"}", {{"Authorization", "Bearer " + token}}).status,
+        403);
+    auto customer = login(a_.customer);
+    EXPECT_EQ(call("POST", "/api/v1/api-keys", "{\"name\":\"up\",\"role\":\"tenant-admin\"}", with(customer))
+                  .status,
+              403);
+
+    EXPECT_EQ(call("DELETE", "/api/v1/api-keys/" + id, "", with(admin)).status, 204);
+    EXPECT_EQ(call("GET", "/api/v1/devices", "", {{"Authorization", "Bearer " + token}}).status, 401);
+}
+
+// S1: tenant A's user and API key use tenant B's ids on every resource and verb: 404, no B data, no B change.
+TEST_F(Api, CrossTenantMatrixFindsNothingAndChangesNothing) {
+    auto adminB = login(b_.admin);
+    std::string keyOfB = json(call("POST", "/api/v1/api-keys", "{\"name\":\"b\"}", with(adminB)).body)
+                             ->optValue<std::string>("id", "");
+    ASSERT_FALSE(keyOfB.empty());
+    auto adminA = login(a_.admin);
+    std::string keyA = newKey(adminA);
+    std::string bAlertBefore = scalar(
+        "SELECT status || coalesce(silenced_until::text, '') FROM pulse.alerts WHERE "
+        "id = $1::bigint",
+        {b_.alertId});
+    struct Case {
+        std::string method, path, body;
+    };
+    std::vector<Case> cases = {
+        {"GET", "/api/v1/devices/" + b_.deviceId, ""},
+        {"GET", "/api/v1/alerts/" + b_.alertId, ""},
+        {"POST", "/api/v1/alerts/" + b_.alertId + "/acknowledge", ""},
+        {"POST", "/api/v1/alerts/" + b_.alertId + "/close", "{\"reason\":\"x\"}"},
+        {"POST", "/api/v1/alerts/" + b_.alertId + "/silence", "{\"minutes\":5}"},
+        {"DELETE", "/api/v1/api-keys/" + keyOfB, ""},
+    };
+    std::vector<std::map<std::string, std::string>> principals = {with(adminA),
+                                                                  {{"Authorization", "Bearer " + keyA}}};
+    for (const auto& who : principals) {
+        for (const auto& c : cases) {
+            auto r = call(c.method, c.path, c.body, who);
+            EXPECT_EQ(r.status, 404) << c.method << " " << c.path << ": " << r.body;
+            EXPECT_EQ(r.body.find(b_.slug), std::string::npos);
+            EXPECT_EQ(r.body.find("too hot"), std::string::npos);
+        }
+        // Lists show only A's rows, whatever filter names B's.
+        auto devices = call("GET", "/api/v1/devices?limit=200", "", who);
+        EXPECT_EQ(json(devices.body)->getArray("items")->size(), 1u) << devices.body;
+        auto alerts = call("GET", "/api/v1/alerts?status=ALL&device_id=" + b_.deviceId, "", who);
+        EXPECT_EQ(json(alerts.body)->getArray("items")->size(), 0u) << alerts.body;
+        // An operator-only way to name a tenant does nothing for a tenant user.
+        auto named = call("GET", "/api/v1/devices?tenant=" + b_.id, "", who);
+        EXPECT_EQ(named.body.find(b_.deviceId + ","), std::string::npos);
+        EXPECT_EQ(json(named.body)->getArray("items")->size(), 1u);
+    }
+    EXPECT_EQ(
+        scalar("SELECT status || coalesce(silenced_until::text, '') FROM pulse.alerts WHERE id = $1::bigint",
+               {b_.alertId}),
+        bAlertBefore);
+    EXPECT_EQ(
+        scalar("SELECT count(*) FROM pulse.api_keys WHERE id = $1::uuid AND revoked_at IS NULL", {keyOfB}),
+        "1");
+    EXPECT_EQ(scalar("SELECT count(*) FROM pulse.alert_events WHERE alert_id = $1::bigint", {b_.alertId}),
+              "0");
+}
+
+TEST_F(Api, ListsValidateTheirParametersAndPageWithCursors) {
+    auto s = login(a_.admin);
+    for (const auto& path : {"/api/v1/alerts?limit=201", "/api/v1/alerts?limit=0", "/api/v1/alerts?limit=ten",
+                             "/api/v1/alerts?status=OPENED", "/api/v1/alerts?severity=URGENT",
+                             "/api/v1/devices?cursor=abc", "/api/v1/devices?status=DEAD"}) {
+        auto r = call("GET", path, "", with(s, false));
+        EXPECT_EQ(r.status, 422) << path << ": " << r.body;
+        EXPECT_EQ(r.headers["Content-Type"], "application/problem+json");
+    }
+    for (int i = 2; i <= 5; ++i) {
+        auto r = call("POST", "/api/v1/devices",
+                      "{\"name\":\"page-" + std::to_string(i) + "\",\"tags\":[\"p\"]}", with(s));
+        ASSERT_EQ(r.status, 201) << r.body;
+        EXPECT_EQ(json(r.body)->getValue<std::string>("token").rfind("pt_", 0), 0u);
+    }
+    EXPECT_EQ(call("POST", "/api/v1/devices", "{\"name\":\"page-2\"}", with(s)).status, 409);
+    std::vector<std::string> names;
+    std::string cursor;
+    for (int page = 0; page < 10; ++page) {
+        auto r = call("GET", "/api/v1/devices?tag=p&limit=3" + (cursor.empty() ? "" : "&cursor=" + cursor),
+                      "", with(s, false));
+        ASSERT_EQ(r.status, 200) << r.body;
+        auto doc = json(r.body);
+        auto items = doc->getArray("items");
+        for (size_t i = 0; i < items->size(); ++i)
+            names.push_back(items->getObject(static_cast<unsigned>(i))->getValue<std::string>("name"));
+        if (doc->isNull("next_cursor")) break;
+        cursor = doc->getValue<std::string>("next_cursor");
+    }
+    EXPECT_EQ(names, (std::vector<std::string>{"page-2", "page-3", "page-4", "page-5"}));
+    auto one = call("GET", "/api/v1/devices/" + a_.deviceId, "", with(s, false));
+    EXPECT_EQ(one.status, 200);
+    EXPECT_EQ(one.body.find("token"), std::string::npos);
+}
+
+TEST_F(Api, RolesDecideWhoChangesWhat) {
+    auto customer = login(a_.customer);
+    EXPECT_EQ(call("POST", "/api/v1/devices", "{\"name\":\"nope\"}", with(customer)).status, 403);
+    EXPECT_EQ(call("GET", "/api/v1/audit-log", "", with(customer, false)).status, 403);
+    EXPECT_EQ(call("GET", "/api/v1/api-keys", "", with(customer, false)).status, 403);
+    auto ack = call("POST", "/api/v1/alerts/" + a_.alertId + "/acknowledge", "", with(customer));
+    EXPECT_TRUE(ack.status == 200 || ack.status == 409) << ack.body;
+    auto detail = json(call("GET", "/api/v1/alerts/" + a_.alertId, "", with(customer, false)).body);
+    EXPECT_EQ(detail->getValue<std::string>("status"), "ACKNOWLEDGED");
+    EXPECT_EQ(detail->getValue<std::string>("acknowledged_by"), "user:" + a_.customer);
+    // The admin's audit log holds the denied attempts and the acknowledgement, with the address.
+    auto admin = login(a_.admin);
+    auto log = call("GET", "/api/v1/audit-log?limit=200", "", with(admin, false));
+    ASSERT_EQ(log.status, 200) << log.body;
+    EXPECT_NE(log.body.find("\"auth.forbidden\""), std::string::npos);
+    EXPECT_NE(log.body.find("\"alert.acknowledge\""), std::string::npos);
+    EXPECT_NE(log.body.find("198.51.100.1"), std::string::npos);
+    EXPECT_EQ(log.body.find(b_.id), std::string::npos);  // only A's entries
+}
+
+// S5: failures from one address for one account make that pair wait; the owner, from elsewhere, signs in.
+TEST_F(Api, LoginThrottlingSlowsTheAttackerWithoutLockingOutTheVictim) {
+    std::string attacker = "203.0.113.9", bad = "{\"email\":\"" + b_.customer + "\",\"password\":\"guess\"}";
+    for (int i = 0; i < 3; ++i)
+        EXPECT_EQ(call("POST", "/api/v1/session", bad, {{"X-Forwarded-For", attacker}}).status, 401);
+    auto limited = call("POST", "/api/v1/session", bad, {{"X-Forwarded-For", attacker}});
+    EXPECT_EQ(limited.status, 429);
+    EXPECT_GE(std::stoi(limited.headers["Retry-After"]), 1);
+    // Even the right password waits from that address; the victim's own address is unaffected.
+    auto right = "{\"email\":\"" + b_.customer + "\",\"password\":\"" + kPassword + "\"}";
+    EXPECT_EQ(call("POST", "/api/v1/session", right, {{"X-Forwarded-For", attacker}}).status, 429);
+    EXPECT_EQ(call("POST", "/api/v1/session", right, {{"X-Forwarded-For", "192.0.2.44"}}).status, 201);
+    // Spraying many accounts from one address hits the per-address limit.
+    for (int i = 0; i < 6; ++i)
+        call("POST", "/api/v1/session",
+             "{\"email\":\"x" + std::to_string(i) + "@spray.test\",\"password\":\"p\"}",
+             {{"X-Forwarded-For", "203.0.113.50"}});
+    EXPECT_EQ(call("POST", "/api/v1/session", "{\"email\":\"y@spray.test\",\"password\":\"p\"}",
+                   {{"X-Forwarded-For", "203.0.113.50"}})
+                  .status,
+              429);
+}
+
+TEST_F(Api, EveryResponseCarriesTheSecurityHeaders) {
+    for (const auto& path : {"/api/v1/devices", "/api/v1/nothing-here", "/health/live"}) {
+        auto r = call("GET", path);
+        EXPECT_EQ(r.headers["X-Content-Type-Options"], "nosniff") << path;
+        EXPECT_NE(r.headers["Content-Security-Policy"].find("object-src 'none'"), std::string::npos) << path;
+        EXPECT_NE(r.headers["Content-Security-Policy"].find("frame-ancestors 'none'"), std::string::npos)
+            << path;
+        EXPECT_EQ(r.headers["Referrer-Policy"], "no-referrer") << path;
+    }
+}
+
+// S7: over the per-address limit a client gets 429 + Retry-After; without trusted proxies a forged
+// X-Forwarded-For does not make it a new client.
+TEST(ApiRateLimit, PerAddressLimitIgnoresUntrustedForwardedFor) {
+    std::string dir = tempDir("api-rate");
+    Poco::File(dir + "/plugins.d").createDirectories();
+    int port = freePort();
+    std::string config =
+        writePulseConfig(dir, port, dir + "/plugins.d", "ratelimit.ip_per_s = 1\nratelimit.ip_burst = 5\n");
+    Pulsed pulsed(config, dbEnv());
+    int ok = 0, limited = 0;
+    std::string retryAfter;
+    for (int i = 0; i < 12; ++i) {
+        auto r =
+            httpGet(port, "/api/v1/devices", "GET", {{"X-Forwarded-For", "10.9.8." + std::to_string(i)}});
+        if (r.status == 429) {
+            ++limited;
+            retryAfter = r.headers["Retry-After"];
+        } else if (r.status == 401) {
+            ++ok;
+        }
+    }
+    EXPECT_LE(ok, 7);  // the burst of 5, and what refilled meanwhile
+    EXPECT_GE(limited, 5);
+    EXPECT_FALSE(retryAfter.empty());
+    // Health checks are not API calls and are not limited.
+    EXPECT_EQ(httpGet(port, "/health/live").status, 200);
+}
