@@ -12,6 +12,15 @@ REQUIRED_PACKAGES=(
     clang libc++-14-dev libc++abi-14-dev libclang-rt-14-dev clang-format json-schema-test-suite
 )
 
+# npm for the OpenAPI linter (tests/openapi): Debian's nodejs and npm unless a Node.js with npm is there.
+ensure_npm() {
+    command -v npm >/dev/null && return 0
+    local saved=("${REQUIRED_PACKAGES[@]}")
+    REQUIRED_PACKAGES=(nodejs npm)
+    ensure_packages
+    REQUIRED_PACKAGES=("${saved[@]}")
+}
+
 log() { printf '\033[1m[pulse]\033[0m %s\n' "$*" >&2; }
 die() { printf '[pulse] error: %s\n' "$*" >&2; exit 1; }
 

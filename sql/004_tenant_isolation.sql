@@ -12,7 +12,8 @@
 -- runs once per statement, not once per row; a malformed setting fails the statement (closed, not open).
 CREATE FUNCTION pulse.current_tenants() RETURNS uuid[]
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce(nullif(current_setting('pulse.tenants', true), '')::uuid[], '{}'::uuid[])
+    SELECT coalesce(nullif(pg_catalog.current_setting('pulse.tenants', true), '')::pg_catalog.uuid[],
+                    '{}'::pg_catalog.uuid[])
 $$;
 
 -- Puts one table under the two policies; later migrations call it for each new tenant-scoped table.
@@ -76,7 +77,7 @@ RETURNS TABLE (tenant_id text, tenant_slug text, device_id bigint, device_name t
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pulse, pg_temp AS $$
     SELECT t.id::text, t.slug, d.id, d.name, d.decommissioned_at IS NOT NULL, coalesce(d.site_id::text, ''),
            array_to_string(d.tags, E'\x1f')
-    FROM pulse.device_credentials c JOIN pulse.devices d ON d.id = c.device_id
+    FROM pulse.device_credentials c JOIN pulse.devices d ON d.id = c.device_id AND d.tenant_id = c.tenant_id
     JOIN pulse.tenants t ON t.id = d.tenant_id
     WHERE c.token_sha256 = p_token_sha256 AND c.revoked_at IS NULL
     LIMIT 1
@@ -98,7 +99,7 @@ CREATE FUNCTION pulse.broker_accounts()
 RETURNS TABLE (username text, mqtt_hash text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pulse, pg_temp AS $$
     SELECT t.slug || '/' || d.name, c.mqtt_hash FROM pulse.device_credentials c
-    JOIN pulse.devices d ON d.id = c.device_id JOIN pulse.tenants t ON t.id = d.tenant_id
+    JOIN pulse.devices d ON d.id = c.device_id AND d.tenant_id = c.tenant_id JOIN pulse.tenants t ON t.id = d.tenant_id
     WHERE c.revoked_at IS NULL AND d.decommissioned_at IS NULL ORDER BY 1
 $$;
 
@@ -173,7 +174,7 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pulse, pg_temp AS $$
     UPDATE pulse.deliveries d
     SET lease_owner = p_worker, lease_until = now() + make_interval(secs => p_lease_s), attempts = d.attempts + 1
     FROM c, pulse.channels ch
-    WHERE d.id = c.id AND ch.id = d.channel_id
+    WHERE d.id = c.id AND ch.id = d.channel_id AND ch.tenant_id = d.tenant_id
     RETURNING d.id, d.tenant_id::text, d.alert_id, d.idempotency_key, d.payload::text, d.attempts, d.max_attempts,
               ch.id::text, ch.name, ch.type, ch.config::text, encode(ch.secrets, 'hex'), ch.updated_at::text,
               ch.max_concurrency, ch.enabled, ch.disabled_reason
@@ -184,7 +185,7 @@ CREATE FUNCTION pulse.settled_flapping_alerts()
 RETURNS TABLE (id bigint, tenant_id text, condition text, auto_close boolean)
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pulse, pg_temp AS $$
     SELECT a.id, a.tenant_id::text, a.condition, r.auto_close FROM pulse.alerts a
-    JOIN pulse.rules r ON r.id = a.rule_id
+    JOIN pulse.rules r ON r.id = a.rule_id AND r.tenant_id = a.tenant_id
     WHERE a.flapping AND a.status <> 'CLOSED' AND a.changed_at < now() - make_interval(secs => r.flap_window_s)
     FOR UPDATE OF a SKIP LOCKED
 $$;

@@ -53,6 +53,13 @@ CREATE TABLE pulse.audit_log (
 CREATE INDEX audit_log_tenant_idx ON pulse.audit_log (tenant_id, id);
 CREATE INDEX audit_log_at_idx ON pulse.audit_log (at);
 
+-- Tables pulsed's role may read but writes only through the SECURITY DEFINER functions here: the migration
+-- runner revokes INSERT, UPDATE and DELETE on every table whose comment starts with "pulse:no-direct-writes",
+-- and pulsed refuses to serve if that role can write one of them.
+COMMENT ON TABLE pulse.sessions IS 'pulse:no-direct-writes (pulse.open_session, pulse.revoke_session)';
+COMMENT ON TABLE pulse.audit_log IS 'pulse:no-direct-writes (pulse.write_audit): append-only';
+COMMENT ON TABLE pulse.tenants IS 'pulse:no-direct-writes (pulse.ensure_tenant): a tenant cannot rename another';
+
 SELECT pulse_meta.isolate_tenant_table(t)
 FROM unnest(ARRAY['pulse.sessions', 'pulse.api_keys', 'pulse.audit_log']::regclass[]) AS t;
 
@@ -61,16 +68,18 @@ CREATE FUNCTION pulse.user_for_login(p_email text)
 RETURNS TABLE (id uuid, tenant_id uuid, email text, role text, password_hash text, disabled boolean)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pulse, pg_temp AS $$
     SELECT u.id, u.tenant_id, u.email::text, u.role, u.password_hash, u.disabled
-    FROM pulse.users u WHERE lower(u.email::text) = lower(p_email)
+    FROM pulse.users u WHERE u.email OPERATOR(public.=) p_email::public.citext
 $$;
 
-CREATE FUNCTION pulse.open_session(p_user uuid, p_token_sha256 bytea, p_csrf text, p_address text,
-                                   p_user_agent text, p_ttl_s integer) RETURNS bigint
+-- A session for the user whose password hash was just verified: none if the user was disabled or the
+-- password changed in between (no row comes back).
+CREATE FUNCTION pulse.open_session(p_user uuid, p_verified_hash text, p_token_sha256 bytea, p_csrf text,
+                                   p_address text, p_user_agent text, p_ttl_s integer) RETURNS SETOF bigint
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pulse, pg_temp AS $$
     INSERT INTO pulse.sessions (token_sha256, user_id, tenant_id, csrf_token, address, user_agent, expires_at)
     SELECT p_token_sha256, u.id, u.tenant_id, p_csrf, left(p_address, 100), left(p_user_agent, 300),
-           now() + make_interval(secs => p_ttl_s)
-    FROM pulse.users u WHERE u.id = p_user AND NOT u.disabled
+           now() + make_interval(secs => least(greatest(p_ttl_s, 60), 2592000))
+    FROM pulse.users u WHERE u.id = p_user AND NOT u.disabled AND u.password_hash = p_verified_hash
     RETURNING id
 $$;
 
@@ -81,7 +90,7 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pulse, pg_temp AS $$
     UPDATE pulse.sessions s SET last_seen_at = now()
     FROM pulse.users u
     WHERE s.token_sha256 = p_token_sha256 AND s.revoked_at IS NULL AND s.expires_at > now()
-      AND u.id = s.user_id AND NOT u.disabled
+      AND u.id = s.user_id AND s.tenant_id IS NOT DISTINCT FROM u.tenant_id AND NOT u.disabled
     RETURNING s.id, u.id, u.tenant_id, u.email::text, u.role, s.csrf_token
 $$;
 
@@ -98,6 +107,10 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pulse, pg_temp AS $$
     UPDATE pulse.api_keys k SET last_used_at = now()
     WHERE k.token_sha256 = p_token_sha256 AND k.revoked_at IS NULL
       AND (k.expires_at IS NULL OR k.expires_at > now())
+      -- A key is worth no more than its creator is now: disabled or demoted creators take their keys along.
+      AND EXISTS (SELECT 1 FROM pulse.users u WHERE u.id = k.created_by AND NOT u.disabled
+                  AND (u.role IN ('tenant-admin', 'operator-admin') OR k.role = 'customer')
+                  AND (u.tenant_id IS NULL OR u.tenant_id = k.tenant_id))
     RETURNING k.id, k.tenant_id, k.name, k.role, k.token_prefix
 $$;
 
@@ -105,24 +118,31 @@ CREATE FUNCTION pulse.write_audit(p_actor text, p_actor_id uuid, p_actor_role te
                                   p_address text, p_action text, p_target text, p_result text, p_detail jsonb)
 RETURNS bigint
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pulse, pg_temp AS $$
+    -- A row about a tenant is written only by a transaction scoped to that tenant.
     INSERT INTO pulse.audit_log (actor, actor_id, actor_role, tenant_id, address, action, target, result, detail)
-    VALUES (left(p_actor, 400), p_actor_id, p_actor_role, p_tenant, left(p_address, 100), p_action,
-            left(p_target, 400), p_result, coalesce(p_detail, '{}'))
+    SELECT left(p_actor, 400), p_actor_id, p_actor_role, p_tenant, left(p_address, 100), p_action,
+           left(p_target, 400), p_result, coalesce(p_detail, '{}')
+    WHERE p_tenant IS NULL OR p_tenant = ANY (pulse.current_tenants())
     RETURNING id
 $$;
 
--- A page of the audit log, newest first: one tenant's, or (p_tenant NULL) everything, for operator-admins.
-CREATE FUNCTION pulse.audit_page(p_tenant uuid, p_before bigint, p_limit integer)
+-- The whole audit log, newest first, for operator-admins (tenants read theirs under row-level security).
+CREATE FUNCTION pulse.audit_page_all_tenants(p_before bigint, p_limit integer)
 RETURNS SETOF pulse.audit_log
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pulse, pg_temp AS $$
-    SELECT * FROM pulse.audit_log
-    WHERE (p_tenant IS NULL OR tenant_id = p_tenant) AND (p_before <= 0 OR id < p_before)
+    SELECT * FROM pulse.audit_log WHERE p_before <= 0 OR id < p_before
     ORDER BY id DESC LIMIT least(greatest(p_limit, 1), 1000)
 $$;
 
-COMMENT ON TABLE pulse.audit_log IS 'append-only: written through pulse.write_audit';
+-- A tenant by slug, created if new (the demo seed and operators' tooling); returns its id.
+CREATE FUNCTION pulse.ensure_tenant(p_slug text, p_name text) RETURNS uuid
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pulse, pg_temp AS $$
+    WITH ins AS (INSERT INTO pulse.tenants (slug, name) VALUES (p_slug, p_name)
+                 ON CONFLICT (slug) DO NOTHING RETURNING id)
+    SELECT id FROM ins UNION ALL SELECT id FROM pulse.tenants WHERE slug = p_slug LIMIT 1
+$$;
 
-REVOKE ALL ON FUNCTION pulse.user_for_login(text), pulse.open_session(uuid, bytea, text, text, text, integer),
+REVOKE ALL ON FUNCTION pulse.user_for_login(text), pulse.open_session(uuid, text, bytea, text, text, text, integer),
     pulse.session_principal(bytea), pulse.revoke_session(bytea), pulse.api_key_principal(bytea),
     pulse.write_audit(text, uuid, text, uuid, text, text, text, text, jsonb),
-    pulse.audit_page(uuid, bigint, integer) FROM PUBLIC;
+    pulse.audit_page_all_tenants(bigint, integer), pulse.ensure_tenant(text, text) FROM PUBLIC;

@@ -274,6 +274,7 @@ void HttpSubsystem::initialize(Poco::Util::Application& app) {
     apiSettings.secureCookies = s.secureCookies;
     for (const auto& c : s.trustedProxies) apiSettings.trustedProxies.push_back(net::Cidr::parse(c));
     apiSettings.sessionTtlS = s.sessionTtlS;
+    apiSettings.maxBodyBytes = s.httpMaxBodyBytes;
     apiSettings.ipPerS = s.rateIpPerS;
     apiSettings.ipBurst = s.rateIpBurst;
     apiSettings.tenantPerS = s.rateTenantPerS;

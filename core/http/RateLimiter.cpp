@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 namespace pulse::http {
 
@@ -28,7 +30,16 @@ void RateLimiter::prune(std::chrono::steady_clock::time_point now) {
     auto refill = std::chrono::duration<double>(burst_ / perSecond_);
     for (auto it = buckets_.begin(); it != buckets_.end();)
         it = now - it->second.at > refill ? buckets_.erase(it) : std::next(it);
-    if (buckets_.size() >= maxKeys_) buckets_.clear();  // under a flood of keys: start over, fail open
+    // Still full (a flood of distinct keys): drop the stalest half rather than everything, so that busy
+    // clients keep their state.
+    if (buckets_.size() >= maxKeys_ * 9 / 10) {
+        std::vector<std::pair<std::chrono::steady_clock::time_point, std::string>> byAge;
+        byAge.reserve(buckets_.size());
+        for (const auto& [key, b] : buckets_) byAge.emplace_back(b.at, key);
+        auto middle = byAge.begin() + static_cast<std::ptrdiff_t>(byAge.size() / 2);
+        std::nth_element(byAge.begin(), middle, byAge.end());
+        for (auto it = byAge.begin(); it != middle; ++it) buckets_.erase(it->second);
+    }
 }
 
 int LoginThrottle::waitFor(const std::string& key, int max, std::chrono::steady_clock::time_point now) {
@@ -43,30 +54,38 @@ int LoginThrottle::waitFor(const std::string& key, int max, std::chrono::steady_
     return std::max<int>(1, static_cast<int>(left));
 }
 
-int LoginThrottle::check(const std::string& account, const std::string& address) {
+int LoginThrottle::begin(const std::string& account, const std::string& address) {
     auto now = std::chrono::steady_clock::now();
     std::lock_guard lock(mutex_);
-    return std::max(waitFor("a:" + address, maxPerAddress_, now),
-                    waitFor("p:" + account + "\n" + address, maxPerPair_, now));
-}
-
-void LoginThrottle::failed(const std::string& account, const std::string& address) {
-    auto now = std::chrono::steady_clock::now();
-    std::lock_guard lock(mutex_);
-    if (counts_.size() > 200000) {
-        for (auto it = counts_.begin(); it != counts_.end();)
-            it = now - it->second.since >= window_ ? counts_.erase(it) : std::next(it);
-    }
+    int wait = std::max(waitFor("a:" + address, maxPerAddress_, now),
+                        waitFor("p:" + account + "\n" + address, maxPerPair_, now));
+    if (wait) return wait;
+    if (counts_.size() > 200000) prune(now);
     for (const auto& key : {"a:" + address, "p:" + account + "\n" + address}) {
         auto& c = counts_[key];
         if (c.n == 0 || now - c.since >= window_) c = Count{0, now};
         ++c.n;
+    }
+    return 0;
+}
+
+void LoginThrottle::prune(std::chrono::steady_clock::time_point now) {
+    for (auto it = counts_.begin(); it != counts_.end();)
+        it = now - it->second.since >= window_ ? counts_.erase(it) : std::next(it);
+    if (counts_.size() > 150000) {  // a flood of fresh keys: forget the oldest half rather than grow
+        std::vector<std::pair<std::chrono::steady_clock::time_point, std::string>> byAge;
+        byAge.reserve(counts_.size());
+        for (const auto& [key, c] : counts_) byAge.emplace_back(c.since, key);
+        auto middle = byAge.begin() + static_cast<std::ptrdiff_t>(byAge.size() / 2);
+        std::nth_element(byAge.begin(), middle, byAge.end());
+        for (auto it = byAge.begin(); it != middle; ++it) counts_.erase(it->second);
     }
 }
 
 void LoginThrottle::succeeded(const std::string& account, const std::string& address) {
     std::lock_guard lock(mutex_);
     counts_.erase("p:" + account + "\n" + address);
+    if (auto it = counts_.find("a:" + address); it != counts_.end() && it->second.n > 0) --it->second.n;
 }
 
 }  // namespace pulse::http

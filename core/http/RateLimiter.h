@@ -39,9 +39,10 @@ class LoginThrottle {
     LoginThrottle(int maxPerAddress, int maxPerAccountAndAddress, std::chrono::seconds window)
         : maxPerAddress_(maxPerAddress), maxPerPair_(maxPerAccountAndAddress), window_(window) {}
 
-    // 0 when a login attempt may be made, otherwise the seconds to wait.
-    int check(const std::string& account, const std::string& address);
-    void failed(const std::string& account, const std::string& address);
+    // 0 when a login attempt may be made, and then the attempt already counts as a failure (so that
+    // concurrent guesses cannot all pass the check); otherwise the seconds to wait, nothing counted.
+    int begin(const std::string& account, const std::string& address);
+    // The attempt succeeded (or was never judged): it does not count, and the pair starts afresh.
     void succeeded(const std::string& account, const std::string& address);
 
   private:
@@ -50,6 +51,7 @@ class LoginThrottle {
         std::chrono::steady_clock::time_point since;
     };
     int waitFor(const std::string& key, int max, std::chrono::steady_clock::time_point now);
+    void prune(std::chrono::steady_clock::time_point now);
 
     int maxPerAddress_, maxPerPair_;
     std::chrono::seconds window_;

@@ -38,7 +38,8 @@ class AuditLog {
                             const std::string& target, const std::string& result);
 
     // Newest first, ids below `before` (0: from the newest). tenantId empty: every tenant and system-wide
-    // entries (operator-admin only; the caller checks).
+    // entries, through an operator-only function (the caller checks the role); otherwise that tenant's
+    // entries under row-level security.
     std::vector<AuditEntry> page(const std::string& tenantId, long long before, int limit);
 
   private:

@@ -16,10 +16,8 @@ DemoLogin seedDemo(storage::Database& db, const std::string& email, const std::s
     std::string mail = email;
     db.withSession([&](Poco::Data::Session& s) {
         s.begin();
-        s << "INSERT INTO pulse.tenants (slug, name) VALUES ($1, $2) ON CONFLICT (slug) DO NOTHING",
-            use(slug), use(name), now;
         std::string tenantId;
-        s << "SELECT id::text FROM pulse.tenants WHERE slug = $1", use(slug), into(tenantId), now;
+        s << "SELECT pulse.ensure_tenant($1, $2)::text", use(slug), use(name), into(tenantId), now;
         storage::scopeToTenants(s, {tenantId});
         s << "INSERT INTO pulse.users (tenant_id, email, display_name, role, password_hash) "
              "SELECT id, $1, $2, $3, $4 FROM pulse.tenants WHERE slug = $5 "

@@ -56,18 +56,29 @@ std::optional<NewSession> IdentityService::login(const std::string& email, const
             use(mail), into(ids), into(tenants), into(emails), into(roles), into(hashes), into(disabled), now;
     });
     bool found = !ids.empty();
-    bool ok = verifyPassword(found ? hashes[0] : dummyHash_, password);
+    // Each verification holds 64 MiB for a while: a few at a time, the rest wait (or are told to retry).
+    if (!verifySlots_.try_acquire_for(std::chrono::seconds(5))) throw IdentityBusy();
+    bool ok = false;
+    try {
+        ok = verifyPassword(found ? hashes[0] : dummyHash_, password);
+    } catch (...) {
+        verifySlots_.release();
+        throw;
+    }
+    verifySlots_.release();
     if (!found || !ok || disabled[0] != 0) return std::nullopt;
 
     NewSession out;
     out.token = randomToken("ps_");
     std::string digest = tokenDigest(out.token), csrf = tokenDigest(randomToken("csrf_"));
-    std::string userId = ids[0], addr = address, agent = userAgent;
+    std::string userId = ids[0], addr = address, agent = userAgent, verified = hashes[0];
     int ttl = settings_.sessionTtlS;
     std::vector<Poco::Int64> sessionIds;
     db_.withSession([&](Poco::Data::Session& s) {
-        s << "SELECT pulse.open_session($1::uuid, decode($2, 'hex'), $3, $4, $5, $6::integer)", use(userId),
-            use(digest), use(csrf), use(addr), use(agent), use(ttl), into(sessionIds), now;
+        s << "SELECT id FROM pulse.open_session($1::uuid, $2, decode($3, 'hex'), $4, $5, $6, $7::integer) AS "
+             "id",
+            use(userId), use(verified), use(digest), use(csrf), use(addr), use(agent), use(ttl),
+            into(sessionIds), now;
     });
     if (sessionIds.empty()) return std::nullopt;  // disabled in between
     out.principal.kind = Principal::Kind::Session;
@@ -124,6 +135,8 @@ NewApiKey IdentityService::createApiKey(const Principal& creator, const std::str
     if (name.empty() || name.size() > 200) throw std::invalid_argument("name must be 1-200 characters");
     if (role != "customer" && role != "tenant-admin")
         throw std::invalid_argument("role must be customer or tenant-admin");
+    if (creator.kind != Principal::Kind::Session)
+        throw std::invalid_argument("API keys are created by signed-in users, not by other keys");
     if (!creator.isOperator() && roleRank(role) > roleRank(creator.role))
         throw std::invalid_argument("a key cannot have a higher role than its creator");
     if (ttlDays && (*ttlDays < 1 || *ttlDays > 3650))
@@ -131,7 +144,7 @@ NewApiKey IdentityService::createApiKey(const Principal& creator, const std::str
     NewApiKey out;
     out.token = randomToken("pk_");
     std::string digest = tokenDigest(out.token), prefix = out.token.substr(0, 10), n = name, r = role;
-    std::string creatorId = creator.kind == Principal::Kind::Session ? creator.id : "";
+    std::string creatorId = creator.id;
     std::string ttl = ttlDays ? std::to_string(*ttlDays) : "", tenant = tenantId;
     db_.withSession([&](Poco::Data::Session& s) {
         s.begin();

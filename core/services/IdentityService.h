@@ -1,6 +1,8 @@
 #pragma once
 
 #include <optional>
+#include <semaphore>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -46,6 +48,12 @@ struct NewApiKey {
     std::string token;  // shown once
 };
 
+// Thrown by login() when every password verification slot stayed busy: the caller answers 503.
+class IdentityBusy : public std::runtime_error {
+  public:
+    IdentityBusy() : std::runtime_error("too many sign-ins at once; retry shortly") {}
+};
+
 // Users, sessions and API keys (sql/005). Lookups of tokens and logins go through SECURITY DEFINER
 // functions (no tenant is known yet); key management runs under the principal's tenant.
 class IdentityService {
@@ -69,7 +77,8 @@ class IdentityService {
   private:
     storage::Database& db_;
     IdentitySettings settings_;
-    std::string dummyHash_;  // verified against when the e-mail is unknown
+    std::string dummyHash_;                      // verified against when the e-mail is unknown
+    std::counting_semaphore<4> verifySlots_{2};  // Argon2id verifications running at once (64 MiB each)
 };
 
 }  // namespace pulse::services

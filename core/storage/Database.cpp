@@ -87,6 +87,11 @@ mine AS (  -- the permissive policies that apply to the current role
     FROM pg_policy p
     WHERE p.polpermissive AND (0 = ANY (p.polroles)
           OR EXISTS (SELECT 1 FROM unnest(p.polroles) r WHERE pg_has_role(current_user, r, 'MEMBER'))))
+SELECT c.oid::regclass::text, 'is written only through SECURITY DEFINER functions, but this role may write it'
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'pulse' AND obj_description(c.oid, 'pg_class') LIKE 'pulse:no-direct-writes%'
+  AND has_table_privilege(current_user, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')
+UNION ALL
 SELECT name, 'has tenant_id but row-level security is not enabled' FROM tables WHERE NOT relrowsecurity
 UNION ALL
 SELECT name, 'has tenant_id but row-level security is not forced' FROM tables WHERE NOT relforcerowsecurity

@@ -148,21 +148,25 @@ std::vector<Migration> MigrationRunner::migrate(PgConnection& owner, const std::
     std::unique_ptr<char, void (*)(void*)> quoted(
         PQescapeIdentifier(owner.native(), appRole.c_str(), appRole.size()), &PQfreemem);
     std::string r = quoted.get();
-    owner.exec("GRANT USAGE ON SCHEMA pulse TO " + r +
-               "; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA pulse TO " + r +
-               "; GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA pulse TO " + r +
-               "; GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA pulse TO " + r +
-               // Read-only ledger access, so that a pulsed without owner credentials can check the schema.
-               "; GRANT USAGE ON SCHEMA pulse_meta TO " + r +
-               "; GRANT SELECT ON pulse_meta.schema_migrations TO " + r);
-    // Tables commented 'append-only' (the audit log) are read-only to the application role: it writes
-    // them through a SECURITY DEFINER function and can neither change nor delete a row.
+    // One transaction: the blanket grant and the revocations on tables written only through SECURITY
+    // DEFINER functions (comment "pulse:no-direct-writes ...": the audit log, sessions, tenants) take effect
+    // together, so pulsed's role never holds those write privileges, not even for a moment.
     owner.exec(
-        "DO $$ DECLARE t regclass; BEGIN FOR t IN SELECT c.oid::regclass FROM pg_class c JOIN pg_namespace n "
+        "BEGIN; GRANT USAGE ON SCHEMA pulse TO " + r +
+        "; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA pulse TO " + r +
+        "; GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA pulse TO " + r +
+        "; GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA pulse TO " + r +
+        // Read-only ledger access, so that a pulsed without owner credentials can check the schema.
+        "; GRANT USAGE ON SCHEMA pulse_meta TO " + r + "; GRANT SELECT ON pulse_meta.schema_migrations TO " +
+        r +
+        "; DO $$ DECLARE t regclass; BEGIN FOR t IN SELECT c.oid::regclass FROM pg_class c JOIN pg_namespace "
+        "n "
         "ON n.oid = c.relnamespace WHERE n.nspname = 'pulse' AND obj_description(c.oid, 'pg_class') LIKE "
-        "'append-only%' LOOP EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON %s FROM %s', t, " +
+        "'pulse:no-direct-writes%' LOOP EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON %s FROM "
+        "%s', "
+        "t, " +
         std::string(owner.query("SELECT quote_literal($1)", {r}).rows.at(0).at(0).value()) +
-        "); END LOOP; END $$");
+        "); END LOOP; END $$; COMMIT");
     return todo;
 }
 

@@ -26,26 +26,40 @@ void PgPool::with(const std::function<void(PgConnection&)>& fn, std::chrono::mil
         if (keep && conn) idle_.push_back(std::move(conn));
         available_.notify_one();
     };
-    try {
-        if (conn && PQstatus(conn->native()) != CONNECTION_OK) conn.reset();
-        if (!conn) {
-            conn = std::make_unique<PgConnection>(conninfo_);
-            conn->exec("SET TimeZone = 'UTC'");
-        }
-        fn(*conn);
-    } catch (...) {
-        bool keep = conn && PQstatus(conn->native()) == CONNECTION_OK;
-        if (keep && PQtransactionStatus(conn->native()) != PQTRANS_IDLE) {
-            try {
-                conn->exec("ROLLBACK");
-            } catch (const DatabaseError&) {
-                keep = false;
+    auto healthy = [&] {
+        return conn && PQstatus(conn->native()) == CONNECTION_OK &&
+               PQtransactionStatus(conn->native()) == PQTRANS_IDLE;
+    };
+    bool reused = conn != nullptr;
+    for (int attempt = 0;; ++attempt) {
+        try {
+            if (conn && PQstatus(conn->native()) != CONNECTION_OK) conn.reset();
+            if (!conn) {
+                conn = std::make_unique<PgConnection>(conninfo_);
+                conn->exec("SET TimeZone = 'UTC'");
             }
+            fn(*conn);
+            break;
+        } catch (...) {
+            bool broken = !conn || PQstatus(conn->native()) != CONNECTION_OK;
+            if (!broken && PQtransactionStatus(conn->native()) != PQTRANS_IDLE) {
+                try {
+                    conn->exec("ROLLBACK");
+                } catch (...) {
+                    broken = true;
+                }
+            }
+            if (broken) conn.reset();
+            // A pooled connection the server dropped while idle fails on first use: once, on a fresh one.
+            if (broken && reused && attempt == 0) {
+                reused = false;
+                continue;
+            }
+            giveBack(!broken);
+            throw;
         }
-        giveBack(keep);
-        throw;
     }
-    giveBack(PQtransactionStatus(conn->native()) == PQTRANS_IDLE);
+    giveBack(healthy());
 }
 
 void PgPool::withTenant(const std::string& tenantId, const std::function<void(PgConnection&)>& fn) {

@@ -68,6 +68,11 @@ TenantTransaction::~TenantTransaction() {
 
 void TenantTransaction::commit() {
     open_ = false;
+    // COMMIT of a failed transaction rolls back without an error: say so instead.
+    if (PQtransactionStatus(conn_.native()) == PQTRANS_INERROR) {
+        conn_.exec("ROLLBACK");
+        throw DatabaseError("the transaction failed earlier and was rolled back");
+    }
     conn_.exec("COMMIT");
 }
 

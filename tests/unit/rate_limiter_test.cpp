@@ -34,26 +34,30 @@ TEST(RateLimiter, ManyDistinctKeysDoNotGrowWithoutBound) {
 
 TEST(LoginThrottle, AnAttackersFailuresDoNotLockTheOwnerOut) {
     LoginThrottle throttle(5, 3, std::chrono::seconds(60));
-    for (int i = 0; i < 3; ++i) {
-        EXPECT_EQ(throttle.check("victim@x", "attacker"), 0);
-        throttle.failed("victim@x", "attacker");
-    }
-    EXPECT_GE(throttle.check("victim@x", "attacker"), 1);
-    EXPECT_EQ(throttle.check("victim@x", "home"), 0);     // the owner, from elsewhere
-    EXPECT_EQ(throttle.check("other@x", "attacker"), 0);  // per-address limit (5) not reached yet
-    throttle.failed("a@x", "attacker");
-    throttle.failed("b@x", "attacker");
-    EXPECT_GE(throttle.check("other@x", "attacker"), 1);  // 5 failures from the address
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(throttle.begin("victim@x", "attacker"), 0) << i;  // each counts
+    EXPECT_GE(throttle.begin("victim@x", "attacker"), 1);
+    EXPECT_EQ(throttle.begin("victim@x", "home"), 0);     // the owner, from elsewhere...
+    throttle.succeeded("victim@x", "home");               // ...signs in
+    EXPECT_EQ(throttle.begin("other@x", "attacker"), 0);  // 4th attempt from the address (limit 5)
+    EXPECT_EQ(throttle.begin("a@x", "attacker"), 0);      // 5th
+    EXPECT_GE(throttle.begin("b@x", "attacker"), 1);      // the address is over its limit
+}
+
+TEST(LoginThrottle, ConcurrentAttemptsCountBeforeTheyAreJudged) {
+    LoginThrottle throttle(100, 2, std::chrono::seconds(60));
+    // Two attempts in flight (neither judged yet) use up the pair's allowance: a third waits.
+    EXPECT_EQ(throttle.begin("u", "ip"), 0);
+    EXPECT_EQ(throttle.begin("u", "ip"), 0);
+    EXPECT_GE(throttle.begin("u", "ip"), 1);
 }
 
 TEST(LoginThrottle, SuccessClearsThePairAndFailuresAgeOut) {
     LoginThrottle throttle(100, 2, std::chrono::seconds(1));
-    throttle.failed("u", "ip");
+    EXPECT_EQ(throttle.begin("u", "ip"), 0);
     throttle.succeeded("u", "ip");
-    throttle.failed("u", "ip");
-    EXPECT_EQ(throttle.check("u", "ip"), 0);
-    throttle.failed("u", "ip");
-    EXPECT_GE(throttle.check("u", "ip"), 1);
+    EXPECT_EQ(throttle.begin("u", "ip"), 0);
+    EXPECT_EQ(throttle.begin("u", "ip"), 0);
+    EXPECT_GE(throttle.begin("u", "ip"), 1);
     std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-    EXPECT_EQ(throttle.check("u", "ip"), 0);
+    EXPECT_EQ(throttle.begin("u", "ip"), 0);
 }

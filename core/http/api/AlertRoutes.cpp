@@ -1,6 +1,7 @@
 // /api/v1/alerts: the alert inbox (filters, cursor pages, newest first), one alert with its events, and
 // the operator actions acknowledge, close and silence (each an event, notified through the outbox).
 #include "http/api/Api.h"
+#include "http/api/RequestBodies.h"
 #include "logging/Logging.h"
 #include "services/AlertService.h"
 #include "storage/PgPool.h"
@@ -113,7 +114,7 @@ void addAlertRoutes(Router& router, Api& api) {
         if (!site.empty() && !isUuid(site))
             throw ApiError(422, "Unprocessable Content", "site_id must be a site id", "site_id");
         auto digits = [](const std::string& v) {
-            return v.find_first_not_of("0123456789") == std::string::npos;
+            return v.size() <= 18 && v.find_first_not_of("0123456789") == std::string::npos;
         };
         if (!device.empty() && !digits(device))
             throw ApiError(422, "Unprocessable Content", "device_id must be a device id", "device_id");
@@ -192,15 +193,9 @@ void addAlertRoutes(Router& router, Api& api) {
     api.route(
         router, "POST", "/api/v1/alerts/{id}/close", "api.alerts.close", Access::Member, [](Call& call) {
             long long id = alertId(call);
-            std::string reason = "closed by an operator";
-            if (call.ex.request.getContentLength64() > 0 || call.ex.request.getChunkedTransferEncoding()) {
-                auto body = call.body();
-                if (body->has("reason")) {
-                    if (!body->get("reason").isString())
-                        throw ApiError(422, "Unprocessable Content", "reason must be a string", "reason");
-                    reason = body->getValue<std::string>("reason").substr(0, 500);
-                }
-            }
+            bool hasBody =
+                call.ex.request.getContentLength64() > 0 || call.ex.request.getChunkedTransferEncoding();
+            std::string reason = parseCloseReason(hasBody ? call.bodyText() : "");
             bool done = alertService(call).close(call.tenant(), id, actor(call), reason);
             call.audit("alert.close", std::to_string(id), done ? "ok" : "failed");
             sendAlert(call, id, done ? 200 : 409);
@@ -209,14 +204,7 @@ void addAlertRoutes(Router& router, Api& api) {
     api.route(
         router, "POST", "/api/v1/alerts/{id}/silence", "api.alerts.silence", Access::Member, [](Call& call) {
             long long id = alertId(call);
-            auto body = call.body();
-            if (!body->has("minutes") || !body->get("minutes").isInteger())
-                throw ApiError(422, "Unprocessable Content", "minutes is required and must be an integer",
-                               "minutes");
-            int minutes = body->getValue<int>("minutes");
-            if (minutes < 1 || minutes > 43200)
-                throw ApiError(422, "Unprocessable Content", "minutes must be from 1 to 43200 (30 days)",
-                               "minutes");
+            int minutes = parseSilenceMinutes(call.bodyText());
             auto until =
                 std::chrono::duration_cast<std::chrono::milliseconds>(
                     (std::chrono::system_clock::now() + std::chrono::minutes(minutes)).time_since_epoch())

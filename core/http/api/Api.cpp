@@ -4,8 +4,8 @@
 #include "logging/Logging.h"
 #include "services/AuditLog.h"
 #include "storage/PgConnection.h"
+#include "storage/PgPool.h"
 
-#include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTMLForm.h>
 #include <Poco/Net/NameValueCollection.h>
 #include <Poco/StreamCopier.h>
@@ -24,12 +24,6 @@ bool unsafeMethod(const std::string& m) {
 
 bool sameSecret(const std::string& a, const std::string& b) {
     return a.size() == b.size() && !a.empty() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string cookieValue(Poco::Net::HTTPServerRequest& request, const std::string& name) {
-    Poco::Net::NameValueCollection cookies;
-    request.getCookies(cookies);
-    return cookies.get(name, "");
 }
 
 bool meetsAccess(const services::Principal& p, Access access) {
@@ -72,27 +66,25 @@ std::string isoTime(const std::string& column) {
     return "to_char(" + column + " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
 }
 
-Poco::JSON::Object::Ptr Call::body() {
+std::string Call::bodyText() {
     auto& req = ex.request;
     std::string type = Poco::toLower(req.getContentType());
     // Only JSON: a cross-site HTML form cannot send it without a CORS preflight (login CSRF defence).
     if (type.rfind("application/json", 0) != 0)
         throw ApiError(415, "Unsupported Media Type", "the body must be application/json");
+    // Chunked bodies carry no Content-Length for the server to refuse up front: stop reading at the limit.
     std::string text;
-    Poco::StreamCopier::copyToString(req.stream(), text);
-    try {
-        Poco::JSON::Parser parser;
-        auto value = parser.parse(text);
-        auto object = value.extract<Poco::JSON::Object::Ptr>();
-        if (!object) throw ApiError(400, "Bad Request", "the body must be a JSON object");
-        return object;
-    } catch (const ApiError&) {
-        throw;
-    } catch (const Poco::Exception& e) {
-        throw ApiError(400, "Bad Request", "the body is not valid JSON: " + e.displayText());
-    } catch (const std::exception&) {
-        throw ApiError(400, "Bad Request", "the body must be a JSON object");
+    char buffer[8192];
+    auto& in = req.stream();
+    while (in) {
+        in.read(buffer, sizeof buffer);
+        text.append(buffer, static_cast<size_t>(in.gcount()));
+        if (static_cast<long long>(text.size()) > api.settings().maxBodyBytes)
+            throw ApiError(413, "Content Too Large",
+                           "the body is larger than the limit of " +
+                               std::to_string(api.settings().maxBodyBytes) + " bytes");
     }
+    return text;
 }
 
 std::string Call::query(const std::string& name) const {
@@ -143,7 +135,12 @@ Api::Api(ApiServices services, ApiSettings settings)
                      std::chrono::seconds(settings_.loginWindowS)) {}
 
 std::string Api::clientAddress(Poco::Net::HTTPServerRequest& request) const {
-    std::string peer = request.clientAddress().host().toString();
+    // An IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d; it is the IPv4 address.
+    auto normal = [](std::string a) {
+        if (a.rfind("::ffff:", 0) == 0 && a.find('.') != std::string::npos) a = a.substr(7);
+        return a;
+    };
+    std::string peer = normal(request.clientAddress().host().toString());
     auto trusted = [&](const std::string& address) {
         try {
             auto ip = net::Cidr::parse(address).network;
@@ -154,10 +151,14 @@ std::string Api::clientAddress(Poco::Net::HTTPServerRequest& request) const {
         return false;
     };
     if (settings_.trustedProxies.empty() || !trusted(peer) || !request.has("X-Forwarded-For")) return peer;
+    // Every X-Forwarded-For line, in order (a proxy may add a line rather than append to the client's).
     // The nearest address our proxies did not add is the client; anything further left is the client's word.
     std::vector<std::string> hops;
-    std::istringstream in(request.get("X-Forwarded-For"));
-    for (std::string hop; std::getline(in, hop, ',');) hops.push_back(Poco::trim(hop));
+    for (auto it = request.find("X-Forwarded-For"); it != request.end(); ++it) {
+        if (Poco::icompare(it->first, "X-Forwarded-For") != 0) continue;
+        std::istringstream in(it->second);
+        for (std::string hop; std::getline(in, hop, ',');) hops.push_back(normal(Poco::trim(hop)));
+    }
     for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
         if (!trusted(*it)) {
             try {
@@ -168,6 +169,19 @@ std::string Api::clientAddress(Poco::Net::HTTPServerRequest& request) const {
         }
     }
     return peer;
+}
+
+std::string Api::limiterKey(const std::string& address) {
+    // IPv6 clients get a /64 each, and rotate freely within it: they are limited per /64.
+    if (address.find(':') == std::string::npos) return address;
+    try {
+        auto ip = net::Cidr::parse(address).network;
+        ip.bytes.resize(8);
+        ip.bytes.resize(16, 0);
+        return ip.text() + "/64";
+    } catch (const std::exception&) {
+        return address;
+    }
 }
 
 std::optional<services::Principal> Api::authenticate(Call& call, bool& presented) {
@@ -182,7 +196,20 @@ std::optional<services::Principal> Api::authenticate(Call& call, bool& presented
         }
         return std::nullopt;
     }
-    std::string cookie = cookieValue(req, "pulse_session");
+    Poco::Net::NameValueCollection cookies;
+    req.getCookies(cookies);
+    int sessions = 0;
+    std::string cookie;
+    for (const auto& [name, value] : cookies) {
+        if (name == sessionCookieName()) {
+            ++sessions;
+            cookie = value;
+        }
+    }
+    if (sessions > 1) {  // a cookie planted beside ours (a sibling domain): trust neither
+        presented = true;
+        return std::nullopt;
+    }
     if (!cookie.empty()) {
         presented = true;
         return services_.identity->fromSession(cookie);
@@ -195,7 +222,7 @@ void Api::route(Router& router, const std::string& method, const std::string& pa
     router.add(method, pattern, name, [this, access, handler = std::move(handler)](Exchange& ex) {
         Call call{ex, *this, clientAddress(ex.request), std::nullopt, ""};
         try {
-            if (int wait = addressLimiter_.take("ip:" + call.address)) {
+            if (int wait = addressLimiter_.take("ip:" + limiterKey(call.address))) {
                 ex.response.set("Retry-After", std::to_string(wait));
                 throw ApiError(429, "Too Many Requests", "too many requests from this address; retry later");
             }
@@ -227,6 +254,8 @@ void Api::route(Router& router, const std::string& method, const std::string& pa
                     std::string t = call.query("tenant");
                     if (!t.empty() && !isUuid(t))
                         throw ApiError(400, "Bad Request", "tenant must be a tenant id", "tenant");
+                    if (!t.empty() && !tenantExists(t))
+                        throw ApiError(404, "Not Found", "no such tenant", "tenant");
                     call.tenantId = t;
                 } else {
                     call.tenantId = p.tenantId;
@@ -255,7 +284,22 @@ void Api::route(Router& router, const std::string& method, const std::string& pa
     });
 }
 
+std::string Api::sessionCookieName() const {
+    // __Host-: only ever set by this host over HTTPS for path /, so a sibling domain cannot plant one.
+    return settings_.secureCookies ? "__Host-pulse_session" : "pulse_session";
+}
+
+bool Api::tenantExists(const std::string& tenantId) const {
+    bool found = false;
+    services_.pool->with([&](storage::PgConnection& conn) {
+        found = !conn.query("SELECT 1 FROM pulse.tenants WHERE id = $1::uuid", {tenantId}).rows.empty();
+    });
+    return found;
+}
+
 void Api::mountAll(Router& router) {
+    route(router, "GET", "/api/v1/openapi.json", "api.openapi", Access::Public,
+          [](Call& call) { sendJson(call.ex.response, 200, openApiDocument()); });
     addSessionRoutes(router, *this);
     addApiKeyRoutes(router, *this);
     addDeviceRoutes(router, *this);

@@ -2,6 +2,7 @@
 
 #include "http/RateLimiter.h"
 #include "http/Router.h"
+#include "http/api/ApiError.h"
 #include "net/EgressGuard.h"
 #include "services/IdentityService.h"
 
@@ -44,16 +45,7 @@ struct ApiSettings {
     int sessionTtlS = 28800;
     int ipPerS = 20, ipBurst = 60, tenantPerS = 50, tenantBurst = 150;
     int loginMaxPerIp = 20, loginMaxPerAccount = 5, loginWindowS = 300;
-};
-
-// A handler's way out with a problem document: status, title, detail (and the field at fault, if any).
-class ApiError : public std::runtime_error {
-  public:
-    ApiError(int status, std::string title, const std::string& detail, std::string field = "")
-        : std::runtime_error(detail), status(status), title(std::move(title)), field(std::move(field)) {}
-    int status;
-    std::string title;
-    std::string field;
+    long long maxBodyBytes = 1 << 20;
 };
 
 // Who may call a route.
@@ -75,8 +67,8 @@ struct Call {
     std::optional<services::Principal> principal;
     std::string tenantId;  // the tenant the request acts on: the principal's, or an operator's ?tenant=
 
-    // The JSON object body (415 unless application/json, 400 when malformed or not an object).
-    Poco::JSON::Object::Ptr body();
+    // The body's text (415 unless application/json); parse it with RequestBodies.h.
+    std::string bodyText();
     // A query parameter, empty when absent.
     std::string query(const std::string& name) const;
     // limit= in [1, 200] (422 otherwise), default when absent.
@@ -99,6 +91,9 @@ class Api {
     void mountAll(Router& router);
 
     std::string clientAddress(Poco::Net::HTTPServerRequest& request) const;
+    // The key a client is rate-limited under: its address, or its /64 for IPv6.
+    static std::string limiterKey(const std::string& address);
+    std::string sessionCookieName() const;
     const ApiServices& services() const { return services_; }
     const ApiSettings& settings() const { return settings_; }
     LoginThrottle& loginThrottle() { return loginThrottle_; }
@@ -106,6 +101,7 @@ class Api {
 
   private:
     std::optional<services::Principal> authenticate(Call& call, bool& presented);
+    bool tenantExists(const std::string& tenantId) const;
 
     ApiServices services_;
     ApiSettings settings_;
@@ -120,6 +116,9 @@ std::string toJson(const Poco::JSON::Object::Ptr& object);
 bool isUuid(const std::string& text);
 // A SQL expression formatting a timestamptz column as RFC 3339 UTC (NULL stays NULL).
 std::string isoTime(const std::string& column);
+
+// docs/openapi.json, compiled in.
+const char* openApiDocument();
 
 void addSessionRoutes(Router& router, Api& api);
 void addApiKeyRoutes(Router& router, Api& api);

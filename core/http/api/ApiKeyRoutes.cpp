@@ -1,5 +1,6 @@
 // /api/v1/api-keys: keys for automation, scoped to the tenant, shown once, revocable (tenant-admins).
 #include "http/api/Api.h"
+#include "http/api/RequestBodies.h"
 
 #include <Poco/JSON/Array.h>
 
@@ -38,24 +39,10 @@ void addApiKeyRoutes(Router& router, Api& api) {
     });
 
     api.route(router, "POST", "/api/v1/api-keys", "api.api_keys.create", Access::TenantAdmin, [](Call& call) {
-        auto body = call.body();
-        if (!body->has("name") || !body->get("name").isString())
-            throw ApiError(422, "Unprocessable Content", "name is required and must be a string", "name");
-        std::string role = "customer";
-        if (body->has("role")) {
-            if (!body->get("role").isString())
-                throw ApiError(422, "Unprocessable Content", "role must be a string", "role");
-            role = body->getValue<std::string>("role");
-        }
-        std::optional<int> ttl;
-        if (body->has("ttl_days")) {
-            if (!body->get("ttl_days").isInteger())
-                throw ApiError(422, "Unprocessable Content", "ttl_days must be an integer", "ttl_days");
-            ttl = body->getValue<int>("ttl_days");
-        }
-        auto key = call.api.services().identity->createApiKey(*call.principal, call.tenant(),
-                                                              body->getValue<std::string>("name"), role, ttl);
-        call.audit("api_key.create", key.info.id, "ok", "{\"role\":\"" + role + "\"}");
+        auto body = parseNewApiKey(call.bodyText());
+        auto key = call.api.services().identity->createApiKey(*call.principal, call.tenant(), body.name,
+                                                              body.role, body.ttlDays);
+        call.audit("api_key.create", key.info.id, "ok", "{\"role\":\"" + body.role + "\"}");
         auto out = describe(key.info);
         out->set("token", key.token);  // shown once
         sendObject(call.ex, 201, out);
@@ -64,8 +51,10 @@ void addApiKeyRoutes(Router& router, Api& api) {
     api.route(router, "DELETE", "/api/v1/api-keys/{id}", "api.api_keys.revoke", Access::TenantAdmin,
               [](Call& call) {
                   const std::string& id = call.ex.params.at("id");
-                  if (!isUuid(id) || !call.api.services().identity->revokeApiKey(call.tenant(), id))
+                  if (!isUuid(id) || !call.api.services().identity->revokeApiKey(call.tenant(), id)) {
+                      call.audit("api_key.revoke", id.substr(0, 64), "failed", "{\"reason\":\"not found\"}");
                       throw ApiError(404, "Not Found", "no such API key");
+                  }
                   call.audit("api_key.revoke", id);
                   call.ex.response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
                   call.ex.response.setContentLength(0);

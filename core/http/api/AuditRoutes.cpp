@@ -12,7 +12,8 @@ void addAuditRoutes(Router& router, Api& api) {
     api.route(router, "GET", "/api/v1/audit-log", "api.audit.list", Access::TenantAdmin, [](Call& call) {
         int limit = call.limit();
         std::string cursor = call.query("cursor");
-        if (!cursor.empty() && cursor.find_first_not_of("0123456789") != std::string::npos)
+        if (!cursor.empty() &&
+            (cursor.size() > 18 || cursor.find_first_not_of("0123456789") != std::string::npos))
             throw ApiError(422, "Unprocessable Content", "cursor is not one this API returned", "cursor");
         long long before = cursor.empty() ? 0 : std::stoll(cursor);
         // Operator-admins may read everything; everyone else reads their own tenant only.

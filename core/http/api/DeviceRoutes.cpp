@@ -1,6 +1,7 @@
 // /api/v1/devices: the tenant's devices (cursor pages, filters), one device, provisioning with the token
 // shown once (tenant-admins).
 #include "http/api/Api.h"
+#include "http/api/RequestBodies.h"
 #include "logging/Logging.h"
 #include "services/DeviceProvisioning.h"
 #include "storage/PgPool.h"
@@ -66,7 +67,8 @@ void addDeviceRoutes(Router& router, Api& api) {
             throw ApiError(422, "Unprocessable Content", "status must be ONLINE, STALE or OFFLINE", "status");
         if (!site.empty() && !isUuid(site))
             throw ApiError(422, "Unprocessable Content", "site_id must be a site id", "site_id");
-        if (!after.empty() && after.find_first_not_of("0123456789") != std::string::npos)
+        if (!after.empty() &&
+            (after.size() > 18 || after.find_first_not_of("0123456789") != std::string::npos))
             throw ApiError(422, "Unprocessable Content", "cursor is not one this API returned", "cursor");
         auto opt = [](const std::string& v) {
             return v.empty() ? std::nullopt : std::optional<std::string>(v);
@@ -108,33 +110,22 @@ void addDeviceRoutes(Router& router, Api& api) {
     });
 
     api.route(router, "POST", "/api/v1/devices", "api.devices.create", Access::TenantAdmin, [](Call& call) {
-        auto body = call.body();
-        if (!body->has("name") || !body->get("name").isString())
-            throw ApiError(422, "Unprocessable Content", "name is required and must be a string", "name");
-        std::vector<std::string> tags;
-        if (body->has("tags")) {
-            auto array = body->getArray("tags");
-            if (!array)
-                throw ApiError(422, "Unprocessable Content", "tags must be an array of strings", "tags");
-            for (size_t i = 0; i < array->size(); ++i) {
-                if (!array->get(i).isString())
-                    throw ApiError(422, "Unprocessable Content", "tags must be an array of strings", "tags");
-                tags.push_back(array->getElement<std::string>(static_cast<unsigned>(i)));
-            }
-        }
+        auto body = parseNewDevice(call.bodyText());
         std::string slug;
         call.api.services().pool->with([&](storage::PgConnection& conn) {
             auto rows = conn.query("SELECT slug FROM pulse.tenants WHERE id = $1::uuid", {call.tenant()});
             if (rows.rows.empty()) throw ApiError(404, "Not Found", "no such tenant");
             slug = *rows.rows[0][0];
         });
-        std::string name = body->getValue<std::string>("name");
+        const std::string& name = body.name;
         services::ProvisionedDevice d;
         try {
-            d = services::createDevice(*call.api.services().db, slug, name, tags);
+            d = services::createDevice(*call.api.services().db, slug, name, body.tags);
         } catch (const std::invalid_argument& e) {
             std::string what = e.what();
             int status = what.find("already has") != std::string::npos ? 409 : 422;
+            call.audit("device.create", name.substr(0, 128), "failed",
+                       "{\"reason\":\"" + logging::jsonEscape(what) + "\"}");
             throw ApiError(status, status == 409 ? "Conflict" : "Unprocessable Content", what, "name");
         }
         call.audit("device.create", std::to_string(d.deviceId), "ok",

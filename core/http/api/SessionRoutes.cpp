@@ -1,6 +1,7 @@
 // /api/v1/session: sign in (a server-side session in an HttpOnly, SameSite=Strict cookie), who am I, sign
 // out.
 #include "http/api/Api.h"
+#include "http/api/RequestBodies.h"
 #include "services/AuditLog.h"
 
 #include <Poco/Net/HTTPCookie.h>
@@ -23,8 +24,9 @@ Poco::JSON::Object::Ptr describe(const services::Principal& p) {
     return o;
 }
 
-void setSessionCookie(Exchange& ex, const ApiSettings& s, const std::string& value, int maxAge) {
-    Poco::Net::HTTPCookie cookie("pulse_session", value);
+void setSessionCookie(Exchange& ex, const Api& api, const std::string& value, int maxAge) {
+    const ApiSettings& s = api.settings();
+    Poco::Net::HTTPCookie cookie(api.sessionCookieName(), value);
     cookie.setPath("/");
     cookie.setHttpOnly(true);
     cookie.setSecure(s.secureCookies);
@@ -33,29 +35,30 @@ void setSessionCookie(Exchange& ex, const ApiSettings& s, const std::string& val
     ex.response.addCookie(cookie);
 }
 
-std::string stringMember(const Poco::JSON::Object::Ptr& body, const std::string& name) {
-    if (!body->has(name) || !body->get(name).isString())
-        throw ApiError(400, "Bad Request", name + " is required and must be a string", name);
-    return body->getValue<std::string>(name);
-}
-
 }  // namespace
 
 void addSessionRoutes(Router& router, Api& api) {
     api.route(router, "POST", "/api/v1/session", "api.session.login", Access::Public, [](Call& call) {
-        auto body = call.body();
-        std::string email = Poco::toLower(Poco::trim(stringMember(body, "email")));
-        std::string password = stringMember(body, "password");
+        auto credentials = parseCredentials(call.bodyText());
+        const std::string& email = credentials.email;
+        const std::string& password = credentials.password;
         auto& throttle = call.api.loginThrottle();
-        if (int wait = throttle.check(email, call.address)) {
+        // The attempt counts as a failure from here on, until it succeeds: concurrent guesses all count.
+        if (int wait = throttle.begin(email, call.address)) {
             call.ex.response.set("Retry-After", std::to_string(wait));
             call.audit("session.login", email, "denied", "{\"reason\":\"throttled\"}");
             throw ApiError(429, "Too Many Requests", "too many failed sign-ins; retry later");
         }
-        auto session = call.api.services().identity->login(email, password, call.address,
-                                                           call.ex.request.get("User-Agent", ""));
+        std::optional<services::NewSession> session;
+        try {
+            session = call.api.services().identity->login(email, password, call.address,
+                                                          call.ex.request.get("User-Agent", ""));
+        } catch (const services::IdentityBusy& e) {
+            throttle.succeeded(email, call.address);  // not a failed guess: nothing was checked
+            call.ex.response.set("Retry-After", "1");
+            throw ApiError(503, "Service Unavailable", e.what());
+        }
         if (!session) {
-            throttle.failed(email, call.address);
             call.audit("session.login", email, "failed");
             throw ApiError(401, "Unauthorized", "the e-mail or the password is wrong");
         }
@@ -63,7 +66,7 @@ void addSessionRoutes(Router& router, Api& api) {
         call.principal = session->principal;
         call.tenantId = session->principal.tenantId;
         call.audit("session.login", email);
-        setSessionCookie(call.ex, call.api.settings(), session->token, call.api.settings().sessionTtlS);
+        setSessionCookie(call.ex, call.api, session->token, call.api.settings().sessionTtlS);
         sendObject(call.ex, 201, describe(session->principal));
     });
 
@@ -75,9 +78,9 @@ void addSessionRoutes(Router& router, Api& api) {
             throw ApiError(400, "Bad Request", "API keys have no session; revoke the key instead");
         Poco::Net::NameValueCollection cookies;
         call.ex.request.getCookies(cookies);
-        call.api.services().identity->logout(cookies.get("pulse_session", ""));
+        call.api.services().identity->logout(cookies.get(call.api.sessionCookieName(), ""));
         call.audit("session.logout", call.principal->label);
-        setSessionCookie(call.ex, call.api.settings(), "", 0);
+        setSessionCookie(call.ex, call.api, "", 0);
         call.ex.response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
         call.ex.response.setContentLength(0);
         call.ex.response.send();

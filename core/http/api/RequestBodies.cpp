@@ -1,0 +1,119 @@
+#include "http/api/RequestBodies.h"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/String.h>
+
+namespace pulse::http {
+namespace {
+
+ApiError invalid(const std::string& field, const std::string& detail) {
+    return ApiError(422, "Unprocessable Content", detail, field);
+}
+
+std::string requiredString(const Poco::JSON::Object::Ptr& o, const std::string& name, size_t maxLength) {
+    if (!o->has(name) || !o->get(name).isString())
+        throw invalid(name, name + " is required and must be a string");
+    std::string v = o->getValue<std::string>(name);
+    if (v.empty() || v.size() > maxLength)
+        throw invalid(name, name + " must be 1-" + std::to_string(maxLength) + " characters");
+    return v;
+}
+
+// An integer member within [min, max]; absent gives nullopt.
+std::optional<int> optionalInt(const Poco::JSON::Object::Ptr& o, const std::string& name, int min, int max) {
+    if (!o->has(name)) return std::nullopt;
+    auto v = o->get(name);
+    long long n = 0;
+    try {
+        if (!v.isInteger()) throw invalid(name, name + " must be an integer");
+        n = v.convert<long long>();
+    } catch (const Poco::Exception&) {
+        throw invalid(name, name + " must be an integer");
+    }
+    if (n < min || n > max)
+        throw invalid(name, name + " must be from " + std::to_string(min) + " to " + std::to_string(max));
+    return static_cast<int>(n);
+}
+
+}  // namespace
+
+Poco::JSON::Object::Ptr parseJsonObject(const std::string& text) {
+    Poco::Dynamic::Var value;
+    try {
+        Poco::JSON::Parser parser;
+        value = parser.parse(text);
+    } catch (const Poco::Exception& e) {
+        throw ApiError(400, "Bad Request", "the body is not valid JSON: " + e.displayText());
+    } catch (const std::exception&) {
+        throw ApiError(400, "Bad Request", "the body is not valid JSON");
+    }
+    if (value.type() != typeid(Poco::JSON::Object::Ptr))
+        throw ApiError(400, "Bad Request", "the body must be a JSON object");
+    auto object = value.extract<Poco::JSON::Object::Ptr>();
+    if (!object) throw ApiError(400, "Bad Request", "the body must be a JSON object");
+    return object;
+}
+
+CredentialsBody parseCredentials(const std::string& text) {
+    auto o = parseJsonObject(text);
+    CredentialsBody b;
+    for (const char* name : {"email", "password"})
+        if (!o->has(name) || !o->get(name).isString())
+            throw ApiError(400, "Bad Request", std::string(name) + " is required and must be a string", name);
+    b.email = Poco::toLower(Poco::trim(o->getValue<std::string>("email")));
+    b.password = o->getValue<std::string>("password");
+    // Checked before anything is remembered about the attempt (the login throttle keys on the e-mail).
+    if (b.email.empty() || b.email.size() > 320) throw invalid("email", "email must be 1-320 characters");
+    if (b.password.size() > 1024) throw invalid("password", "password must be at most 1024 characters");
+    return b;
+}
+
+NewApiKeyBody parseNewApiKey(const std::string& text) {
+    auto o = parseJsonObject(text);
+    NewApiKeyBody b;
+    b.name = requiredString(o, "name", 200);
+    if (o->has("role")) {
+        if (!o->get("role").isString()) throw invalid("role", "role must be a string");
+        b.role = o->getValue<std::string>("role");
+        if (b.role != "customer" && b.role != "tenant-admin")
+            throw invalid("role", "role must be customer or tenant-admin");
+    }
+    b.ttlDays = optionalInt(o, "ttl_days", 1, 3650);
+    return b;
+}
+
+NewDeviceBody parseNewDevice(const std::string& text) {
+    auto o = parseJsonObject(text);
+    NewDeviceBody b;
+    b.name = requiredString(o, "name", 128);
+    if (o->has("tags")) {
+        auto array = o->getArray("tags");
+        if (!array) throw invalid("tags", "tags must be an array of strings");
+        if (array->size() > 64) throw invalid("tags", "at most 64 tags");
+        for (size_t i = 0; i < array->size(); ++i) {
+            auto v = array->get(static_cast<unsigned>(i));
+            if (!v.isString()) throw invalid("tags", "tags must be an array of strings");
+            b.tags.push_back(v.convert<std::string>());
+        }
+    }
+    return b;
+}
+
+int parseSilenceMinutes(const std::string& text) {
+    auto o = parseJsonObject(text);
+    auto minutes = optionalInt(o, "minutes", 1, 43200);
+    if (!minutes) throw invalid("minutes", "minutes is required and must be an integer");
+    return *minutes;
+}
+
+std::string parseCloseReason(const std::string& text) {
+    if (text.empty()) return "closed by an operator";
+    auto o = parseJsonObject(text);
+    if (!o->has("reason")) return "closed by an operator";
+    if (!o->get("reason").isString()) throw invalid("reason", "reason must be a string");
+    std::string reason = o->getValue<std::string>("reason").substr(0, 500);
+    return reason.empty() ? "closed by an operator" : reason;
+}
+
+}  // namespace pulse::http

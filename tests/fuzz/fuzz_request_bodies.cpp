@@ -1,0 +1,49 @@
+// libFuzzer target: every REST request body parser (http/api/RequestBodies.cpp) on arbitrary bytes. Each
+// must return a request or throw ApiError with a 4xx status; anything else (another exception, a crash, a
+// sanitizer report) is a finding.
+#include "http/api/RequestBodies.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace {
+
+template <typename F>
+void expectParsedOrRefused(F&& parse) {
+    try {
+        parse();
+    } catch (const pulse::http::ApiError& e) {
+        if (e.status < 400 || e.status > 499) __builtin_trap();
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    std::string text(reinterpret_cast<const char*>(data), size);
+    expectParsedOrRefused([&] { pulse::http::parseJsonObject(text); });
+    expectParsedOrRefused([&] {
+        auto c = pulse::http::parseCredentials(text);
+        (void)c;
+    });
+    expectParsedOrRefused([&] {
+        auto k = pulse::http::parseNewApiKey(text);
+        if (k.name.empty() || k.name.size() > 200 || (k.role != "customer" && k.role != "tenant-admin"))
+            __builtin_trap();
+        if (k.ttlDays && (*k.ttlDays < 1 || *k.ttlDays > 3650)) __builtin_trap();
+    });
+    expectParsedOrRefused([&] {
+        auto d = pulse::http::parseNewDevice(text);
+        if (d.name.empty() || d.tags.size() > 64) __builtin_trap();
+    });
+    expectParsedOrRefused([&] {
+        int m = pulse::http::parseSilenceMinutes(text);
+        if (m < 1 || m > 43200) __builtin_trap();
+    });
+    expectParsedOrRefused([&] {
+        auto r = pulse::http::parseCloseReason(text);
+        if (r.empty() && !text.empty()) __builtin_trap();
+    });
+    return 0;
+}
