@@ -282,10 +282,10 @@ void HttpSubsystem::initialize(Poco::Util::Application& app) {
     apiSettings.loginMaxPerIp = s.loginMaxFailuresPerIp;
     apiSettings.loginMaxPerAccount = s.loginMaxFailuresPerAccount;
     apiSettings.loginWindowS = s.loginFailureWindowS;
-    ctx_.api =
-        std::make_unique<http::Api>(http::ApiServices{ctx_.db.get(), ctx_.apiPool.get(), ctx_.identity.get(),
-                                                      ctx_.audit.get(), ctx_.alerts.get()},
-                                    apiSettings);
+    ctx_.api = std::make_unique<http::Api>(
+        http::ApiServices{ctx_.db.get(), ctx_.apiPool.get(), ctx_.identity.get(), ctx_.audit.get(),
+                          ctx_.alerts.get(), ctx_.channels.get(), ctx_.plugins.get()},
+        apiSettings);
     ctx_.api->mountAll(*router);
     http::addStaticFiles(*router, s.spaDir);
     server_ = std::make_unique<http::HttpServer>(

@@ -190,9 +190,14 @@ std::string ChannelService::maskedConfig(const std::string& tenantId, const std:
         {channelId, tenantId});
     tx.commit();
     if (rows.rows.empty()) throw std::invalid_argument("no such channel");
-    auto config = parseObject(*rows.rows[0][1], "stored config");
-    auto component = plugins_.findComponent("sender/" + *rows.rows[0][0]);
-    if (component && *rows.rows[0][2] == "t") {
+    return mask(*rows.rows[0][0], *rows.rows[0][1], *rows.rows[0][2] == "t");
+}
+
+std::string ChannelService::mask(const std::string& type, const std::string& storedConfigJson,
+                                 bool hasSecrets) const {
+    auto config = parseObject(storedConfigJson, "stored config");
+    auto component = plugins_.findComponent("sender/" + type);
+    if (component && hasSecrets) {
         // Which secrets are set is not itself secret; their values are.
         for (const auto& field : secretFields(component->configSchemaText)) config->set(field, kMask);
     }
@@ -212,10 +217,13 @@ std::string ChannelService::createRoute(const std::string& tenantId, const Route
             "INSERT INTO pulse.routing_rules (tenant_id, channel_id, name, severities, rule_types, site_id, "
             "tag, "
             "throttle_s) SELECT $1::uuid, c.id, $3, $4::text[], $5::text[], $6::uuid, $7, $8::int "
-            "FROM pulse.channels c WHERE c.id = $2::uuid AND c.tenant_id = $1::uuid RETURNING id::text",
+            "FROM pulse.channels c WHERE c.id = $2::uuid AND c.tenant_id = $1::uuid "
+            // The site must be this tenant's (foreign keys are checked without row-level security).
+            "AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM pulse.sites s WHERE s.id = $6::uuid)) RETURNING "
+            "id::text",
             {tenantId, spec.channelId, spec.name, pgArray(spec.severities), pgArray(spec.ruleTypes),
              spec.siteId, spec.tag, std::to_string(spec.throttleS)});
-        if (rows.rows.empty()) throw std::invalid_argument("no such channel");
+        if (rows.rows.empty()) throw std::invalid_argument("no such channel or site");
         tx.commit();
         return *rows.rows[0][0];
     } catch (const storage::DatabaseError& e) {

@@ -49,6 +49,9 @@ class ChannelService {
                       const std::string& configJson);
     // The stored config with every secret as "***".
     std::string maskedConfig(const std::string& tenantId, const std::string& channelId) const;
+    // A stored public config as it may be shown: every secret field of the type's schema as "***" when the
+    // channel has secrets (the public part never holds any).
+    std::string mask(const std::string& type, const std::string& storedConfigJson, bool hasSecrets) const;
     std::string createRoute(const std::string& tenantId, const RouteSpec& spec);
 
     // The full plugin config of a stored channel (secrets opened), and an instance made from it.

@@ -39,7 +39,7 @@ std::string scalar(const std::string& sql, const std::vector<std::optional<std::
 }
 
 struct TenantFixture {
-    std::string id, slug, admin, customer, deviceId, alertId;
+    std::string id, slug, admin, customer, deviceId, alertId, ruleId, channelId;
 };
 
 const std::string kPassword = "correct horse battery staple";
@@ -72,6 +72,14 @@ TenantFixture makeTenant(const std::string& slug, const std::string& passwordHas
                  "SELECT $1::uuid, r.id, $2::bigint, 'HIGH', 'too hot', now() FROM r RETURNING id::text",
                  {t.id, t.deviceId})
              .rows[0][0];
+    t.ruleId = *owner.query("SELECT id::text FROM pulse.rules WHERE tenant_id = $1::uuid", {t.id}).rows[0][0];
+    t.channelId =
+        *owner
+             .query(
+                 "INSERT INTO pulse.channels (tenant_id, name, type, config) VALUES ($1::uuid, 'hook', "
+                 "'log', '{}') RETURNING id::text",
+                 {t.id})
+             .rows[0][0];
     return t;
 }
 
@@ -90,12 +98,18 @@ class Api : public ::testing::Test {
         b_ = makeTenant("api-b-" + suffix, hash);
         dir_ = tempDir("api");
         Poco::File(dir_ + "/plugins.d").createDirectories();
+        writeFile(dir_ + "/plugins.d/rules.properties", "plugin.library = rule_threshold.so\n");
+        writeFile(dir_ + "/plugins.d/webhook.properties", "plugin.library = sender_webhook.so\n");
+        writeFile(dir_ + "/secrets.key",
+                  "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
         port_ = freePort();
         // 127.0.0.1 is a trusted proxy here, so X-Forwarded-For stands for distinct client addresses.
-        config_ = writePulseConfig(dir_, port_, dir_ + "/plugins.d",
-                                   "http.trusted_proxies = 127.0.0.1/32\nlogin.max_failures_per_account = 3\n"
-                                   "login.max_failures_per_ip = 6\nratelimit.ip_burst = 10000\n"
-                                   "ratelimit.tenant_burst = 10000\n");
+        config_ = writePulseConfig(
+            dir_, port_, dir_ + "/plugins.d",
+            "http.trusted_proxies = 127.0.0.1/32\nlogin.max_failures_per_account = 3\n"
+            "login.max_failures_per_ip = 6\nratelimit.ip_burst = 10000\n"
+            "ratelimit.tenant_burst = 10000\negress.allow = 127.0.0.1/32\nsecrets.key_file = " +
+                dir_ + "/secrets.key\n");
         pulsed_ = new Pulsed(config_, dbEnv());
     }
     static void TearDownTestSuite() {
@@ -276,6 +290,13 @@ TEST_F(Api, CrossTenantMatrixFindsNothingAndChangesNothing) {
         {"POST", "/api/v1/alerts/" + b_.alertId + "/close", "{\"reason\":\"x\"}"},
         {"POST", "/api/v1/alerts/" + b_.alertId + "/silence", "{\"minutes\":5}"},
         {"DELETE", "/api/v1/api-keys/" + keyOfB, ""},
+        {"GET", "/api/v1/rules/" + b_.ruleId, ""},
+        {"PUT", "/api/v1/rules/" + b_.ruleId,
+         "{\"name\":\"x\",\"type\":\"threshold\",\"config\":{\"metric\":\"t\",\"operator\":\"GT\","
+         "\"threshold\":1}}"},
+        {"DELETE", "/api/v1/rules/" + b_.ruleId, ""},
+        {"GET", "/api/v1/channels/" + b_.channelId, ""},
+        {"PUT", "/api/v1/channels/" + b_.channelId + "/config", "{\"level\":\"error\"}"},
     };
     std::vector<std::map<std::string, std::string>> principals = {with(adminA),
                                                                   {{"Authorization", "Bearer " + keyA}}};
@@ -291,6 +312,17 @@ TEST_F(Api, CrossTenantMatrixFindsNothingAndChangesNothing) {
         EXPECT_EQ(json(devices.body)->getArray("items")->size(), 1u) << devices.body;
         auto alerts = call("GET", "/api/v1/alerts?status=ALL&device_id=" + b_.deviceId, "", who);
         EXPECT_EQ(json(alerts.body)->getArray("items")->size(), 0u) << alerts.body;
+        // Routing A's alerts to B's channel: refused as an unknown channel.
+        EXPECT_EQ(
+            call("POST", "/api/v1/routing-rules", "{\"channel_id\":\"" + b_.channelId + "\"}", who).status,
+            422);
+        for (const auto& list :
+             {"/api/v1/rules", "/api/v1/channels", "/api/v1/routing-rules", "/api/v1/api-keys"}) {
+            auto r = call("GET", list, "", who);
+            EXPECT_EQ(r.body.find(b_.ruleId), std::string::npos) << list;
+            EXPECT_EQ(r.body.find(b_.channelId), std::string::npos) << list;
+            EXPECT_EQ(r.body.find(keyOfB), std::string::npos) << list;
+        }
         // An operator-only way to name a tenant does nothing for a tenant user.
         auto named = call("GET", "/api/v1/devices?tenant=" + b_.id, "", who);
         EXPECT_EQ(named.body.find(b_.deviceId + ","), std::string::npos);
@@ -305,6 +337,12 @@ TEST_F(Api, CrossTenantMatrixFindsNothingAndChangesNothing) {
         "1");
     EXPECT_EQ(scalar("SELECT count(*) FROM pulse.alert_events WHERE alert_id = $1::bigint", {b_.alertId}),
               "0");
+    EXPECT_EQ(
+        scalar(
+            "SELECT name || enabled::text || (deleted_at IS NULL)::text FROM pulse.rules WHERE id = $1::uuid",
+            {b_.ruleId}),
+        "hottruetrue");
+    EXPECT_EQ(scalar("SELECT config::text FROM pulse.channels WHERE id = $1::uuid", {b_.channelId}), "{}");
 }
 
 TEST_F(Api, ListsValidateTheirParametersAndPageWithCursors) {
@@ -360,6 +398,102 @@ TEST_F(Api, RolesDecideWhoChangesWhat) {
     EXPECT_NE(log.body.find("\"alert.acknowledge\""), std::string::npos);
     EXPECT_NE(log.body.find("198.51.100.1"), std::string::npos);
     EXPECT_EQ(log.body.find(b_.id), std::string::npos);  // only A's entries
+}
+
+TEST_F(Api, RulesAreCheckedAgainstThePluginSchemaAndTheTenantsOwnScope) {
+    auto admin = login(a_.admin);
+    auto bad =
+        call("POST", "/api/v1/rules",
+             "{\"name\":\"r\",\"type\":\"threshold\",\"config\":{\"metric\":\"t\",\"operator\":\"ABOUT\"}}",
+             with(admin));
+    EXPECT_EQ(bad.status, 422) << bad.body;
+    EXPECT_EQ(json(bad.body)->getValue<std::string>("field"), "config");
+    EXPECT_EQ(call("POST", "/api/v1/rules", "{\"name\":\"r\",\"type\":\"nosuch\"}", with(admin)).status, 422);
+    std::string good =
+        "\"type\":\"threshold\",\"severity\":\"HIGH\",\"config\":{\"metric\":\"temperature\","
+        "\"operator\":\"GT\",\"threshold\":80}";
+    // Another tenant's device as the scope is refused like an unknown one.
+    auto foreign = call(
+        "POST", "/api/v1/rules",
+        "{\"name\":\"r\"," + good + ",\"scope\":{\"kind\":\"device\",\"device_id\":" + b_.deviceId + "}}",
+        with(admin));
+    EXPECT_EQ(foreign.status, 422) << foreign.body;
+    auto created = call("POST", "/api/v1/rules",
+                        "{\"name\":\"too hot\"," + good +
+                            ",\"scope\":{\"kind\":\"device\",\"device_id\":" + a_.deviceId + "}}",
+                        with(admin));
+    ASSERT_EQ(created.status, 201) << created.body;
+    std::string id = json(created.body)->getValue<std::string>("id");
+    EXPECT_EQ(call("POST", "/api/v1/rules", "{\"name\":\"too hot\"," + good + "}", with(admin)).status, 409);
+    auto replaced = call("PUT", "/api/v1/rules/" + id,
+                         "{\"name\":\"too hot\"," + good + ",\"enabled\":false}", with(admin));
+    EXPECT_EQ(replaced.status, 200) << replaced.body;
+    EXPECT_FALSE(json(replaced.body)->getValue<bool>("enabled"));
+    auto customer = login(a_.customer);
+    EXPECT_EQ(call("DELETE", "/api/v1/rules/" + id, "", with(customer)).status, 403);
+    auto adminB = login(b_.admin);
+    EXPECT_EQ(call("GET", "/api/v1/rules/" + id, "", with(adminB, false)).status, 404);
+    EXPECT_EQ(call("DELETE", "/api/v1/rules/" + id, "", with(adminB)).status, 404);
+    EXPECT_EQ(call("DELETE", "/api/v1/rules/" + id, "", with(admin)).status, 204);
+    EXPECT_EQ(call("GET", "/api/v1/rules/" + id, "", with(admin, false)).status, 404);
+    // The schemas the UI builds its forms from.
+    auto plugins = call("GET", "/api/v1/plugins", "", with(customer, false));
+    EXPECT_EQ(plugins.status, 200);
+    EXPECT_NE(plugins.body.find("\"threshold\""), std::string::npos);
+    EXPECT_NE(plugins.body.find("config_schema"), std::string::npos);
+}
+
+// S9 and S8 through the API: secrets never come back, a masked value sent back keeps the secret, and a
+// tenant-chosen target on an internal address is refused when saved.
+TEST_F(Api, ChannelSecretsNeverLeaveAndInternalTargetsAreRefused) {
+    auto admin = login(a_.admin);
+    std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    auto internal =
+        call("POST", "/api/v1/channels",
+             "{\"name\":\"inside\",\"type\":\"webhook\",\"config\":{\"url\":\"http://169.254.169.254/x\","
+             "\"secret\":\"" +
+                 secret + "\"}}",
+             with(admin));
+    EXPECT_EQ(internal.status, 422) << internal.body;
+    auto created = call("POST", "/api/v1/channels",
+                        "{\"name\":\"ops\",\"type\":\"webhook\",\"config\":{\"url\":\"http://127.0.0.1:9/p\","
+                        "\"secret\":\"" +
+                            secret + "\"}}",
+                        with(admin));
+    ASSERT_EQ(created.status, 201) << created.body;
+    EXPECT_EQ(created.body.find(secret), std::string::npos);
+    auto channel = json(created.body);
+    EXPECT_EQ(channel->getObject("config")->getValue<std::string>("secret"), "***");
+    std::string id = channel->getValue<std::string>("id");
+    std::string sealed =
+        scalar("SELECT encode(secrets, 'hex') FROM pulse.channels WHERE id = $1::uuid", {id});
+    ASSERT_FALSE(sealed.empty());
+    // The masked value sent back with another change keeps the stored secret.
+    auto updated = call("PUT", "/api/v1/channels/" + id + "/config",
+                        "{\"url\":\"http://127.0.0.1:9/q\",\"secret\":\"***\"}", with(admin));
+    EXPECT_EQ(updated.status, 200) << updated.body;
+    EXPECT_EQ(json(updated.body)->getObject("config")->getValue<std::string>("url"), "http://127.0.0.1:9/q");
+    EXPECT_EQ(scalar("SELECT count(*) FROM pulse.channels WHERE id = $1::uuid AND secrets IS NOT NULL", {id}),
+              "1");
+    for (const auto& path : {std::string("/api/v1/channels"), "/api/v1/channels/" + id,
+                             std::string("/api/v1/audit-log?limit=200")}) {
+        auto r = call("GET", path, "", with(admin, false));
+        EXPECT_EQ(r.status, 200) << path;
+        EXPECT_EQ(r.body.find(secret), std::string::npos) << path;
+    }
+    EXPECT_EQ(
+        scalar("SELECT count(*) FROM pulse.audit_log WHERE detail::text LIKE '%' || $1 || '%'", {secret}),
+        "0");
+    // Routing to a channel of another tenant is refused.
+    auto adminB = login(b_.admin);
+    auto route = call("POST", "/api/v1/routing-rules", "{\"channel_id\":\"" + id + "\"}", with(adminB));
+    EXPECT_EQ(route.status, 422) << route.body;
+    EXPECT_EQ(call("POST", "/api/v1/routing-rules",
+                   "{\"channel_id\":\"" + id + "\",\"severities\":[\"HIGH\"]}", with(admin))
+                  .status,
+              201);
+    EXPECT_EQ(call("GET", "/api/v1/channels/" + id, "", with(adminB, false)).status, 404);
+    EXPECT_NE(call("GET", "/api/v1/routing-rules", "", with(admin, false)).body.find(id), std::string::npos);
 }
 
 // S5: failures from one address for one account make that pair wait; the owner, from elsewhere, signs in.
@@ -430,6 +564,21 @@ TEST_F(Api, ResponsesMatchTheOpenApiDocument) {
     check("AlertList", call("GET", "/api/v1/alerts?status=ALL", "", with(s, false)), 200);
     check("AlertDetail", call("GET", "/api/v1/alerts/" + a_.alertId, "", with(s, false)), 200);
     check("AuditList", call("GET", "/api/v1/audit-log?limit=5", "", with(s, false)), 200);
+    std::string rule =
+        "{\"name\":\"doc rule\",\"type\":\"threshold\",\"config\":{\"metric\":\"t\",\"operator\":"
+        "\"LT\",\"threshold\":1},\"scope\":{\"kind\":\"tag\",\"tag\":\"x\"}}";
+    check("Rule", call("POST", "/api/v1/rules", rule, with(s)), 201);
+    check("RuleList", call("GET", "/api/v1/rules", "", with(s, false)), 200);
+    check(
+        "Channel",
+        call("POST", "/api/v1/channels",
+             "{\"name\":\"doc\",\"type\":\"webhook\",\"config\":{\"url\":\"http://127.0.0.1:9/\",\"secret\":"
+             "\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"}}",
+             with(s)),
+        201);
+    check("ChannelList", call("GET", "/api/v1/channels", "", with(s, false)), 200);
+    check("RoutingRuleList", call("GET", "/api/v1/routing-rules", "", with(s, false)), 200);
+    check("PluginList", call("GET", "/api/v1/plugins", "", with(s, false)), 200);
     check("Problem", call("GET", "/api/v1/alerts?limit=500", "", with(s, false)), 422);
     check("Problem", call("GET", "/api/v1/devices"), 401);
     check("Problem", call("GET", "/api/v1/devices/999999999", "", with(s, false)), 404);
@@ -439,9 +588,10 @@ TEST_F(Api, ResponsesMatchTheOpenApiDocument) {
         for (const auto& [method, op] : *item.extract<Poco::JSON::Object::Ptr>()) {
             std::string p = path;
             if (auto at = p.find("{id}"); at != std::string::npos)
-                p.replace(
-                    at, 4,
-                    p.find("api-keys") != std::string::npos ? "00000000-0000-0000-0000-000000000000" : "1");
+                p.replace(at, 4,
+                          p.find("/devices/") == std::string::npos && p.find("/alerts/") == std::string::npos
+                              ? "00000000-0000-0000-0000-000000000000"
+                              : "1");
             std::string m = Poco::toUpper(method);
             auto r = call(m, p, m == "GET" || m == "DELETE" ? "" : "{}", with(s));
             EXPECT_NE(r.status, 405) << m << " " << p;

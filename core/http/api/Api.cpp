@@ -131,6 +131,7 @@ Api::Api(ApiServices services, ApiSettings settings)
       settings_(std::move(settings)),
       addressLimiter_(settings_.ipPerS, settings_.ipBurst),
       tenantLimiter_(settings_.tenantPerS, settings_.tenantBurst),
+      principalLimiter_(settings_.ipPerS, settings_.ipBurst),
       loginThrottle_(settings_.loginMaxPerIp, settings_.loginMaxPerAccount,
                      std::chrono::seconds(settings_.loginWindowS)) {}
 
@@ -264,6 +265,13 @@ void Api::route(Router& router, const std::string& method, const std::string& pa
                     call.audit("auth.forbidden", ex.request.getMethod() + " " + ex.path, "denied");
                     throw ApiError(403, "Forbidden", "the role " + p.role + " may not do this");
                 }
+                // Per principal (user or key) at the per-address rate: one busy script does not use up its
+                // address's or its tenant's allowance alone.
+                if (int wait = principalLimiter_.take("p:" + p.id)) {
+                    ex.response.set("Retry-After", std::to_string(wait));
+                    throw ApiError(429, "Too Many Requests",
+                                   "too many requests from this user or key; retry later");
+                }
                 if (!call.tenantId.empty()) {
                     if (int wait = tenantLimiter_.take("t:" + call.tenantId)) {
                         ex.response.set("Retry-After", std::to_string(wait));
@@ -305,6 +313,9 @@ void Api::mountAll(Router& router) {
     addDeviceRoutes(router, *this);
     addAlertRoutes(router, *this);
     addAuditRoutes(router, *this);
+    addChannelRoutes(router, *this);
+    addRuleRoutes(router, *this);
+    addPluginRoutes(router, *this);
 }
 
 }  // namespace pulse::http

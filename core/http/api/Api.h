@@ -18,7 +18,11 @@
 namespace pulse::services {
 class AuditLog;
 class AlertService;
+class ChannelService;
 }  // namespace pulse::services
+namespace pulse::plugins {
+class PluginManager;
+}
 namespace pulse::storage {
 class Database;
 class PgPool;
@@ -36,7 +40,9 @@ struct ApiServices {
     storage::PgPool* pool = nullptr;  // tenant-scoped queries of the resources
     services::IdentityService* identity = nullptr;
     services::AuditLog* audit = nullptr;
-    services::AlertService* alerts = nullptr;  // may be null (alerts routes answer 503)
+    services::AlertService* alerts = nullptr;      // may be null (alerts routes answer 503)
+    services::ChannelService* channels = nullptr;  // may be null (channel routes answer 503)
+    const plugins::PluginManager* plugins = nullptr;
 };
 
 struct ApiSettings {
@@ -107,6 +113,7 @@ class Api {
     ApiSettings settings_;
     RateLimiter addressLimiter_;
     RateLimiter tenantLimiter_;
+    RateLimiter principalLimiter_;
     LoginThrottle loginThrottle_;
 };
 
@@ -125,5 +132,8 @@ void addApiKeyRoutes(Router& router, Api& api);
 void addDeviceRoutes(Router& router, Api& api);
 void addAlertRoutes(Router& router, Api& api);
 void addAuditRoutes(Router& router, Api& api);
+void addChannelRoutes(Router& router, Api& api);
+void addRuleRoutes(Router& router, Api& api);
+void addPluginRoutes(Router& router, Api& api);
 
 }  // namespace pulse::http

@@ -4,6 +4,8 @@
 #include <Poco/JSON/Parser.h>
 #include <Poco/String.h>
 
+#include <sstream>
+
 namespace pulse::http {
 namespace {
 
@@ -97,6 +99,108 @@ NewDeviceBody parseNewDevice(const std::string& text) {
             b.tags.push_back(v.convert<std::string>());
         }
     }
+    return b;
+}
+
+NewChannelBody parseNewChannel(const std::string& text) {
+    auto o = parseJsonObject(text);
+    NewChannelBody b;
+    b.name = requiredString(o, "name", 200);
+    b.type = requiredString(o, "type", 64);
+    if (!o->has("config") || !o->getObject("config"))
+        throw invalid("config", "config is required and must be an object");
+    std::ostringstream config;
+    o->getObject("config")->stringify(config);
+    b.configJson = config.str();
+    b.maxConcurrency = optionalInt(o, "max_concurrency", 1, 64).value_or(4);
+    return b;
+}
+
+namespace {
+
+std::vector<std::string> stringList(const Poco::JSON::Object::Ptr& o, const std::string& name, size_t max) {
+    std::vector<std::string> out;
+    if (!o->has(name)) return out;
+    auto array = o->getArray(name);
+    if (!array || array->size() > max)
+        throw invalid(name, name + " must be an array of at most " + std::to_string(max) + " strings");
+    for (size_t i = 0; i < array->size(); ++i) {
+        auto v = array->get(static_cast<unsigned>(i));
+        if (!v.isString()) throw invalid(name, name + " must be an array of strings");
+        out.push_back(v.convert<std::string>());
+    }
+    return out;
+}
+
+std::optional<std::string> optionalString(const Poco::JSON::Object::Ptr& o, const std::string& name,
+                                          size_t maxLength) {
+    if (!o->has(name) || o->isNull(name)) return std::nullopt;
+    if (!o->get(name).isString()) throw invalid(name, name + " must be a string");
+    std::string v = o->getValue<std::string>(name);
+    if (v.empty() || v.size() > maxLength)
+        throw invalid(name, name + " must be 1-" + std::to_string(maxLength) + " characters");
+    return v;
+}
+
+}  // namespace
+
+services::RouteSpec parseNewRoute(const std::string& text) {
+    auto o = parseJsonObject(text);
+    services::RouteSpec r;
+    r.channelId = requiredString(o, "channel_id", 36);
+    r.name = optionalString(o, "name", 200).value_or("");
+    r.severities = stringList(o, "severities", 5);
+    r.ruleTypes = stringList(o, "rule_types", 32);
+    r.siteId = optionalString(o, "site_id", 36);
+    r.tag = optionalString(o, "tag", 64);
+    r.throttleS = optionalInt(o, "throttle_s", 0, 604800).value_or(0);
+    return r;
+}
+
+RuleBody parseRule(const std::string& text) {
+    auto o = parseJsonObject(text);
+    RuleBody b;
+    b.name = requiredString(o, "name", 200);
+    b.type = requiredString(o, "type", 64);
+    if (o->has("config")) {
+        if (!o->getObject("config")) throw invalid("config", "config must be an object");
+        std::ostringstream config;
+        o->getObject("config")->stringify(config);
+        b.configJson = config.str();
+    }
+    if (auto severity = optionalString(o, "severity", 16)) {
+        b.severity = *severity;
+        if (b.severity != "CRITICAL" && b.severity != "HIGH" && b.severity != "MEDIUM" &&
+            b.severity != "LOW" && b.severity != "INFO")
+            throw invalid("severity", "severity must be CRITICAL, HIGH, MEDIUM, LOW or INFO");
+    }
+    if (o->has("scope")) {
+        auto scope = o->getObject("scope");
+        if (!scope) throw invalid("scope", "scope must be an object");
+        b.scopeKind = requiredString(scope, "kind", 16);
+        if (b.scopeKind == "site") {
+            b.scopeValue = optionalString(scope, "site_id", 36);
+            if (!b.scopeValue || b.scopeValue->size() != 36)
+                throw invalid("scope.site_id", "a site scope needs site_id");
+        } else if (b.scopeKind == "tag") {
+            b.scopeValue = optionalString(scope, "tag", 64);
+            if (!b.scopeValue) throw invalid("scope.tag", "a tag scope needs tag");
+        } else if (b.scopeKind == "device") {
+            auto device = optionalInt(scope, "device_id", 1, 2147483647);
+            if (!device) throw invalid("scope.device_id", "a device scope needs device_id");
+            b.scopeValue = std::to_string(*device);
+        } else if (b.scopeKind != "tenant") {
+            throw invalid("scope.kind", "scope.kind must be tenant, site, tag or device");
+        }
+    }
+    for (auto [name, target] :
+         {std::pair<const char*, bool*>{"auto_close", &b.autoClose}, {"enabled", &b.enabled}}) {
+        if (!o->has(name)) continue;
+        if (!o->get(name).isBoolean()) throw invalid(name, std::string(name) + " must be true or false");
+        *target = o->getValue<bool>(name);
+    }
+    b.flapThreshold = optionalInt(o, "flap_threshold", 1, 1000).value_or(3);
+    b.flapWindowS = optionalInt(o, "flap_window_s", 1, 86400).value_or(600);
     return b;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "http/api/ApiError.h"
+#include "services/ChannelService.h"
 
 #include <Poco/JSON/Object.h>
 
@@ -34,6 +35,30 @@ struct NewDeviceBody {
     std::vector<std::string> tags;
 };
 NewDeviceBody parseNewDevice(const std::string& text);
+
+struct NewChannelBody {
+    std::string name;
+    std::string type;
+    std::string configJson;  // the "config" object, secrets included, as text
+    int maxConcurrency = 4;
+};
+NewChannelBody parseNewChannel(const std::string& text);
+
+services::RouteSpec parseNewRoute(const std::string& text);
+
+struct RuleBody {
+    std::string name;
+    std::string type;
+    std::string configJson = "{}";
+    std::string severity = "MEDIUM";
+    std::string scopeKind = "tenant";       // tenant, site, tag, device
+    std::optional<std::string> scopeValue;  // the site id, tag or device id
+    bool autoClose = true;
+    int flapThreshold = 3;
+    int flapWindowS = 600;
+    bool enabled = true;
+};
+RuleBody parseRule(const std::string& text);
 
 int parseSilenceMinutes(const std::string& text);       // 1..43200
 std::string parseCloseReason(const std::string& text);  // empty body: the default reason

@@ -1,0 +1,235 @@
+// /api/v1/rules: the tenant's alert rules. The config is validated against the rule plugin's JSON Schema,
+// the scope's site or device must be the tenant's; a running pulsed picks changes up within rules.reload_ms.
+#include "http/api/Api.h"
+#include "http/api/RequestBodies.h"
+#include "logging/Logging.h"
+#include "plugins/PluginManager.h"
+#include "storage/PgPool.h"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Parser.h>
+
+namespace pulse::http {
+namespace {
+
+const std::string kColumns =
+    "r.id::text, r.name, r.type, r.config::text, r.severity, r.scope_kind, r.scope_site_id::text, "
+    "r.scope_tag, "
+    "r.scope_device_id::text, r.auto_close::text, r.flap_threshold::text, r.flap_window_s::text, "
+    "r.enabled::text, " +
+    isoTime("r.created_at") + ", " + isoTime("r.updated_at");
+
+Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& r) {
+    Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+    Poco::JSON::Parser parser;
+    o->set("id", *r[0]);
+    o->set("name", *r[1]);
+    o->set("type", *r[2]);
+    o->set("config", parser.parse(*r[3]));
+    o->set("severity", *r[4]);
+    Poco::JSON::Object::Ptr scope = new Poco::JSON::Object;
+    scope->set("kind", *r[5]);
+    if (r[6]) scope->set("site_id", *r[6]);
+    if (r[7]) scope->set("tag", *r[7]);
+    if (r[8]) scope->set("device_id", std::stoll(*r[8]));
+    o->set("scope", scope);
+    o->set("auto_close", *r[9] == "true");
+    o->set("flap_threshold", std::stoi(*r[10]));
+    o->set("flap_window_s", std::stoi(*r[11]));
+    o->set("enabled", *r[12] == "true");
+    o->set("created_at", *r[13]);
+    o->set("updated_at", *r[14]);
+    return o;
+}
+
+std::string ruleId(Call& call) {
+    const std::string& id = call.ex.params.at("id");
+    if (!isUuid(id)) throw ApiError(404, "Not Found", "no such rule");
+    return id;
+}
+
+void sendRule(Call& call, const std::string& id, int status) {
+    storage::PgRows rows;
+    call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
+        rows = conn.query(
+            "SELECT " + kColumns + " FROM pulse.rules r WHERE r.id = $1::uuid AND r.deleted_at IS NULL",
+            {id});
+    });
+    if (rows.rows.empty()) throw ApiError(404, "Not Found", "no such rule");
+    sendObject(call.ex, status, describe(rows.rows[0]));
+}
+
+// The schema check of the rule plugin, as a 422 naming what is wrong.
+void validateConfig(Call& call, const std::string& type, const std::string& configJson) {
+    const auto* plugins = call.api.services().plugins;
+    if (!plugins || !plugins->findComponent("rule/" + type))
+        throw ApiError(422, "Unprocessable Content", "no rule plugin of type '" + type + "' is loaded",
+                       "type");
+    std::string problems = plugins->validateConfig("rule/" + type, configJson);
+    if (!problems.empty()) throw ApiError(422, "Unprocessable Content", problems, "config");
+}
+
+// Foreign keys are checked without row-level security: a scope's site or device is looked up under the
+// tenant first, so another tenant's id is refused like an unknown one.
+void checkScope(storage::PgConnection& conn, const RuleBody& b) {
+    if (b.scopeKind == "site" &&
+        conn.query("SELECT 1 FROM pulse.sites WHERE id = $1::uuid", {b.scopeValue}).rows.empty())
+        throw ApiError(422, "Unprocessable Content", "no such site", "scope.site_id");
+    if (b.scopeKind == "device" &&
+        conn.query("SELECT 1 FROM pulse.devices WHERE id = $1::bigint AND decommissioned_at IS NULL",
+                   {b.scopeValue})
+            .rows.empty())
+        throw ApiError(422, "Unprocessable Content", "no such device", "scope.device_id");
+}
+
+}  // namespace
+
+void addRuleRoutes(Router& router, Api& api) {
+    api.route(router, "GET", "/api/v1/rules", "api.rules.list", Access::Reader, [](Call& call) {
+        storage::PgRows rows;
+        call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
+            rows = conn.query("SELECT " + kColumns +
+                              " FROM pulse.rules r WHERE r.deleted_at IS NULL ORDER BY r.name LIMIT 1000");
+        });
+        Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
+        for (const auto& r : rows.rows) items->add(describe(r));
+        Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
+        out->set("items", items);
+        sendObject(call.ex, 200, out);
+    });
+
+    api.route(router, "GET", "/api/v1/rules/{id}", "api.rules.get", Access::Reader,
+              [](Call& call) { sendRule(call, ruleId(call), 200); });
+
+    api.route(router, "POST", "/api/v1/rules", "api.rules.create", Access::TenantAdmin, [](Call& call) {
+        auto b = parseRule(call.bodyText());
+        validateConfig(call, b.type, b.configJson);
+        std::string id;
+        try {
+            call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
+                checkScope(conn, b);
+                id = *conn.query(
+                              "INSERT INTO pulse.rules (tenant_id, name, type, config, severity, scope_kind, "
+                              "scope_site_id, scope_tag, scope_device_id, auto_close, flap_threshold, "
+                              "flap_window_s, enabled) VALUES ($1::uuid, $2, $3, $4::jsonb, $5, $6, "
+                              "CASE WHEN $6 = 'site' THEN ($7::text)::uuid END, CASE WHEN $6 = 'tag' THEN "
+                              "$7::text END, "
+                              "CASE WHEN $6 = 'device' THEN ($7::text)::bigint END, $8::boolean, $9::int, "
+                              "$10::int, "
+                              "$11::boolean) RETURNING id::text",
+                              {call.tenant(), b.name, b.type, b.configJson, b.severity, b.scopeKind,
+                               b.scopeValue, b.autoClose ? "true" : "false", std::to_string(b.flapThreshold),
+                               std::to_string(b.flapWindowS), b.enabled ? "true" : "false"})
+                          .rows.at(0)
+                          .at(0);
+            });
+        } catch (const storage::DatabaseError& e) {
+            call.audit("rule.create", b.name, "failed");
+            if (e.sqlState() == "23505")
+                throw ApiError(409, "Conflict", "a rule named '" + b.name + "' exists", "name");
+            if (e.sqlState().rfind("23", 0) == 0 || e.sqlState() == "22P02")
+                throw ApiError(422, "Unprocessable Content", e.what());
+            throw;
+        }
+        call.audit("rule.create", id, "ok", "{\"type\":\"" + logging::jsonEscape(b.type) + "\"}");
+        call.ex.response.set("Location", "/api/v1/rules/" + id);
+        sendRule(call, id, 201);
+    });
+
+    // A whole rule, replaced (the same body as POST); its alerts stay, its evaluation state starts afresh.
+    api.route(router, "PUT", "/api/v1/rules/{id}", "api.rules.replace", Access::TenantAdmin, [](Call& call) {
+        std::string id = ruleId(call);
+        auto b = parseRule(call.bodyText());
+        validateConfig(call, b.type, b.configJson);
+        bool found = false;
+        try {
+            call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
+                checkScope(conn, b);
+                found =
+                    !conn.query(
+                             "UPDATE pulse.rules SET name = $2, type = $3, config = $4::jsonb, severity = "
+                             "$5, "
+                             "scope_kind = $6, scope_site_id = CASE WHEN $6 = 'site' THEN ($7::text)::uuid "
+                             "END, "
+                             "scope_tag = CASE WHEN $6 = 'tag' THEN $7::text END, "
+                             "scope_device_id = CASE WHEN $6 = 'device' THEN ($7::text)::bigint END, "
+                             "auto_close = $8::boolean, flap_threshold = $9::int, flap_window_s = $10::int, "
+                             "enabled = $11::boolean, updated_at = clock_timestamp() "
+                             "WHERE id = $1::uuid AND deleted_at IS NULL RETURNING id",
+                             {id, b.name, b.type, b.configJson, b.severity, b.scopeKind, b.scopeValue,
+                              b.autoClose ? "true" : "false", std::to_string(b.flapThreshold),
+                              std::to_string(b.flapWindowS), b.enabled ? "true" : "false"})
+                         .rows.empty();
+            });
+        } catch (const storage::DatabaseError& e) {
+            call.audit("rule.update", id, "failed");
+            if (e.sqlState() == "23505")
+                throw ApiError(409, "Conflict", "a rule named '" + b.name + "' exists", "name");
+            if (e.sqlState().rfind("23", 0) == 0 || e.sqlState() == "22P02")
+                throw ApiError(422, "Unprocessable Content", e.what());
+            throw;
+        }
+        if (!found) throw ApiError(404, "Not Found", "no such rule");
+        call.audit("rule.update", id);
+        sendRule(call, id, 200);
+    });
+
+    api.route(
+        router, "DELETE", "/api/v1/rules/{id}", "api.rules.delete", Access::TenantAdmin, [](Call& call) {
+            std::string id = ruleId(call);
+            bool found = false;
+            call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
+                found = !conn.query(
+                                 "UPDATE pulse.rules SET deleted_at = now(), enabled = false, updated_at = "
+                                 "clock_timestamp() WHERE id = $1::uuid AND deleted_at IS NULL RETURNING id",
+                                 {id})
+                             .rows.empty();
+            });
+            if (!found) throw ApiError(404, "Not Found", "no such rule");
+            call.audit("rule.delete", id);
+            call.ex.response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
+            call.ex.response.setContentLength(0);
+            call.ex.response.send();
+        });
+}
+
+void addPluginRoutes(Router& router, Api& api) {
+    // What this instance can run: loaded plugins, their components and config schemas (rule and channel
+    // types).
+    api.route(router, "GET", "/api/v1/plugins", "api.plugins.list", Access::Reader, [](Call& call) {
+        Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
+        if (const auto* plugins = call.api.services().plugins) {
+            Poco::JSON::Parser parser;
+            for (const auto& p : plugins->report().loaded) {
+                Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+                o->set("name", p.name);
+                o->set("version", p.version);
+                o->set("description", p.description);
+                o->set("license", p.license);
+                o->set("abi", std::to_string(p.abiMajor) + "." + std::to_string(p.abiMinor));
+                Poco::JSON::Array::Ptr components = new Poco::JSON::Array;
+                for (const auto& c : p.components) {
+                    Poco::JSON::Object::Ptr co = new Poco::JSON::Object;
+                    co->set("kind", c->kind == PULSE_KIND_INGEST   ? "ingest"
+                                    : c->kind == PULSE_KIND_RULE   ? "rule"
+                                    : c->kind == PULSE_KIND_SENDER ? "sender"
+                                    : c->kind == PULSE_KIND_REPORT ? "report"
+                                                                   : "action");
+                    co->set("type", c->type);
+                    co->set("description", c->description);
+                    parser.reset();
+                    co->set("config_schema", c->configSchemaText.empty() ? Poco::Dynamic::Var()
+                                                                         : parser.parse(c->configSchemaText));
+                    components->add(co);
+                }
+                o->set("components", components);
+                items->add(o);
+            }
+        }
+        Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
+        out->set("items", items);
+        sendObject(call.ex, 200, out);
+    });
+}
+
+}  // namespace pulse::http
