@@ -6,6 +6,20 @@
 #include <vector>
 
 namespace pulse::http {
+namespace {
+
+// Drops the older half of a map's entries, by the time ageOf reads from each.
+template <typename Map, typename AgeOf>
+void evictOldestHalf(Map& map, AgeOf ageOf) {
+    std::vector<std::pair<std::chrono::steady_clock::time_point, std::string>> byAge;
+    byAge.reserve(map.size());
+    for (const auto& [key, value] : map) byAge.emplace_back(ageOf(value), key);
+    auto middle = byAge.begin() + static_cast<std::ptrdiff_t>(byAge.size() / 2);
+    std::nth_element(byAge.begin(), middle, byAge.end());
+    for (auto it = byAge.begin(); it != middle; ++it) map.erase(it->second);
+}
+
+}  // namespace
 
 int RateLimiter::take(const std::string& key) {
     auto now = std::chrono::steady_clock::now();
@@ -33,12 +47,7 @@ void RateLimiter::prune(std::chrono::steady_clock::time_point now) {
     // Still full (a flood of distinct keys): drop the stalest half rather than everything, so that busy
     // clients keep their state.
     if (buckets_.size() >= maxKeys_ * 9 / 10) {
-        std::vector<std::pair<std::chrono::steady_clock::time_point, std::string>> byAge;
-        byAge.reserve(buckets_.size());
-        for (const auto& [key, b] : buckets_) byAge.emplace_back(b.at, key);
-        auto middle = byAge.begin() + static_cast<std::ptrdiff_t>(byAge.size() / 2);
-        std::nth_element(byAge.begin(), middle, byAge.end());
-        for (auto it = byAge.begin(); it != middle; ++it) buckets_.erase(it->second);
+        evictOldestHalf(buckets_, [](const Bucket& b) { return b.at; });
     }
 }
 
@@ -73,12 +82,7 @@ void LoginThrottle::prune(std::chrono::steady_clock::time_point now) {
     for (auto it = counts_.begin(); it != counts_.end();)
         it = now - it->second.since >= window_ ? counts_.erase(it) : std::next(it);
     if (counts_.size() > 150000) {  // a flood of fresh keys: forget the oldest half rather than grow
-        std::vector<std::pair<std::chrono::steady_clock::time_point, std::string>> byAge;
-        byAge.reserve(counts_.size());
-        for (const auto& [key, c] : counts_) byAge.emplace_back(c.since, key);
-        auto middle = byAge.begin() + static_cast<std::ptrdiff_t>(byAge.size() / 2);
-        std::nth_element(byAge.begin(), middle, byAge.end());
-        for (auto it = byAge.begin(); it != middle; ++it) counts_.erase(it->second);
+        evictOldestHalf(counts_, [](const Count& c) { return c.since; });
     }
 }
 

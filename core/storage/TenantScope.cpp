@@ -8,8 +8,6 @@
 #include <stdexcept>
 
 namespace pulse::storage {
-namespace {
-
 bool isUuid(const std::string& s) {
     if (s.size() != 36) return false;
     for (size_t i = 0; i < s.size(); ++i) {
@@ -18,8 +16,6 @@ bool isUuid(const std::string& s) {
     }
     return true;
 }
-
-}  // namespace
 
 std::string tenantSetting(const std::vector<std::string>& tenantIds) {
     std::string out = "{";

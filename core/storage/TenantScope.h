@@ -15,6 +15,9 @@ namespace pulse::storage {
 // named its tenant. set_config(..., true) ends with the transaction, so a pooled connection never carries a
 // tenant into its next use; outside a transaction it would last one statement, hence the transaction types.
 
+// A UUID in its canonical text form (8-4-4-4-12 hex digits).
+bool isUuid(const std::string& text);
+
 // "{id,id}" for the pulse.tenants setting; throws std::invalid_argument unless every id is a UUID.
 std::string tenantSetting(const std::vector<std::string>& tenantIds);
 

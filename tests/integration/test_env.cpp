@@ -171,15 +171,19 @@ int run(const std::vector<std::string>& argv, const std::map<std::string, std::s
     return rc ? *rc : -1;
 }
 
-HttpResult httpGet(int port, const std::string& path, const std::string& method,
-                   const std::map<std::string, std::string>& headers) {
+namespace {
+
+HttpResult exchange(int port, const std::string& method, const std::string& path, const std::string* body,
+                    const std::map<std::string, std::string>& headers) {
     HttpResult r;
     try {
         Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
         session.setTimeout(Poco::Timespan(15, 0));
         Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
         for (const auto& [k, v] : headers) req.set(k, v);
-        session.sendRequest(req);
+        if (body) req.setContentLength(static_cast<std::streamsize>(body->size()));
+        std::ostream& out = session.sendRequest(req);
+        if (body) out << *body;
         Poco::Net::HTTPResponse res;
         std::istream& in = session.receiveResponse(res);
         Poco::StreamCopier::copyToString(in, r.body);
@@ -192,26 +196,16 @@ HttpResult httpGet(int port, const std::string& path, const std::string& method,
     return r;
 }
 
+}  // namespace
+
+HttpResult httpGet(int port, const std::string& path, const std::string& method,
+                   const std::map<std::string, std::string>& headers) {
+    return exchange(port, method, path, nullptr, headers);
+}
+
 HttpResult httpSend(int port, const std::string& method, const std::string& path, const std::string& body,
                     const std::map<std::string, std::string>& headers) {
-    HttpResult r;
-    try {
-        Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
-        session.setTimeout(Poco::Timespan(15, 0));
-        Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-        for (const auto& [k, v] : headers) req.set(k, v);
-        req.setContentLength(static_cast<std::streamsize>(body.size()));
-        session.sendRequest(req) << body;
-        Poco::Net::HTTPResponse res;
-        std::istream& in = session.receiveResponse(res);
-        Poco::StreamCopier::copyToString(in, r.body);
-        r.status = res.getStatus();
-        for (const auto& [k, v] : res) r.headers[k] = v;
-    } catch (const Poco::Exception& e) {
-        r.status = 0;
-        r.body = e.displayText();
-    }
-    return r;
+    return exchange(port, method, path, &body, headers);
 }
 
 std::string pulsedBinary() {

@@ -61,19 +61,6 @@ Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& 
     return o;
 }
 
-long long alertId(Call& call) {
-    const std::string& text = call.ex.params.at("id");
-    size_t used = 0;
-    long long id = 0;
-    try {
-        id = std::stoll(text, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != text.size() || id <= 0) throw ApiError(404, "Not Found", "no such alert");
-    return id;
-}
-
 services::AlertService& alertService(Call& call) {
     if (!call.api.services().alerts)
         throw ApiError(503, "Service Unavailable", "alerting is not running on this instance");
@@ -136,17 +123,12 @@ void addAlertRoutes(Router& router, Api& api) {
         Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
         size_t shown = std::min(rows.rows.size(), static_cast<size_t>(limit));
         for (size_t i = 0; i < shown; ++i) items->add(describe(rows.rows[i]));
-        Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
-        out->set("items", items);
-        if (rows.rows.size() > static_cast<size_t>(limit))
-            out->set("next_cursor", *rows.rows[shown - 1][0]);
-        else
-            out->set("next_cursor", Poco::Dynamic::Var());
-        sendObject(call.ex, 200, out);
+        call.sendPage(items,
+                      rows.rows.size() > static_cast<size_t>(limit) ? rows.rows[shown - 1][0] : std::nullopt);
     });
 
     api.route(router, "GET", "/api/v1/alerts/{id}", "api.alerts.get", Access::Reader, [](Call& call) {
-        long long id = alertId(call);
+        long long id = call.numericId("alert");
         storage::PgRows alert, events;
         call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
             alert =
@@ -180,7 +162,7 @@ void addAlertRoutes(Router& router, Api& api) {
 
     api.route(router, "POST", "/api/v1/alerts/{id}/acknowledge", "api.alerts.acknowledge", Access::Member,
               [](Call& call) {
-                  long long id = alertId(call);
+                  long long id = call.numericId("alert");
                   bool done = alertService(call).acknowledge(call.tenant(), id, actor(call));
                   call.audit("alert.acknowledge", std::to_string(id), done ? "ok" : "failed");
                   if (!done) {
@@ -192,7 +174,7 @@ void addAlertRoutes(Router& router, Api& api) {
 
     api.route(
         router, "POST", "/api/v1/alerts/{id}/close", "api.alerts.close", Access::Member, [](Call& call) {
-            long long id = alertId(call);
+            long long id = call.numericId("alert");
             bool hasBody =
                 call.ex.request.getContentLength64() > 0 || call.ex.request.getChunkedTransferEncoding();
             std::string reason = parseCloseReason(hasBody ? call.bodyText() : "");
@@ -203,7 +185,7 @@ void addAlertRoutes(Router& router, Api& api) {
 
     api.route(
         router, "POST", "/api/v1/alerts/{id}/silence", "api.alerts.silence", Access::Member, [](Call& call) {
-            long long id = alertId(call);
+            long long id = call.numericId("alert");
             int minutes = parseSilenceMinutes(call.bodyText());
             auto until =
                 std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -5,6 +5,7 @@
 #include "services/AuditLog.h"
 #include "storage/PgConnection.h"
 #include "storage/PgPool.h"
+#include "storage/TenantScope.h"
 
 #include <Poco/Net/HTMLForm.h>
 #include <Poco/Net/NameValueCollection.h>
@@ -53,13 +54,8 @@ void sendObject(Exchange& ex, int status, const Poco::JSON::Object::Ptr& object)
     sendJson(ex.response, status, toJson(object));
 }
 
-bool isUuid(const std::string& s) {
-    if (s.size() != 36) return false;
-    for (size_t i = 0; i < s.size(); ++i) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
-    }
-    return true;
+bool isUuid(const std::string& text) {
+    return storage::isUuid(text);
 }
 
 std::string isoTime(const std::string& column) {
@@ -124,6 +120,32 @@ const std::string& Call::tenant() const {
     if (tenantId.empty())
         throw ApiError(400, "Bad Request", "operators name the tenant: add ?tenant=<tenant id>", "tenant");
     return tenantId;
+}
+
+long long Call::numericId(const char* what) const {
+    const std::string& text = ex.params.at("id");
+    size_t used = 0;
+    long long id = 0;
+    try {
+        id = std::stoll(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != text.size() || id <= 0) throw ApiError(404, "Not Found", std::string("no such ") + what);
+    return id;
+}
+
+const std::string& Call::uuidId(const char* what) const {
+    const std::string& id = ex.params.at("id");
+    if (!isUuid(id)) throw ApiError(404, "Not Found", std::string("no such ") + what);
+    return id;
+}
+
+void Call::sendPage(const Poco::JSON::Array::Ptr& items, const std::optional<std::string>& nextCursor) {
+    Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
+    out->set("items", items);
+    out->set("next_cursor", nextCursor ? Poco::Dynamic::Var(*nextCursor) : Poco::Dynamic::Var());
+    sendObject(ex, 200, out);
 }
 
 Api::Api(ApiServices services, ApiSettings settings)

@@ -6,6 +6,7 @@
 #include "net/EgressGuard.h"
 #include "services/IdentityService.h"
 
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 
 #include <functional>
@@ -84,6 +85,12 @@ struct Call {
                const std::string& detailJson = "{}");
     // The tenant, or 400 for an operator who did not name one.
     const std::string& tenant() const;
+    // The {id} path parameter as a positive integer, or 404 "no such <what>".
+    long long numericId(const char* what) const;
+    // The {id} path parameter as a UUID, or 404 "no such <what>".
+    const std::string& uuidId(const char* what) const;
+    // A list page: {"items": [...], "next_cursor": cursor or null}.
+    void sendPage(const Poco::JSON::Array::Ptr& items, const std::optional<std::string>& nextCursor);
 };
 
 class Api {

@@ -33,9 +33,7 @@ void addApiKeyRoutes(Router& router, Api& api) {
         Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
         for (const auto& k : call.api.services().identity->listApiKeys(call.tenant()))
             items->add(describe(k));
-        Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
-        out->set("items", items);
-        sendObject(call.ex, 200, out);
+        call.sendPage(items, std::nullopt);  // the whole list in one page
     });
 
     api.route(router, "POST", "/api/v1/api-keys", "api.api_keys.create", Access::TenantAdmin, [](Call& call) {

@@ -41,13 +41,9 @@ void addAuditRoutes(Router& router, Api& api) {
             o->set("detail", parser.parse(e.detailJson));
             items->add(o);
         }
-        Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
-        out->set("items", items);
-        if (entries.size() > static_cast<size_t>(limit))
-            out->set("next_cursor", std::to_string(entries[shown - 1].id));
-        else
-            out->set("next_cursor", Poco::Dynamic::Var());
-        sendObject(call.ex, 200, out);
+        call.sendPage(items, entries.size() > static_cast<size_t>(limit)
+                                 ? std::optional<std::string>(std::to_string(entries[shown - 1].id))
+                                 : std::nullopt);
     });
 }
 

@@ -50,12 +50,6 @@ void sendChannel(Call& call, const std::string& id, int status) {
     sendObject(call.ex, status, describeChannel(call, rows.rows[0]));
 }
 
-std::string uuidParam(Call& call, const char* what) {
-    const std::string& id = call.ex.params.at("id");
-    if (!isUuid(id)) throw ApiError(404, "Not Found", std::string("no such ") + what);
-    return id;
-}
-
 Poco::JSON::Array::Ptr stringArray(const std::string& pgArrayText) {
     Poco::JSON::Array::Ptr out = new Poco::JSON::Array;
     Poco::JSON::Parser parser;
@@ -75,13 +69,11 @@ void addChannelRoutes(Router& router, Api& api) {
         });
         Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
         for (const auto& r : rows.rows) items->add(describeChannel(call, r));
-        Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
-        out->set("items", items);
-        sendObject(call.ex, 200, out);
+        call.sendPage(items, std::nullopt);  // the whole list in one page
     });
 
     api.route(router, "GET", "/api/v1/channels/{id}", "api.channels.get", Access::Reader,
-              [](Call& call) { sendChannel(call, uuidParam(call, "channel"), 200); });
+              [](Call& call) { sendChannel(call, call.uuidId("channel"), 200); });
 
     api.route(router, "POST", "/api/v1/channels", "api.channels.create", Access::TenantAdmin, [](Call& call) {
         auto body = parseNewChannel(call.bodyText());
@@ -104,7 +96,7 @@ void addChannelRoutes(Router& router, Api& api) {
 
     api.route(router, "PUT", "/api/v1/channels/{id}/config", "api.channels.config", Access::TenantAdmin,
               [](Call& call) {
-                  std::string id = uuidParam(call, "channel");
+                  std::string id = call.uuidId("channel");
                   auto config = parseJsonObject(call.bodyText());
                   try {
                       channels(call).updateConfig(call.tenant(), id, toJson(config));
@@ -148,9 +140,7 @@ void addChannelRoutes(Router& router, Api& api) {
             o->set("created_at", *r[9]);
             items->add(o);
         }
-        Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
-        out->set("items", items);
-        sendObject(call.ex, 200, out);
+        call.sendPage(items, std::nullopt);  // the whole list in one page
     });
 
     api.route(router, "POST", "/api/v1/routing-rules", "api.routes.create", Access::TenantAdmin,

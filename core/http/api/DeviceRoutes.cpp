@@ -43,19 +43,6 @@ Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& 
     return o;
 }
 
-long long deviceId(Call& call) {
-    const std::string& text = call.ex.params.at("id");
-    size_t used = 0;
-    long long id = 0;
-    try {
-        id = std::stoll(text, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != text.size() || id <= 0) throw ApiError(404, "Not Found", "no such device");
-    return id;
-}
-
 }  // namespace
 
 void addDeviceRoutes(Router& router, Api& api) {
@@ -89,17 +76,12 @@ void addDeviceRoutes(Router& router, Api& api) {
         Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
         size_t shown = std::min(rows.rows.size(), static_cast<size_t>(limit));
         for (size_t i = 0; i < shown; ++i) items->add(describe(rows.rows[i]));
-        Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
-        out->set("items", items);
-        if (rows.rows.size() > static_cast<size_t>(limit))
-            out->set("next_cursor", *rows.rows[shown - 1][0]);
-        else
-            out->set("next_cursor", Poco::Dynamic::Var());
-        sendObject(call.ex, 200, out);
+        call.sendPage(items,
+                      rows.rows.size() > static_cast<size_t>(limit) ? rows.rows[shown - 1][0] : std::nullopt);
     });
 
     api.route(router, "GET", "/api/v1/devices/{id}", "api.devices.get", Access::Reader, [](Call& call) {
-        long long id = deviceId(call);
+        long long id = call.numericId("device");
         storage::PgRows rows;
         call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
             rows = conn.query("SELECT " + kColumns + " FROM pulse.devices d WHERE d.id = $1::bigint",

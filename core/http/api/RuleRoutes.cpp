@@ -42,12 +42,6 @@ Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& 
     return o;
 }
 
-std::string ruleId(Call& call) {
-    const std::string& id = call.ex.params.at("id");
-    if (!isUuid(id)) throw ApiError(404, "Not Found", "no such rule");
-    return id;
-}
-
 void sendRule(Call& call, const std::string& id, int status) {
     storage::PgRows rows;
     call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
@@ -93,13 +87,11 @@ void addRuleRoutes(Router& router, Api& api) {
         });
         Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
         for (const auto& r : rows.rows) items->add(describe(r));
-        Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
-        out->set("items", items);
-        sendObject(call.ex, 200, out);
+        call.sendPage(items, std::nullopt);  // the whole list in one page
     });
 
     api.route(router, "GET", "/api/v1/rules/{id}", "api.rules.get", Access::Reader,
-              [](Call& call) { sendRule(call, ruleId(call), 200); });
+              [](Call& call) { sendRule(call, call.uuidId("rule"), 200); });
 
     api.route(router, "POST", "/api/v1/rules", "api.rules.create", Access::TenantAdmin, [](Call& call) {
         auto b = parseRule(call.bodyText());
@@ -138,7 +130,7 @@ void addRuleRoutes(Router& router, Api& api) {
 
     // A whole rule, replaced (the same body as POST); its alerts stay, its evaluation state starts afresh.
     api.route(router, "PUT", "/api/v1/rules/{id}", "api.rules.replace", Access::TenantAdmin, [](Call& call) {
-        std::string id = ruleId(call);
+        std::string id = call.uuidId("rule");
         auto b = parseRule(call.bodyText());
         validateConfig(call, b.type, b.configJson);
         bool found = false;
@@ -176,7 +168,7 @@ void addRuleRoutes(Router& router, Api& api) {
 
     api.route(
         router, "DELETE", "/api/v1/rules/{id}", "api.rules.delete", Access::TenantAdmin, [](Call& call) {
-            std::string id = ruleId(call);
+            std::string id = call.uuidId("rule");
             bool found = false;
             call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
                 found = !conn.query(
@@ -226,9 +218,7 @@ void addPluginRoutes(Router& router, Api& api) {
                 items->add(o);
             }
         }
-        Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
-        out->set("items", items);
-        sendObject(call.ex, 200, out);
+        call.sendPage(items, std::nullopt);  // the whole list in one page
     });
 }
 
