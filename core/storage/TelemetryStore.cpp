@@ -128,13 +128,12 @@ size_t TelemetryStore::write(const std::vector<TelemetryRow>& rows) {
             conn_ = std::make_unique<PgConnection>(conninfo_);
             conn_->exec(kStagingDdl);
         }
-        conn_->exec("BEGIN");
         // Row-level security: the transaction may write the tenants of this batch and no other.
         std::set<Uuid> tenants;
         for (const auto& r : rows) tenants.insert(r.tenant);
         std::vector<std::string> tenantIds;
         for (const auto& t : tenants) tenantIds.push_back(hex(t));
-        scopeToTenants(*conn_, tenantIds);
+        conn_->exec(beginScopedTo(tenantIds));
         std::vector<int32_t> metricIds;
         resolveMetrics(rows, metricIds);
 

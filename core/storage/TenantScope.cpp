@@ -27,6 +27,10 @@ std::string tenantSetting(const std::vector<std::string>& tenantIds) {
     return out + "}";
 }
 
+std::string beginScopedTo(const std::vector<std::string>& tenantIds) {
+    return "BEGIN; SELECT set_config('pulse.tenants', '" + tenantSetting(tenantIds) + "', true)";
+}
+
 void scopeToTenants(PgConnection& conn, const std::vector<std::string>& tenantIds) {
     conn.query("SELECT set_config('pulse.tenants', $1, true)", {tenantSetting(tenantIds)});
 }
@@ -39,10 +43,9 @@ void scopeToTenants(Poco::Data::Session& session, const std::vector<std::string>
 
 TenantTransaction::TenantTransaction(PgConnection& conn, const std::vector<std::string>& tenantIds)
     : conn_(conn) {
-    std::string setting = tenantSetting(tenantIds);  // before BEGIN: a bad id leaves no transaction open
-    conn_.exec("BEGIN");
+    std::string begin = beginScopedTo(tenantIds);  // before BEGIN: a bad id leaves no transaction open
     try {
-        conn_.query("SELECT set_config('pulse.tenants', $1, true)", {setting});
+        conn_.exec(begin);
     } catch (...) {
         open_ = false;
         try {

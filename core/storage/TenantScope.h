@@ -21,6 +21,10 @@ bool isUuid(const std::string& text);
 // "{id,id}" for the pulse.tenants setting; throws std::invalid_argument unless every id is a UUID.
 std::string tenantSetting(const std::vector<std::string>& tenantIds);
 
+// "BEGIN; SELECT set_config(...)": opening a scoped transaction in one round trip. The setting is inlined,
+// which is safe because tenantSetting() admits nothing but UUIDs.
+std::string beginScopedTo(const std::vector<std::string>& tenantIds);
+
 // Names the tenants of the transaction already open on conn (BEGIN was sent).
 void scopeToTenants(PgConnection& conn, const std::vector<std::string>& tenantIds);
 void scopeToTenants(Poco::Data::Session& session, const std::vector<std::string>& tenantIds);

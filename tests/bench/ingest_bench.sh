@@ -54,10 +54,11 @@ echo "    publish -> PUBACK p50/p99: $(json "$(tail -1 "$STACK_DIR/b.json")" p50
 "$SIM" mqtt --tokens "$TOKENS" --uri "$PULSE_MQTT_URI" --messages $((MESSAGES / 4)) --rate $((B / 2)) >"$STACK_DIR/b2.json"
 echo "    at $((B / 2)) msgs/s: publish -> PUBACK p50/p99 $(json "$(tail -1 "$STACK_DIR/b2.json")" p50_ms) / $(json "$(tail -1 "$STACK_DIR/b2.json")" p99_ms) ms"
 
-# (c) the raw COPY ceiling into the same table
+# (c) the raw COPY ceiling into the same table, as the database superuser: PostgreSQL refuses COPY FROM into a
+# table under row-level security to everyone else, its owner included (pulsed copies into a staging table).
 tenant=$(psql_owner "SELECT id FROM pulse.tenants WHERE slug = 'bench'")
 device=$(psql_owner "SELECT id FROM pulse.devices WHERE name = 'dev-1'")
-C=$(awk "BEGIN { printf \"%d\", $(json "$(build-release/bin/bench_copy "$PULSE_DB_MIGRATE_URI" "$tenant" "$device" "$COPY_ROWS" 5000 2)" rows_per_s) }")
+C=$(awk "BEGIN { printf \"%d\", $(json "$(build-release/bin/bench_copy "host=$PG_SOCKET_DIR port=$PG_PORT user=postgres dbname=pulse" "$tenant" "$device" "$COPY_ROWS" 5000 2)" rows_per_s) }")
 echo "(c) raw binary COPY into pulse.telemetry (5000-row batches):   $C rows/s"
 
 # (d) Pulse HTTP: batches of 500 readings-pairs, then single readings
