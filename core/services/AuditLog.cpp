@@ -2,7 +2,6 @@
 
 #include "services/IdentityService.h"
 #include "storage/Database.h"
-#include "storage/TenantScope.h"
 
 #include <Poco/Data/Session.h>
 
@@ -14,23 +13,15 @@ namespace pulse::services {
 
 void AuditLog::record(const AuditEntry& e) {
     AuditEntry v = e;
-    db_.withSession([&](Poco::Data::Session& s) {
-        // A row about a tenant is written by a transaction scoped to it (pulse.write_audit checks).
-        s.begin();
-        try {
-            if (!v.tenantId.empty()) storage::scopeToTenants(s, {v.tenantId});
-            std::vector<Poco::Int64> written;
-            s << "SELECT id FROM pulse.write_audit($1, nullif($2, '')::uuid, $3, nullif($4, '')::uuid, $5, "
-                 "$6, $7, "
-                 "$8, $9::jsonb) AS id",
-                use(v.actor), use(v.actorId), use(v.actorRole), use(v.tenantId), use(v.address),
-                use(v.action), use(v.target), use(v.result), use(v.detailJson), into(written), now;
-            if (written.empty()) throw std::runtime_error("the audit row was refused");
-            s.commit();
-        } catch (...) {
-            s.rollback();
-            throw;
-        }
+    // A row about a tenant is written by a transaction scoped to it (pulse.write_audit checks).
+    db_.withTenant(v.tenantId, [&](Poco::Data::Session& s) {
+        std::vector<Poco::Int64> written;
+        s << "SELECT id FROM pulse.write_audit($1, nullif($2, '')::uuid, $3, nullif($4, '')::uuid, $5, $6, "
+             "$7, $8, "
+             "$9::jsonb) AS id",
+            use(v.actor), use(v.actorId), use(v.actorRole), use(v.tenantId), use(v.address), use(v.action),
+            use(v.target), use(v.result), use(v.detailJson), into(written), now;
+        if (written.empty()) throw std::runtime_error("the audit row was refused");
     });
 }
 
@@ -57,22 +48,14 @@ std::vector<AuditEntry> AuditLog::page(const std::string& tenantId, long long be
         tenantId.empty()
             ? "pulse.audit_page_all_tenants($1, $2)"
             : "(SELECT * FROM pulse.audit_log WHERE $1 <= 0 OR id < $1 ORDER BY id DESC LIMIT $2) page";
-    db_.withSession([&](Poco::Data::Session& s) {
-        s.begin();
-        try {
-            if (!tenantId.empty()) storage::scopeToTenants(s, {tenantId});
-            s << "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), actor, "
-                 "coalesce(actor_id::text, ''), actor_role, coalesce(tenant_id::text, ''), address, action, "
-                 "target, "
-                 "result, detail::text FROM " +
-                     source + " ORDER BY id DESC",
-                use(b), use(limit), into(ids), into(at), into(actor), into(actorId), into(role), into(tenant),
-                into(address), into(action), into(target), into(result), into(detail), now;
-            s.commit();
-        } catch (...) {
-            s.rollback();
-            throw;
-        }
+    db_.withTenant(tenantId, [&](Poco::Data::Session& s) {
+        s << "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), actor, "
+             "coalesce(actor_id::text, ''), actor_role, coalesce(tenant_id::text, ''), address, action, "
+             "target, "
+             "result, detail::text FROM " +
+                 source + " ORDER BY id DESC",
+            use(b), use(limit), into(ids), into(at), into(actor), into(actorId), into(role), into(tenant),
+            into(address), into(action), into(target), into(result), into(detail), now;
     });
     std::vector<AuditEntry> out;
     for (size_t i = 0; i < ids.size(); ++i)

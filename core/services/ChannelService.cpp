@@ -5,8 +5,9 @@
 #include "plugins/PluginInstance.h"
 #include "plugins/PluginManager.h"
 #include "services/SecretBox.h"
+#include "services/ServiceErrors.h"
 #include "storage/PgConnection.h"
-#include "storage/TenantScope.h"
+#include "storage/PgPool.h"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -91,7 +92,12 @@ std::string pgArray(const std::vector<std::string>& items) {
 
 ChannelService::ChannelService(std::string conninfo, const plugins::PluginManager& plugins,
                                const SecretBox& box, const net::EgressGuard& guard)
-    : conninfo_(std::move(conninfo)), plugins_(plugins), box_(box), guard_(guard) {}
+    : pool_(std::make_unique<storage::PgPool>(std::move(conninfo), 4)),
+      plugins_(plugins),
+      box_(box),
+      guard_(guard) {}
+
+ChannelService::~ChannelService() = default;
 
 std::vector<std::string> ChannelService::secretFields(const std::string& schemaText) {
     return fieldsWhere(schemaText, [](const Poco::JSON::Object& p) {
@@ -141,18 +147,21 @@ std::string ChannelService::create(const std::string& tenantId, const ChannelSpe
     Split parts = split(spec.type, spec.configJson, "{}");
     std::optional<std::string> sealed;
     if (parts.secretsJson != "{}") sealed = toHex(box_.seal(parts.secretsJson));
-    storage::PgConnection conn(conninfo_);
     try {
-        storage::TenantTransaction tx(conn, tenantId);
-        auto rows = conn.query(
-            "INSERT INTO pulse.channels (tenant_id, name, type, config, secrets, max_concurrency) "
-            "VALUES ($1, $2, $3, $4::jsonb, decode($5, 'hex'), $6::int) RETURNING id::text",
-            {tenantId, spec.name, spec.type, parts.publicJson, sealed, std::to_string(spec.maxConcurrency)});
-        tx.commit();
-        return *rows.rows.at(0).at(0);
+        std::string id;
+        pool_->withTenant(tenantId, [&](storage::PgConnection& conn) {
+            id = *conn.query(
+                          "INSERT INTO pulse.channels (tenant_id, name, type, config, secrets, "
+                          "max_concurrency) "
+                          "VALUES ($1, $2, $3, $4::jsonb, decode($5, 'hex'), $6::int) RETURNING id::text",
+                          {tenantId, spec.name, spec.type, parts.publicJson, sealed,
+                           std::to_string(spec.maxConcurrency)})
+                      .rows.at(0)
+                      .at(0);
+        });
+        return id;
     } catch (const storage::DatabaseError& e) {
-        if (e.sqlState() == "23505")
-            throw std::invalid_argument("a channel named '" + spec.name + "' exists");
+        if (e.sqlState() == "23505") throw Conflict("a channel named '" + spec.name + "' exists");
         if (e.sqlState() == "23514" || e.sqlState() == "23503" || e.sqlState() == "22P02")
             throw std::invalid_argument(e.what());
         throw;
@@ -161,35 +170,33 @@ std::string ChannelService::create(const std::string& tenantId, const ChannelSpe
 
 void ChannelService::updateConfig(const std::string& tenantId, const std::string& channelId,
                                   const std::string& configJson) {
-    storage::PgConnection conn(conninfo_);
-    storage::TenantTransaction tx(conn, tenantId);
-    auto rows = conn.query(
-        "SELECT type, encode(secrets, 'hex') FROM pulse.channels WHERE id = $1::uuid AND tenant_id = "
-        "$2::uuid "
-        "FOR UPDATE",
-        {channelId, tenantId});
-    if (rows.rows.empty()) throw std::invalid_argument("no such channel");
-    std::string type = *rows.rows[0][0];
-    std::string stored = rows.rows[0][1] ? box_.open(fromHex(*rows.rows[0][1])) : "{}";
-    Split parts = split(type, configJson, stored);
-    std::optional<std::string> sealed;
-    if (parts.secretsJson != "{}") sealed = toHex(box_.seal(parts.secretsJson));
-    conn.query(
-        "UPDATE pulse.channels SET config = $3::jsonb, secrets = decode($4, 'hex'), updated_at = now(), "
-        "enabled = true, disabled_reason = '' WHERE id = $1::uuid AND tenant_id = $2::uuid",
-        {channelId, tenantId, parts.publicJson, sealed});
-    tx.commit();
+    pool_->withTenant(tenantId, [&](storage::PgConnection& conn) {
+        auto rows = conn.query(
+            "SELECT type, encode(secrets, 'hex') FROM pulse.channels WHERE id = $1::uuid AND "
+            "tenant_id = $2::uuid FOR UPDATE",
+            {channelId, tenantId});
+        if (rows.rows.empty()) throw NotFound("no such channel");
+        std::string type = *rows.rows[0][0];
+        std::string stored = rows.rows[0][1] ? box_.open(fromHex(*rows.rows[0][1])) : "{}";
+        Split parts = split(type, configJson, stored);
+        std::optional<std::string> sealed;
+        if (parts.secretsJson != "{}") sealed = toHex(box_.seal(parts.secretsJson));
+        conn.query(
+            "UPDATE pulse.channels SET config = $3::jsonb, secrets = decode($4, 'hex'), updated_at = now(), "
+            "enabled = true, disabled_reason = '' WHERE id = $1::uuid AND tenant_id = $2::uuid",
+            {channelId, tenantId, parts.publicJson, sealed});
+    });
 }
 
 std::string ChannelService::maskedConfig(const std::string& tenantId, const std::string& channelId) const {
-    storage::PgConnection conn(conninfo_);
-    storage::TenantTransaction tx(conn, tenantId);
-    auto rows = conn.query(
-        "SELECT type, config::text, secrets IS NOT NULL FROM pulse.channels WHERE id = $1::uuid AND "
-        "tenant_id = $2::uuid",
-        {channelId, tenantId});
-    tx.commit();
-    if (rows.rows.empty()) throw std::invalid_argument("no such channel");
+    storage::PgRows rows;
+    pool_->withTenant(tenantId, [&](storage::PgConnection& conn) {
+        rows = conn.query(
+            "SELECT type, config::text, secrets IS NOT NULL FROM pulse.channels WHERE id = $1::uuid "
+            "AND tenant_id = $2::uuid",
+            {channelId, tenantId});
+    });
+    if (rows.rows.empty()) throw NotFound("no such channel");
     return mask(*rows.rows[0][0], *rows.rows[0][1], *rows.rows[0][2] == "t");
 }
 
@@ -210,22 +217,23 @@ std::string ChannelService::createRoute(const std::string& tenantId, const Route
         if (std::find(severities.begin(), severities.end(), s) == severities.end())
             throw std::invalid_argument("severities: unknown severity '" + s + "'");
     if (spec.throttleS < 0) throw std::invalid_argument("throttle_s must not be negative");
-    storage::PgConnection conn(conninfo_);
     try {
-        storage::TenantTransaction tx(conn, tenantId);
-        auto rows = conn.query(
-            "INSERT INTO pulse.routing_rules (tenant_id, channel_id, name, severities, rule_types, site_id, "
-            "tag, "
-            "throttle_s) SELECT $1::uuid, c.id, $3, $4::text[], $5::text[], $6::uuid, $7, $8::int "
-            "FROM pulse.channels c WHERE c.id = $2::uuid AND c.tenant_id = $1::uuid "
-            // The site must be this tenant's (foreign keys are checked without row-level security).
-            "AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM pulse.sites s WHERE s.id = $6::uuid)) RETURNING "
-            "id::text",
-            {tenantId, spec.channelId, spec.name, pgArray(spec.severities), pgArray(spec.ruleTypes),
-             spec.siteId, spec.tag, std::to_string(spec.throttleS)});
-        if (rows.rows.empty()) throw std::invalid_argument("no such channel or site");
-        tx.commit();
-        return *rows.rows[0][0];
+        std::string id;
+        pool_->withTenant(tenantId, [&](storage::PgConnection& conn) {
+            auto rows = conn.query(
+                "INSERT INTO pulse.routing_rules (tenant_id, channel_id, name, severities, rule_types, "
+                "site_id, "
+                "tag, throttle_s) SELECT $1::uuid, c.id, $3, $4::text[], $5::text[], $6::uuid, $7, $8::int "
+                "FROM pulse.channels c WHERE c.id = $2::uuid AND c.tenant_id = $1::uuid "
+                // The site must be this tenant's (foreign keys are checked without row-level security).
+                "AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM pulse.sites s WHERE s.id = $6::uuid)) "
+                "RETURNING id::text",
+                {tenantId, spec.channelId, spec.name, pgArray(spec.severities), pgArray(spec.ruleTypes),
+                 spec.siteId, spec.tag, std::to_string(spec.throttleS)});
+            if (rows.rows.empty()) throw NotFound("no such channel or site");
+            id = *rows.rows[0][0];
+        });
+        return id;
     } catch (const storage::DatabaseError& e) {
         if (e.sqlState() == "22P02" || e.sqlState() == "23503") throw std::invalid_argument(e.what());
         throw;

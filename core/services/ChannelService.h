@@ -8,6 +8,9 @@
 namespace pulse::net {
 class EgressGuard;
 }
+namespace pulse::storage {
+class PgPool;
+}
 namespace pulse::plugins {
 class PluginManager;
 class PluginInstance;
@@ -43,6 +46,7 @@ class ChannelService {
   public:
     ChannelService(std::string conninfo, const plugins::PluginManager& plugins, const SecretBox& box,
                    const net::EgressGuard& guard);
+    ~ChannelService();
 
     std::string create(const std::string& tenantId, const ChannelSpec& spec);
     void updateConfig(const std::string& tenantId, const std::string& channelId,
@@ -72,7 +76,8 @@ class ChannelService {
     Split split(const std::string& type, const std::string& configJson,
                 const std::string& storedSecretsJson) const;
 
-    std::string conninfo_;
+    std::unique_ptr<storage::PgPool>
+        pool_;  // a few connections reused across calls (the API calls per request)
     const plugins::PluginManager& plugins_;
     const SecretBox& box_;
     const net::EgressGuard& guard_;

@@ -1,6 +1,7 @@
 #include "services/DeviceProvisioning.h"
 
 #include "services/DeviceRegistry.h"
+#include "services/ServiceErrors.h"
 #include "services/Tokens.h"
 #include "storage/Database.h"
 #include "storage/TenantScope.h"
@@ -76,14 +77,12 @@ ProvisionedDevice createDevice(storage::Database& db, const std::string& tenantS
             Poco::Data::Statement find(s);
             find << "SELECT id::text FROM pulse.tenants WHERE slug = $1", use(slug), into(tenantId),
                 range(0, 1);
-            if (find.execute() == 0) throw std::invalid_argument("no tenant '" + slug + "'");
+            if (find.execute() == 0) throw NotFound("no tenant '" + slug + "'");
             storage::scopeToTenants(s, {tenantId});
             int taken = 0;
             s << "SELECT count(*)::integer FROM pulse.devices WHERE tenant_id = $1::uuid AND name = $2",
                 use(tenantId), use(device), into(taken), now;
-            if (taken)
-                throw std::invalid_argument("tenant '" + slug + "' already has a device named '" + device +
-                                            "'");
+            if (taken) throw Conflict("tenant '" + slug + "' already has a device named '" + device + "'");
             s << "INSERT INTO pulse.devices (tenant_id, name, tags) VALUES ($1::uuid, $2, $3::text[]) "
                  "RETURNING id",
                 use(tenantId), use(device), use(tagArray), into(out.deviceId), now;

@@ -18,8 +18,8 @@ struct ProvisionedDevice {
     std::string mqttUsername;  // "<tenant>/<device>"; the MQTT password is the token
 };
 
-// Creates a device in a tenant with a fresh token. Throws std::invalid_argument for an unknown tenant or
-// a name already in use, with the reason.
+// Creates a device in a tenant with a fresh token. Throws NotFound for an unknown tenant, Conflict for a
+// name already in use, std::invalid_argument for a bad name or tag (ServiceErrors.h), with the reason.
 ProvisionedDevice createDevice(storage::Database& db, const std::string& tenantSlug, const std::string& name,
                                const std::vector<std::string>& tags = {});
 

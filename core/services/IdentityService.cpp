@@ -132,38 +132,27 @@ bool IdentityService::logout(const std::string& sessionToken) {
 NewApiKey IdentityService::createApiKey(const Principal& creator, const std::string& tenantId,
                                         const std::string& name, const std::string& role,
                                         std::optional<int> ttlDays) {
-    if (name.empty() || name.size() > 200) throw std::invalid_argument("name must be 1-200 characters");
-    if (role != "customer" && role != "tenant-admin")
-        throw std::invalid_argument("role must be customer or tenant-admin");
+    // The request's shape (name, role, ttl_days) was checked by parseNewApiKey; what depends on who asks is
+    // checked here.
     if (creator.kind != Principal::Kind::Session)
         throw std::invalid_argument("API keys are created by signed-in users, not by other keys");
     if (!creator.isOperator() && roleRank(role) > roleRank(creator.role))
         throw std::invalid_argument("a key cannot have a higher role than its creator");
-    if (ttlDays && (*ttlDays < 1 || *ttlDays > 3650))
-        throw std::invalid_argument("ttl_days must be between 1 and 3650");
     NewApiKey out;
     out.token = randomToken("pk_");
     std::string digest = tokenDigest(out.token), prefix = out.token.substr(0, 10), n = name, r = role;
     std::string creatorId = creator.id;
     std::string ttl = ttlDays ? std::to_string(*ttlDays) : "", tenant = tenantId;
-    db_.withSession([&](Poco::Data::Session& s) {
-        s.begin();
-        try {
-            storage::scopeToTenants(s, {tenantId});
-            Poco::Data::Statement st(s);
-            st << "INSERT INTO pulse.api_keys (tenant_id, name, role, token_sha256, token_prefix, "
-                  "created_by, "
-                  "expires_at) VALUES ($1::uuid, $2, $3, decode($4, 'hex'), $5, nullif($6, '')::uuid, "
-                  "now() + make_interval(days => nullif($7, '')::integer)) "
-                  "RETURNING id::text, created_at::text, coalesce(expires_at::text, '')",
-                use(tenant), use(n), use(r), use(digest), use(prefix), use(creatorId), use(ttl),
-                into(out.info.id), into(out.info.createdAt), into(out.info.expiresAt);
-            st.execute();
-            s.commit();
-        } catch (...) {
-            s.rollback();
-            throw;
-        }
+    db_.withTenant(tenantId, [&](Poco::Data::Session& s) {
+        Poco::Data::Statement st(s);
+        st << "INSERT INTO pulse.api_keys (tenant_id, name, role, token_sha256, token_prefix, "
+              "created_by, "
+              "expires_at) VALUES ($1::uuid, $2, $3, decode($4, 'hex'), $5, nullif($6, '')::uuid, "
+              "now() + make_interval(days => nullif($7, '')::integer)) "
+              "RETURNING id::text, created_at::text, coalesce(expires_at::text, '')",
+            use(tenant), use(n), use(r), use(digest), use(prefix), use(creatorId), use(ttl),
+            into(out.info.id), into(out.info.createdAt), into(out.info.expiresAt);
+        st.execute();
     });
     out.info.name = name;
     out.info.role = role;
@@ -173,21 +162,13 @@ NewApiKey IdentityService::createApiKey(const Principal& creator, const std::str
 
 std::vector<ApiKeyInfo> IdentityService::listApiKeys(const std::string& tenantId) {
     std::vector<std::string> ids, names, roles, prefixes, created, used, expires, revoked;
-    db_.withSession([&](Poco::Data::Session& s) {
-        s.begin();
-        try {
-            storage::scopeToTenants(s, {tenantId});
-            s << "SELECT id::text, name, role, token_prefix, created_at::text, coalesce(last_used_at::text, "
-                 "''), "
-                 "coalesce(expires_at::text, ''), coalesce(revoked_at::text, '') FROM pulse.api_keys "
-                 "ORDER BY created_at, id",
-                into(ids), into(names), into(roles), into(prefixes), into(created), into(used), into(expires),
-                into(revoked), now;
-            s.commit();
-        } catch (...) {
-            s.rollback();
-            throw;
-        }
+    db_.withTenant(tenantId, [&](Poco::Data::Session& s) {
+        s << "SELECT id::text, name, role, token_prefix, created_at::text, coalesce(last_used_at::text, "
+             "''), "
+             "coalesce(expires_at::text, ''), coalesce(revoked_at::text, '') FROM pulse.api_keys "
+             "ORDER BY created_at, id",
+            into(ids), into(names), into(roles), into(prefixes), into(created), into(used), into(expires),
+            into(revoked), now;
     });
     std::vector<ApiKeyInfo> out;
     for (size_t i = 0; i < ids.size(); ++i)
@@ -198,18 +179,10 @@ std::vector<ApiKeyInfo> IdentityService::listApiKeys(const std::string& tenantId
 bool IdentityService::revokeApiKey(const std::string& tenantId, const std::string& keyId) {
     std::vector<std::string> done;
     std::string id = keyId;
-    db_.withSession([&](Poco::Data::Session& s) {
-        s.begin();
-        try {
-            storage::scopeToTenants(s, {tenantId});
-            s << "UPDATE pulse.api_keys SET revoked_at = now() WHERE id::text = $1 AND revoked_at IS NULL "
-                 "RETURNING id::text",
-                use(id), into(done), now;
-            s.commit();
-        } catch (...) {
-            s.rollback();
-            throw;
-        }
+    db_.withTenant(tenantId, [&](Poco::Data::Session& s) {
+        s << "UPDATE pulse.api_keys SET revoked_at = now() WHERE id::text = $1 AND revoked_at IS NULL "
+             "RETURNING id::text",
+            use(id), into(done), now;
     });
     return !done.empty();
 }

@@ -24,7 +24,6 @@ struct Principal {
     std::string csrfToken;  // sessions only: unsafe requests must echo it in X-CSRF-Token
 
     bool isOperator() const { return role == "operator" || role == "operator-admin"; }
-    bool isTenantAdmin() const { return role == "tenant-admin"; }
 };
 
 // The roles in order of what they may do within a tenant.

@@ -1,6 +1,7 @@
 #include "storage/Database.h"
 
 #include "storage/PgConnection.h"
+#include "storage/TenantScope.h"
 
 #include <libpq-fe.h>
 
@@ -58,6 +59,20 @@ void Database::withSession(const std::function<void(Poco::Data::Session&)>& fn) 
             if (attempt > 0 || !brokenConnection(e.message())) throw;
         }
     }
+}
+
+void Database::withTenant(const std::string& tenantId, const std::function<void(Poco::Data::Session&)>& fn) {
+    withSession([&](Poco::Data::Session& s) {
+        s.begin();
+        try {
+            if (!tenantId.empty()) scopeToTenants(s, {tenantId});
+            fn(s);
+            s.commit();
+        } catch (...) {
+            s.rollback();
+            throw;
+        }
+    });
 }
 
 void Database::ping() {

@@ -21,6 +21,10 @@ class Database {
     // really unreachable.
     void withSession(const std::function<void(Poco::Data::Session&)>& fn);
 
+    // fn inside a transaction scoped to the tenant (row-level security; none named: no tenant, only what
+    // the SECURITY DEFINER functions allow); committed when fn returns, rolled back when it throws.
+    void withTenant(const std::string& tenantId, const std::function<void(Poco::Data::Session&)>& fn);
+
     // Round trip to the database; throws with the reason when it is not reachable.
     void ping();
 

@@ -7,7 +7,6 @@
 #include "storage/PgPool.h"
 
 #include <Poco/JSON/Array.h>
-#include <Poco/JSON/Parser.h>
 
 #include <chrono>
 
@@ -25,22 +24,13 @@ const std::string kFrom =
 
 Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& r) {
     Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
-    auto nullable = [&](const char* name, const std::optional<std::string>& v) {
-        if (!v)
-            o->set(name, Poco::Dynamic::Var());
-        else
-            o->set(name, *v);
-    };
     o->set("id", std::stoll(*r[0]));
     o->set("status", *r[1]);
     o->set("condition", *r[2]);
     o->set("severity", *r[3]);
     o->set("flapping", *r[4] == "true");
     o->set("summary", *r[5]);
-    if (r[6])
-        o->set("last_value", std::stod(*r[6]));
-    else
-        o->set("last_value", Poco::Dynamic::Var());
+    o->set("last_value", r[6] ? Poco::Dynamic::Var(std::stod(*r[6])) : Poco::Dynamic::Var());
     Poco::JSON::Object::Ptr device = new Poco::JSON::Object;
     device->set("id", std::stoll(*r[7]));
     device->set("name", *r[8]);
@@ -50,14 +40,14 @@ Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& 
     rule->set("name", *r[10]);
     rule->set("type", *r[11]);
     o->set("rule", rule);
-    nullable("triggered_at", r[12]);
-    nullable("opened_at", r[13]);
-    nullable("acknowledged_at", r[14]);
-    nullable("acknowledged_by", r[15]);
-    nullable("closed_at", r[16]);
-    nullable("closed_by", r[17]);
-    nullable("close_reason", r[18]);
-    nullable("silenced_until", r[19]);
+    o->set("triggered_at", orNull(r[12]));
+    o->set("opened_at", orNull(r[13]));
+    o->set("acknowledged_at", orNull(r[14]));
+    o->set("acknowledged_by", orNull(r[15]));
+    o->set("closed_at", orNull(r[16]));
+    o->set("closed_by", orNull(r[17]));
+    o->set("close_reason", orNull(r[18]));
+    o->set("silenced_until", orNull(r[19]));
     return o;
 }
 
@@ -88,8 +78,9 @@ void addAlertRoutes(Router& router, Api& api) {
     api.route(router, "GET", "/api/v1/alerts", "api.alerts.list", Access::Reader, [](Call& call) {
         int limit = call.limit();
         std::string status = call.query("status"), severity = call.query("severity"),
-                    site = call.query("site_id"), device = call.query("device_id"),
-                    before = call.query("cursor");
+                    site = call.query("site_id");
+        auto device = call.idQuery("device_id", "device_id must be a device id");
+        auto before = call.idQuery("cursor", "cursor is not one this API returned");
         if (status.empty()) status = "OPEN";
         if (status != "OPEN" && status != "ACKNOWLEDGED" && status != "CLOSED" && status != "ALL")
             throw ApiError(422, "Unprocessable Content", "status must be OPEN, ACKNOWLEDGED, CLOSED or ALL",
@@ -98,18 +89,8 @@ void addAlertRoutes(Router& router, Api& api) {
             severity != "LOW" && severity != "INFO")
             throw ApiError(422, "Unprocessable Content",
                            "severity must be CRITICAL, HIGH, MEDIUM, LOW or INFO", "severity");
-        if (!site.empty() && !isUuid(site))
+        if (!site.empty() && !storage::isUuid(site))
             throw ApiError(422, "Unprocessable Content", "site_id must be a site id", "site_id");
-        auto digits = [](const std::string& v) {
-            return v.size() <= 18 && v.find_first_not_of("0123456789") == std::string::npos;
-        };
-        if (!device.empty() && !digits(device))
-            throw ApiError(422, "Unprocessable Content", "device_id must be a device id", "device_id");
-        if (!before.empty() && !digits(before))
-            throw ApiError(422, "Unprocessable Content", "cursor is not one this API returned", "cursor");
-        auto opt = [](const std::string& v) {
-            return v.empty() ? std::nullopt : std::optional<std::string>(v);
-        };
         storage::PgRows rows;
         call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
             rows = conn.query(
@@ -118,13 +99,9 @@ void addAlertRoutes(Router& router, Api& api) {
                     "AND ($3::uuid IS NULL OR d.site_id = $3::uuid) "
                     "AND ($4::bigint IS NULL OR a.device_id = $4::bigint) "
                     "AND ($5::bigint IS NULL OR a.id < $5::bigint) ORDER BY a.id DESC LIMIT $6::int",
-                {status, opt(severity), opt(site), opt(device), opt(before), std::to_string(limit + 1)});
+                {status, nonEmpty(severity), nonEmpty(site), device, before, std::to_string(limit + 1)});
         });
-        Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
-        size_t shown = std::min(rows.rows.size(), static_cast<size_t>(limit));
-        for (size_t i = 0; i < shown; ++i) items->add(describe(rows.rows[i]));
-        call.sendPage(items,
-                      rows.rows.size() > static_cast<size_t>(limit) ? rows.rows[shown - 1][0] : std::nullopt);
+        call.sendRows(rows, limit, describe);
     });
 
     api.route(router, "GET", "/api/v1/alerts/{id}", "api.alerts.get", Access::Reader, [](Call& call) {
@@ -142,18 +119,13 @@ void addAlertRoutes(Router& router, Api& api) {
         if (alert.rows.empty()) throw ApiError(404, "Not Found", "no such alert");
         auto out = describe(alert.rows[0]);
         Poco::JSON::Array::Ptr history = new Poco::JSON::Array;
-        Poco::JSON::Parser parser;
         for (const auto& e : events.rows) {
             Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
             o->set("kind", *e[0]);
             o->set("at", *e[1]);
             o->set("actor", *e[2]);
-            if (e[3])
-                o->set("value", std::stod(*e[3]));
-            else
-                o->set("value", Poco::Dynamic::Var());
-            parser.reset();
-            o->set("detail", parser.parse(*e[4]));
+            o->set("value", e[3] ? Poco::Dynamic::Var(std::stod(*e[3])) : Poco::Dynamic::Var());
+            o->set("detail", jsonValue(*e[4]));
             history->add(o);
         }
         out->set("events", history);
@@ -165,11 +137,7 @@ void addAlertRoutes(Router& router, Api& api) {
                   long long id = call.numericId("alert");
                   bool done = alertService(call).acknowledge(call.tenant(), id, actor(call));
                   call.audit("alert.acknowledge", std::to_string(id), done ? "ok" : "failed");
-                  if (!done) {
-                      sendAlert(call, id, 409);  // 404 when not the tenant's, else its current state
-                      return;
-                  }
-                  sendAlert(call, id, 200);
+                  sendAlert(call, id, done ? 200 : 409);  // 409: not open, or 404: not the tenant's
               });
 
     api.route(

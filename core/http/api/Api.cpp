@@ -3,15 +3,15 @@
 #include "http/Problem.h"
 #include "logging/Logging.h"
 #include "services/AuditLog.h"
+#include "services/ServiceErrors.h"
 #include "storage/PgConnection.h"
 #include "storage/PgPool.h"
 #include "storage/TenantScope.h"
 
-#include <Poco/Net/HTMLForm.h>
+#include <Poco/JSON/Parser.h>
 #include <Poco/Net/NameValueCollection.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/String.h>
-#include <Poco/URI.h>
 #include <sodium.h>
 
 #include <sstream>
@@ -36,8 +36,6 @@ bool meetsAccess(const services::Principal& p, Access access) {
             return p.role == "customer" || p.role == "tenant-admin" || p.role == "operator-admin";
         case Access::TenantAdmin:
             return p.role == "tenant-admin" || p.role == "operator-admin";
-        case Access::OperatorAdmin:
-            return p.role == "operator-admin";
     }
     return false;
 }
@@ -54,8 +52,17 @@ void sendObject(Exchange& ex, int status, const Poco::JSON::Object::Ptr& object)
     sendJson(ex.response, status, toJson(object));
 }
 
-bool isUuid(const std::string& text) {
-    return storage::isUuid(text);
+Poco::Dynamic::Var jsonValue(const std::string& text) {
+    Poco::JSON::Parser parser;
+    return parser.parse(text);
+}
+
+std::optional<std::string> nonEmpty(const std::string& value) {
+    return value.empty() ? std::nullopt : std::optional<std::string>(value);
+}
+
+Poco::Dynamic::Var orNull(const std::optional<std::string>& value) {
+    return value ? Poco::Dynamic::Var(*value) : Poco::Dynamic::Var();
 }
 
 std::string isoTime(const std::string& column) {
@@ -84,13 +91,24 @@ std::string Call::bodyText() {
 }
 
 std::string Call::query(const std::string& name) const {
-    try {
-        for (const auto& [k, v] : Poco::URI(ex.request.getURI()).getQueryParameters())
-            if (k == name) return v;
-    } catch (const Poco::Exception&) {
-        throw ApiError(400, "Bad Request", "the query string is malformed");
+    if (!query_) {
+        try {
+            query_ = Poco::URI(ex.request.getURI()).getQueryParameters();
+        } catch (const Poco::Exception&) {
+            throw ApiError(400, "Bad Request", "the query string is malformed");
+        }
     }
+    for (const auto& [k, v] : *query_)
+        if (k == name) return v;
     return "";
+}
+
+std::optional<std::string> Call::idQuery(const std::string& name, const std::string& problem) const {
+    std::string v = query(name);
+    if (v.empty()) return std::nullopt;
+    if (v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos)
+        throw ApiError(422, "Unprocessable Content", problem, name);
+    return v;
 }
 
 int Call::limit(int defaultLimit) const {
@@ -137,8 +155,14 @@ long long Call::numericId(const char* what) const {
 
 const std::string& Call::uuidId(const char* what) const {
     const std::string& id = ex.params.at("id");
-    if (!isUuid(id)) throw ApiError(404, "Not Found", std::string("no such ") + what);
+    if (!storage::isUuid(id)) throw ApiError(404, "Not Found", std::string("no such ") + what);
     return id;
+}
+
+void Call::sendNoContent() {
+    ex.response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
+    ex.response.setContentLength(0);
+    ex.response.send();
 }
 
 void Call::sendPage(const Poco::JSON::Array::Ptr& items, const std::optional<std::string>& nextCursor) {
@@ -243,7 +267,7 @@ std::optional<services::Principal> Api::authenticate(Call& call, bool& presented
 void Api::route(Router& router, const std::string& method, const std::string& pattern,
                 const std::string& name, Access access, std::function<void(Call&)> handler) {
     router.add(method, pattern, name, [this, access, handler = std::move(handler)](Exchange& ex) {
-        Call call{ex, *this, clientAddress(ex.request), std::nullopt, ""};
+        Call call(ex, *this, clientAddress(ex.request));
         try {
             if (int wait = addressLimiter_.take("ip:" + limiterKey(call.address))) {
                 ex.response.set("Retry-After", std::to_string(wait));
@@ -275,7 +299,7 @@ void Api::route(Router& router, const std::string& method, const std::string& pa
                 }
                 if (p.isOperator()) {
                     std::string t = call.query("tenant");
-                    if (!t.empty() && !isUuid(t))
+                    if (!t.empty() && !storage::isUuid(t))
                         throw ApiError(400, "Bad Request", "tenant must be a tenant id", "tenant");
                     if (!t.empty() && !tenantExists(t))
                         throw ApiError(404, "Not Found", "no such tenant", "tenant");
@@ -307,6 +331,10 @@ void Api::route(Router& router, const std::string& method, const std::string& pa
             handler(call);
         } catch (const ApiError& e) {
             if (!ex.response.sent()) sendProblem(ex.response, e.status, e.title, e.what(), ex.path, e.field);
+        } catch (const services::NotFound& e) {
+            if (!ex.response.sent()) sendProblem(ex.response, 404, "Not Found", e.what(), ex.path);
+        } catch (const services::Conflict& e) {
+            if (!ex.response.sent()) sendProblem(ex.response, 409, "Conflict", e.what(), ex.path);
         } catch (const std::invalid_argument& e) {
             if (!ex.response.sent())
                 sendProblem(ex.response, 422, "Unprocessable Content", e.what(), ex.path);

@@ -5,9 +5,14 @@
 #include "http/api/ApiError.h"
 #include "net/EgressGuard.h"
 #include "services/IdentityService.h"
+#include "storage/PgConnection.h"
+#include "storage/TenantScope.h"
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
+#include <Poco/URI.h>
+
+#include <algorithm>
 
 #include <functional>
 #include <memory>
@@ -57,17 +62,19 @@ struct ApiSettings {
 
 // Who may call a route.
 enum class Access {
-    Public,         // anyone (login)
-    Reader,         // any signed-in principal; operators read any tenant (audited)
-    Member,         // customers and tenant-admins of the tenant, operator-admins: everyday changes
-    TenantAdmin,    // tenant-admins of the tenant, operator-admins: devices, keys, users
-    OperatorAdmin,  // operator-admins only
+    Public,       // anyone (login)
+    Reader,       // any signed-in principal; operators read any tenant (audited)
+    Member,       // customers and tenant-admins of the tenant, operator-admins: everyday changes
+    TenantAdmin,  // tenant-admins of the tenant, operator-admins: devices, keys, users
 };
 
 class Api;
 
 // One API request as a handler sees it.
 struct Call {
+    Call(Exchange& exchange, Api& api, std::string address)
+        : ex(exchange), api(api), address(std::move(address)) {}
+
     Exchange& ex;
     Api& api;
     std::string address;
@@ -76,8 +83,11 @@ struct Call {
 
     // The body's text (415 unless application/json); parse it with RequestBodies.h.
     std::string bodyText();
-    // A query parameter, empty when absent.
+    // A query parameter, empty when absent (the query string is parsed once per request).
     std::string query(const std::string& name) const;
+    // A query parameter that names a row by its integer id (or a cursor made of one): nullopt when absent,
+    // 422 naming it when it is not a non-negative integer that fits a bigint.
+    std::optional<std::string> idQuery(const std::string& name, const std::string& problem) const;
     // limit= in [1, 200] (422 otherwise), default when absent.
     int limit(int defaultLimit = 50) const;
     // Records the action in the audit log as this principal.
@@ -89,8 +99,22 @@ struct Call {
     long long numericId(const char* what) const;
     // The {id} path parameter as a UUID, or 404 "no such <what>".
     const std::string& uuidId(const char* what) const;
+    // 204, no body.
+    void sendNoContent();
     // A list page: {"items": [...], "next_cursor": cursor or null}.
     void sendPage(const Poco::JSON::Array::Ptr& items, const std::optional<std::string>& nextCursor);
+    // A page from rows queried with LIMIT limit + 1, ordered by the id in their first column: the first
+    // `limit` rows described, the last one's id as the cursor when there are more.
+    template <typename Describe>
+    void sendRows(const storage::PgRows& rows, int limit, Describe describe) {
+        Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
+        size_t shown = std::min(rows.rows.size(), static_cast<size_t>(limit));
+        for (size_t i = 0; i < shown; ++i) items->add(describe(rows.rows[i]));
+        sendPage(items, rows.rows.size() > shown ? rows.rows[shown - 1][0] : std::nullopt);
+    }
+
+  private:
+    mutable std::optional<Poco::URI::QueryParameters> query_;
 };
 
 class Api {
@@ -110,7 +134,6 @@ class Api {
     const ApiServices& services() const { return services_; }
     const ApiSettings& settings() const { return settings_; }
     LoginThrottle& loginThrottle() { return loginThrottle_; }
-    RateLimiter& addressLimiter() { return addressLimiter_; }
 
   private:
     std::optional<services::Principal> authenticate(Call& call, bool& presented);
@@ -127,7 +150,12 @@ class Api {
 // JSON helpers shared by the resource files.
 void sendObject(Exchange& ex, int status, const Poco::JSON::Object::Ptr& object);
 std::string toJson(const Poco::JSON::Object::Ptr& object);
-bool isUuid(const std::string& text);
+// A JSON document the database produced (config::text, detail::text, array_to_json(...)::text).
+Poco::Dynamic::Var jsonValue(const std::string& text);
+// A query parameter as an optional SQL parameter: nullopt (NULL) when it was not given.
+std::optional<std::string> nonEmpty(const std::string& value);
+// A nullable column as JSON: null when SQL NULL.
+Poco::Dynamic::Var orNull(const std::optional<std::string>& value);
 // A SQL expression formatting a timestamptz column as RFC 3339 UTC (NULL stays NULL).
 std::string isoTime(const std::string& column);
 

@@ -46,18 +46,17 @@ void addApiKeyRoutes(Router& router, Api& api) {
         sendObject(call.ex, 201, out);
     });
 
-    api.route(router, "DELETE", "/api/v1/api-keys/{id}", "api.api_keys.revoke", Access::TenantAdmin,
-              [](Call& call) {
-                  const std::string& id = call.ex.params.at("id");
-                  if (!isUuid(id) || !call.api.services().identity->revokeApiKey(call.tenant(), id)) {
-                      call.audit("api_key.revoke", id.substr(0, 64), "failed", "{\"reason\":\"not found\"}");
-                      throw ApiError(404, "Not Found", "no such API key");
-                  }
-                  call.audit("api_key.revoke", id);
-                  call.ex.response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
-                  call.ex.response.setContentLength(0);
-                  call.ex.response.send();
-              });
+    api.route(
+        router, "DELETE", "/api/v1/api-keys/{id}", "api.api_keys.revoke", Access::TenantAdmin,
+        [](Call& call) {
+            const std::string& id = call.ex.params.at("id");
+            if (!storage::isUuid(id) || !call.api.services().identity->revokeApiKey(call.tenant(), id)) {
+                call.audit("api_key.revoke", id.substr(0, 64), "failed", "{\"reason\":\"not found\"}");
+                throw ApiError(404, "Not Found", "no such API key");
+            }
+            call.audit("api_key.revoke", id);
+            call.sendNoContent();
+        });
 }
 
 }  // namespace pulse::http

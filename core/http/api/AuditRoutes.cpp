@@ -4,23 +4,18 @@
 #include "services/AuditLog.h"
 
 #include <Poco/JSON/Array.h>
-#include <Poco/JSON/Parser.h>
 
 namespace pulse::http {
 
 void addAuditRoutes(Router& router, Api& api) {
     api.route(router, "GET", "/api/v1/audit-log", "api.audit.list", Access::TenantAdmin, [](Call& call) {
         int limit = call.limit();
-        std::string cursor = call.query("cursor");
-        if (!cursor.empty() &&
-            (cursor.size() > 18 || cursor.find_first_not_of("0123456789") != std::string::npos))
-            throw ApiError(422, "Unprocessable Content", "cursor is not one this API returned", "cursor");
-        long long before = cursor.empty() ? 0 : std::stoll(cursor);
+        auto cursor = call.idQuery("cursor", "cursor is not one this API returned");
+        long long before = cursor ? std::stoll(*cursor) : 0;
         // Operator-admins may read everything; everyone else reads their own tenant only.
         std::string tenant = call.principal->isOperator() ? call.tenantId : call.tenant();
         auto entries = call.api.services().audit->page(tenant, before, limit + 1);
         Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
-        Poco::JSON::Parser parser;
         size_t shown = std::min(entries.size(), static_cast<size_t>(limit));
         for (size_t i = 0; i < shown; ++i) {
             const auto& e = entries[i];
@@ -37,8 +32,7 @@ void addAuditRoutes(Router& router, Api& api) {
             o->set("action", e.action);
             o->set("target", e.target);
             o->set("result", e.result);
-            parser.reset();
-            o->set("detail", parser.parse(e.detailJson));
+            o->set("detail", jsonValue(e.detailJson));
             items->add(o);
         }
         call.sendPage(items, entries.size() > static_cast<size_t>(limit)

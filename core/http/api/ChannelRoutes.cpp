@@ -3,18 +3,19 @@
 // stored value (RELIABILITY.md S9). Targets are checked by the egress guard when saved (S8).
 #include "http/api/Api.h"
 #include "http/api/RequestBodies.h"
+#include "logging/Logging.h"
 #include "services/ChannelService.h"
+#include "services/ServiceErrors.h"
 #include "storage/PgPool.h"
 
 #include <Poco/JSON/Array.h>
-#include <Poco/JSON/Parser.h>
 
 namespace pulse::http {
 namespace {
 
 const std::string kChannelColumns =
     "c.id::text, c.name, c.type, c.config::text, (c.secrets IS NOT NULL)::text, "
-    "c.enabled::text, c.disabled_reason, c.max_concurrency::text, " +
+    "c.enabled::text, nullif(c.disabled_reason, ''), c.max_concurrency::text, " +
     isoTime("c.created_at") + ", " + isoTime("c.updated_at");
 
 services::ChannelService& channels(Call& call) {
@@ -28,13 +29,9 @@ Poco::JSON::Object::Ptr describeChannel(Call& call, const std::vector<std::optio
     o->set("id", *r[0]);
     o->set("name", *r[1]);
     o->set("type", *r[2]);
-    Poco::JSON::Parser parser;
-    o->set("config", parser.parse(channels(call).mask(*r[2], *r[3], *r[4] == "true")));
+    o->set("config", jsonValue(channels(call).mask(*r[2], *r[3], *r[4] == "true")));
     o->set("enabled", *r[5] == "true");
-    if (r[6]->empty())
-        o->set("disabled_reason", Poco::Dynamic::Var());
-    else
-        o->set("disabled_reason", *r[6]);
+    o->set("disabled_reason", orNull(r[6]));
     o->set("max_concurrency", std::stoi(*r[7]));
     o->set("created_at", *r[8]);
     o->set("updated_at", *r[9]);
@@ -48,14 +45,6 @@ void sendChannel(Call& call, const std::string& id, int status) {
     });
     if (rows.rows.empty()) throw ApiError(404, "Not Found", "no such channel");
     sendObject(call.ex, status, describeChannel(call, rows.rows[0]));
-}
-
-Poco::JSON::Array::Ptr stringArray(const std::string& pgArrayText) {
-    Poco::JSON::Array::Ptr out = new Poco::JSON::Array;
-    Poco::JSON::Parser parser;
-    auto parsed = parser.parse(pgArrayText).extract<Poco::JSON::Array::Ptr>();
-    for (size_t i = 0; i < parsed->size(); ++i) out->add(parsed->get(static_cast<unsigned>(i)));
-    return out;
 }
 
 }  // namespace
@@ -84,12 +73,12 @@ void addChannelRoutes(Router& router, Api& api) {
                 services::ChannelSpec{body.name, body.type, body.configJson, body.maxConcurrency});
         } catch (const std::invalid_argument& e) {
             call.audit("channel.create", body.name, "failed");
-            std::string what = e.what();
-            bool exists = what.find("exists") != std::string::npos;
-            throw ApiError(exists ? 409 : 422, exists ? "Conflict" : "Unprocessable Content", what,
-                           exists ? "name" : "config");
+            if (dynamic_cast<const services::Conflict*>(&e))
+                throw ApiError(409, "Conflict", e.what(), "name");
+            throw ApiError(422, "Unprocessable Content", e.what(), "config");
         }
-        call.audit("channel.create", id, "ok", "{\"type\":\"" + body.type + "\"}");  // never the config
+        call.audit("channel.create", id, "ok",
+                   "{\"type\":\"" + logging::jsonEscape(body.type) + "\"}");  // never the config
         call.ex.response.set("Location", "/api/v1/channels/" + id);
         sendChannel(call, id, 201);
     });
@@ -101,10 +90,10 @@ void addChannelRoutes(Router& router, Api& api) {
                   try {
                       channels(call).updateConfig(call.tenant(), id, toJson(config));
                   } catch (const std::invalid_argument& e) {
-                      std::string what = e.what();
                       call.audit("channel.update", id, "failed");
-                      if (what == "no such channel") throw ApiError(404, "Not Found", what);
-                      throw ApiError(422, "Unprocessable Content", what, "config");
+                      if (dynamic_cast<const services::NotFound*>(&e))
+                          throw ApiError(404, "Not Found", e.what());
+                      throw ApiError(422, "Unprocessable Content", e.what(), "config");
                   }
                   // Which fields changed is recorded, never their values (secrets stay out of the audit log).
                   Poco::JSON::Array::Ptr fields = new Poco::JSON::Array;
@@ -131,10 +120,10 @@ void addChannelRoutes(Router& router, Api& api) {
             o->set("id", *r[0]);
             o->set("channel_id", *r[1]);
             o->set("name", *r[2]);
-            o->set("severities", stringArray(*r[3]));
-            o->set("rule_types", stringArray(*r[4]));
-            o->set("site_id", r[5] ? Poco::Dynamic::Var(*r[5]) : Poco::Dynamic::Var());
-            o->set("tag", r[6] ? Poco::Dynamic::Var(*r[6]) : Poco::Dynamic::Var());
+            o->set("severities", jsonValue(*r[3]));
+            o->set("rule_types", jsonValue(*r[4]));
+            o->set("site_id", orNull(r[5]));
+            o->set("tag", orNull(r[6]));
             o->set("throttle_s", std::stoi(*r[7]));
             o->set("enabled", *r[8] == "true");
             o->set("created_at", *r[9]);
@@ -151,10 +140,8 @@ void addChannelRoutes(Router& router, Api& api) {
                       id = channels(call).createRoute(call.tenant(), spec);
                   } catch (const std::invalid_argument& e) {
                       call.audit("routing_rule.create", spec.name, "failed");
-                      std::string what = e.what();
-                      if (what == "no such channel or site")
-                          throw ApiError(422, "Unprocessable Content", what, "channel_id");
-                      throw ApiError(422, "Unprocessable Content", what);
+                      bool unknown = dynamic_cast<const services::NotFound*>(&e) != nullptr;
+                      throw ApiError(422, "Unprocessable Content", e.what(), unknown ? "channel_id" : "");
                   }
                   call.audit("routing_rule.create", id);
                   Poco::JSON::Object::Ptr out = new Poco::JSON::Object;

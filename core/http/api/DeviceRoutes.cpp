@@ -4,6 +4,7 @@
 #include "http/api/RequestBodies.h"
 #include "logging/Logging.h"
 #include "services/DeviceProvisioning.h"
+#include "services/ServiceErrors.h"
 #include "storage/PgPool.h"
 
 #include <Poco/JSON/Array.h>
@@ -11,35 +12,20 @@
 namespace pulse::http {
 namespace {
 
-const std::string kColumns =
-    "d.id::text, d.name, d.status, coalesce(d.site_id::text, ''), "
-    "array_to_string(d.tags, E'\\x1f'), " +
-    isoTime("d.last_seen_at") + ", " + isoTime("d.created_at") + ", " + isoTime("d.decommissioned_at");
+const std::string kColumns = "d.id::text, d.name, d.status, d.site_id::text, array_to_json(d.tags)::text, " +
+                             isoTime("d.last_seen_at") + ", " + isoTime("d.created_at") + ", " +
+                             isoTime("d.decommissioned_at");
 
 Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& r) {
     Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
-    auto nullable = [&](const char* name, const std::optional<std::string>& v) {
-        if (!v || v->empty())
-            o->set(name, Poco::Dynamic::Var());
-        else
-            o->set(name, *v);
-    };
     o->set("id", std::stoll(*r[0]));
     o->set("name", *r[1]);
     o->set("status", *r[2]);
-    nullable("site_id", r[3]);
-    Poco::JSON::Array::Ptr tags = new Poco::JSON::Array;
-    const std::string& joined = *r[4];
-    for (size_t start = 0; !joined.empty() && start <= joined.size();) {
-        size_t end = joined.find('\x1f', start);
-        if (end == std::string::npos) end = joined.size();
-        tags->add(joined.substr(start, end - start));
-        start = end + 1;
-    }
-    o->set("tags", tags);
-    nullable("last_seen_at", r[5]);
-    nullable("created_at", r[6]);
-    nullable("decommissioned_at", r[7]);
+    o->set("site_id", orNull(r[3]));
+    o->set("tags", jsonValue(*r[4]));
+    o->set("last_seen_at", orNull(r[5]));
+    o->set("created_at", orNull(r[6]));
+    o->set("decommissioned_at", orNull(r[7]));
     return o;
 }
 
@@ -49,35 +35,26 @@ void addDeviceRoutes(Router& router, Api& api) {
     api.route(router, "GET", "/api/v1/devices", "api.devices.list", Access::Reader, [](Call& call) {
         int limit = call.limit();
         std::string status = call.query("status"), tag = call.query("tag"), site = call.query("site_id"),
-                    after = call.query("cursor"), q = call.query("q");
+                    q = call.query("q");
+        auto after = call.idQuery("cursor", "cursor is not one this API returned");
         if (!status.empty() && status != "ONLINE" && status != "STALE" && status != "OFFLINE")
             throw ApiError(422, "Unprocessable Content", "status must be ONLINE, STALE or OFFLINE", "status");
-        if (!site.empty() && !isUuid(site))
+        if (!site.empty() && !storage::isUuid(site))
             throw ApiError(422, "Unprocessable Content", "site_id must be a site id", "site_id");
-        if (!after.empty() &&
-            (after.size() > 18 || after.find_first_not_of("0123456789") != std::string::npos))
-            throw ApiError(422, "Unprocessable Content", "cursor is not one this API returned", "cursor");
-        auto opt = [](const std::string& v) {
-            return v.empty() ? std::nullopt : std::optional<std::string>(v);
-        };
         storage::PgRows rows;
         call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
-            rows =
-                conn.query("SELECT " + kColumns +
-                               " FROM pulse.devices d WHERE ($1::text IS NULL OR d.status = $1) "
-                               "AND ($2::text IS NULL OR $2 = ANY (d.tags)) "
-                               "AND ($3::uuid IS NULL OR d.site_id = $3::uuid) "
-                               "AND ($4::bigint IS NULL OR d.id > $4::bigint) "
-                               "AND ($5::text IS NULL OR d.name LIKE replace(replace(replace($5, '\\', "
-                               "'\\\\'), '%', '\\%'), '_', '\\_') || '%') "
-                               "ORDER BY d.id LIMIT $6::int",
-                           {opt(status), opt(tag), opt(site), opt(after), opt(q), std::to_string(limit + 1)});
+            rows = conn.query("SELECT " + kColumns +
+                                  " FROM pulse.devices d WHERE ($1::text IS NULL OR d.status = $1) "
+                                  "AND ($2::text IS NULL OR $2 = ANY (d.tags)) "
+                                  "AND ($3::uuid IS NULL OR d.site_id = $3::uuid) "
+                                  "AND ($4::bigint IS NULL OR d.id > $4::bigint) "
+                                  "AND ($5::text IS NULL OR d.name LIKE replace(replace(replace($5, '\\', "
+                                  "'\\\\'), '%', '\\%'), '_', '\\_') || '%') "
+                                  "ORDER BY d.id LIMIT $6::int",
+                              {nonEmpty(status), nonEmpty(tag), nonEmpty(site), after, nonEmpty(q),
+                               std::to_string(limit + 1)});
         });
-        Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
-        size_t shown = std::min(rows.rows.size(), static_cast<size_t>(limit));
-        for (size_t i = 0; i < shown; ++i) items->add(describe(rows.rows[i]));
-        call.sendPage(items,
-                      rows.rows.size() > static_cast<size_t>(limit) ? rows.rows[shown - 1][0] : std::nullopt);
+        call.sendRows(rows, limit, describe);
     });
 
     api.route(router, "GET", "/api/v1/devices/{id}", "api.devices.get", Access::Reader, [](Call& call) {
@@ -104,11 +81,11 @@ void addDeviceRoutes(Router& router, Api& api) {
         try {
             d = services::createDevice(*call.api.services().db, slug, name, body.tags);
         } catch (const std::invalid_argument& e) {
-            std::string what = e.what();
-            int status = what.find("already has") != std::string::npos ? 409 : 422;
             call.audit("device.create", name.substr(0, 128), "failed",
-                       "{\"reason\":\"" + logging::jsonEscape(what) + "\"}");
-            throw ApiError(status, status == 409 ? "Conflict" : "Unprocessable Content", what, "name");
+                       "{\"reason\":\"" + logging::jsonEscape(e.what()) + "\"}");
+            if (dynamic_cast<const services::Conflict*>(&e))
+                throw ApiError(409, "Conflict", e.what(), "name");
+            throw ApiError(422, "Unprocessable Content", e.what(), "name");
         }
         call.audit("device.create", std::to_string(d.deviceId), "ok",
                    "{\"name\":\"" + logging::jsonEscape(name) + "\"}");

@@ -13,15 +13,6 @@ ApiError invalid(const std::string& field, const std::string& detail) {
     return ApiError(422, "Unprocessable Content", detail, field);
 }
 
-std::string requiredString(const Poco::JSON::Object::Ptr& o, const std::string& name, size_t maxLength) {
-    if (!o->has(name) || !o->get(name).isString())
-        throw invalid(name, name + " is required and must be a string");
-    std::string v = o->getValue<std::string>(name);
-    if (v.empty() || v.size() > maxLength)
-        throw invalid(name, name + " must be 1-" + std::to_string(maxLength) + " characters");
-    return v;
-}
-
 // An integer member within [min, max]; absent gives nullopt.
 std::optional<int> optionalInt(const Poco::JSON::Object::Ptr& o, const std::string& name, int min, int max) {
     if (!o->has(name)) return std::nullopt;
@@ -36,6 +27,46 @@ std::optional<int> optionalInt(const Poco::JSON::Object::Ptr& o, const std::stri
     if (n < min || n > max)
         throw invalid(name, name + " must be from " + std::to_string(min) + " to " + std::to_string(max));
     return static_cast<int>(n);
+}
+
+std::vector<std::string> stringList(const Poco::JSON::Object::Ptr& o, const std::string& name, size_t max) {
+    std::vector<std::string> out;
+    if (!o->has(name)) return out;
+    auto array = o->getArray(name);
+    if (!array || array->size() > max)
+        throw invalid(name, name + " must be an array of at most " + std::to_string(max) + " strings");
+    for (size_t i = 0; i < array->size(); ++i) {
+        auto v = array->get(static_cast<unsigned>(i));
+        if (!v.isString()) throw invalid(name, name + " must be an array of strings");
+        out.push_back(v.convert<std::string>());
+    }
+    return out;
+}
+
+std::optional<std::string> optionalString(const Poco::JSON::Object::Ptr& o, const std::string& name,
+                                          size_t maxLength) {
+    if (!o->has(name) || o->isNull(name)) return std::nullopt;
+    if (!o->get(name).isString()) throw invalid(name, name + " must be a string");
+    std::string v = o->getValue<std::string>(name);
+    if (v.empty() || v.size() > maxLength)
+        throw invalid(name, name + " must be 1-" + std::to_string(maxLength) + " characters");
+    return v;
+}
+
+std::string requiredString(const Poco::JSON::Object::Ptr& o, const std::string& name, size_t maxLength) {
+    auto v = optionalString(o, name, maxLength);
+    if (!v) throw invalid(name, name + " is required and must be a string");
+    return *v;
+}
+
+// An object member as JSON text; absent gives nullopt.
+std::optional<std::string> objectText(const Poco::JSON::Object::Ptr& o, const std::string& name) {
+    if (!o->has(name)) return std::nullopt;
+    auto object = o->getObject(name);
+    if (!object) throw invalid(name, name + " must be an object");
+    std::ostringstream text;
+    object->stringify(text);
+    return text.str();
 }
 
 }  // namespace
@@ -75,12 +106,9 @@ NewApiKeyBody parseNewApiKey(const std::string& text) {
     auto o = parseJsonObject(text);
     NewApiKeyBody b;
     b.name = requiredString(o, "name", 200);
-    if (o->has("role")) {
-        if (!o->get("role").isString()) throw invalid("role", "role must be a string");
-        b.role = o->getValue<std::string>("role");
-        if (b.role != "customer" && b.role != "tenant-admin")
-            throw invalid("role", "role must be customer or tenant-admin");
-    }
+    b.role = optionalString(o, "role", 16).value_or("customer");
+    if (b.role != "customer" && b.role != "tenant-admin")
+        throw invalid("role", "role must be customer or tenant-admin");
     b.ttlDays = optionalInt(o, "ttl_days", 1, 3650);
     return b;
 }
@@ -89,16 +117,7 @@ NewDeviceBody parseNewDevice(const std::string& text) {
     auto o = parseJsonObject(text);
     NewDeviceBody b;
     b.name = requiredString(o, "name", 128);
-    if (o->has("tags")) {
-        auto array = o->getArray("tags");
-        if (!array) throw invalid("tags", "tags must be an array of strings");
-        if (array->size() > 64) throw invalid("tags", "at most 64 tags");
-        for (size_t i = 0; i < array->size(); ++i) {
-            auto v = array->get(static_cast<unsigned>(i));
-            if (!v.isString()) throw invalid("tags", "tags must be an array of strings");
-            b.tags.push_back(v.convert<std::string>());
-        }
-    }
+    b.tags = stringList(o, "tags", 64);
     return b;
 }
 
@@ -107,42 +126,12 @@ NewChannelBody parseNewChannel(const std::string& text) {
     NewChannelBody b;
     b.name = requiredString(o, "name", 200);
     b.type = requiredString(o, "type", 64);
-    if (!o->has("config") || !o->getObject("config"))
-        throw invalid("config", "config is required and must be an object");
-    std::ostringstream config;
-    o->getObject("config")->stringify(config);
-    b.configJson = config.str();
+    auto config = objectText(o, "config");
+    if (!config) throw invalid("config", "config is required and must be an object");
+    b.configJson = *config;
     b.maxConcurrency = optionalInt(o, "max_concurrency", 1, 64).value_or(4);
     return b;
 }
-
-namespace {
-
-std::vector<std::string> stringList(const Poco::JSON::Object::Ptr& o, const std::string& name, size_t max) {
-    std::vector<std::string> out;
-    if (!o->has(name)) return out;
-    auto array = o->getArray(name);
-    if (!array || array->size() > max)
-        throw invalid(name, name + " must be an array of at most " + std::to_string(max) + " strings");
-    for (size_t i = 0; i < array->size(); ++i) {
-        auto v = array->get(static_cast<unsigned>(i));
-        if (!v.isString()) throw invalid(name, name + " must be an array of strings");
-        out.push_back(v.convert<std::string>());
-    }
-    return out;
-}
-
-std::optional<std::string> optionalString(const Poco::JSON::Object::Ptr& o, const std::string& name,
-                                          size_t maxLength) {
-    if (!o->has(name) || o->isNull(name)) return std::nullopt;
-    if (!o->get(name).isString()) throw invalid(name, name + " must be a string");
-    std::string v = o->getValue<std::string>(name);
-    if (v.empty() || v.size() > maxLength)
-        throw invalid(name, name + " must be 1-" + std::to_string(maxLength) + " characters");
-    return v;
-}
-
-}  // namespace
 
 services::RouteSpec parseNewRoute(const std::string& text) {
     auto o = parseJsonObject(text);
@@ -162,12 +151,7 @@ RuleBody parseRule(const std::string& text) {
     RuleBody b;
     b.name = requiredString(o, "name", 200);
     b.type = requiredString(o, "type", 64);
-    if (o->has("config")) {
-        if (!o->getObject("config")) throw invalid("config", "config must be an object");
-        std::ostringstream config;
-        o->getObject("config")->stringify(config);
-        b.configJson = config.str();
-    }
+    b.configJson = objectText(o, "config").value_or("{}");
     if (auto severity = optionalString(o, "severity", 16)) {
         b.severity = *severity;
         if (b.severity != "CRITICAL" && b.severity != "HIGH" && b.severity != "MEDIUM" &&

@@ -7,7 +7,6 @@
 #include "storage/PgPool.h"
 
 #include <Poco/JSON/Array.h>
-#include <Poco/JSON/Parser.h>
 
 namespace pulse::http {
 namespace {
@@ -21,11 +20,10 @@ const std::string kColumns =
 
 Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& r) {
     Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
-    Poco::JSON::Parser parser;
     o->set("id", *r[0]);
     o->set("name", *r[1]);
     o->set("type", *r[2]);
-    o->set("config", parser.parse(*r[3]));
+    o->set("config", jsonValue(*r[3]));
     o->set("severity", *r[4]);
     Poco::JSON::Object::Ptr scope = new Poco::JSON::Object;
     scope->set("kind", *r[5]);
@@ -76,6 +74,52 @@ void checkScope(storage::PgConnection& conn, const RuleBody& b) {
         throw ApiError(422, "Unprocessable Content", "no such device", "scope.device_id");
 }
 
+// Inserts the rule (no id) or replaces the tenant's rule with that id; returns its id, or nullopt when
+// there is no such rule. The same checks for both: the plugin's schema, the tenant's own scope, a free name.
+std::optional<std::string> saveRule(Call& call, const std::optional<std::string>& id, const RuleBody& b) {
+    validateConfig(call, b.type, b.configJson);
+    // $1 is the rule's id when replacing, the tenant's when inserting; $7 the scope's site, tag or device.
+    std::vector<std::optional<std::string>> params = {id ? *id : call.tenant(),
+                                                      b.name,
+                                                      b.type,
+                                                      b.configJson,
+                                                      b.severity,
+                                                      b.scopeKind,
+                                                      b.scopeValue,
+                                                      b.autoClose ? "true" : "false",
+                                                      std::to_string(b.flapThreshold),
+                                                      std::to_string(b.flapWindowS),
+                                                      b.enabled ? "true" : "false"};
+    const char* columns =
+        "name, type, config, severity, scope_kind, scope_site_id, scope_tag, scope_device_id, "
+        "auto_close, flap_threshold, flap_window_s, enabled";
+    const char* values =
+        "$2, $3, $4::jsonb, $5, $6, CASE WHEN $6 = 'site' THEN ($7::text)::uuid END, "
+        "CASE WHEN $6 = 'tag' THEN $7::text END, CASE WHEN $6 = 'device' THEN ($7::text)::bigint "
+        "END, $8::boolean, $9::int, $10::int, $11::boolean";
+    std::string sql =
+        id ? std::string("UPDATE pulse.rules SET (") + columns + ", updated_at) = (" + values +
+                 ", clock_timestamp()) WHERE id = $1::uuid AND deleted_at IS NULL RETURNING id::text"
+           : std::string("INSERT INTO pulse.rules (tenant_id, ") + columns + ") VALUES ($1::uuid, " + values +
+                 ") RETURNING id::text";
+    std::optional<std::string> saved;
+    try {
+        call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
+            checkScope(conn, b);
+            auto rows = conn.query(sql, params);
+            if (!rows.rows.empty()) saved = rows.rows[0][0];
+        });
+    } catch (const storage::DatabaseError& e) {
+        call.audit(id ? "rule.update" : "rule.create", id ? *id : b.name, "failed");
+        if (e.sqlState() == "23505")
+            throw ApiError(409, "Conflict", "a rule named '" + b.name + "' exists", "name");
+        if (e.sqlState().rfind("23", 0) == 0 || e.sqlState() == "22P02")
+            throw ApiError(422, "Unprocessable Content", e.what());
+        throw;
+    }
+    return saved;
+}
+
 }  // namespace
 
 void addRuleRoutes(Router& router, Api& api) {
@@ -95,34 +139,7 @@ void addRuleRoutes(Router& router, Api& api) {
 
     api.route(router, "POST", "/api/v1/rules", "api.rules.create", Access::TenantAdmin, [](Call& call) {
         auto b = parseRule(call.bodyText());
-        validateConfig(call, b.type, b.configJson);
-        std::string id;
-        try {
-            call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
-                checkScope(conn, b);
-                id = *conn.query(
-                              "INSERT INTO pulse.rules (tenant_id, name, type, config, severity, scope_kind, "
-                              "scope_site_id, scope_tag, scope_device_id, auto_close, flap_threshold, "
-                              "flap_window_s, enabled) VALUES ($1::uuid, $2, $3, $4::jsonb, $5, $6, "
-                              "CASE WHEN $6 = 'site' THEN ($7::text)::uuid END, CASE WHEN $6 = 'tag' THEN "
-                              "$7::text END, "
-                              "CASE WHEN $6 = 'device' THEN ($7::text)::bigint END, $8::boolean, $9::int, "
-                              "$10::int, "
-                              "$11::boolean) RETURNING id::text",
-                              {call.tenant(), b.name, b.type, b.configJson, b.severity, b.scopeKind,
-                               b.scopeValue, b.autoClose ? "true" : "false", std::to_string(b.flapThreshold),
-                               std::to_string(b.flapWindowS), b.enabled ? "true" : "false"})
-                          .rows.at(0)
-                          .at(0);
-            });
-        } catch (const storage::DatabaseError& e) {
-            call.audit("rule.create", b.name, "failed");
-            if (e.sqlState() == "23505")
-                throw ApiError(409, "Conflict", "a rule named '" + b.name + "' exists", "name");
-            if (e.sqlState().rfind("23", 0) == 0 || e.sqlState() == "22P02")
-                throw ApiError(422, "Unprocessable Content", e.what());
-            throw;
-        }
+        std::string id = *saveRule(call, std::nullopt, b);
         call.audit("rule.create", id, "ok", "{\"type\":\"" + logging::jsonEscape(b.type) + "\"}");
         call.ex.response.set("Location", "/api/v1/rules/" + id);
         sendRule(call, id, 201);
@@ -131,36 +148,7 @@ void addRuleRoutes(Router& router, Api& api) {
     // A whole rule, replaced (the same body as POST); its alerts stay, its evaluation state starts afresh.
     api.route(router, "PUT", "/api/v1/rules/{id}", "api.rules.replace", Access::TenantAdmin, [](Call& call) {
         std::string id = call.uuidId("rule");
-        auto b = parseRule(call.bodyText());
-        validateConfig(call, b.type, b.configJson);
-        bool found = false;
-        try {
-            call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
-                checkScope(conn, b);
-                found =
-                    !conn.query(
-                             "UPDATE pulse.rules SET name = $2, type = $3, config = $4::jsonb, severity = "
-                             "$5, "
-                             "scope_kind = $6, scope_site_id = CASE WHEN $6 = 'site' THEN ($7::text)::uuid "
-                             "END, "
-                             "scope_tag = CASE WHEN $6 = 'tag' THEN $7::text END, "
-                             "scope_device_id = CASE WHEN $6 = 'device' THEN ($7::text)::bigint END, "
-                             "auto_close = $8::boolean, flap_threshold = $9::int, flap_window_s = $10::int, "
-                             "enabled = $11::boolean, updated_at = clock_timestamp() "
-                             "WHERE id = $1::uuid AND deleted_at IS NULL RETURNING id",
-                             {id, b.name, b.type, b.configJson, b.severity, b.scopeKind, b.scopeValue,
-                              b.autoClose ? "true" : "false", std::to_string(b.flapThreshold),
-                              std::to_string(b.flapWindowS), b.enabled ? "true" : "false"})
-                         .rows.empty();
-            });
-        } catch (const storage::DatabaseError& e) {
-            call.audit("rule.update", id, "failed");
-            if (e.sqlState() == "23505")
-                throw ApiError(409, "Conflict", "a rule named '" + b.name + "' exists", "name");
-            if (e.sqlState().rfind("23", 0) == 0 || e.sqlState() == "22P02")
-                throw ApiError(422, "Unprocessable Content", e.what());
-            throw;
-        }
+        bool found = saveRule(call, id, parseRule(call.bodyText())).has_value();
         if (!found) throw ApiError(404, "Not Found", "no such rule");
         call.audit("rule.update", id);
         sendRule(call, id, 200);
@@ -179,9 +167,7 @@ void addRuleRoutes(Router& router, Api& api) {
             });
             if (!found) throw ApiError(404, "Not Found", "no such rule");
             call.audit("rule.delete", id);
-            call.ex.response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
-            call.ex.response.setContentLength(0);
-            call.ex.response.send();
+            call.sendNoContent();
         });
 }
 
@@ -191,7 +177,6 @@ void addPluginRoutes(Router& router, Api& api) {
     api.route(router, "GET", "/api/v1/plugins", "api.plugins.list", Access::Reader, [](Call& call) {
         Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
         if (const auto* plugins = call.api.services().plugins) {
-            Poco::JSON::Parser parser;
             for (const auto& p : plugins->report().loaded) {
                 Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
                 o->set("name", p.name);
@@ -209,9 +194,8 @@ void addPluginRoutes(Router& router, Api& api) {
                                                                    : "action");
                     co->set("type", c->type);
                     co->set("description", c->description);
-                    parser.reset();
                     co->set("config_schema", c->configSchemaText.empty() ? Poco::Dynamic::Var()
-                                                                         : parser.parse(c->configSchemaText));
+                                                                         : jsonValue(c->configSchemaText));
                     components->add(co);
                 }
                 o->set("components", components);

@@ -81,9 +81,7 @@ void addSessionRoutes(Router& router, Api& api) {
         call.api.services().identity->logout(cookies.get(call.api.sessionCookieName(), ""));
         call.audit("session.logout", call.principal->label);
         setSessionCookie(call.ex, call.api, "", 0);
-        call.ex.response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
-        call.ex.response.setContentLength(0);
-        call.ex.response.send();
+        call.sendNoContent();
     });
 }
 
