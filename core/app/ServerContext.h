@@ -25,6 +25,7 @@
 #include "workers/WakeSignal.h"
 
 #include <chrono>
+#include <functional>
 #include <memory>
 
 namespace pulse::app {
@@ -44,6 +45,7 @@ struct ServerContext {
     std::unique_ptr<pipeline::IngestPipeline> ingest;
     std::unique_ptr<workers::PeriodicTask> partitionMaintenance;
     std::unique_ptr<workers::PeriodicTask> brokerSync;
+    std::function<void()> syncBroker;  // rewrites the broker's password file now (empty: not managed)
     std::unique_ptr<plugins::PluginManager> plugins;
     // Rules, alerts and notifications.
     std::unique_ptr<net::OutboundHttp> outbound;  // senders' HTTP, behind the egress guard

@@ -113,6 +113,7 @@ void TelemetrySubsystem::initialize(Poco::Util::Application&) {
         storage::Database* db = ctx_.db.get();
         auto sync = [db, broker] { services::syncBrokerCredentials(*db, broker); };
         sync();
+        ctx_.syncBroker = sync;
         ctx_.brokerSync = std::make_unique<workers::PeriodicTask>("broker credential sync",
                                                                   std::chrono::seconds(s.mqttSyncS), sync);
         ctx_.brokerSync->start();
@@ -284,7 +285,17 @@ void HttpSubsystem::initialize(Poco::Util::Application& app) {
     apiSettings.loginWindowS = s.loginFailureWindowS;
     ctx_.api = std::make_unique<http::Api>(
         http::ApiServices{ctx_.db.get(), ctx_.apiPool.get(), ctx_.identity.get(), ctx_.audit.get(),
-                          ctx_.alerts.get(), ctx_.channels.get(), ctx_.plugins.get()},
+                          ctx_.alerts.get(), ctx_.channels.get(), ctx_.plugins.get(),
+                          [this] {
+                              ctx_.registry->invalidate();
+                              try {
+                                  if (ctx_.syncBroker) ctx_.syncBroker();
+                              } catch (const std::exception& e) {
+                                  // The periodic sync retries; the registry already refuses the old token.
+                                  logging::get("mqtt")->error("broker credentials not rewritten: {}",
+                                                              e.what());
+                              }
+                          }},
         apiSettings);
     ctx_.api->mountAll(*router);
     http::addStaticFiles(*router, s.spaDir);

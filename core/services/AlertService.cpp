@@ -379,6 +379,31 @@ bool AlertService::silence(const std::string& tenantId, int64_t alertId, int64_t
         [](const std::string& until) { return "{\"until\":\"" + logging::jsonEscape(until) + "\"}"; }, false);
 }
 
+bool AlertService::assign(const std::string& tenantId, int64_t alertId,
+                          const std::optional<std::string>& userId, const std::string& actor) {
+    // The users table is under row-level security too: only the tenant's users can be found.
+    return operatorChange(
+        tenantId, alertId,
+        "UPDATE pulse.alerts SET assignee_id = $3::uuid WHERE id = $1::bigint AND tenant_id = $2::uuid AND "
+        "status <> 'CLOSED' AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM pulse.users u WHERE u.id = "
+        "$3::uuid "
+        "AND u.tenant_id = $2::uuid AND NOT u.disabled)) RETURNING coalesce(assignee_id::text, '')",
+        {userId}, "ASSIGNED", actor,
+        [](const std::string& user) {
+            return user.empty() ? std::string("{\"assignee_id\":null}")
+                                : "{\"assignee_id\":\"" + logging::jsonEscape(user) + "\"}";
+        },
+        false);
+}
+
+bool AlertService::comment(const std::string& tenantId, int64_t alertId, const std::string& text,
+                           const std::string& actor) {
+    return operatorChange(
+        tenantId, alertId, "SELECT id FROM pulse.alerts WHERE id = $1::bigint AND tenant_id = $2::uuid", {},
+        "COMMENTED", actor,
+        [&](const std::string&) { return "{\"text\":\"" + logging::jsonEscape(text) + "\"}"; }, false);
+}
+
 void AlertService::run() {
     auto log = logging::get("alerts");
     auto nextSweep = std::chrono::steady_clock::now() + settings_.sweepInterval;

@@ -78,6 +78,13 @@ class AlertService {
     bool close(const std::string& tenantId, int64_t alertId, const std::string& actor,
                const std::string& reason);
     bool silence(const std::string& tenantId, int64_t alertId, int64_t untilMs, const std::string& actor);
+    // Assigns the alert to a user of the tenant who is not disabled (nullopt: unassigns); false also when the
+    // user is not one.
+    bool assign(const std::string& tenantId, int64_t alertId, const std::optional<std::string>& userId,
+                const std::string& actor);
+    // Adds a comment to the alert's history (closed alerts included).
+    bool comment(const std::string& tenantId, int64_t alertId, const std::string& text,
+                 const std::string& actor);
 
     // Releases flapping alerts that were stable for their rule's window (runs on the service's thread).
     void sweepFlapping();

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 
@@ -20,6 +21,9 @@ namespace pulse::services {
 
 int syncBrokerCredentials(storage::Database& db, const BrokerFiles& files) {
     if (files.passwordFile.empty()) return 0;
+    // The periodic sync and API changes (rotation, revocation) share the temporary file name: one at a time.
+    static std::mutex writing;
+    std::lock_guard lock(writing);
     std::string content;
     if (!files.baseFile.empty()) {
         std::ifstream base(files.baseFile);

@@ -1,21 +1,18 @@
 #include "services/DeviceProvisioning.h"
 
-#include "services/DeviceRegistry.h"
 #include "services/ServiceErrors.h"
 #include "services/Tokens.h"
 #include "storage/Database.h"
+#include "storage/PgConnection.h"
 #include "storage/TenantScope.h"
 
 #include <Poco/Base64Encoder.h>
-#include <Poco/Data/Session.h>
-#include <Poco/RegularExpression.h>
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include <set>
 #include <sstream>
 #include <stdexcept>
-
-using namespace Poco::Data::Keywords;
 
 namespace pulse::services {
 namespace {
@@ -31,6 +28,24 @@ std::string base64(const unsigned char* data, size_t len, bool url) {
 
 void ensureSodium() {
     if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+}
+
+// A PostgreSQL text[] literal; deviceSpecProblem() admits no character that would need escaping.
+std::string textArray(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (size_t i = 0; i < items.size(); ++i) out += (i ? ",\"" : "\"") + items[i] + "\"";
+    return out + "}";
+}
+
+// Issues a credential for the device: the token's digest and its Mosquitto hash are stored, the token
+// returned.
+std::string issueCredential(storage::PgConnection& conn, const std::string& tenantId, int64_t deviceId) {
+    std::string token = newDeviceToken();
+    conn.query(
+        "INSERT INTO pulse.device_credentials (tenant_id, device_id, token_sha256, token_prefix, mqtt_hash) "
+        "VALUES ($1::uuid, $2::bigint, decode($3, 'hex'), $4, $5)",
+        {tenantId, std::to_string(deviceId), tokenDigest(token), token.substr(0, 10), mosquittoHash(token)});
+    return token;
 }
 
 }  // namespace
@@ -49,54 +64,92 @@ std::string mosquittoHash(const std::string& secret) {
     return "$7$101$" + base64(salt, sizeof salt, false) + "$" + base64(hash, sizeof hash, false);
 }
 
-ProvisionedDevice createDevice(storage::Database& db, const std::string& tenantSlug, const std::string& name,
-                               const std::vector<std::string>& tags) {
-    static const Poco::RegularExpression validName("^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$");
-    if (!validName.match(name))
-        throw std::invalid_argument("device name '" + name +
-                                    "' must be 1-128 of A-Z a-z 0-9 _ . - (it is part of MQTT topics)");
-    for (const auto& t : tags)
-        if (t.empty() || t.size() > 64 || t.find_first_of("\",{}\\") != std::string::npos)
-            throw std::invalid_argument("tag '" + t +
-                                        "' must be 1-64 characters without quotes, commas or braces");
-    ProvisionedDevice out;
-    out.tenantSlug = tenantSlug;
-    out.name = name;
-    out.token = newDeviceToken();
-    out.mqttUsername = tenantSlug + "/" + name;
-    std::string digest = tokenDigest(out.token), prefix = out.token.substr(0, 10),
-                mqtt = mosquittoHash(out.token);
-    std::string tagArray = "{";
-    for (size_t i = 0; i < tags.size(); ++i) tagArray += (i ? ",\"" : "\"") + tags[i] + "\"";
-    tagArray += "}";
-    std::string slug = tenantSlug, device = name;
-    db.withSession([&](Poco::Data::Session& s) {
-        s.begin();
+std::vector<ProvisionedDevice> insertDevices(storage::PgConnection& conn, const std::string& tenantId,
+                                             const std::string& tenantSlug,
+                                             const std::vector<DeviceSpec>& specs) {
+    std::set<std::string> names;
+    for (const auto& spec : specs) {
+        std::string field, problem = deviceSpecProblem(spec, field);
+        if (!problem.empty()) throw std::invalid_argument(problem);
+        if (!names.insert(spec.name).second)
+            throw Conflict("the device name '" + spec.name + "' is given twice");
+    }
+    std::vector<ProvisionedDevice> out;
+    out.reserve(specs.size());
+    for (const auto& spec : specs) {
+        if (spec.siteId &&
+            conn.query("SELECT 1 FROM pulse.sites WHERE id = $1::uuid", {*spec.siteId}).rows.empty())
+            throw NotFound("no such site " + *spec.siteId);
+        storage::PgRows rows;
         try {
-            std::string tenantId;
-            Poco::Data::Statement find(s);
-            find << "SELECT id::text FROM pulse.tenants WHERE slug = $1", use(slug), into(tenantId),
-                range(0, 1);
-            if (find.execute() == 0) throw NotFound("no tenant '" + slug + "'");
-            storage::scopeToTenants(s, {tenantId});
-            int taken = 0;
-            s << "SELECT count(*)::integer FROM pulse.devices WHERE tenant_id = $1::uuid AND name = $2",
-                use(tenantId), use(device), into(taken), now;
-            if (taken) throw Conflict("tenant '" + slug + "' already has a device named '" + device + "'");
-            s << "INSERT INTO pulse.devices (tenant_id, name, tags) VALUES ($1::uuid, $2, $3::text[]) "
-                 "RETURNING id",
-                use(tenantId), use(device), use(tagArray), into(out.deviceId), now;
-            s << "INSERT INTO pulse.device_credentials (tenant_id, device_id, token_sha256, token_prefix, "
-                 "mqtt_hash) "
-                 "VALUES ($1::uuid, $2, decode($3, 'hex'), $4, $5)",
-                use(tenantId), use(out.deviceId), use(digest), use(prefix), use(mqtt), now;
-            s.commit();
-        } catch (...) {
-            s.rollback();
+            // ON CONFLICT: a name in use is a Conflict, not an aborted transaction to untangle.
+            rows = conn.query(
+                "INSERT INTO pulse.devices (tenant_id, name, tags, site_id) VALUES ($1::uuid, $2, "
+                "$3::text[], "
+                "$4::uuid) ON CONFLICT (tenant_id, name) DO NOTHING RETURNING id::text",
+                {tenantId, spec.name, textArray(spec.tags), spec.siteId});
+        } catch (const storage::DatabaseError& e) {
+            if (e.sqlState() == "P0001" &&
+                std::string(e.what()).find("subscription allows") != std::string::npos)
+                throw LimitExceeded(e.what());
             throw;
         }
-    });
+        if (rows.rows.empty())
+            throw Conflict("tenant '" + tenantSlug + "' already has a device named '" + spec.name + "'");
+        ProvisionedDevice d;
+        d.tenantSlug = tenantSlug;
+        d.name = spec.name;
+        d.deviceId = std::stoll(*rows.rows[0][0]);
+        d.mqttUsername = tenantSlug + "/" + spec.name;
+        d.token = issueCredential(conn, tenantId, d.deviceId);
+        out.push_back(std::move(d));
+    }
     return out;
+}
+
+std::optional<std::string> rotateDeviceToken(storage::PgConnection& conn, const std::string& tenantId,
+                                             int64_t deviceId) {
+    // FOR UPDATE: two rotations at once leave one live token, not two.
+    auto found = conn.query(
+        "SELECT 1 FROM pulse.devices WHERE id = $1::bigint AND decommissioned_at IS NULL FOR UPDATE",
+        {std::to_string(deviceId)});
+    if (found.rows.empty()) return std::nullopt;
+    revokeDeviceCredentials(conn, deviceId);
+    return issueCredential(conn, tenantId, deviceId);
+}
+
+std::optional<int> revokeDeviceCredentials(storage::PgConnection& conn, int64_t deviceId) {
+    auto found = conn.query("SELECT 1 FROM pulse.devices WHERE id = $1::bigint", {std::to_string(deviceId)});
+    if (found.rows.empty()) return std::nullopt;
+    auto revoked = conn.query(
+        "UPDATE pulse.device_credentials SET revoked_at = now() WHERE device_id = $1::bigint AND revoked_at "
+        "IS "
+        "NULL RETURNING id",
+        {std::to_string(deviceId)});
+    return static_cast<int>(revoked.rows.size());
+}
+
+bool decommissionDevice(storage::PgConnection& conn, int64_t deviceId) {
+    auto rows = conn.query(
+        "UPDATE pulse.devices SET decommissioned_at = now(), status = 'OFFLINE' WHERE id = $1::bigint AND "
+        "decommissioned_at IS NULL RETURNING id",
+        {std::to_string(deviceId)});
+    if (rows.rows.empty()) return false;
+    revokeDeviceCredentials(conn, deviceId);
+    return true;
+}
+
+ProvisionedDevice createDevice(storage::Database& db, const std::string& tenantSlug, const std::string& name,
+                               const std::vector<std::string>& tags) {
+    storage::PgConnection conn(db.conninfo());
+    // Tenants are readable without a tenant scope (they carry no tenant_id).
+    auto tenant = conn.query("SELECT id::text FROM pulse.tenants WHERE slug = $1", {tenantSlug});
+    if (tenant.rows.empty()) throw NotFound("no tenant '" + tenantSlug + "'");
+    storage::TenantTransaction tx(conn, *tenant.rows[0][0]);
+    auto created =
+        insertDevices(conn, *tenant.rows[0][0], tenantSlug, {DeviceSpec{name, tags, std::nullopt}});
+    tx.commit();
+    return created.front();
 }
 
 }  // namespace pulse::services

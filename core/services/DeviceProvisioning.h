@@ -1,12 +1,16 @@
 #pragma once
 
+#include "services/DeviceSpec.h"
+
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace pulse::storage {
 class Database;
-}
+class PgConnection;
+}  // namespace pulse::storage
 
 namespace pulse::services {
 
@@ -18,8 +22,28 @@ struct ProvisionedDevice {
     std::string mqttUsername;  // "<tenant>/<device>"; the MQTT password is the token
 };
 
-// Creates a device in a tenant with a fresh token. Throws NotFound for an unknown tenant, Conflict for a
-// name already in use, std::invalid_argument for a bad name or tag (ServiceErrors.h), with the reason.
+// Creates devices with fresh tokens in the transaction open on conn, which must be scoped to the tenant;
+// the caller commits. Throws std::invalid_argument for a bad spec, Conflict for a name in use, NotFound for
+// a site that is not the tenant's, LimitExceeded when the subscription's device limit would be passed
+// (ServiceErrors.h): one failure and the caller's transaction holds none of them.
+std::vector<ProvisionedDevice> insertDevices(storage::PgConnection& conn, const std::string& tenantId,
+                                             const std::string& tenantSlug,
+                                             const std::vector<DeviceSpec>& specs);
+
+// A new token for the device in the scoped transaction on conn; its other live credentials are revoked.
+// nullopt when the device is not the tenant's or is decommissioned.
+std::optional<std::string> rotateDeviceToken(storage::PgConnection& conn, const std::string& tenantId,
+                                             int64_t deviceId);
+
+// Revokes every live credential of the device (it can no longer report until rotated); the number revoked,
+// or nullopt when the device is not the tenant's.
+std::optional<int> revokeDeviceCredentials(storage::PgConnection& conn, int64_t deviceId);
+
+// Marks the device decommissioned and revokes its credentials. False when it is not the tenant's or was
+// decommissioned already.
+bool decommissionDevice(storage::PgConnection& conn, int64_t deviceId);
+
+// One device in a tenant named by slug, in its own transaction (command line and demo seed).
 ProvisionedDevice createDevice(storage::Database& db, const std::string& tenantSlug, const std::string& name,
                                const std::vector<std::string>& tags = {});
 

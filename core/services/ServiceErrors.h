@@ -16,4 +16,10 @@ class Conflict : public std::invalid_argument {
     using std::invalid_argument::invalid_argument;
 };
 
+// A subscription limit would be passed (the tenant's device limit): 409 with the limit in the message.
+class LimitExceeded : public Conflict {
+  public:
+    using Conflict::Conflict;
+};
+
 }  // namespace pulse::services

@@ -31,6 +31,9 @@ class Database {
     // Why the application role must not serve (superuser, BYPASSRLS, owns relations); empty when fine.
     std::vector<std::string> privilegeProblems();
 
+    // The connection string, for work that needs its own libpq connection.
+    const std::string& conninfo() const { return conninfo_; }
+
     int poolUsed() const;
     int poolIdle() const;
     int poolCapacity() const;

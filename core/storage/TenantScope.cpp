@@ -8,15 +8,6 @@
 #include <stdexcept>
 
 namespace pulse::storage {
-bool isUuid(const std::string& s) {
-    if (s.size() != 36) return false;
-    for (size_t i = 0; i < s.size(); ++i) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
-    }
-    return true;
-}
-
 std::string tenantSetting(const std::vector<std::string>& tenantIds) {
     std::string out = "{";
     for (const auto& id : tenantIds) {

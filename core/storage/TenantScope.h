@@ -1,6 +1,7 @@
 #pragma once
 
 #include "storage/PgConnection.h"
+#include "storage/Uuid.h"
 
 #include <string>
 #include <vector>
@@ -14,9 +15,6 @@ namespace pulse::storage {
 // Row-level security (sql/004): every tenant-scoped row is visible and writable only to a transaction that
 // named its tenant. set_config(..., true) ends with the transaction, so a pooled connection never carries a
 // tenant into its next use; outside a transaction it would last one statement, hence the transaction types.
-
-// A UUID in its canonical text form (8-4-4-4-12 hex digits).
-bool isUuid(const std::string& text);
 
 // "{id,id}" for the pulse.tenants setting; throws std::invalid_argument unless every id is a UUID.
 std::string tenantSetting(const std::vector<std::string>& tenantIds);

@@ -45,5 +45,45 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         auto r = pulse::http::parseCloseReason(text);
         if (r.empty() && !text.empty()) __builtin_trap();
     });
+    expectParsedOrRefused([&] {
+        auto c = pulse::http::parseDeviceChange(text);
+        if (!c.tags && !c.siteId && !c.staleAfterS && !c.offlineAfterS) __builtin_trap();
+        if (c.staleAfterS && *c.staleAfterS && **c.staleAfterS < 1) __builtin_trap();
+    });
+    expectParsedOrRefused([&] {
+        auto s = pulse::http::parseSite(text, true);
+        if (!s.name || s.name->empty()) __builtin_trap();
+    });
+    expectParsedOrRefused([&] {
+        auto u = pulse::http::parseNewUser(text);
+        if (u.password.size() < 12 || (u.role != "customer" && u.role != "tenant-admin") ||
+            u.email.find('@') == std::string::npos)
+            __builtin_trap();
+    });
+    expectParsedOrRefused([&] {
+        auto u = pulse::http::parseUserChange(text);
+        if (u.role && *u.role != "customer" && *u.role != "tenant-admin") __builtin_trap();
+    });
+    expectParsedOrRefused([&] {
+        auto t = pulse::http::parseNewTenant(text);
+        if (t.slug.empty() || t.slug.size() > 63 || t.name.empty()) __builtin_trap();
+    });
+    expectParsedOrRefused([&] {
+        auto t = pulse::http::parseTenantChange(text);
+        if (t.deviceLimit && *t.deviceLimit && **t.deviceLimit < 0) __builtin_trap();
+    });
+    expectParsedOrRefused([&] { pulse::http::parseMetricChange(text); });
+    expectParsedOrRefused([&] {
+        auto a = pulse::http::parseAssignee(text);
+        if (a && a->size() != 36) __builtin_trap();
+    });
+    expectParsedOrRefused([&] {
+        if (pulse::http::parseComment(text).empty()) __builtin_trap();
+    });
+    expectParsedOrRefused([&] {
+        auto b = pulse::http::parseBulkAlertAction(text);
+        if (b.ids.empty() || b.ids.size() > 200) __builtin_trap();
+        if (b.action == "silence" && (b.minutes < 1 || b.minutes > 43200)) __builtin_trap();
+    });
     return 0;
 }

@@ -14,6 +14,9 @@
 #include <Poco/String.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <set>
+
 using namespace pulse::test;
 using pulse::storage::PgConnection;
 
@@ -39,7 +42,7 @@ std::string scalar(const std::string& sql, const std::vector<std::optional<std::
 }
 
 struct TenantFixture {
-    std::string id, slug, admin, customer, deviceId, alertId, ruleId, channelId;
+    std::string id, slug, admin, customer, deviceId, alertId, ruleId, channelId, siteId, metricId, adminId;
 };
 
 const std::string kPassword = "correct horse battery staple";
@@ -80,6 +83,18 @@ TenantFixture makeTenant(const std::string& slug, const std::string& passwordHas
                  "'log', '{}') RETURNING id::text",
                  {t.id})
              .rows[0][0];
+    t.siteId =
+        *owner
+             .query("INSERT INTO pulse.sites (tenant_id, name) VALUES ($1::uuid, 'HQ') RETURNING id::text",
+                    {t.id})
+             .rows[0][0];
+    t.metricId = *owner
+                      .query(
+                          "INSERT INTO pulse.metrics (tenant_id, name) VALUES ($1::uuid, 'fixture') "
+                          "RETURNING id::text",
+                          {t.id})
+                      .rows[0][0];
+    t.adminId = *owner.query("SELECT id::text FROM pulse.users WHERE email = $1", {t.admin}).rows[0][0];
     return t;
 }
 
@@ -96,8 +111,15 @@ class Api : public ::testing::Test {
         std::string suffix = std::to_string(getpid());
         a_ = makeTenant("api-a-" + suffix, hash);
         b_ = makeTenant("api-b-" + suffix, hash);
+        operatorAdmin_ = "ops-" + suffix + "@operator.test";
+        conn.query("INSERT INTO pulse.users (email, role, password_hash) VALUES ($1, 'operator-admin', $2)",
+                   {operatorAdmin_, hash});
         dir_ = tempDir("api");
         Poco::File(dir_ + "/plugins.d").createDirectories();
+        writeFile(dir_ + "/plugins.d/http.properties",
+                  "plugin.library = ingest_http.so\ninstance.http.component = ingest/http\n"
+                  "instance.http.config = {\"commit_wait_ms\": 10000, \"rate_per_second\": 1000, \"burst\": "
+                  "1000}\n");
         writeFile(dir_ + "/plugins.d/rules.properties", "plugin.library = rule_threshold.so\n");
         writeFile(dir_ + "/plugins.d/webhook.properties", "plugin.library = sender_webhook.so\n");
         writeFile(dir_ + "/secrets.key",
@@ -147,12 +169,21 @@ class Api : public ::testing::Test {
         return json(r.body)->optValue<std::string>("token", "");
     }
 
+    // Device telemetry through the ingest_http plugin, as a device would send it.
+    static int ingest(const std::string& token, const std::string& body) {
+        return httpSend(port_, "POST", "/api/v1/telemetry", body,
+                        {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}})
+            .status;
+    }
+
     static TenantFixture a_, b_;
+    static std::string operatorAdmin_;
     static std::string dir_, config_;
     static int port_;
     static Pulsed* pulsed_;
 };
 TenantFixture Api::a_, Api::b_;
+std::string Api::operatorAdmin_;
 std::string Api::dir_, Api::config_;
 int Api::port_ = 0;
 Pulsed* Api::pulsed_ = nullptr;
@@ -297,6 +328,21 @@ TEST_F(Api, CrossTenantMatrixFindsNothingAndChangesNothing) {
         {"DELETE", "/api/v1/rules/" + b_.ruleId, ""},
         {"GET", "/api/v1/channels/" + b_.channelId, ""},
         {"PUT", "/api/v1/channels/" + b_.channelId + "/config", "{\"level\":\"error\"}"},
+        {"PATCH", "/api/v1/devices/" + b_.deviceId, "{\"tags\":[\"stolen\"]}"},
+        {"POST", "/api/v1/devices/" + b_.deviceId + "/rotate-token", ""},
+        {"POST", "/api/v1/devices/" + b_.deviceId + "/revoke", ""},
+        {"POST", "/api/v1/devices/" + b_.deviceId + "/decommission", ""},
+        {"GET", "/api/v1/devices/" + b_.deviceId + "/telemetry?metric=fixture", ""},
+        {"GET", "/api/v1/sites/" + b_.siteId, ""},
+        {"PATCH", "/api/v1/sites/" + b_.siteId, "{\"name\":\"taken\"}"},
+        {"DELETE", "/api/v1/sites/" + b_.siteId, ""},
+        {"GET", "/api/v1/users/" + b_.adminId, ""},
+        {"PATCH", "/api/v1/users/" + b_.adminId, "{\"disabled\":true}"},
+        {"PATCH", "/api/v1/metrics/" + b_.metricId, "{\"unit\":\"x\"}"},
+        {"GET", "/api/v1/alerts/" + b_.alertId + "/deliveries", ""},
+        {"POST", "/api/v1/alerts/" + b_.alertId + "/assign", "{\"assignee_id\":null}"},
+        {"POST", "/api/v1/alerts/" + b_.alertId + "/comments", "{\"text\":\"hi\"}"},
+        {"GET", "/api/v1/tenants/" + b_.id, ""},
     };
     std::vector<std::map<std::string, std::string>> principals = {with(adminA),
                                                                   {{"Authorization", "Bearer " + keyA}}};
@@ -316,12 +362,30 @@ TEST_F(Api, CrossTenantMatrixFindsNothingAndChangesNothing) {
         EXPECT_EQ(
             call("POST", "/api/v1/routing-rules", "{\"channel_id\":\"" + b_.channelId + "\"}", who).status,
             422);
+        // A device in A cannot be put on B's site, nor an alert of A given to B's user.
+        EXPECT_EQ(call("PATCH", "/api/v1/devices/" + a_.deviceId, "{\"site_id\":\"" + b_.siteId + "\"}", who)
+                      .status,
+                  422);
+        EXPECT_EQ(call("POST", "/api/v1/alerts/" + a_.alertId + "/assign",
+                       "{\"assignee_id\":\"" + b_.adminId + "\"}", who)
+                      .status,
+                  422);
+        auto bulk = call("POST", "/api/v1/alerts/bulk",
+                         "{\"action\":\"silence\",\"minutes\":5,\"ids\":[" + b_.alertId + "]}", who);
+        EXPECT_EQ(bulk.status, 200) << bulk.body;
+        EXPECT_EQ(json(bulk.body)->getValue<int>("changed"), 0) << bulk.body;
         for (const auto& list :
-             {"/api/v1/rules", "/api/v1/channels", "/api/v1/routing-rules", "/api/v1/api-keys"}) {
+             {"/api/v1/rules", "/api/v1/channels", "/api/v1/routing-rules", "/api/v1/api-keys",
+              "/api/v1/sites", "/api/v1/users", "/api/v1/metrics", "/api/v1/tenants",
+              "/api/v1/devices/export?format=json", "/api/v1/alerts/export?format=json"}) {
             auto r = call("GET", list, "", who);
             EXPECT_EQ(r.body.find(b_.ruleId), std::string::npos) << list;
             EXPECT_EQ(r.body.find(b_.channelId), std::string::npos) << list;
             EXPECT_EQ(r.body.find(keyOfB), std::string::npos) << list;
+            EXPECT_EQ(r.body.find(b_.siteId), std::string::npos) << list;
+            EXPECT_EQ(r.body.find(b_.admin), std::string::npos) << list;
+            EXPECT_EQ(r.body.find(b_.slug), std::string::npos) << list;
+            EXPECT_EQ(r.body.find("\"id\":" + b_.alertId + ","), std::string::npos) << list;
         }
         // An operator-only way to name a tenant does nothing for a tenant user.
         auto named = call("GET", "/api/v1/devices?tenant=" + b_.id, "", who);
@@ -344,6 +408,18 @@ TEST_F(Api, CrossTenantMatrixFindsNothingAndChangesNothing) {
             {b_.ruleId}),
         "hottruetrue");
     EXPECT_EQ(scalar("SELECT config::text FROM pulse.channels WHERE id = $1::uuid", {b_.channelId}), "{}");
+    EXPECT_EQ(
+        scalar("SELECT cardinality(tags)::text FROM pulse.devices WHERE id = $1::bigint", {b_.deviceId}),
+        "0");
+    EXPECT_EQ(scalar("SELECT (decommissioned_at IS NULL)::text FROM pulse.devices WHERE id = $1::bigint",
+                     {b_.deviceId}),
+              "true");
+    EXPECT_EQ(scalar("SELECT name FROM pulse.sites WHERE id = $1::uuid", {b_.siteId}), "HQ");
+    EXPECT_EQ(scalar("SELECT disabled::text FROM pulse.users WHERE id = $1::uuid", {b_.adminId}), "false");
+    EXPECT_EQ(scalar("SELECT unit FROM pulse.metrics WHERE id = $1::int", {b_.metricId}), "");
+    EXPECT_EQ(
+        scalar("SELECT (assignee_id IS NULL)::text FROM pulse.alerts WHERE id = $1::bigint", {b_.alertId}),
+        "true");
 }
 
 TEST_F(Api, ListsValidateTheirParametersAndPageWithCursors) {
@@ -580,6 +656,41 @@ TEST_F(Api, ResponsesMatchTheOpenApiDocument) {
     check("ChannelList", call("GET", "/api/v1/channels", "", with(s, false)), 200);
     check("RoutingRuleList", call("GET", "/api/v1/routing-rules", "", with(s, false)), 200);
     check("PluginList", call("GET", "/api/v1/plugins", "", with(s, false)), 200);
+    auto site = call("POST", "/api/v1/sites", "{\"name\":\"doc site\"}", with(s));
+    check("Site", site, 201);
+    check("SiteList", call("GET", "/api/v1/sites", "", with(s, false)), 200);
+    check("Device", call("PATCH", "/api/v1/devices/" + a_.deviceId, "{\"tags\":[\"doc\"]}", with(s)), 200);
+    check("NewDevice", call("POST", "/api/v1/devices/" + a_.deviceId + "/rotate-token", "", with(s)), 200);
+    check("ImportResult",
+          call("POST", "/api/v1/devices/import", "name,site\ndoc-2,doc site\n",
+               {{"Cookie", s.cookie}, {"X-CSRF-Token", s.csrf}, {"Content-Type", "text/csv"}}),
+          201);
+    check("ImportProblems",
+          call("POST", "/api/v1/devices/import", "name\nbad name\n",
+               {{"Cookie", s.cookie}, {"X-CSRF-Token", s.csrf}, {"Content-Type", "text/csv"}}),
+          422);
+    check("TelemetryPage",
+          call("GET", "/api/v1/devices/" + a_.deviceId + "/telemetry?metric=fixture", "", with(s, false)),
+          200);
+    check("MetricList", call("GET", "/api/v1/metrics", "", with(s, false)), 200);
+    check("Metric", call("PATCH", "/api/v1/metrics/" + a_.metricId, "{\"unit\":\"C\"}", with(s)), 200);
+    check(
+        "User",
+        call("POST", "/api/v1/users",
+             "{\"email\":\"doc." + std::to_string(getpid()) + "@a.test\",\"password\":\"" + kPassword + "\"}",
+             with(s)),
+        201);
+    check("UserList", call("GET", "/api/v1/users", "", with(s, false)), 200);
+    check("Tenant", call("GET", "/api/v1/tenants/" + a_.id, "", with(s, false)), 200);
+    check("TenantList", call("GET", "/api/v1/tenants", "", with(s, false)), 200);
+    check("Alert", call("POST", "/api/v1/alerts/" + a_.alertId + "/comments", "{\"text\":\"doc\"}", with(s)),
+          201);
+    check("BulkAlertResult",
+          call("POST", "/api/v1/alerts/bulk",
+               "{\"action\":\"silence\",\"minutes\":1,\"ids\":[" + a_.alertId + "]}", with(s)),
+          200);
+    check("DeliveryList", call("GET", "/api/v1/alerts/" + a_.alertId + "/deliveries", "", with(s, false)),
+          200);
     check("Problem", call("GET", "/api/v1/alerts?limit=500", "", with(s, false)), 422);
     check("Problem", call("GET", "/api/v1/devices"), 401);
     check("Problem", call("GET", "/api/v1/devices/999999999", "", with(s, false)), 404);
@@ -590,7 +701,9 @@ TEST_F(Api, ResponsesMatchTheOpenApiDocument) {
             std::string p = path;
             if (auto at = p.find("{id}"); at != std::string::npos)
                 p.replace(at, 4,
-                          p.find("/devices/") == std::string::npos && p.find("/alerts/") == std::string::npos
+                          p.find("/devices/") == std::string::npos &&
+                                  p.find("/alerts/") == std::string::npos &&
+                                  p.find("/metrics/") == std::string::npos
                               ? "00000000-0000-0000-0000-000000000000"
                               : "1");
             std::string m = Poco::toUpper(method);
@@ -599,6 +712,394 @@ TEST_F(Api, ResponsesMatchTheOpenApiDocument) {
             EXPECT_EQ(r.body.find("no resource at"), std::string::npos) << m << " " << p << ": " << r.body;
         }
     }
+}
+
+// Device lifecycle: every change takes effect at ingest at once (the registry's cache is dropped), and each
+// one is in the audit log.
+TEST_F(Api, DeviceTokensRotateRevokeAndDecommissionWithEffectAtIngest) {
+    auto admin = login(a_.admin);
+    auto created = call("POST", "/api/v1/devices", "{\"name\":\"life-1\",\"tags\":[\"t1\"]}", with(admin));
+    ASSERT_EQ(created.status, 201) << created.body;
+    std::string id = std::to_string(json(created.body)->getValue<long long>("id"));
+    std::string first = json(created.body)->getValue<std::string>("token");
+    EXPECT_EQ(ingest(first, "{\"temp\":20}"), 200);
+
+    auto rotated = call("POST", "/api/v1/devices/" + id + "/rotate-token", "", with(admin));
+    ASSERT_EQ(rotated.status, 200) << rotated.body;
+    std::string second = json(rotated.body)->getValue<std::string>("token");
+    EXPECT_NE(second, first);
+    EXPECT_EQ(ingest(first, "{\"temp\":21}"), 401);
+    EXPECT_EQ(ingest(second, "{\"temp\":21}"), 200);
+
+    EXPECT_EQ(call("POST", "/api/v1/devices/" + id + "/revoke", "", with(admin)).status, 200);
+    EXPECT_EQ(ingest(second, "{\"temp\":22}"), 401);
+
+    std::string third = json(call("POST", "/api/v1/devices/" + id + "/rotate-token", "", with(admin)).body)
+                            ->optValue<std::string>("token", "");
+    EXPECT_EQ(ingest(third, "{\"temp\":23}"), 200);
+    auto gone = call("POST", "/api/v1/devices/" + id + "/decommission", "", with(admin));
+    ASSERT_EQ(gone.status, 200) << gone.body;
+    EXPECT_FALSE(json(gone.body)->isNull("decommissioned_at"));
+    EXPECT_EQ(ingest(third, "{\"temp\":24}"), 401);
+    EXPECT_EQ(call("POST", "/api/v1/devices/" + id + "/decommission", "", with(admin)).status, 409);
+    EXPECT_EQ(call("POST", "/api/v1/devices/" + id + "/rotate-token", "", with(admin)).status, 404);
+    // No live credential is left, and the broker's password file no longer has the account.
+    EXPECT_EQ(
+        scalar("SELECT count(*) FROM pulse.device_credentials WHERE device_id = $1::bigint AND revoked_at "
+               "IS NULL",
+               {id}),
+        "0");
+    EXPECT_EQ(scalar("SELECT string_agg(action, ',' ORDER BY id) FROM pulse.audit_log WHERE target = $1 AND "
+                     "action LIKE 'device.%' AND tenant_id = $2::uuid",
+                     {id, a_.id}),
+              "device.create,device.rotate_token,device.revoke,device.rotate_token,device.decommission,"
+              "device.decommission,device.rotate_token");
+    // Customers change none of it.
+    auto customer = login(a_.customer);
+    EXPECT_EQ(call("POST", "/api/v1/devices/" + a_.deviceId + "/rotate-token", "", with(customer)).status,
+              403);
+}
+
+TEST_F(Api, DevicesMoveBetweenSitesAndTakeTagsAndThresholds) {
+    auto admin = login(a_.admin);
+    auto site = call("POST", "/api/v1/sites", "{\"name\":\"Plant North\",\"time_zone\":\"Europe/Berlin\"}",
+                     with(admin));
+    ASSERT_EQ(site.status, 201) << site.body;
+    std::string siteId = json(site.body)->getValue<std::string>("id");
+    EXPECT_EQ(call("POST", "/api/v1/sites", "{\"name\":\"Plant North\"}", with(admin)).status, 409);
+    auto badZone =
+        call("POST", "/api/v1/sites", "{\"name\":\"Nowhere\",\"time_zone\":\"Mars/Olympus\"}", with(admin));
+    EXPECT_EQ(badZone.status, 422);
+    EXPECT_EQ(json(badZone.body)->getValue<std::string>("field"), "time_zone");
+
+    auto moved =
+        call("PATCH", "/api/v1/devices/" + a_.deviceId,
+             "{\"site_id\":\"" + siteId + "\",\"tags\":[\"boiler\",\"north\"],\"stale_after_s\":120}",
+             with(admin));
+    ASSERT_EQ(moved.status, 200) << moved.body;
+    auto d = json(moved.body);
+    EXPECT_EQ(d->getValue<std::string>("site_id"), siteId);
+    EXPECT_EQ(d->getArray("tags")->size(), 2u);
+    EXPECT_EQ(d->getValue<int>("stale_after_s"), 120);
+    EXPECT_EQ(
+        json(call("GET", "/api/v1/sites/" + siteId, "", with(admin, false)).body)->getValue<int>("devices"),
+        1);
+    // A site with devices stays; moved away, it can go.
+    EXPECT_EQ(call("DELETE", "/api/v1/sites/" + siteId, "", with(admin)).status, 409);
+    EXPECT_EQ(call("PATCH", "/api/v1/devices/" + a_.deviceId, "{\"site_id\":null,\"stale_after_s\":null}",
+                   with(admin))
+                  .status,
+              200);
+    EXPECT_EQ(call("PATCH", "/api/v1/devices/" + a_.deviceId, "{}", with(admin)).status, 422);
+    EXPECT_EQ(call("PATCH", "/api/v1/devices/" + a_.deviceId, "{\"tags\":[\"a,b\"]}", with(admin)).status,
+              422);
+    EXPECT_EQ(call("DELETE", "/api/v1/sites/" + siteId, "", with(admin)).status, 204);
+    EXPECT_EQ(call("GET", "/api/v1/sites/" + siteId, "", with(admin, false)).status, 404);
+}
+
+TEST_F(Api, TelemetryQueriesPageRawReadingsAndReadHourlyRollups) {
+    auto admin = login(a_.admin);
+    auto created = call("POST", "/api/v1/devices", "{\"name\":\"flow-1\"}", with(admin));
+    ASSERT_EQ(created.status, 201) << created.body;
+    std::string id = std::to_string(json(created.body)->getValue<long long>("id"));
+    std::string token = json(created.body)->getValue<std::string>("token");
+    // Five readings in one hour, two hours ago.
+    long long base = (std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                              .count() /
+                          3600000 -
+                      2) *
+                     3600000;
+    std::string batch = "[";
+    for (int i = 0; i < 5; ++i)
+        batch += std::string(i ? "," : "") + "{\"ts\":" + std::to_string(base + i * 60000) +
+                 ",\"values\":{\"flow\":" + std::to_string(10 + i) + "}}";
+    ASSERT_EQ(ingest(token, batch + "]"), 200);
+
+    std::vector<double> values;
+    std::string cursor;
+    for (int page = 0; page < 5; ++page) {
+        auto r = call("GET",
+                      "/api/v1/devices/" + id + "/telemetry?metric=flow&limit=2&from=" +
+                          std::to_string(base - 1000) + (cursor.empty() ? "" : "&cursor=" + cursor),
+                      "", with(admin, false));
+        ASSERT_EQ(r.status, 200) << r.body;
+        auto doc = json(r.body);
+        auto items = doc->getArray("items");
+        for (size_t i = 0; i < items->size(); ++i)
+            values.push_back(items->getObject(static_cast<unsigned>(i))->getValue<double>("value"));
+        if (doc->isNull("next_cursor")) break;
+        cursor = doc->getValue<std::string>("next_cursor");
+    }
+    EXPECT_EQ(values, (std::vector<double>{10, 11, 12, 13, 14}));
+    auto hourly = call("GET", "/api/v1/devices/" + id + "/telemetry?metric=flow&resolution=hour", "",
+                       with(admin, false));
+    ASSERT_EQ(hourly.status, 200) << hourly.body;
+    auto buckets = json(hourly.body)->getArray("items");
+    ASSERT_EQ(buckets->size(), 1u) << hourly.body;
+    auto b = buckets->getObject(0);
+    EXPECT_EQ(b->getValue<long long>("count"), 5);
+    EXPECT_EQ(b->getValue<double>("min"), 10);
+    EXPECT_EQ(b->getValue<double>("max"), 14);
+    EXPECT_EQ(b->getValue<double>("avg"), 12);
+
+    auto catalog = call("GET", "/api/v1/metrics?q=flo", "", with(admin, false));
+    ASSERT_EQ(catalog.status, 200);
+    auto metrics = json(catalog.body)->getArray("items");
+    ASSERT_EQ(metrics->size(), 1u) << catalog.body;
+    std::string metricId = std::to_string(metrics->getObject(0)->getValue<long long>("id"));
+    auto unit = call("PATCH", "/api/v1/metrics/" + metricId, "{\"unit\":\"m3/h\"}", with(admin));
+    EXPECT_EQ(unit.status, 200) << unit.body;
+    EXPECT_EQ(json(unit.body)->getValue<std::string>("unit"), "m3/h");
+
+    EXPECT_EQ(call("GET", "/api/v1/devices/" + id + "/telemetry?metric=nope", "", with(admin, false)).status,
+              404);
+    for (const auto& bad : {"?metric=flow&resolution=minute", "?metric=flow&from=yesterday",
+                            "?metric=flow&limit=10001", "?metric=flow&from=2000&to=1000", ""}) {
+        auto r = call("GET", "/api/v1/devices/" + id + "/telemetry" + bad, "", with(admin, false));
+        EXPECT_EQ(r.status, 422) << bad << ": " << r.body;
+    }
+}
+
+TEST_F(Api, CsvImportIsAllOrNothingWithEveryProblemByLine) {
+    auto admin = login(a_.admin);
+    ASSERT_EQ(call("POST", "/api/v1/sites", "{\"name\":\"Import Site\"}", with(admin)).status, 201);
+    std::string bad =
+        "name,tags,site\n"
+        "imp-1,heating;north,Import Site\n"
+        "bad name,,\n"
+        "imp-1,,\n"
+        "imp-3,,No Such Site\n"
+        "dev-1,,\n";
+    auto refused =
+        call("POST", "/api/v1/devices/import", bad,
+             {{"Cookie", with(admin)["Cookie"]}, {"X-CSRF-Token", admin.csrf}, {"Content-Type", "text/csv"}});
+    ASSERT_EQ(refused.status, 422) << refused.body;
+    EXPECT_EQ(refused.headers["Content-Type"], "application/problem+json");
+    auto errors = json(refused.body)->getArray("errors");
+    std::set<int> lines;
+    for (size_t i = 0; i < errors->size(); ++i)
+        lines.insert(errors->getObject(static_cast<unsigned>(i))->getValue<int>("line"));
+    // The file's own problems (lines 3 and 4) are reported before the tenant is asked about the rest.
+    EXPECT_EQ(lines, (std::set<int>{3, 4})) << refused.body;
+    EXPECT_EQ(scalar("SELECT count(*) FROM pulse.devices WHERE name LIKE 'imp-%' AND tenant_id = $1::uuid",
+                     {a_.id}),
+              "0");
+
+    auto refused2 =
+        call("POST", "/api/v1/devices/import", "name,site\nimp-1,Import Site\nimp-3,No Such Site\ndev-1,\n",
+             {{"Cookie", admin.cookie}, {"X-CSRF-Token", admin.csrf}, {"Content-Type", "text/csv"}});
+    ASSERT_EQ(refused2.status, 422) << refused2.body;
+    EXPECT_NE(refused2.body.find("No Such Site"), std::string::npos);
+    EXPECT_NE(refused2.body.find("'dev-1' exists"), std::string::npos);
+    EXPECT_EQ(scalar("SELECT count(*) FROM pulse.devices WHERE name LIKE 'imp-%' AND tenant_id = $1::uuid",
+                     {a_.id}),
+              "0");
+
+    EXPECT_EQ(call("POST", "/api/v1/devices/import", "name\nimp-9\n", with(admin)).status, 415);  // JSON type
+
+    auto ok = call("POST", "/api/v1/devices/import",
+                   "\xEF\xBB\xBFname,tags,site\r\nimp-1,heating;north,Import Site\r\n\"imp-2\",,\r\n",
+                   {{"Cookie", admin.cookie}, {"X-CSRF-Token", admin.csrf}, {"Content-Type", "text/csv"}});
+    ASSERT_EQ(ok.status, 201) << ok.body;
+    auto items = json(ok.body)->getArray("items");
+    ASSERT_EQ(items->size(), 2u);
+    std::string token = items->getObject(0)->getValue<std::string>("token");
+    EXPECT_EQ(ingest(token, "{\"temp\":1}"), 200);
+    EXPECT_EQ(
+        scalar("SELECT array_to_string(d.tags, ';') || '@' || s.name FROM pulse.devices d JOIN pulse.sites s "
+               "ON s.id = d.site_id WHERE d.name = 'imp-1' AND d.tenant_id = $1::uuid",
+               {a_.id}),
+        "heating;north@Import Site");
+
+    // The subscription's device limit (set by an operator-admin) holds for imports and single devices.
+    auto ops = login(operatorAdmin_);
+    int inUse = json(call("GET", "/api/v1/tenants/" + a_.id, "", with(ops, false)).body)
+                    ->getValue<int>("devices_in_use");
+    auto limited = call("PATCH", "/api/v1/tenants/" + a_.id,
+                        "{\"device_limit\":" + std::to_string(inUse + 1) + "}", with(ops));
+    ASSERT_EQ(limited.status, 200) << limited.body;
+    auto over = call("POST", "/api/v1/devices/import", "name\nimp-10\nimp-11\n",
+                     {{"Cookie", admin.cookie}, {"X-CSRF-Token", admin.csrf}, {"Content-Type", "text/csv"}});
+    EXPECT_EQ(over.status, 409) << over.body;
+    EXPECT_EQ(
+        scalar(
+            "SELECT count(*) FROM pulse.devices WHERE name IN ('imp-10', 'imp-11') AND tenant_id = $1::uuid",
+            {a_.id}),
+        "0");
+    EXPECT_EQ(call("POST", "/api/v1/devices", "{\"name\":\"imp-10\"}", with(admin)).status, 201);
+    auto full = call("POST", "/api/v1/devices", "{\"name\":\"imp-11\"}", with(admin));
+    EXPECT_EQ(full.status, 409) << full.body;
+    EXPECT_NE(full.body.find("subscription allows"), std::string::npos);
+    auto own = json(call("GET", "/api/v1/tenants/" + a_.id, "", with(admin, false)).body);
+    EXPECT_EQ(own->getValue<int>("device_limit"), inUse + 1);
+    EXPECT_EQ(call("PATCH", "/api/v1/tenants/" + a_.id, "{\"device_limit\":null}", with(admin)).status, 403);
+    ASSERT_EQ(call("PATCH", "/api/v1/tenants/" + a_.id, "{\"device_limit\":null}", with(ops)).status, 200);
+    EXPECT_EQ(call("POST", "/api/v1/devices", "{\"name\":\"imp-11\"}", with(admin)).status, 201);
+}
+
+TEST_F(Api, TenantAdminsManageUsersAndRoleChangesAreAudited) {
+    auto admin = login(a_.admin);
+    std::string email = "new.user." + std::to_string(getpid()) + "@a.test";
+    auto created =
+        call("POST", "/api/v1/users",
+             "{\"email\":\"" + email + "\",\"password\":\"" + kPassword + "\",\"role\":\"customer\"}",
+             with(admin));
+    ASSERT_EQ(created.status, 201) << created.body;
+    EXPECT_EQ(created.body.find("password"), std::string::npos);
+    std::string id = json(created.body)->getValue<std::string>("id");
+    EXPECT_EQ(call("POST", "/api/v1/users",
+                   "{\"email\":\"" + email + "\",\"password\":\"" + kPassword + "\"}", with(admin))
+                  .status,
+              409);
+    EXPECT_EQ(
+        call("POST", "/api/v1/users", "{\"email\":\"x@a.test\",\"password\":\"short\"}", with(admin)).status,
+        422);
+    EXPECT_EQ(call("POST", "/api/v1/users",
+                   "{\"email\":\"op@a.test\",\"password\":\"" + kPassword + "\",\"role\":\"operator-admin\"}",
+                   with(admin))
+                  .status,
+              422);
+    auto user = login(email);
+    EXPECT_EQ(call("GET", "/api/v1/users", "", with(user, false)).status, 403);
+    EXPECT_EQ(call("POST", "/api/v1/devices", "{\"name\":\"by-user\"}", with(user)).status, 403);
+
+    auto promoted = call("PATCH", "/api/v1/users/" + id, "{\"role\":\"tenant-admin\"}", with(admin));
+    ASSERT_EQ(promoted.status, 200) << promoted.body;
+    EXPECT_EQ(json(promoted.body)->getValue<std::string>("role"), "tenant-admin");
+    EXPECT_EQ(call("GET", "/api/v1/users", "", with(user, false)).status,
+              200);  // the same session, new rights
+    EXPECT_EQ(
+        scalar("SELECT detail->>'from' || '>' || (detail->>'to') || '|' || actor FROM pulse.audit_log WHERE "
+               "action = 'user.role_change' AND target = $1",
+               {id}),
+        "customer>tenant-admin|user:" + a_.admin);
+    // Nobody demotes or disables themselves (the tenant would lose its last admin by accident).
+    EXPECT_EQ(call("PATCH", "/api/v1/users/" + id, "{\"disabled\":true}", with(user)).status, 409);
+
+    EXPECT_EQ(call("PATCH", "/api/v1/users/" + id, "{\"disabled\":true}", with(admin)).status, 200);
+    EXPECT_EQ(call("GET", "/api/v1/devices", "", with(user, false)).status, 401);  // at once
+    EXPECT_EQ(
+        call("POST", "/api/v1/session", "{\"email\":\"" + email + "\",\"password\":\"" + kPassword + "\"}",
+             {{"X-Forwarded-For", "198.51.100.9"}})
+            .status,
+        401);
+    EXPECT_EQ(
+        scalar("SELECT count(*) FROM pulse.audit_log WHERE action = 'user.disable' AND target = $1", {id}),
+        "1");
+}
+
+TEST_F(Api, OperatorsSeeEveryTenantAndOnlyOperatorAdminsChangeThem) {
+    auto ops = login(operatorAdmin_);
+    auto all = call("GET", "/api/v1/tenants?limit=200", "", with(ops, false));
+    ASSERT_EQ(all.status, 200) << all.body;
+    EXPECT_NE(all.body.find(a_.slug), std::string::npos);
+    EXPECT_NE(all.body.find(b_.slug), std::string::npos);
+    std::string slug = "ops-made-" + std::to_string(getpid());
+    auto created =
+        call("POST", "/api/v1/tenants", "{\"slug\":\"" + slug + "\",\"name\":\"Made by ops\"}", with(ops));
+    ASSERT_EQ(created.status, 201) << created.body;
+    EXPECT_EQ(json(created.body)->getValue<int>("devices_in_use"), 0);
+    EXPECT_EQ(
+        call("POST", "/api/v1/tenants", "{\"slug\":\"" + slug + "\",\"name\":\"again\"}", with(ops)).status,
+        409);
+    EXPECT_EQ(call("POST", "/api/v1/tenants", "{\"slug\":\"Bad Slug\",\"name\":\"x\"}", with(ops)).status,
+              422);
+    // Operators' reads of tenant data are audited.
+    EXPECT_GE(
+        std::stoi(scalar("SELECT count(*) FROM pulse.audit_log WHERE action = 'tenant.list' AND actor = $1",
+                         {"user:" + operatorAdmin_})),
+        1);
+    auto admin = login(a_.admin);
+    auto mine = call("GET", "/api/v1/tenants", "", with(admin, false));
+    ASSERT_EQ(mine.status, 200);
+    EXPECT_EQ(json(mine.body)->getArray("items")->size(), 1u) << mine.body;
+    EXPECT_EQ(call("POST", "/api/v1/tenants", "{\"slug\":\"nope\",\"name\":\"x\"}", with(admin)).status, 403);
+}
+
+TEST_F(Api, AlertsAreAssignedCommentedActedOnInBulkAndShowTheirDeliveries) {
+    PgConnection owner(ownerUri());
+    // Two more open alerts in A, on rules of their own (one open alert per rule and device).
+    std::vector<std::string> ids;
+    for (const char* rule : {"bulk-1", "bulk-2"})
+        ids.push_back(
+            *owner
+                 .query(
+                     "WITH r AS (INSERT INTO pulse.rules (tenant_id, name, type, severity) VALUES "
+                     "($1::uuid, $3, 'threshold', 'LOW') RETURNING id) INSERT INTO pulse.alerts "
+                     "(tenant_id, rule_id, device_id, severity, summary, triggered_at) SELECT $1::uuid, "
+                     "r.id, $2::bigint, 'LOW', '=HYPERLINK(\"http://x\")', now() FROM r RETURNING id::text",
+                     {a_.id, a_.deviceId, rule})
+                 .rows[0][0]);
+    auto event =
+        *owner
+             .query(
+                 "INSERT INTO pulse.alert_events (tenant_id, alert_id, kind) VALUES ($1::uuid, $2::bigint, "
+                 "'OPENED') RETURNING id::text",
+                 {a_.id, ids[0]})
+             .rows[0][0];
+    auto delivery =
+        *owner
+             .query(
+                 "INSERT INTO pulse.deliveries (tenant_id, alert_id, event_id, channel_id, payload, "
+                 "max_attempts, status, attempts, last_status_code) VALUES ($1::uuid, $2::bigint, "
+                 "$3::bigint, $4::uuid, '{}', 5, 'PENDING', 1, 503) RETURNING id::text",
+                 {a_.id, ids[0], event, a_.channelId})
+             .rows[0][0];
+    owner.query(
+        "INSERT INTO pulse.delivery_attempts (tenant_id, delivery_id, attempt, started_at, duration_ms, "
+        "outcome, status_code, detail, worker) VALUES ($1::uuid, $2::bigint, 1, now(), 12, 'RETRY', 503, "
+        "'busy', 'w1')",
+        {a_.id, delivery});
+
+    auto s = login(a_.customer);
+    auto assigned = call("POST", "/api/v1/alerts/" + ids[0] + "/assign",
+                         "{\"assignee_id\":\"" + a_.adminId + "\"}", with(s));
+    ASSERT_EQ(assigned.status, 200) << assigned.body;
+    EXPECT_EQ(json(assigned.body)->getValue<std::string>("assignee_id"), a_.adminId);
+    auto commented =
+        call("POST", "/api/v1/alerts/" + ids[0] + "/comments", "{\"text\":\"on my way\"}", with(s));
+    ASSERT_EQ(commented.status, 201) << commented.body;
+    EXPECT_EQ(call("POST", "/api/v1/alerts/" + ids[0] + "/comments", "{\"text\":\"  \"}", with(s)).status,
+              422);
+    auto detail = call("GET", "/api/v1/alerts/" + ids[0], "", with(s, false));
+    EXPECT_NE(detail.body.find("\"ASSIGNED\""), std::string::npos);
+    EXPECT_NE(detail.body.find("on my way"), std::string::npos);
+
+    auto deliveries = call("GET", "/api/v1/alerts/" + ids[0] + "/deliveries", "", with(s, false));
+    ASSERT_EQ(deliveries.status, 200) << deliveries.body;
+    auto items = json(deliveries.body)->getArray("items");
+    ASSERT_EQ(items->size(), 1u);
+    EXPECT_EQ(items->getObject(0)->getValue<int>("last_status_code"), 503);
+    EXPECT_EQ(items->getObject(0)->getArray("attempt_log")->size(), 1u);
+
+    auto bulk =
+        call("POST", "/api/v1/alerts/bulk",
+             "{\"action\":\"acknowledge\",\"ids\":[" + ids[0] + "," + ids[1] + ",999999999]}", with(s));
+    ASSERT_EQ(bulk.status, 200) << bulk.body;
+    EXPECT_EQ(json(bulk.body)->getValue<int>("changed"), 2) << bulk.body;
+    EXPECT_EQ(scalar("SELECT string_agg(status, ',') FROM pulse.alerts WHERE id IN ($1::bigint, $2::bigint)",
+                     {ids[0], ids[1]}),
+              "ACKNOWLEDGED,ACKNOWLEDGED");
+    EXPECT_EQ(call("POST", "/api/v1/alerts/bulk", "{\"action\":\"close\",\"ids\":[]}", with(s)).status, 422);
+    EXPECT_EQ(call("POST", "/api/v1/alerts/bulk", "{\"action\":\"delete\",\"ids\":[1]}", with(s)).status,
+              422);
+
+    // Exports: CSV with a formula-looking summary defused, JSON as an array.
+    auto csv = call("GET", "/api/v1/alerts/export?format=csv&status=ALL", "", with(s, false));
+    ASSERT_EQ(csv.status, 200) << csv.body;
+    EXPECT_EQ(csv.headers["Content-Type"].rfind("text/csv", 0), 0u);
+    EXPECT_EQ(csv.body.rfind("id,status,severity,", 0), 0u);
+    EXPECT_NE(csv.body.find("\"'=HYPERLINK(\"\"http://x\"\")\""), std::string::npos) << csv.body;
+    auto jsonExport = call("GET", "/api/v1/devices/export?format=json", "", with(s, false));
+    ASSERT_EQ(jsonExport.status, 200);
+    auto devices = Poco::JSON::Parser().parse(jsonExport.body).extract<Poco::JSON::Array::Ptr>();
+    EXPECT_GE(devices->size(), 1u);
+    EXPECT_EQ(call("GET", "/api/v1/devices/export?format=xml", "", with(s, false)).status, 422);
+    EXPECT_GE(std::stoi(scalar("SELECT count(*) FROM pulse.audit_log WHERE action IN ('alert.export', "
+                               "'device.export') AND tenant_id = $1::uuid",
+                               {a_.id})),
+              2);
 }
 
 // S7: over the per-address limit a client gets 429 + Retry-After; without trusted proxies a forged

@@ -1,5 +1,6 @@
-// /api/v1/alerts: the alert inbox (filters, cursor pages, newest first), one alert with its events, and
-// the operator actions acknowledge, close and silence (each an event, notified through the outbox).
+// /api/v1/alerts: the alert inbox (filters, cursor pages, newest first), one alert with its events and
+// its deliveries, and the actions acknowledge, close and silence (each an event, notified through the
+// outbox), assign, comment, and the first three on many alerts at once.
 #include "http/api/Api.h"
 #include "http/api/RequestBodies.h"
 #include "logging/Logging.h"
@@ -9,6 +10,7 @@
 #include <Poco/JSON/Array.h>
 
 #include <chrono>
+#include <map>
 
 namespace pulse::http {
 namespace {
@@ -18,7 +20,7 @@ const std::string kColumns =
     "a.last_value::text, a.device_id::text, d.name, a.rule_id::text, r.name, r.type, " +
     isoTime("a.triggered_at") + ", " + isoTime("a.opened_at") + ", " + isoTime("a.acknowledged_at") +
     ", a.acknowledged_by, " + isoTime("a.closed_at") + ", a.closed_by, a.close_reason, " +
-    isoTime("a.silenced_until");
+    isoTime("a.silenced_until") + ", a.assignee_id::text";
 const std::string kFrom =
     " FROM pulse.alerts a JOIN pulse.devices d ON d.id = a.device_id JOIN pulse.rules r ON r.id = a.rule_id";
 
@@ -48,6 +50,7 @@ Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& 
     o->set("closed_by", orNull(r[17]));
     o->set("close_reason", orNull(r[18]));
     o->set("silenced_until", orNull(r[19]));
+    o->set("assignee_id", orNull(r[20]));
     return o;
 }
 
@@ -163,6 +166,133 @@ void addAlertRoutes(Router& router, Api& api) {
             call.audit("alert.silence", std::to_string(id), done ? "ok" : "failed",
                        "{\"minutes\":" + std::to_string(minutes) + "}");
             sendAlert(call, id, done ? 200 : 409);
+        });
+
+    api.route(
+        router, "POST", "/api/v1/alerts/{id}/assign", "api.alerts.assign", Access::Member, [](Call& call) {
+            long long id = call.numericId("alert");
+            auto assignee = parseAssignee(call.bodyText());
+            bool done = alertService(call).assign(call.tenant(), id, assignee, actor(call));
+            call.audit("alert.assign", std::to_string(id), done ? "ok" : "failed",
+                       assignee ? "{\"assignee_id\":\"" + *assignee + "\"}" : "{\"assignee_id\":null}");
+            if (!done) {
+                bool exists = false;
+                call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
+                    exists =
+                        !conn.query("SELECT 1 FROM pulse.alerts WHERE id = $1::bigint AND status <> 'CLOSED'",
+                                    {std::to_string(id)})
+                             .rows.empty();
+                });
+                if (exists)
+                    throw ApiError(422, "Unprocessable Content",
+                                   "assignee_id is not an enabled user of the tenant", "assignee_id");
+            }
+            sendAlert(call, id, done ? 200 : 409);
+        });
+
+    api.route(router, "POST", "/api/v1/alerts/{id}/comments", "api.alerts.comment", Access::Member,
+              [](Call& call) {
+                  long long id = call.numericId("alert");
+                  std::string text = parseComment(call.bodyText());
+                  bool done = alertService(call).comment(call.tenant(), id, text, actor(call));
+                  call.audit("alert.comment", std::to_string(id), done ? "ok" : "failed");
+                  if (!done) throw ApiError(404, "Not Found", "no such alert");
+                  sendAlert(call, id, 201);
+              });
+
+    // Each alert on its own: one that is not the tenant's or not in a state for the action is reported,
+    // the others are changed.
+    api.route(router, "POST", "/api/v1/alerts/bulk", "api.alerts.bulk", Access::Member, [](Call& call) {
+        auto body = parseBulkAlertAction(call.bodyText());
+        auto& alerts = alertService(call);
+        auto until =
+            std::chrono::duration_cast<std::chrono::milliseconds>(
+                (std::chrono::system_clock::now() + std::chrono::minutes(body.minutes)).time_since_epoch())
+                .count();
+        Poco::JSON::Array::Ptr results = new Poco::JSON::Array;
+        int changed = 0;
+        for (long long id : body.ids) {
+            bool done = body.action == "acknowledge" ? alerts.acknowledge(call.tenant(), id, actor(call))
+                        : body.action == "close" ? alerts.close(call.tenant(), id, actor(call), body.reason)
+                                                 : alerts.silence(call.tenant(), id, until, actor(call));
+            changed += done;
+            Poco::JSON::Object::Ptr r = new Poco::JSON::Object;
+            r->set("id", id);
+            r->set("result", done ? "ok" : "skipped");
+            results->add(r);
+            call.audit("alert." + body.action, std::to_string(id), done ? "ok" : "failed", "{\"bulk\":true}");
+        }
+        Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
+        out->set("action", body.action);
+        out->set("changed", changed);
+        out->set("results", results);
+        sendObject(call.ex, 200, out);
+    });
+
+    api.route(
+        router, "GET", "/api/v1/alerts/{id}/deliveries", "api.alerts.deliveries", Access::Reader,
+        [](Call& call) {
+            long long id = call.numericId("alert");
+            storage::PgRows alert, deliveries, attempts;
+            call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
+                alert = conn.query("SELECT 1 FROM pulse.alerts WHERE id = $1::bigint", {std::to_string(id)});
+                deliveries = conn.query(
+                    "SELECT dl.id::text, dl.channel_id::text, c.name, c.type, e.kind, dl.status, "
+                    "dl.attempts::text, dl.max_attempts::text, dl.last_status_code::text, dl.last_error, "
+                    "dl.idempotency_key, " +
+                        isoTime("dl.created_at") + ", " + isoTime("dl.next_attempt_at") + ", " +
+                        isoTime("dl.completed_at") +
+                        " FROM pulse.deliveries dl JOIN pulse.channels c ON c.id = dl.channel_id "
+                        "JOIN pulse.alert_events e ON e.id = dl.event_id WHERE dl.alert_id = $1::bigint "
+                        "ORDER BY dl.id LIMIT 500",
+                    {std::to_string(id)});
+                attempts = conn.query(
+                    "SELECT t.delivery_id::text, t.attempt::text, " + isoTime("t.started_at") +
+                        ", t.duration_ms::text, t.outcome, t.status_code::text, t.detail FROM "
+                        "pulse.delivery_attempts t JOIN pulse.deliveries dl ON dl.id = t.delivery_id WHERE "
+                        "dl.alert_id = $1::bigint ORDER BY t.delivery_id, t.attempt LIMIT 5000",
+                    {std::to_string(id)});
+            });
+            if (alert.rows.empty()) throw ApiError(404, "Not Found", "no such alert");
+            std::map<std::string, Poco::JSON::Array::Ptr> byDelivery;
+            for (const auto& t : attempts.rows) {
+                Poco::JSON::Object::Ptr a = new Poco::JSON::Object;
+                a->set("attempt", std::stoi(*t[1]));
+                a->set("started_at", *t[2]);
+                a->set("duration_ms", std::stoi(*t[3]));
+                a->set("outcome", *t[4]);
+                a->set("status_code", t[5] ? Poco::Dynamic::Var(std::stoi(*t[5])) : Poco::Dynamic::Var());
+                a->set("detail", *t[6]);
+                auto& list = byDelivery[*t[0]];
+                if (!list) list = new Poco::JSON::Array;
+                list->add(a);
+            }
+            Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
+            for (const auto& r : deliveries.rows) {
+                Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+                o->set("id", std::stoll(*r[0]));
+                Poco::JSON::Object::Ptr channel = new Poco::JSON::Object;
+                channel->set("id", *r[1]);
+                channel->set("name", *r[2]);
+                channel->set("type", *r[3]);
+                o->set("channel", channel);
+                o->set("event", *r[4]);
+                o->set("status", *r[5]);
+                o->set("attempts", std::stoi(*r[6]));
+                o->set("max_attempts", std::stoi(*r[7]));
+                o->set("last_status_code",
+                       r[8] ? Poco::Dynamic::Var(std::stoi(*r[8])) : Poco::Dynamic::Var());
+                o->set("last_error", *r[9]);
+                o->set("idempotency_key", *r[10]);
+                o->set("created_at", *r[11]);
+                o->set("next_attempt_at", orNull(r[12]));
+                o->set("completed_at", orNull(r[13]));
+                auto it = byDelivery.find(*r[0]);
+                o->set("attempt_log",
+                       it == byDelivery.end() ? Poco::JSON::Array::Ptr(new Poco::JSON::Array) : it->second);
+                items->add(o);
+            }
+            call.sendPage(items, std::nullopt);
         });
 }
 

@@ -8,6 +8,8 @@
 #include "storage/PgPool.h"
 #include "storage/TenantScope.h"
 
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeParser.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/NameValueCollection.h>
 #include <Poco/StreamCopier.h>
@@ -36,6 +38,8 @@ bool meetsAccess(const services::Principal& p, Access access) {
             return p.role == "customer" || p.role == "tenant-admin" || p.role == "operator-admin";
         case Access::TenantAdmin:
             return p.role == "tenant-admin" || p.role == "operator-admin";
+        case Access::OperatorAdmin:
+            return p.role == "operator-admin";
     }
     return false;
 }
@@ -69,12 +73,17 @@ std::string isoTime(const std::string& column) {
     return "to_char(" + column + " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
 }
 
-std::string Call::bodyText() {
+std::string timeFromMs(const std::string& param) {
+    return "(timestamptz 'epoch' + " + param + "::bigint * interval '1 millisecond')";
+}
+
+std::string Call::bodyText(const std::string& mediaType) {
     auto& req = ex.request;
     std::string type = Poco::toLower(req.getContentType());
-    // Only JSON: a cross-site HTML form cannot send it without a CORS preflight (login CSRF defence).
-    if (type.rfind("application/json", 0) != 0)
-        throw ApiError(415, "Unsupported Media Type", "the body must be application/json");
+    // JSON (or CSV for imports, which need a session's CSRF token or an API key): a cross-site HTML form
+    // cannot send either without a CORS preflight (login CSRF defence).
+    if (type.rfind(mediaType, 0) != 0)
+        throw ApiError(415, "Unsupported Media Type", "the body must be " + mediaType);
     // Chunked bodies carry no Content-Length for the server to refuse up front: stop reading at the limit.
     std::string text;
     char buffer[8192];
@@ -111,7 +120,23 @@ std::optional<std::string> Call::idQuery(const std::string& name, const std::str
     return v;
 }
 
-int Call::limit(int defaultLimit) const {
+std::optional<long long> Call::timeQuery(const std::string& name) const {
+    std::string v = query(name);
+    if (v.empty()) return std::nullopt;
+    if (v.size() <= 15 && v.find_first_not_of("0123456789") == std::string::npos) return std::stoll(v);
+    try {
+        int tz = 0;
+        Poco::DateTime t = Poco::DateTimeParser::parse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, v, tz);
+        t.makeUTC(tz);
+        return t.timestamp().epochMicroseconds() / 1000;
+    } catch (const Poco::Exception&) {
+        throw ApiError(422, "Unprocessable Content",
+                       name + " must be an RFC 3339 time (2026-01-31T12:00:00Z) or milliseconds since 1970",
+                       name);
+    }
+}
+
+int Call::limit(int defaultLimit, int max) const {
     std::string text = query("limit");
     if (text.empty()) return defaultLimit;
     size_t used = 0;
@@ -121,8 +146,9 @@ int Call::limit(int defaultLimit) const {
     } catch (const std::exception&) {
         used = 0;
     }
-    if (used != text.size() || value < 1 || value > 200)
-        throw ApiError(422, "Unprocessable Content", "limit must be an integer from 1 to 200", "limit");
+    if (used != text.size() || value < 1 || value > max)
+        throw ApiError(422, "Unprocessable Content",
+                       "limit must be an integer from 1 to " + std::to_string(max), "limit");
     return value;
 }
 
@@ -366,6 +392,11 @@ void Api::mountAll(Router& router) {
     addChannelRoutes(router, *this);
     addRuleRoutes(router, *this);
     addPluginRoutes(router, *this);
+    addSiteRoutes(router, *this);
+    addUserRoutes(router, *this);
+    addTenantRoutes(router, *this);
+    addMetricRoutes(router, *this);
+    addExportRoutes(router, *this);
 }
 
 }  // namespace pulse::http

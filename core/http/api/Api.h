@@ -25,6 +25,7 @@ namespace pulse::services {
 class AuditLog;
 class AlertService;
 class ChannelService;
+class DeviceRegistry;
 }  // namespace pulse::services
 namespace pulse::plugins {
 class PluginManager;
@@ -49,6 +50,9 @@ struct ApiServices {
     services::AlertService* alerts = nullptr;      // may be null (alerts routes answer 503)
     services::ChannelService* channels = nullptr;  // may be null (channel routes answer 503)
     const plugins::PluginManager* plugins = nullptr;
+    // Called after device credentials changed (rotate, revoke, decommission, import): drops the ingest
+    // registry's cached answers and rewrites the broker's password file, so the change holds within seconds.
+    std::function<void()> credentialsChanged;
 };
 
 struct ApiSettings {
@@ -62,10 +66,11 @@ struct ApiSettings {
 
 // Who may call a route.
 enum class Access {
-    Public,       // anyone (login)
-    Reader,       // any signed-in principal; operators read any tenant (audited)
-    Member,       // customers and tenant-admins of the tenant, operator-admins: everyday changes
-    TenantAdmin,  // tenant-admins of the tenant, operator-admins: devices, keys, users
+    Public,         // anyone (login)
+    Reader,         // any signed-in principal; operators read any tenant (audited)
+    Member,         // customers and tenant-admins of the tenant, operator-admins: everyday changes
+    TenantAdmin,    // tenant-admins of the tenant, operator-admins: devices, keys, users
+    OperatorAdmin,  // operator-admins only: tenants and system settings
 };
 
 class Api;
@@ -81,15 +86,18 @@ struct Call {
     std::optional<services::Principal> principal;
     std::string tenantId;  // the tenant the request acts on: the principal's, or an operator's ?tenant=
 
-    // The body's text (415 unless application/json); parse it with RequestBodies.h.
-    std::string bodyText();
+    // The body's text (415 unless of the given media type); parse JSON with RequestBodies.h.
+    std::string bodyText(const std::string& mediaType = "application/json");
     // A query parameter, empty when absent (the query string is parsed once per request).
     std::string query(const std::string& name) const;
     // A query parameter that names a row by its integer id (or a cursor made of one): nullopt when absent,
     // 422 naming it when it is not a non-negative integer that fits a bigint.
     std::optional<std::string> idQuery(const std::string& name, const std::string& problem) const;
-    // limit= in [1, 200] (422 otherwise), default when absent.
-    int limit(int defaultLimit = 50) const;
+    // A time query parameter (RFC 3339, or milliseconds since the epoch) in milliseconds; nullopt when
+    // absent, 422 naming it otherwise.
+    std::optional<long long> timeQuery(const std::string& name) const;
+    // limit= in [1, max] (422 otherwise), default when absent.
+    int limit(int defaultLimit = 50, int max = 200) const;
     // Records the action in the audit log as this principal.
     void audit(const std::string& action, const std::string& target, const std::string& result = "ok",
                const std::string& detailJson = "{}");
@@ -158,6 +166,9 @@ std::optional<std::string> nonEmpty(const std::string& value);
 Poco::Dynamic::Var orNull(const std::optional<std::string>& value);
 // A SQL expression formatting a timestamptz column as RFC 3339 UTC (NULL stays NULL).
 std::string isoTime(const std::string& column);
+// A SQL expression for the timestamptz that a bigint parameter ($n) of milliseconds since 1970 names
+// (integer arithmetic: exact to the millisecond, unlike to_timestamp's double).
+std::string timeFromMs(const std::string& param);
 
 // docs/openapi.json, compiled in.
 const char* openApiDocument();
@@ -170,5 +181,10 @@ void addAuditRoutes(Router& router, Api& api);
 void addChannelRoutes(Router& router, Api& api);
 void addRuleRoutes(Router& router, Api& api);
 void addPluginRoutes(Router& router, Api& api);
+void addSiteRoutes(Router& router, Api& api);
+void addUserRoutes(Router& router, Api& api);
+void addTenantRoutes(Router& router, Api& api);
+void addMetricRoutes(Router& router, Api& api);
+void addExportRoutes(Router& router, Api& api);
 
 }  // namespace pulse::http

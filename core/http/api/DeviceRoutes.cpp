@@ -1,20 +1,26 @@
-// /api/v1/devices: the tenant's devices (cursor pages, filters), one device, provisioning with the token
-// shown once (tenant-admins).
+// /api/v1/devices: the tenant's devices (cursor pages, filters), one device, and for tenant-admins:
+// provisioning with the token shown once, CSV import (all or nothing), changes of tags, site and
+// thresholds, token rotation, revocation and decommissioning (each audited, effective at ingest within
+// seconds).
 #include "http/api/Api.h"
 #include "http/api/RequestBodies.h"
 #include "logging/Logging.h"
+#include "services/DeviceImport.h"
 #include "services/DeviceProvisioning.h"
 #include "services/ServiceErrors.h"
 #include "storage/PgPool.h"
 
 #include <Poco/JSON/Array.h>
 
+#include <type_traits>
+
 namespace pulse::http {
 namespace {
 
 const std::string kColumns = "d.id::text, d.name, d.status, d.site_id::text, array_to_json(d.tags)::text, " +
                              isoTime("d.last_seen_at") + ", " + isoTime("d.created_at") + ", " +
-                             isoTime("d.decommissioned_at");
+                             isoTime("d.decommissioned_at") +
+                             ", d.stale_after_s::text, d.offline_after_s::text";
 
 Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& r) {
     Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
@@ -26,7 +32,119 @@ Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& 
     o->set("last_seen_at", orNull(r[5]));
     o->set("created_at", orNull(r[6]));
     o->set("decommissioned_at", orNull(r[7]));
+    o->set("stale_after_s", r[8] ? Poco::Dynamic::Var(std::stoi(*r[8])) : Poco::Dynamic::Var());
+    o->set("offline_after_s", r[9] ? Poco::Dynamic::Var(std::stoi(*r[9])) : Poco::Dynamic::Var());
     return o;
+}
+
+void sendDevice(Call& call, long long id, int status) {
+    storage::PgRows rows;
+    call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
+        rows = conn.query("SELECT " + kColumns + " FROM pulse.devices d WHERE d.id = $1::bigint",
+                          {std::to_string(id)});
+    });
+    if (rows.rows.empty()) throw ApiError(404, "Not Found", "no such device");
+    sendObject(call.ex, status, describe(rows.rows[0]));
+}
+
+std::string tenantSlug(storage::PgConnection& conn, const std::string& tenantId) {
+    auto rows = conn.query("SELECT slug FROM pulse.tenants WHERE id = $1::uuid", {tenantId});
+    if (rows.rows.empty()) throw ApiError(404, "Not Found", "no such tenant");
+    return *rows.rows[0][0];
+}
+
+// The device as created or re-keyed: its token is in this answer only.
+Poco::JSON::Object::Ptr describeProvisioned(const services::ProvisionedDevice& d) {
+    Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
+    out->set("id", d.deviceId);
+    out->set("name", d.name);
+    out->set("token", d.token);
+    out->set("mqtt_username", d.mqttUsername);
+    out->set("mqtt_topic", "devices/" + d.mqttUsername + "/telemetry");
+    return out;
+}
+
+std::string toTextArray(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (size_t i = 0; i < items.size(); ++i) out += (i ? ",\"" : "\"") + items[i] + "\"";
+    return out + "}";
+}
+
+void devicesChanged(Call& call) {
+    if (call.api.services().credentialsChanged) call.api.services().credentialsChanged();
+}
+
+// POST /devices/import: a CSV file (text/csv) of name, tags, site. Every line is checked first (the file,
+// then the names and sites against the tenant, then the device limit); any problem and nothing is
+// imported, every problem is listed. Otherwise all devices are created in one transaction.
+void importDevices(Call& call) {
+    constexpr size_t kMaxRows = 10000;
+    auto plan = services::planDeviceImport(call.bodyText("text/csv"), kMaxRows);
+    std::vector<services::ProvisionedDevice> created;
+    std::optional<std::string> limitProblem;
+    if (plan.problems.empty()) {
+        try {
+            call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
+                for (auto& row : plan.rows) {
+                    if (!conn.query("SELECT 1 FROM pulse.devices WHERE name = $1", {row.device.name})
+                             .rows.empty())
+                        plan.problems.push_back(
+                            {row.line, "name", "a device named '" + row.device.name + "' exists"});
+                    if (row.site.empty()) continue;
+                    auto site = conn.query(
+                        "SELECT id::text FROM pulse.sites WHERE name = $1 OR ($2::boolean AND id = $1::uuid) "
+                        "ORDER BY (name = $1) DESC LIMIT 1",
+                        {row.site, storage::isUuid(row.site) ? "true" : "false"});
+                    if (site.rows.empty())
+                        plan.problems.push_back({row.line, "site", "no site named '" + row.site + "'"});
+                    else
+                        row.device.siteId = *site.rows[0][0];
+                }
+                if (!plan.problems.empty()) return;
+                std::vector<services::DeviceSpec> specs;
+                for (const auto& row : plan.rows) specs.push_back(row.device);
+                created =
+                    services::insertDevices(conn, call.tenant(), tenantSlug(conn, call.tenant()), specs);
+            });
+        } catch (const services::LimitExceeded& e) {
+            limitProblem = e.what();
+        }
+    }
+    if (!plan.problems.empty() || limitProblem) {
+        Poco::JSON::Object::Ptr problem = new Poco::JSON::Object;
+        problem->set("type", "about:blank");
+        problem->set("title", limitProblem ? "Conflict" : "Unprocessable Content");
+        problem->set("status", limitProblem ? 409 : 422);
+        problem->set("detail", limitProblem ? "importing " + std::to_string(plan.rows.size()) +
+                                                  " device(s) would pass the device limit: " + *limitProblem
+                                            : std::to_string(plan.problems.size()) +
+                                                  " problem(s) in the file; nothing was imported");
+        problem->set("instance", call.ex.path);
+        Poco::JSON::Array::Ptr errors = new Poco::JSON::Array;
+        for (const auto& p : plan.problems) {
+            Poco::JSON::Object::Ptr e = new Poco::JSON::Object;
+            e->set("line", static_cast<long long>(p.line));
+            e->set("field", p.field);
+            e->set("message", p.message);
+            errors->add(e);
+            if (errors->size() == 1000) break;  // enough to fix a file; the count is in detail
+        }
+        problem->set("errors", errors);
+        call.audit("device.import", "", "failed",
+                   "{\"rows\":" + std::to_string(plan.rows.size()) + ",\"problems\":" +
+                       std::to_string(plan.problems.size() + (limitProblem ? 1 : 0)) + "}");
+        call.ex.response.setContentType("application/problem+json");
+        sendObject(call.ex, limitProblem ? 409 : 422, problem);
+        return;
+    }
+    devicesChanged(call);
+    call.audit("device.import", "", "ok", "{\"devices\":" + std::to_string(created.size()) + "}");
+    Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
+    for (const auto& d : created) items->add(describeProvisioned(d));
+    Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
+    out->set("imported", static_cast<long long>(created.size()));
+    out->set("items", items);
+    sendObject(call.ex, 201, out);
 }
 
 }  // namespace
@@ -70,34 +188,127 @@ void addDeviceRoutes(Router& router, Api& api) {
 
     api.route(router, "POST", "/api/v1/devices", "api.devices.create", Access::TenantAdmin, [](Call& call) {
         auto body = parseNewDevice(call.bodyText());
-        std::string slug;
-        call.api.services().pool->with([&](storage::PgConnection& conn) {
-            auto rows = conn.query("SELECT slug FROM pulse.tenants WHERE id = $1::uuid", {call.tenant()});
-            if (rows.rows.empty()) throw ApiError(404, "Not Found", "no such tenant");
-            slug = *rows.rows[0][0];
-        });
-        const std::string& name = body.name;
         services::ProvisionedDevice d;
         try {
-            d = services::createDevice(*call.api.services().db, slug, name, body.tags);
+            call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
+                d = services::insertDevices(conn, call.tenant(), tenantSlug(conn, call.tenant()),
+                                            {services::DeviceSpec{body.name, body.tags, body.siteId}})
+                        .front();
+            });
         } catch (const std::invalid_argument& e) {
-            call.audit("device.create", name.substr(0, 128), "failed",
+            call.audit("device.create", body.name.substr(0, 128), "failed",
                        "{\"reason\":\"" + logging::jsonEscape(e.what()) + "\"}");
             if (dynamic_cast<const services::Conflict*>(&e))
                 throw ApiError(409, "Conflict", e.what(), "name");
+            if (dynamic_cast<const services::NotFound*>(&e))
+                throw ApiError(422, "Unprocessable Content", e.what(), "site_id");
             throw ApiError(422, "Unprocessable Content", e.what(), "name");
         }
+        devicesChanged(call);
         call.audit("device.create", std::to_string(d.deviceId), "ok",
-                   "{\"name\":\"" + logging::jsonEscape(name) + "\"}");
-        Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
-        out->set("id", d.deviceId);
-        out->set("name", d.name);
-        out->set("token", d.token);  // shown once
-        out->set("mqtt_username", d.mqttUsername);
-        out->set("mqtt_topic", "devices/" + d.mqttUsername + "/telemetry");
+                   "{\"name\":\"" + logging::jsonEscape(body.name) + "\"}");
         call.ex.response.set("Location", "/api/v1/devices/" + std::to_string(d.deviceId));
-        sendObject(call.ex, 201, out);
+        sendObject(call.ex, 201, describeProvisioned(d));
     });
+
+    api.route(
+        router, "PATCH", "/api/v1/devices/{id}", "api.devices.update", Access::TenantAdmin, [](Call& call) {
+            long long id = call.numericId("device");
+            auto body = parseDeviceChange(call.bodyText());
+            std::optional<std::string> tags;
+            if (body.tags) {
+                std::string field,
+                    problem = services::deviceSpecProblem({"x", *body.tags, std::nullopt}, field);
+                if (!problem.empty()) throw ApiError(422, "Unprocessable Content", problem, "tags");
+                tags = toTextArray(*body.tags);
+            }
+            if (body.siteId && *body.siteId && !storage::isUuid(**body.siteId))
+                throw ApiError(422, "Unprocessable Content", "site_id must be a site id", "site_id");
+            auto set = [](const auto& change) { return change ? std::string("true") : std::string("false"); };
+            auto value = [](const auto& change) -> std::optional<std::string> {
+                if (!change || !*change) return std::nullopt;
+                if constexpr (std::is_same_v<std::decay_t<decltype(**change)>, int>)
+                    return std::to_string(**change);
+                else
+                    return **change;
+            };
+            bool found = false;
+            call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
+                if (body.siteId && *body.siteId &&
+                    conn.query("SELECT 1 FROM pulse.sites WHERE id = $1::uuid", {**body.siteId}).rows.empty())
+                    throw ApiError(422, "Unprocessable Content", "no such site", "site_id");
+                found =
+                    !conn.query(
+                             "UPDATE pulse.devices SET tags = coalesce($2::text[], tags), "
+                             "site_id = CASE WHEN $3::boolean THEN $4::uuid ELSE site_id END, "
+                             "stale_after_s = CASE WHEN $5::boolean THEN $6::integer ELSE stale_after_s END, "
+                             "offline_after_s = CASE WHEN $7::boolean THEN $8::integer ELSE offline_after_s "
+                             "END "
+                             "WHERE id = $1::bigint RETURNING id",
+                             {std::to_string(id), tags, set(body.siteId), value(body.siteId),
+                              set(body.staleAfterS), value(body.staleAfterS), set(body.offlineAfterS),
+                              value(body.offlineAfterS)})
+                         .rows.empty();
+            });
+            if (!found) throw ApiError(404, "Not Found", "no such device");
+            devicesChanged(call);  // the registry caches tags and site for rule scopes
+            call.audit("device.update", std::to_string(id));
+            sendDevice(call, id, 200);
+        });
+
+    api.route(router, "POST", "/api/v1/devices/{id}/rotate-token", "api.devices.rotate_token",
+              Access::TenantAdmin, [](Call& call) {
+                  long long id = call.numericId("device");
+                  std::optional<std::string> token;
+                  std::string slug, name;
+                  call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
+                      token = services::rotateDeviceToken(conn, call.tenant(), id);
+                      if (!token) return;
+                      slug = tenantSlug(conn, call.tenant());
+                      name = *conn.query("SELECT name FROM pulse.devices WHERE id = $1::bigint",
+                                         {std::to_string(id)})
+                                  .rows[0][0];
+                  });
+                  if (!token) {
+                      call.audit("device.rotate_token", std::to_string(id), "failed",
+                                 "{\"reason\":\"no such device, or decommissioned\"}");
+                      throw ApiError(404, "Not Found", "no such device (or it is decommissioned)");
+                  }
+                  devicesChanged(call);
+                  call.audit("device.rotate_token", std::to_string(id));
+                  services::ProvisionedDevice d{slug, name, id, *token, slug + "/" + name};
+                  sendObject(call.ex, 200, describeProvisioned(d));
+              });
+
+    api.route(router, "POST", "/api/v1/devices/{id}/revoke", "api.devices.revoke", Access::TenantAdmin,
+              [](Call& call) {
+                  long long id = call.numericId("device");
+                  std::optional<int> revoked;
+                  call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
+                      revoked = services::revokeDeviceCredentials(conn, id);
+                  });
+                  if (!revoked) throw ApiError(404, "Not Found", "no such device");
+                  devicesChanged(call);
+                  call.audit("device.revoke", std::to_string(id), "ok",
+                             "{\"credentials\":" + std::to_string(*revoked) + "}");
+                  sendDevice(call, id, 200);
+              });
+
+    api.route(router, "POST", "/api/v1/devices/{id}/decommission", "api.devices.decommission",
+              Access::TenantAdmin, [](Call& call) {
+                  long long id = call.numericId("device");
+                  bool done = false;
+                  call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
+                      done = services::decommissionDevice(conn, id);
+                  });
+                  call.audit("device.decommission", std::to_string(id), done ? "ok" : "failed");
+                  if (done) devicesChanged(call);
+                  sendDevice(call, id,
+                             done ? 200 : 409);  // 409: decommissioned already, 404: not the tenant's
+              });
+
+    api.route(router, "POST", "/api/v1/devices/import", "api.devices.import", Access::TenantAdmin,
+              [](Call& call) { importDevices(call); });
 }
 
 }  // namespace pulse::http

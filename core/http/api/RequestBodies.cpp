@@ -1,10 +1,15 @@
 #include "http/api/RequestBodies.h"
 
+#include "storage/Uuid.h"
+
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/String.h>
 
+#include <cctype>
+#include <set>
 #include <sstream>
+#include <tuple>
 
 namespace pulse::http {
 namespace {
@@ -57,6 +62,35 @@ std::string requiredString(const Poco::JSON::Object::Ptr& o, const std::string& 
     auto v = optionalString(o, name, maxLength);
     if (!v) throw invalid(name, name + " is required and must be a string");
     return *v;
+}
+
+// Absent: nullopt; null: an empty optional inside; otherwise the value.
+Change<std::string> nullableString(const Poco::JSON::Object::Ptr& o, const std::string& name,
+                                   size_t maxLength) {
+    if (!o->has(name)) return std::nullopt;
+    if (o->isNull(name)) return std::optional<std::string>();
+    return optionalString(o, name, maxLength);
+}
+
+Change<int> nullableInt(const Poco::JSON::Object::Ptr& o, const std::string& name, int min, int max) {
+    if (!o->has(name)) return std::nullopt;
+    if (o->isNull(name)) return std::optional<int>();
+    return optionalInt(o, name, min, max);
+}
+
+std::optional<bool> optionalBool(const Poco::JSON::Object::Ptr& o, const std::string& name) {
+    if (!o->has(name)) return std::nullopt;
+    if (!o->get(name).isBoolean()) throw invalid(name, name + " must be true or false");
+    return o->getValue<bool>(name);
+}
+
+// A body that changes something must name at least one member it knows.
+void expectSomeOf(const Poco::JSON::Object::Ptr& o, std::initializer_list<const char*> names) {
+    for (const char* n : names)
+        if (o->has(n)) return;
+    std::string list;
+    for (const char* n : names) list += (list.empty() ? "" : ", ") + std::string(n);
+    throw invalid("", "the body changes nothing: give at least one of " + list);
 }
 
 // An object member as JSON text; absent gives nullopt.
@@ -118,6 +152,157 @@ NewDeviceBody parseNewDevice(const std::string& text) {
     NewDeviceBody b;
     b.name = requiredString(o, "name", 128);
     b.tags = stringList(o, "tags", 64);
+    b.siteId = optionalString(o, "site_id", 36);
+    return b;
+}
+
+DeviceChangeBody parseDeviceChange(const std::string& text) {
+    auto o = parseJsonObject(text);
+    expectSomeOf(o, {"tags", "site_id", "stale_after_s", "offline_after_s"});
+    DeviceChangeBody b;
+    if (o->has("tags")) b.tags = stringList(o, "tags", 64);
+    b.siteId = nullableString(o, "site_id", 36);
+    b.staleAfterS = nullableInt(o, "stale_after_s", 1, 31536000);
+    b.offlineAfterS = nullableInt(o, "offline_after_s", 1, 31536000);
+    return b;
+}
+
+SiteBody parseSite(const std::string& text, bool creating) {
+    auto o = parseJsonObject(text);
+    SiteBody b;
+    if (creating)
+        b.name = requiredString(o, "name", 200);
+    else {
+        expectSomeOf(o, {"name", "time_zone"});
+        b.name = optionalString(o, "name", 200);
+    }
+    b.timeZone = optionalString(o, "time_zone", 64);
+    return b;
+}
+
+NewUserBody parseNewUser(const std::string& text) {
+    auto o = parseJsonObject(text);
+    NewUserBody b;
+    b.email = Poco::toLower(Poco::trim(requiredString(o, "email", 320)));
+    auto at = b.email.find('@');
+    if (at == std::string::npos || at == 0 || at + 1 == b.email.size() ||
+        b.email.find_first_of(" \t\r\n<>\",;") != std::string::npos)
+        throw invalid("email", "email must be an e-mail address");
+    b.displayName = optionalString(o, "display_name", 200).value_or("");
+    b.role = optionalString(o, "role", 16).value_or("customer");
+    if (b.role != "customer" && b.role != "tenant-admin")
+        throw invalid("role", "role must be customer or tenant-admin");
+    b.password = requiredString(o, "password", 1024);
+    if (b.password.size() < 12) throw invalid("password", "password must be at least 12 characters");
+    return b;
+}
+
+UserChangeBody parseUserChange(const std::string& text) {
+    auto o = parseJsonObject(text);
+    expectSomeOf(o, {"role", "disabled", "display_name"});
+    UserChangeBody b;
+    b.role = optionalString(o, "role", 16);
+    if (b.role && *b.role != "customer" && *b.role != "tenant-admin")
+        throw invalid("role", "role must be customer or tenant-admin");
+    b.disabled = optionalBool(o, "disabled");
+    if (o->has("display_name")) {
+        if (!o->get("display_name").isString())
+            throw invalid("display_name", "display_name must be a string");
+        b.displayName = o->getValue<std::string>("display_name");
+        if (b.displayName->size() > 200)
+            throw invalid("display_name", "display_name must be at most 200 characters");
+    }
+    return b;
+}
+
+NewTenantBody parseNewTenant(const std::string& text) {
+    auto o = parseJsonObject(text);
+    NewTenantBody b;
+    b.slug = requiredString(o, "slug", 63);
+    if (!std::isalnum(static_cast<unsigned char>(b.slug[0])) ||
+        b.slug.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos)
+        throw invalid("slug",
+                      "slug must be 1-63 of a-z 0-9 - starting with a letter or digit (it is part of "
+                      "MQTT topics)");
+    b.name = requiredString(o, "name", 200);
+    b.deviceLimit = optionalInt(o, "device_limit", 0, 10000000);
+    return b;
+}
+
+TenantChangeBody parseTenantChange(const std::string& text) {
+    auto o = parseJsonObject(text);
+    expectSomeOf(o, {"name", "device_limit"});
+    TenantChangeBody b;
+    b.name = optionalString(o, "name", 200);
+    b.deviceLimit = nullableInt(o, "device_limit", 0, 10000000);
+    return b;
+}
+
+MetricChangeBody parseMetricChange(const std::string& text) {
+    auto o = parseJsonObject(text);
+    expectSomeOf(o, {"unit", "description"});
+    MetricChangeBody b;
+    for (auto [name, target, max] :
+         {std::tuple<const char*, std::optional<std::string>*, size_t>{"unit", &b.unit, 32},
+          {"description", &b.description, 500}}) {
+        if (!o->has(name)) continue;
+        if (!o->get(name).isString()) throw invalid(name, std::string(name) + " must be a string");
+        *target = o->getValue<std::string>(name);
+        if ((*target)->size() > max)
+            throw invalid(name,
+                          std::string(name) + " must be at most " + std::to_string(max) + " characters");
+    }
+    return b;
+}
+
+std::optional<std::string> parseAssignee(const std::string& text) {
+    auto o = parseJsonObject(text);
+    if (!o->has("assignee_id")) throw invalid("assignee_id", "assignee_id is required (a user id, or null)");
+    auto v = nullableString(o, "assignee_id", 36);
+    if (*v && !storage::isUuid(**v)) throw invalid("assignee_id", "assignee_id must be a user id");
+    return *v;
+}
+
+std::string parseComment(const std::string& text) {
+    auto o = parseJsonObject(text);
+    std::string comment = requiredString(o, "text", 4000);
+    if (Poco::trim(comment).empty()) throw invalid("text", "text must not be blank");
+    return comment;
+}
+
+BulkAlertBody parseBulkAlertAction(const std::string& text) {
+    auto o = parseJsonObject(text);
+    BulkAlertBody b;
+    b.action = requiredString(o, "action", 16);
+    if (b.action != "acknowledge" && b.action != "close" && b.action != "silence")
+        throw invalid("action", "action must be acknowledge, close or silence");
+    auto ids = o->has("ids") ? o->getArray("ids") : nullptr;
+    if (!ids || ids->size() == 0 || ids->size() > 200)
+        throw invalid("ids", "ids must be an array of 1 to 200 alert ids");
+    std::set<long long> seen;
+    for (size_t i = 0; i < ids->size(); ++i) {
+        auto v = ids->get(static_cast<unsigned>(i));
+        long long id = 0;
+        try {
+            if (!v.isInteger()) throw invalid("ids", "ids must be alert ids (positive integers)");
+            id = v.convert<long long>();
+        } catch (const Poco::Exception&) {
+            throw invalid("ids", "ids must be alert ids (positive integers)");
+        }
+        if (id < 1) throw invalid("ids", "ids must be alert ids (positive integers)");
+        if (seen.insert(id).second) b.ids.push_back(id);
+    }
+    if (b.action == "silence") {
+        auto minutes = optionalInt(o, "minutes", 1, 43200);
+        if (!minutes) throw invalid("minutes", "silencing needs minutes (1 to 43200)");
+        b.minutes = *minutes;
+    }
+    if (b.action == "close") {
+        if (o->has("reason") && !o->get("reason").isString())
+            throw invalid("reason", "reason must be a string");
+        b.reason = o->optValue<std::string>("reason", "").substr(0, 500);
+        if (b.reason.empty()) b.reason = "closed by an operator";
+    }
     return b;
 }
 

@@ -33,6 +33,7 @@ NewApiKeyBody parseNewApiKey(const std::string& text);
 struct NewDeviceBody {
     std::string name;
     std::vector<std::string> tags;
+    std::optional<std::string> siteId;
 };
 NewDeviceBody parseNewDevice(const std::string& text);
 
@@ -59,6 +60,69 @@ struct RuleBody {
     bool enabled = true;
 };
 RuleBody parseRule(const std::string& text);
+
+// A member that may be absent (leave as is), null (clear) or a value (set).
+template <typename T>
+using Change = std::optional<std::optional<T>>;
+
+struct DeviceChangeBody {
+    std::optional<std::vector<std::string>> tags;
+    Change<std::string> siteId;
+    Change<int> staleAfterS, offlineAfterS;
+};
+DeviceChangeBody parseDeviceChange(const std::string& text);
+
+struct SiteBody {
+    std::optional<std::string> name;      // required when creating
+    std::optional<std::string> timeZone;  // IANA name; UTC when creating without one
+};
+SiteBody parseSite(const std::string& text, bool creating);
+
+struct NewUserBody {
+    std::string email;  // trimmed, lower case
+    std::string displayName;
+    std::string role;  // customer or tenant-admin
+    std::string password;
+};
+NewUserBody parseNewUser(const std::string& text);
+
+struct UserChangeBody {
+    std::optional<std::string> role;
+    std::optional<bool> disabled;
+    std::optional<std::string> displayName;
+};
+UserChangeBody parseUserChange(const std::string& text);
+
+struct NewTenantBody {
+    std::string slug;
+    std::string name;
+    std::optional<int> deviceLimit;
+};
+NewTenantBody parseNewTenant(const std::string& text);
+
+struct TenantChangeBody {
+    std::optional<std::string> name;
+    Change<int> deviceLimit;
+};
+TenantChangeBody parseTenantChange(const std::string& text);
+
+struct MetricChangeBody {
+    std::optional<std::string> unit, description;
+};
+MetricChangeBody parseMetricChange(const std::string& text);
+
+// {"assignee_id": "<user id>" | null}
+std::optional<std::string> parseAssignee(const std::string& text);
+// {"text": "..."}: 1-4000 characters.
+std::string parseComment(const std::string& text);
+
+struct BulkAlertBody {
+    std::vector<long long> ids;  // 1-200 distinct alert ids
+    std::string action;          // acknowledge, close, silence
+    int minutes = 0;             // silence
+    std::string reason;          // close
+};
+BulkAlertBody parseBulkAlertAction(const std::string& text);
 
 int parseSilenceMinutes(const std::string& text);       // 1..43200
 std::string parseCloseReason(const std::string& text);  // empty body: the default reason
