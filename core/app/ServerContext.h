@@ -17,6 +17,7 @@
 #include "services/DeviceStatusTracker.h"
 #include "services/HealthService.h"
 #include "services/IdentityService.h"
+#include "services/OidcVerifier.h"
 #include "services/SecretBox.h"
 #include "storage/Database.h"
 #include "storage/PgPool.h"
@@ -61,6 +62,7 @@ struct ServerContext {
     std::unique_ptr<storage::PgPool> apiPool;
     std::unique_ptr<services::IdentityService> identity;
     std::unique_ptr<services::AuditLog> audit;
+    std::unique_ptr<services::OidcVerifier> oidc;  // when oidc.issuer is set
     std::unique_ptr<http::Api> api;
     std::chrono::steady_clock::time_point startedAt = std::chrono::steady_clock::now();
 };

@@ -283,9 +283,26 @@ void HttpSubsystem::initialize(Poco::Util::Application& app) {
     apiSettings.loginMaxPerIp = s.loginMaxFailuresPerIp;
     apiSettings.loginMaxPerAccount = s.loginMaxFailuresPerAccount;
     apiSettings.loginWindowS = s.loginFailureWindowS;
+    if (!s.oidcIssuer.empty()) {
+        services::OidcSettings oidc;
+        oidc.issuer = s.oidcIssuer;
+        oidc.audience = s.oidcAudience;
+        oidc.jwksUri = s.oidcJwksUri;
+        oidc.algorithms = s.oidcAlgorithms;
+        oidc.roleClaim = s.oidcRoleClaim;
+        oidc.roleMap = s.oidcRoleMap;
+        oidc.tenantClaim = s.oidcTenantClaim;
+        oidc.leewayS = s.oidcLeewayS;
+        oidc.jwksRefreshS = s.oidcJwksRefreshS;
+        std::string uri = s.oidcJwksUri;
+        ctx_.oidc = std::make_unique<services::OidcVerifier>(
+            oidc, [uri] { return net::fetchConfiguredUrl(uri, std::chrono::seconds(5), 1 << 20); });
+        logging::get("api")->info("OIDC bearer tokens accepted from {} (keys: {})", s.oidcIssuer,
+                                  s.oidcJwksUri);
+    }
     ctx_.api = std::make_unique<http::Api>(
         http::ApiServices{ctx_.db.get(), ctx_.apiPool.get(), ctx_.identity.get(), ctx_.audit.get(),
-                          ctx_.alerts.get(), ctx_.channels.get(), ctx_.plugins.get(),
+                          ctx_.alerts.get(), ctx_.channels.get(), ctx_.plugins.get(), ctx_.oidc.get(),
                           [this] {
                               ctx_.registry->invalidate();
                               try {

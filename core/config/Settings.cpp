@@ -156,6 +156,20 @@ const std::vector<ConfigKey>& configKeys() {
          2592000},
         {"identity.secure_cookies", K::Bool, "false",
          "mark the session cookie Secure (set when pulsed is reached over HTTPS, directly or via a proxy)"},
+        {"oidc.issuer", K::String, "",
+         "accept bearer tokens (JWT) from this OpenID Connect issuer (its iss); empty: OIDC off"},
+        {"oidc.audience", K::String, "", "the aud a token must carry (the client id Pulse is registered as)"},
+        {"oidc.jwks_uri", K::String, "", "where the issuer publishes its signing keys (JWKS)"},
+        {"oidc.algorithms", K::String, "RS256,ES256", "signature algorithms accepted (of RS256, ES256)"},
+        {"oidc.role_claim", K::String, "pulse_role",
+         "dotted path of the claim holding the role(s), e.g. realm_access.roles for Keycloak"},
+        {"oidc.role_map", K::String, "",
+         "comma-separated claim=role pairs (roles: customer, tenant-admin, operator, operator-admin); empty: "
+         "claim values are role names"},
+        {"oidc.tenant_claim", K::String, "pulse_tenant", "claim holding the tenant's slug for tenant roles"},
+        {"oidc.leeway_s", K::Int, "60", "clock skew allowed on exp and nbf", false, 0, 600},
+        {"oidc.jwks_refresh_s", K::Int, "60", "an unknown key id refetches the keys at most this often",
+         false, 1, 86400},
         {"http.trusted_proxies", K::String, "",
          "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: none"},
         {"ratelimit.ip_per_s", K::Int, "20", "API requests per second per client address (sustained)", false,
@@ -304,6 +318,12 @@ Settings loadSettings(Poco::Util::LayeredConfiguration& appConfig, const std::st
 
     auto i = [&](const char* k) { return static_cast<int>(std::stoll(values[k])); };
     auto b = [&](const char* k) { return values[k] == "true"; };
+    // A list value: items separated by `separator`, trimmed, empty ones dropped.
+    auto items = [&](const char* k, const char* separator = ",") {
+        Poco::StringTokenizer t(values[k], separator,
+                                Poco::StringTokenizer::TOK_IGNORE_EMPTY | Poco::StringTokenizer::TOK_TRIM);
+        return std::vector<std::string>(t.begin(), t.end());
+    };
     s.httpAddress = values["http.address"];
     s.httpPort = i("http.port");
     s.httpMaxThreads = i("http.max_threads");
@@ -324,8 +344,7 @@ Settings loadSettings(Poco::Util::LayeredConfiguration& appConfig, const std::st
     s.dbConnectTimeoutS = i("db.connect_timeout_s");
     s.dbStartupTimeoutS = i("db.startup_timeout_s");
     s.dbRequireUnprivileged = b("db.require_unprivileged");
-    Poco::StringTokenizer dirs(values["plugins.path"], ":",
-                               Poco::StringTokenizer::TOK_IGNORE_EMPTY | Poco::StringTokenizer::TOK_TRIM);
+    auto dirs = items("plugins.path", ":");
     for (const auto& d : dirs) s.pluginPaths.push_back(resolvePath(d, s.configDir));
     s.pluginConfigDir = values["plugins.config_dir"];
     s.telemetryWriterThreads = i("telemetry.writer_threads");
@@ -345,8 +364,7 @@ Settings loadSettings(Poco::Util::LayeredConfiguration& appConfig, const std::st
     s.mqttBrokerPidFile = values["mqtt.broker_pid_file"];
     s.mqttSyncS = i("mqtt.sync_s");
     s.secretsKeyFile = values["secrets.key_file"];
-    Poco::StringTokenizer allow(values["egress.allow"], ",",
-                                Poco::StringTokenizer::TOK_IGNORE_EMPTY | Poco::StringTokenizer::TOK_TRIM);
+    auto allow = items("egress.allow");
     for (const auto& a : allow) {
         try {
             net::Cidr::parse(a);
@@ -356,9 +374,38 @@ Settings loadSettings(Poco::Util::LayeredConfiguration& appConfig, const std::st
         s.egressAllow.push_back(a);
     }
     s.sessionTtlS = i("identity.session_ttl_s");
+    s.oidcIssuer = values["oidc.issuer"];
+    s.oidcAudience = values["oidc.audience"];
+    s.oidcJwksUri = values["oidc.jwks_uri"];
+    s.oidcRoleClaim = values["oidc.role_claim"];
+    s.oidcTenantClaim = values["oidc.tenant_claim"];
+    s.oidcLeewayS = i("oidc.leeway_s");
+    s.oidcJwksRefreshS = i("oidc.jwks_refresh_s");
+    auto algorithms = items("oidc.algorithms");
+    for (const auto& a : algorithms) {
+        if (a != "RS256" && a != "ES256")
+            throw ConfigError("invalid configuration:\n  oidc.algorithms: '" + a +
+                              "' is not accepted (RS256 and ES256 are; never none or an HMAC)");
+        s.oidcAlgorithms.push_back(a);
+    }
+    auto pairs = items("oidc.role_map");
+    for (const auto& pair : pairs) {
+        auto eq = pair.find('=');
+        std::string role = eq == std::string::npos ? "" : pair.substr(eq + 1);
+        if (eq == 0 ||
+            (role != "customer" && role != "tenant-admin" && role != "operator" && role != "operator-admin"))
+            throw ConfigError(
+                "invalid configuration:\n  oidc.role_map: '" + pair +
+                "' is not claim=role with role customer, tenant-admin, operator or operator-admin");
+        s.oidcRoleMap[pair.substr(0, eq)] = role;
+    }
+    if (!s.oidcIssuer.empty() &&
+        (s.oidcAudience.empty() || s.oidcJwksUri.empty() || s.oidcAlgorithms.empty()))
+        throw ConfigError(
+            "invalid configuration:\n  oidc.issuer is set: oidc.audience, oidc.jwks_uri and "
+            "oidc.algorithms must be too");
     s.secureCookies = b("identity.secure_cookies");
-    Poco::StringTokenizer proxies(values["http.trusted_proxies"], ",",
-                                  Poco::StringTokenizer::TOK_IGNORE_EMPTY | Poco::StringTokenizer::TOK_TRIM);
+    auto proxies = items("http.trusted_proxies");
     for (const auto& p : proxies) {
         try {
             net::Cidr::parse(p);

@@ -107,6 +107,11 @@ struct Settings {
     int notifyBreakerOpenS = 30;
     int sessionTtlS = 28800;
     bool secureCookies = false;
+    std::string oidcIssuer, oidcAudience, oidcJwksUri, oidcRoleClaim, oidcTenantClaim;
+    std::vector<std::string> oidcAlgorithms;
+    std::map<std::string, std::string> oidcRoleMap;
+    int oidcLeewayS = 60;
+    int oidcJwksRefreshS = 60;
     std::vector<std::string> trustedProxies;  // CIDRs
     int rateIpPerS = 20;
     int rateIpBurst = 60;

@@ -10,6 +10,7 @@
 #include <Poco/Net/SSLManager.h>
 #include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Timespan.h>
+#include <Poco/URI.h>
 
 #include <chrono>
 #include <memory>
@@ -114,6 +115,43 @@ OutboundResponse OutboundHttp::send(const OutboundRequest& req) const {
     out.outcome = OutboundResponse::Outcome::Unavailable;
     out.error = target.host + ": " + lastError;
     return out;
+}
+
+std::string fetchConfiguredUrl(const std::string& url, std::chrono::milliseconds timeout, size_t maxBytes) {
+    try {
+        Poco::URI uri(url);
+        std::unique_ptr<Poco::Net::HTTPClientSession> session;
+        if (uri.getScheme() == "https")
+            session = std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort(),
+                                                                      clientContext());
+        else if (uri.getScheme() == "http")
+            session = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
+        else
+            throw std::runtime_error("only http and https URLs can be fetched");
+        session->setTimeout(Poco::Timespan(static_cast<long>(timeout.count() / 1000),
+                                           static_cast<long>(timeout.count() % 1000) * 1000));
+        Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, uri.getPathAndQuery(),
+                                       Poco::Net::HTTPMessage::HTTP_1_1);
+        request.set("Accept", "application/json");
+        session->sendRequest(request);
+        Poco::Net::HTTPResponse response;
+        auto& body = session->receiveResponse(response);
+        if (response.getStatus() != Poco::Net::HTTPResponse::HTTP_OK)
+            throw std::runtime_error("status " + std::to_string(static_cast<int>(response.getStatus())));
+        std::string text;
+        char buffer[8192];
+        while (body) {
+            body.read(buffer, sizeof buffer);
+            text.append(buffer, static_cast<size_t>(body.gcount()));
+            if (text.size() > maxBytes)
+                throw std::runtime_error("larger than " + std::to_string(maxBytes) + " bytes");
+        }
+        return text;
+    } catch (const Poco::Exception& e) {
+        throw std::runtime_error(url + ": " + e.displayText());
+    } catch (const std::runtime_error& e) {
+        throw std::runtime_error(url + ": " + e.what());
+    }
 }
 
 }  // namespace pulse::net

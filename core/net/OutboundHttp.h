@@ -2,6 +2,7 @@
 
 #include "net/EgressGuard.h"
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -41,5 +42,10 @@ class OutboundHttp {
 
 // Retry-After as milliseconds from now: delta-seconds or an HTTP date; -1 when absent or malformed.
 int64_t parseRetryAfter(const std::string& value, int64_t nowMs);
+
+// GETs a URL from the administrator's configuration (an identity provider's JWKS), http or https with the
+// system's CAs, no redirects, at most maxBytes. No egress guard: such URLs often point at internal hosts,
+// and no tenant can choose them. Throws std::runtime_error naming the URL and what went wrong.
+std::string fetchConfiguredUrl(const std::string& url, std::chrono::milliseconds timeout, size_t maxBytes);
 
 }  // namespace pulse::net

@@ -33,14 +33,6 @@ std::optional<Principal> principalFromRows(std::vector<std::string>& id, std::ve
 
 }  // namespace
 
-int roleRank(const std::string& role) {
-    if (role == "customer") return 1;
-    if (role == "tenant-admin") return 2;
-    if (role == "operator") return 3;
-    if (role == "operator-admin") return 4;
-    return 0;
-}
-
 IdentityService::IdentityService(storage::Database& db, IdentitySettings settings)
     : db_(db), settings_(settings), dummyHash_(hashPassword(randomToken("dummy_"))) {}
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "services/Roles.h"
+
 #include <optional>
 #include <semaphore>
 #include <stdexcept>
@@ -15,19 +17,16 @@ namespace pulse::services {
 // Who is asking: a signed-in user (browser session) or an API key, with the tenant and role every
 // service takes its scope from (never from the request body).
 struct Principal {
-    enum class Kind { Session, ApiKey };
+    enum class Kind { Session, ApiKey, Bearer };  // Bearer: an OIDC access token
     Kind kind = Kind::Session;
-    std::string id;         // the user's id, or the API key's
+    std::string id;         // the user's id, the API key's, or (OIDC) one derived from issuer and subject
     std::string tenantId;   // empty for operators
     std::string role;       // customer, tenant-admin, operator, operator-admin
-    std::string label;      // user:<email> or api-key:<prefix>, for the audit log
+    std::string label;      // user:<email>, api-key:<prefix> or oidc:<email>, for the audit log
     std::string csrfToken;  // sessions only: unsafe requests must echo it in X-CSRF-Token
 
     bool isOperator() const { return role == "operator" || role == "operator-admin"; }
 };
-
-// The roles in order of what they may do within a tenant.
-int roleRank(const std::string& role);
 
 struct IdentitySettings {
     int sessionTtlS = 28800;

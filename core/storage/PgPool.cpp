@@ -63,8 +63,13 @@ void PgPool::with(const std::function<void(PgConnection&)>& fn, std::chrono::mil
 }
 
 void PgPool::withTenant(const std::string& tenantId, const std::function<void(PgConnection&)>& fn) {
+    withTenants({tenantId}, fn);
+}
+
+void PgPool::withTenants(const std::vector<std::string>& tenantIds,
+                         const std::function<void(PgConnection&)>& fn) {
     with([&](PgConnection& conn) {
-        TenantTransaction tx(conn, tenantId);
+        TenantTransaction tx(conn, tenantIds);
         fn(conn);
         tx.commit();
     });

@@ -24,6 +24,8 @@ class PgPool {
               std::chrono::milliseconds wait = std::chrono::milliseconds(5000));
     // fn inside a transaction scoped to the tenant (row-level security); committed when fn returns.
     void withTenant(const std::string& tenantId, const std::function<void(PgConnection&)>& fn);
+    // fn inside a transaction scoped to several tenants (an operator's list across tenants).
+    void withTenants(const std::vector<std::string>& tenantIds, const std::function<void(PgConnection&)>& fn);
 
   private:
     std::string conninfo_;

@@ -2,6 +2,7 @@
 // once), API keys (shown once, revocable), the cross-tenant matrix (RELIABILITY.md S1), roles, login
 // throttling without locking the victim out (S5), rate limits and X-Forwarded-For (S7), security
 // headers (S6) and the audit trail (S10).
+#include "TestJwt.h"
 #include "json/JsonSchema.h"
 #include "services/PasswordHasher.h"
 #include "storage/MigrationRunner.h"
@@ -16,6 +17,7 @@
 
 #include <chrono>
 #include <set>
+#include <thread>
 
 using namespace pulse::test;
 using pulse::storage::PgConnection;
@@ -991,10 +993,18 @@ TEST_F(Api, TenantAdminsManageUsersAndRoleChangesAreAudited) {
 
 TEST_F(Api, OperatorsSeeEveryTenantAndOnlyOperatorAdminsChangeThem) {
     auto ops = login(operatorAdmin_);
-    auto all = call("GET", "/api/v1/tenants?limit=200", "", with(ops, false));
-    ASSERT_EQ(all.status, 200) << all.body;
-    EXPECT_NE(all.body.find(a_.slug), std::string::npos);
-    EXPECT_NE(all.body.find(b_.slug), std::string::npos);
+    std::string all, cursor;
+    for (int page = 0; page < 1000; ++page) {
+        auto r = call("GET", "/api/v1/tenants?limit=200" + (cursor.empty() ? "" : "&cursor=" + cursor), "",
+                      with(ops, false));
+        ASSERT_EQ(r.status, 200) << r.body;
+        all += r.body;
+        auto doc = json(r.body);
+        if (doc->isNull("next_cursor")) break;
+        cursor = doc->getValue<std::string>("next_cursor");
+    }
+    EXPECT_NE(all.find(a_.slug), std::string::npos);
+    EXPECT_NE(all.find(b_.slug), std::string::npos);
     std::string slug = "ops-made-" + std::to_string(getpid());
     auto created =
         call("POST", "/api/v1/tenants", "{\"slug\":\"" + slug + "\",\"name\":\"Made by ops\"}", with(ops));
@@ -1010,6 +1020,20 @@ TEST_F(Api, OperatorsSeeEveryTenantAndOnlyOperatorAdminsChangeThem) {
         std::stoi(scalar("SELECT count(*) FROM pulse.audit_log WHERE action = 'tenant.list' AND actor = $1",
                          {"user:" + operatorAdmin_})),
         1);
+    // Without ?tenant= an operator's device and alert lists span the tenants, each item naming its tenant.
+    std::string from = std::to_string(std::stoll(a_.deviceId) - 1);
+    auto devices = call("GET", "/api/v1/devices?limit=200&cursor=" + from, "", with(ops, false));
+    ASSERT_EQ(devices.status, 200) << devices.body;
+    EXPECT_NE(devices.body.find("\"tenant_id\":\"" + a_.id + "\""), std::string::npos);
+    EXPECT_NE(devices.body.find("\"tenant_id\":\"" + b_.id + "\""), std::string::npos);
+    auto alerts = call("GET", "/api/v1/alerts?status=ALL&device_id=" + b_.deviceId, "", with(ops, false));
+    ASSERT_EQ(alerts.status, 200) << alerts.body;
+    EXPECT_EQ(json(alerts.body)->getArray("items")->size(), 1u) << alerts.body;
+    EXPECT_GE(std::stoi(scalar(
+                  "SELECT count(*) FROM pulse.audit_log WHERE action = 'operator.access' AND actor = $1 AND "
+                  "target LIKE '%(all tenants)'",
+                  {"user:" + operatorAdmin_})),
+              2);
     auto admin = login(a_.admin);
     auto mine = call("GET", "/api/v1/tenants", "", with(admin, false));
     ASSERT_EQ(mine.status, 200);
@@ -1038,18 +1062,20 @@ TEST_F(Api, AlertsAreAssignedCommentedActedOnInBulkAndShowTheirDeliveries) {
                  "'OPENED') RETURNING id::text",
                  {a_.id, ids[0]})
              .rows[0][0];
-    auto delivery =
-        *owner
-             .query(
-                 "INSERT INTO pulse.deliveries (tenant_id, alert_id, event_id, channel_id, payload, "
-                 "max_attempts, status, attempts, last_status_code) VALUES ($1::uuid, $2::bigint, "
-                 "$3::bigint, $4::uuid, '{}', 5, 'PENDING', 1, 503) RETURNING id::text",
-                 {a_.id, ids[0], event, a_.channelId})
-             .rows[0][0];
+    // Delivered already (a pending one would be claimed by the dispatchers of the pulsed instances running).
+    auto delivery = *owner
+                         .query(
+                             "INSERT INTO pulse.deliveries (tenant_id, alert_id, event_id, channel_id, "
+                             "payload, max_attempts, "
+                             "status, attempts, last_status_code, completed_at) VALUES ($1::uuid, "
+                             "$2::bigint, $3::bigint, "
+                             "$4::uuid, '{}', 5, 'DONE', 2, 204, now()) RETURNING id::text",
+                             {a_.id, ids[0], event, a_.channelId})
+                         .rows[0][0];
     owner.query(
         "INSERT INTO pulse.delivery_attempts (tenant_id, delivery_id, attempt, started_at, duration_ms, "
         "outcome, status_code, detail, worker) VALUES ($1::uuid, $2::bigint, 1, now(), 12, 'RETRY', 503, "
-        "'busy', 'w1')",
+        "'busy', 'w1'), ($1::uuid, $2::bigint, 2, now(), 9, 'DELIVERED', 204, '', 'w1')",
         {a_.id, delivery});
 
     auto s = login(a_.customer);
@@ -1070,8 +1096,11 @@ TEST_F(Api, AlertsAreAssignedCommentedActedOnInBulkAndShowTheirDeliveries) {
     ASSERT_EQ(deliveries.status, 200) << deliveries.body;
     auto items = json(deliveries.body)->getArray("items");
     ASSERT_EQ(items->size(), 1u);
-    EXPECT_EQ(items->getObject(0)->getValue<int>("last_status_code"), 503);
-    EXPECT_EQ(items->getObject(0)->getArray("attempt_log")->size(), 1u);
+    EXPECT_EQ(items->getObject(0)->getValue<std::string>("status"), "DONE");
+    EXPECT_EQ(items->getObject(0)->getValue<int>("last_status_code"), 204);
+    auto log = items->getObject(0)->getArray("attempt_log");
+    ASSERT_EQ(log->size(), 2u);
+    EXPECT_EQ(log->getObject(0)->getValue<int>("status_code"), 503);
 
     auto bulk =
         call("POST", "/api/v1/alerts/bulk",
@@ -1128,4 +1157,103 @@ TEST(ApiRateLimit, PerAddressLimitIgnoresUntrustedForwardedFor) {
     EXPECT_FALSE(retryAfter.empty());
     // Health checks are not API calls and are not limited.
     EXPECT_EQ(httpGet(port, "/health/live").status, 200);
+}
+
+// S4 against a running pulsed: bearer tokens from an OpenID Connect provider (its keys served over HTTP
+// the way Keycloak serves its certs endpoint) act with the role their claims map to, in the tenant they
+// name; forgeries are refused with 401 and audited with the reason.
+TEST(ApiOidc, ProviderTokensActAsTheirRoleInTheirTenantAndForgeriesAreRefused) {
+    PgConnection owner(ownerUri());
+    pulse::storage::MigrationRunner(PULSE_SOURCE_DIR "/sql").migrate(owner, "pulse_app");
+    std::string slug = "oidc-" + std::to_string(getpid());
+    std::string tenant =
+        *owner.query("INSERT INTO pulse.tenants (slug, name) VALUES ($1, $1) RETURNING id::text", {slug})
+             .rows[0][0];
+    owner.query("INSERT INTO pulse.devices (tenant_id, name) VALUES ($1::uuid, 'oidc-dev')", {tenant});
+
+    auto key = pulse::test::TestSigningKey::rsa("kc-1");
+    std::string dir = tempDir("api-oidc");
+    std::string certs = "/realms/pulse/protocol/openid-connect/certs";
+    Poco::File(dir + "/www/realms/pulse/protocol/openid-connect").createDirectories();
+    writeFile(dir + "/www" + certs, "{\"keys\":[" + key.publicJwk() + "]}");
+    int idpPort = freePort();
+    Child idp({"/usr/bin/python3", "-m", "http.server", std::to_string(idpPort), "--bind", "127.0.0.1",
+               "--directory", dir + "/www"},
+              {}, dir + "/idp.log");
+    for (int i = 0; i < 100 && httpGet(idpPort, certs).status != 200; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_EQ(httpGet(idpPort, certs).status, 200) << idp.output();
+
+    std::string issuer = "http://127.0.0.1:" + std::to_string(idpPort) + "/realms/pulse";
+    Poco::File(dir + "/plugins.d").createDirectories();
+    int port = freePort();
+    std::string config = writePulseConfig(
+        dir, port, dir + "/plugins.d",
+        "oidc.issuer = " + issuer +
+            "\noidc.audience = pulse\noidc.jwks_uri = http://127.0.0.1:" + std::to_string(idpPort) + certs +
+            "\noidc.role_claim = realm_access.roles\n"
+            "oidc.role_map = pulse-admin=tenant-admin,pulse-viewer=customer,pulse-ops=operator\n"
+            "ratelimit.ip_burst = 10000\n");
+    Pulsed pulsed(config, dbEnv());
+    long long now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    auto claims = [&](const std::string& role, long long exp, const std::string& aud = "pulse",
+                      const std::string& iss = "", const std::string& extra = "") {
+        return "{\"iss\":\"" + (iss.empty() ? issuer : iss) + "\",\"aud\":\"" + aud + "\",\"sub\":\"sub-" +
+               role + "\",\"exp\":" + std::to_string(exp) + ",\"preferred_username\":\"" + role +
+               "-user\",\"pulse_tenant\":\"" + slug + "\",\"realm_access\":{\"roles\":[\"" + role + "\"]}" +
+               extra + "}";
+    };
+    auto as = [](const std::string& token) {
+        return std::map<std::string, std::string>{{"Authorization", "Bearer " + token},
+                                                  {"Content-Type", "application/json"}};
+    };
+    std::string viewer = key.sign(claims("pulse-viewer", now + 300));
+    auto list = httpGet(port, "/api/v1/devices", "GET", as(viewer));
+    ASSERT_EQ(list.status, 200) << list.body;
+    EXPECT_NE(list.body.find("oidc-dev"), std::string::npos);
+    EXPECT_EQ(httpSend(port, "POST", "/api/v1/devices", "{\"name\":\"by-viewer\"}", as(viewer)).status, 403);
+    std::string admin = key.sign(claims("pulse-admin", now + 300));
+    auto created = httpSend(port, "POST", "/api/v1/devices", "{\"name\":\"by-admin\"}", as(admin));
+    EXPECT_EQ(created.status, 201) << created.body;  // a bearer token needs no CSRF token
+    std::string ops = key.sign(claims("pulse-ops", now + 300));
+    EXPECT_EQ(httpGet(port, "/api/v1/devices?tenant=" + tenant, "GET", as(ops)).status, 200);
+    EXPECT_EQ(scalar("SELECT count(*) FROM pulse.audit_log WHERE action = 'operator.access' AND actor = "
+                     "'oidc:pulse-ops-user' AND tenant_id = $1::uuid",
+                     {tenant}),
+              "1");
+
+    auto stranger = pulse::test::TestSigningKey::rsa("kc-1");
+    std::string since = scalar("SELECT now()::text");
+    std::map<std::string, std::string> forgeries = {
+        {"alg none", pulse::test::base64url("{\"alg\":\"none\"}") + "." +
+                         pulse::test::base64url(claims("pulse-admin", now + 300)) + ".eA"},
+        {"HS256 with the public key",
+         pulse::test::hs256Token("{\"alg\":\"HS256\",\"kid\":\"kc-1\"}", claims("pulse-admin", now + 300),
+                                 key.publicPem())},
+        {"expired", key.sign(claims("pulse-admin", now - 3600))},
+        {"another audience", key.sign(claims("pulse-admin", now + 300, "account"))},
+        {"another issuer",
+         key.sign(claims("pulse-admin", now + 300, "pulse", "https://evil.test/realms/pulse"))},
+        {"not valid yet",
+         key.sign(claims("pulse-admin", now + 3600, "pulse", "", ",\"nbf\":" + std::to_string(now + 1800)))},
+        {"unknown kid",
+         key.sign(claims("pulse-admin", now + 300), "{\"alg\":\"RS256\",\"kid\":\"../../x\"}")},
+        {"a key the provider never published", stranger.sign(claims("pulse-admin", now + 300))},
+    };
+    for (const auto& [what, token] : forgeries) {
+        auto r = httpGet(port, "/api/v1/devices", "GET", as(token));
+        EXPECT_EQ(r.status, 401) << what << ": " << r.body;
+    }
+    // Every one is audited with its reason.
+    EXPECT_EQ(
+        scalar(
+            "SELECT count(*) FROM pulse.audit_log WHERE action = 'auth.rejected' AND at >= $1::timestamptz "
+            "AND detail->>'reason' IN ('algorithm ''none'' is not allowed', 'algorithm ''HS256'' is not "
+            "allowed', 'the token has expired', 'the token is for another audience', 'the token is from "
+            "another issuer', 'the token is not valid yet', 'no published key has the token''s kid', "
+            "'the signature does not hold')",
+            {since}),
+        std::to_string(forgeries.size()));
 }

@@ -85,3 +85,16 @@ TEST(Settings, ConnectTimeoutIsAddedOnce) {
     EXPECT_EQ(withConnectTimeout("host=a connect_timeout=9", 3), "host=a connect_timeout=9");
     EXPECT_EQ(withConnectTimeout("postgresql://a/b", 3), "postgresql://a/b?connect_timeout=3");
 }
+
+TEST(Settings, OidcIsAllOrNothingAndNeverAcceptsSymmetricOrNoneAlgorithms) {
+    std::string base = "db.uri = host=x\noidc.issuer = https://sso.test/realms/p\n";
+    EXPECT_THROW(load(writeConfig("o1.properties", base)), ConfigError);  // no audience, no JWKS
+    std::string complete = base + "oidc.audience = pulse\noidc.jwks_uri = https://sso.test/certs\n";
+    auto s = load(writeConfig("o2.properties", complete + "oidc.role_map = a=customer, b=operator-admin\n"));
+    EXPECT_EQ(s.oidcAlgorithms, (std::vector<std::string>{"RS256", "ES256"}));
+    EXPECT_EQ(s.oidcRoleMap.at("b"), "operator-admin");
+    for (const char* bad :
+         {"oidc.algorithms = RS256,HS256\n", "oidc.algorithms = none\n", "oidc.algorithms = ,\n",
+          "oidc.role_map = a=root\n", "oidc.role_map = =customer\n"})
+        EXPECT_THROW(load(writeConfig("o3.properties", complete + bad)), ConfigError) << bad;
+}

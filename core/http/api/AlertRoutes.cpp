@@ -20,7 +20,7 @@ const std::string kColumns =
     "a.last_value::text, a.device_id::text, d.name, a.rule_id::text, r.name, r.type, " +
     isoTime("a.triggered_at") + ", " + isoTime("a.opened_at") + ", " + isoTime("a.acknowledged_at") +
     ", a.acknowledged_by, " + isoTime("a.closed_at") + ", a.closed_by, a.close_reason, " +
-    isoTime("a.silenced_until") + ", a.assignee_id::text";
+    isoTime("a.silenced_until") + ", a.assignee_id::text, a.tenant_id::text";
 const std::string kFrom =
     " FROM pulse.alerts a JOIN pulse.devices d ON d.id = a.device_id JOIN pulse.rules r ON r.id = a.rule_id";
 
@@ -51,6 +51,7 @@ Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& 
     o->set("close_reason", orNull(r[18]));
     o->set("silenced_until", orNull(r[19]));
     o->set("assignee_id", orNull(r[20]));
+    o->set("tenant_id", *r[21]);
     return o;
 }
 
@@ -95,7 +96,7 @@ void addAlertRoutes(Router& router, Api& api) {
         if (!site.empty() && !storage::isUuid(site))
             throw ApiError(422, "Unprocessable Content", "site_id must be a site id", "site_id");
         storage::PgRows rows;
-        call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
+        call.api.services().pool->withTenants(call.listedTenants(), [&](storage::PgConnection& conn) {
             rows = conn.query(
                 "SELECT " + kColumns + kFrom +
                     " WHERE ($1 = 'ALL' OR a.status = $1) AND ($2::text IS NULL OR a.severity = $2) "

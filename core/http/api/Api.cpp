@@ -3,7 +3,9 @@
 #include "http/Problem.h"
 #include "logging/Logging.h"
 #include "services/AuditLog.h"
+#include "services/OidcVerifier.h"
 #include "services/ServiceErrors.h"
+#include "services/Tokens.h"
 #include "storage/PgConnection.h"
 #include "storage/PgPool.h"
 #include "storage/TenantScope.h"
@@ -166,6 +168,17 @@ const std::string& Call::tenant() const {
     return tenantId;
 }
 
+std::vector<std::string> Call::listedTenants() {
+    if (!tenantId.empty() || !principal || !principal->isOperator()) return {tenant()};
+    std::vector<std::string> all;
+    api.services().pool->with([&](storage::PgConnection& conn) {
+        for (const auto& r : conn.query("SELECT id::text FROM pulse.tenants ORDER BY id").rows)
+            all.push_back(*r[0]);
+    });
+    audit("operator.access", ex.request.getMethod() + " " + ex.path + " (all tenants)");
+    return all;
+}
+
 long long Call::numericId(const char* what) const {
     const std::string& text = ex.params.at("id");
     size_t used = 0;
@@ -266,6 +279,9 @@ std::optional<services::Principal> Api::authenticate(Call& call, bool& presented
         if (auth.size() > 7 && Poco::icompare(auth.substr(0, 7), "Bearer ") == 0) {
             std::string token = Poco::trim(auth.substr(7));
             if (token.rfind("pk_", 0) == 0) return services_.identity->fromApiKey(token);
+            if (services_.oidc && services::OidcVerifier::looksLikeJwt(token))
+                return fromOidcToken(call, token);
+            call.rejection = services_.oidc ? "not an API key or a JWT" : "not an API key (OIDC is off)";
         }
         return std::nullopt;
     }
@@ -290,6 +306,33 @@ std::optional<services::Principal> Api::authenticate(Call& call, bool& presented
     return std::nullopt;
 }
 
+std::optional<services::Principal> Api::fromOidcToken(Call& call, const std::string& token) {
+    auto identity = services_.oidc->verify(token, call.rejection);
+    if (!identity) return std::nullopt;
+    services::Principal p;
+    p.kind = services::Principal::Kind::Bearer;
+    p.role = identity->role;
+    p.label = "oidc:" + identity->label;
+    // A stable id per (issuer, subject) in UUID form, for rate limits and the audit log's actor_id.
+    std::string h = services::tokenDigest(identity->issuer + "\n" + identity->subject);
+    h[12] = '8';                                                  // version 8: custom
+    h[16] = "89ab"[std::stoi(h.substr(16, 1), nullptr, 16) & 3];  // RFC 9562 variant
+    p.id = h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" +
+           h.substr(20, 12);
+    if (!identity->tenantSlug.empty()) {
+        services_.pool->with([&](storage::PgConnection& conn) {
+            auto rows =
+                conn.query("SELECT id::text FROM pulse.tenants WHERE slug = $1", {identity->tenantSlug});
+            if (!rows.rows.empty()) p.tenantId = *rows.rows[0][0];
+        });
+        if (p.tenantId.empty()) {
+            call.rejection = "the token's tenant '" + identity->tenantSlug.substr(0, 64) + "' does not exist";
+            return std::nullopt;
+        }
+    }
+    return p;
+}
+
 void Api::route(Router& router, const std::string& method, const std::string& pattern,
                 const std::string& name, Access access, std::function<void(Call&)> handler) {
     router.add(method, pattern, name, [this, access, handler = std::move(handler)](Exchange& ex) {
@@ -304,9 +347,13 @@ void Api::route(Router& router, const std::string& method, const std::string& pa
                 call.principal = authenticate(call, presented);
                 if (!call.principal) {
                     if (presented) {
-                        call.audit("auth.rejected", ex.path, "denied");
-                        logging::get("api")->info("{} {} from {}: credentials rejected",
-                                                  ex.request.getMethod(), ex.path, call.address);
+                        call.audit("auth.rejected", ex.path, "denied",
+                                   call.rejection.empty()
+                                       ? "{}"
+                                       : "{\"reason\":\"" + logging::jsonEscape(call.rejection) + "\"}");
+                        logging::get("api")->info("{} {} from {}: credentials rejected{}{}",
+                                                  ex.request.getMethod(), ex.path, call.address,
+                                                  call.rejection.empty() ? "" : ": ", call.rejection);
                     }
                     ex.response.set("WWW-Authenticate", "Bearer realm=\"pulse\"");
                     throw ApiError(401, "Unauthorized",

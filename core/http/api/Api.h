@@ -26,6 +26,7 @@ class AuditLog;
 class AlertService;
 class ChannelService;
 class DeviceRegistry;
+class OidcVerifier;
 }  // namespace pulse::services
 namespace pulse::plugins {
 class PluginManager;
@@ -50,6 +51,7 @@ struct ApiServices {
     services::AlertService* alerts = nullptr;      // may be null (alerts routes answer 503)
     services::ChannelService* channels = nullptr;  // may be null (channel routes answer 503)
     const plugins::PluginManager* plugins = nullptr;
+    services::OidcVerifier* oidc = nullptr;  // null: bearer tokens other than API keys are refused
     // Called after device credentials changed (rotate, revoke, decommission, import): drops the ingest
     // registry's cached answers and rewrites the broker's password file, so the change holds within seconds.
     std::function<void()> credentialsChanged;
@@ -84,7 +86,8 @@ struct Call {
     Api& api;
     std::string address;
     std::optional<services::Principal> principal;
-    std::string tenantId;  // the tenant the request acts on: the principal's, or an operator's ?tenant=
+    std::string tenantId;   // the tenant the request acts on: the principal's, or an operator's ?tenant=
+    std::string rejection;  // why presented credentials were refused (for the log and audit, not the client)
 
     // The body's text (415 unless of the given media type); parse JSON with RequestBodies.h.
     std::string bodyText(const std::string& mediaType = "application/json");
@@ -103,6 +106,9 @@ struct Call {
                const std::string& detailJson = "{}");
     // The tenant, or 400 for an operator who did not name one.
     const std::string& tenant() const;
+    // The tenants a list reads: the request's tenant, or every tenant for an operator who named none (that
+    // access is audited as such).
+    std::vector<std::string> listedTenants();
     // The {id} path parameter as a positive integer, or 404 "no such <what>".
     long long numericId(const char* what) const;
     // The {id} path parameter as a UUID, or 404 "no such <what>".
@@ -145,6 +151,7 @@ class Api {
 
   private:
     std::optional<services::Principal> authenticate(Call& call, bool& presented);
+    std::optional<services::Principal> fromOidcToken(Call& call, const std::string& token);
     bool tenantExists(const std::string& tenantId) const;
 
     ApiServices services_;

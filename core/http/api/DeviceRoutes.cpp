@@ -11,7 +11,10 @@
 #include "storage/PgPool.h"
 
 #include <Poco/JSON/Array.h>
+#include <Poco/String.h>
 
+#include <map>
+#include <set>
 #include <type_traits>
 
 namespace pulse::http {
@@ -20,7 +23,7 @@ namespace {
 const std::string kColumns = "d.id::text, d.name, d.status, d.site_id::text, array_to_json(d.tags)::text, " +
                              isoTime("d.last_seen_at") + ", " + isoTime("d.created_at") + ", " +
                              isoTime("d.decommissioned_at") +
-                             ", d.stale_after_s::text, d.offline_after_s::text";
+                             ", d.stale_after_s::text, d.offline_after_s::text, d.tenant_id::text";
 
 Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& r) {
     Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
@@ -34,6 +37,7 @@ Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& 
     o->set("decommissioned_at", orNull(r[7]));
     o->set("stale_after_s", r[8] ? Poco::Dynamic::Var(std::stoi(*r[8])) : Poco::Dynamic::Var());
     o->set("offline_after_s", r[9] ? Poco::Dynamic::Var(std::stoi(*r[9])) : Poco::Dynamic::Var());
+    o->set("tenant_id", *r[10]);
     return o;
 }
 
@@ -85,20 +89,33 @@ void importDevices(Call& call) {
     if (plan.problems.empty()) {
         try {
             call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
+                // The tenant's side in two queries, however long the file: names taken, and the sites.
+                std::vector<std::string> names;
+                for (const auto& row : plan.rows) names.push_back(row.device.name);
+                std::set<std::string> taken;
+                for (const auto& r :
+                     conn.query("SELECT name FROM pulse.devices WHERE name = ANY ($1::text[])",
+                                {toTextArray(names)})
+                         .rows)
+                    taken.insert(*r[0]);
+                std::map<std::string, std::string> siteByName, siteById;
+                for (const auto& r : conn.query("SELECT id::text, name FROM pulse.sites").rows) {
+                    siteByName[*r[1]] = *r[0];
+                    siteById[*r[0]] = *r[0];
+                }
                 for (auto& row : plan.rows) {
-                    if (!conn.query("SELECT 1 FROM pulse.devices WHERE name = $1", {row.device.name})
-                             .rows.empty())
+                    if (taken.count(row.device.name))
                         plan.problems.push_back(
                             {row.line, "name", "a device named '" + row.device.name + "' exists"});
                     if (row.site.empty()) continue;
-                    auto site = conn.query(
-                        "SELECT id::text FROM pulse.sites WHERE name = $1 OR ($2::boolean AND id = $1::uuid) "
-                        "ORDER BY (name = $1) DESC LIMIT 1",
-                        {row.site, storage::isUuid(row.site) ? "true" : "false"});
-                    if (site.rows.empty())
-                        plan.problems.push_back({row.line, "site", "no site named '" + row.site + "'"});
+                    auto byName = siteByName.find(row.site);
+                    auto byId = siteById.find(Poco::toLower(row.site));
+                    if (byName != siteByName.end())
+                        row.device.siteId = byName->second;
+                    else if (byId != siteById.end())
+                        row.device.siteId = byId->second;
                     else
-                        row.device.siteId = *site.rows[0][0];
+                        plan.problems.push_back({row.line, "site", "no site named '" + row.site + "'"});
                 }
                 if (!plan.problems.empty()) return;
                 std::vector<services::DeviceSpec> specs;
@@ -160,7 +177,7 @@ void addDeviceRoutes(Router& router, Api& api) {
         if (!site.empty() && !storage::isUuid(site))
             throw ApiError(422, "Unprocessable Content", "site_id must be a site id", "site_id");
         storage::PgRows rows;
-        call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
+        call.api.services().pool->withTenants(call.listedTenants(), [&](storage::PgConnection& conn) {
             rows = conn.query("SELECT " + kColumns +
                                   " FROM pulse.devices d WHERE ($1::text IS NULL OR d.status = $1) "
                                   "AND ($2::text IS NULL OR $2 = ANY (d.tags)) "

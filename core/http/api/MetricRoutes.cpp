@@ -42,7 +42,7 @@ void addMetricRoutes(Router& router, Api& api) {
         call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
             rows = conn.query(
                 "SELECT " + kColumns +
-                    " FROM pulse.metrics m WHERE ($1::int IS NULL OR m.id > $1::int) AND ($2::text IS "
+                    " FROM pulse.metrics m WHERE ($1::bigint IS NULL OR m.id > $1::bigint) AND ($2::text IS "
                     "NULL OR starts_with(m.name, $2)) ORDER BY m.id LIMIT $3::int",
                 {after, nonEmpty(prefix), std::to_string(limit + 1)});
         });
@@ -56,7 +56,7 @@ void addMetricRoutes(Router& router, Api& api) {
         call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
             rows = conn.query(
                 "UPDATE pulse.metrics m SET unit = coalesce($2, unit), description = coalesce($3, "
-                "description) WHERE id = $1::int RETURNING " +
+                "description) WHERE id = $1::bigint RETURNING " +
                     kColumns,
                 {std::to_string(id), body.unit, body.description});
         });
