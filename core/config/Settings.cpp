@@ -158,7 +158,10 @@ const std::vector<ConfigKey>& configKeys() {
          "mark the session cookie Secure (set when pulsed is reached over HTTPS, directly or via a proxy)"},
         {"oidc.issuer", K::String, "",
          "accept bearer tokens (JWT) from this OpenID Connect issuer (its iss); empty: OIDC off"},
-        {"oidc.audience", K::String, "", "the aud a token must carry (the client id Pulse is registered as)"},
+        {"oidc.audience", K::String, "",
+         "the aud an access token must carry: Pulse's API audience (Keycloak: an audience mapper), not a "
+         "client id "
+         "that ID tokens also carry"},
         {"oidc.jwks_uri", K::String, "", "where the issuer publishes its signing keys (JWKS)"},
         {"oidc.algorithms", K::String, "RS256,ES256", "signature algorithms accepted (of RS256, ES256)"},
         {"oidc.role_claim", K::String, "pulse_role",
@@ -399,6 +402,16 @@ Settings loadSettings(Poco::Util::LayeredConfiguration& appConfig, const std::st
                 "' is not claim=role with role customer, tenant-admin, operator or operator-admin");
         s.oidcRoleMap[pair.substr(0, eq)] = role;
     }
+    // Keys fetched over plain HTTP could be swapped on the way, and every token forged: https, or loopback.
+    auto loopback = [](const std::string& uri) {
+        for (const char* p : {"http://127.0.0.1:", "http://127.0.0.1/",
+                              "http://localhost:", "http://localhost/", "http://[::1]:", "http://[::1]/"})
+            if (uri.rfind(p, 0) == 0) return true;
+        return false;
+    };
+    if (!s.oidcJwksUri.empty() && s.oidcJwksUri.rfind("https://", 0) != 0 && !loopback(s.oidcJwksUri))
+        throw ConfigError(
+            "invalid configuration:\n  oidc.jwks_uri: must be https:// (plain http only on loopback)");
     if (!s.oidcIssuer.empty() &&
         (s.oidcAudience.empty() || s.oidcJwksUri.empty() || s.oidcAlgorithms.empty()))
         throw ConfigError(

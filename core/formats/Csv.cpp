@@ -27,7 +27,8 @@ std::vector<CsvRecord> parseCsv(std::string_view text, size_t maxRecords, size_t
                         break;
                     }
                     if (c == '\0') throw CsvError("the file holds a NUL byte", line);
-                    if (c == '\n') ++line;
+                    // Lines are counted as outside quotes: LF, CRLF, or a CR alone.
+                    if (c == '\n' || (c == '\r' && (i >= text.size() || text[i] != '\n'))) ++line;
                     field += c;
                 }
                 if (i < text.size() && text[i] != ',' && text[i] != '\r' && text[i] != '\n')
@@ -48,8 +49,13 @@ std::vector<CsvRecord> parseCsv(std::string_view text, size_t maxRecords, size_t
                 endOfRecord = true;
             } else if (text[i] == ',') {
                 ++i;
-                if (i >= text.size()) record.fields.emplace_back();  // "a," ends with an empty field
-                if (i >= text.size()) endOfRecord = true;
+                if (i >= text.size()) {  // "a," at the very end: one more, empty, field
+                    if (record.fields.size() == maxFields)
+                        throw CsvError("more than " + std::to_string(maxFields) + " fields in a record",
+                                       record.line);
+                    record.fields.emplace_back();
+                    endOfRecord = true;
+                }
             } else {
                 if (text[i] == '\r') ++i;
                 if (i < text.size() && text[i] == '\n') ++i;

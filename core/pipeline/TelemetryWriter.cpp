@@ -85,7 +85,13 @@ void TelemetryWriter::run() {
     metrics::Counter* rowsWritten = nullptr;
     metrics::Counter* duplicates = nullptr;
     metrics::Histogram* batchSeconds = nullptr;
+    metrics::Histogram* commitAge = nullptr;
     if (metrics_) {
+        // For live devices that stamp readings when they send them, this is publish -> commit.
+        commitAge =
+            &metrics_->histogram("pulse_telemetry_commit_age_seconds",
+                                 "Age of a message's first reading (its device timestamp) when committed",
+                                 metrics::MetricsRegistry::latencyBuckets());
         rowsWritten =
             &metrics_->counter("pulse_telemetry_rows_written_total", "Readings committed to storage");
         duplicates = &metrics_->counter("pulse_telemetry_duplicate_rows_total",
@@ -101,15 +107,18 @@ void TelemetryWriter::run() {
             std::unique_lock lock(mutex_);
             notEmpty_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
             if (queue_.empty()) return;  // stopping and drained
-            // Flush by size, when the oldest reading has waited flushInterval, or at once when a client
-            // waits for its commit (group commit: under load, batches form while the writers are busy).
-            if (!stopping_ && queuedRows_ < settings_.batchRows && urgentQueued_ == 0) {
+            // Group commit: at once when no other writer is committing (a reading waits about one commit
+            // when the load is light); while one is, flush by size, when the oldest reading has waited
+            // flushInterval, when a client waits for its commit, or when the other writer is done.
+            if (!stopping_ && queuedRows_ < settings_.batchRows && urgentQueued_ == 0 && committing_ > 0) {
                 auto due = queue_.front().queuedAt + settings_.flushInterval;
                 notEmpty_.wait_until(lock, due, [&] {
-                    return stopping_ || queuedRows_ >= settings_.batchRows || urgentQueued_ > 0;
+                    return stopping_ || queuedRows_ >= settings_.batchRows || urgentQueued_ > 0 ||
+                           committing_ == 0;
                 });
                 if (queue_.empty()) continue;
             }
+            ++committing_;
             while (!queue_.empty() &&
                    (batch.empty() || rows + queue_.front().rows.size() <= settings_.batchRows * 2)) {
                 rows += queue_.front().rows.size();
@@ -132,6 +141,14 @@ void TelemetryWriter::run() {
                 if (batchSeconds)
                     batchSeconds->observe(
                         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+                if (commitAge) {
+                    int64_t nowUs = std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count();
+                    for (const auto& item : batch)
+                        if (!item.rows.empty())
+                            commitAge->observe(static_cast<double>(nowUs - item.rows.front().tsUs) / 1e6);
+                }
                 for (auto& item : batch) item.done->finish(Completion::State::Committed);
                 done = true;
                 backoff = std::chrono::milliseconds(100);
@@ -178,8 +195,10 @@ void TelemetryWriter::run() {
         {
             std::lock_guard lock(mutex_);
             queuedRows_ -= rows;
+            --committing_;
         }
         notFull_.notify_all();
+        notEmpty_.notify_all();  // a writer waiting behind this commit may go now
     }
 }
 

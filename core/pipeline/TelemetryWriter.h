@@ -52,8 +52,9 @@ class TelemetryWriter {
     void stop(std::chrono::milliseconds drainDeadline = std::chrono::seconds(30));
 
     // Queues rows, waiting up to wait while the queue is full. False when they did not fit in time.
-    // urgent: a client waits for the commit (HTTP), so an idle writer takes the queue at once instead of
-    // waiting for the flush interval; under load, batches form while the writers are busy.
+    // Group commit: while no writer is committing, a writer takes the queue at once; while one is, the
+    // others wait for a full batch, the flush interval, or an urgent item (a client waiting for the commit,
+    // HTTP), so batches form under load and a reading waits about one commit when the load is light.
     bool enqueue(std::vector<storage::TelemetryRow>&& rows, std::shared_ptr<Completion> done,
                  std::chrono::milliseconds wait, bool urgent = false);
 
@@ -78,6 +79,7 @@ class TelemetryWriter {
     std::deque<Item> queue_;
     size_t queuedRows_ = 0;
     size_t urgentQueued_ = 0;  // items in the queue whose client waits for the commit
+    size_t committing_ = 0;    // writer threads inside a commit
     bool stopping_ = false;
     std::chrono::steady_clock::time_point drainDeadline_;
     std::string lastError_;

@@ -14,7 +14,11 @@ ImportPlan planDeviceImport(std::string_view csv, size_t maxRows) {
     try {
         records = formats::parseCsv(csv, maxRows + 1, 16);
     } catch (const formats::CsvError& e) {
-        plan.problems.push_back({e.line, "", e.what()});
+        std::string message = e.what();
+        // The reader counts the header as a record; people count devices.
+        if (message.rfind("more than " + std::to_string(maxRows + 1) + " records", 0) == 0)
+            message = "more than " + std::to_string(maxRows) + " devices: split the file";
+        plan.problems.push_back({e.line, "", message});
         return plan;
     }
     if (records.empty()) {

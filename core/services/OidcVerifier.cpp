@@ -9,9 +9,11 @@
 #include <Poco/JSON/Parser.h>
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 
+#include <cctype>
 #include <sstream>
 #include <stdexcept>
 
@@ -74,8 +76,10 @@ std::shared_ptr<EVP_PKEY> keyFromParams(const char* type, OSSL_PARAM_BLD* build)
         EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr), EVP_PKEY_CTX_free);
     EVP_PKEY* key = nullptr;
     if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-        EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_PUBLIC_KEY, params.get()) != 1)
+        EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
+        ERR_clear_error();  // a key that is not one (a point off the curve): skipped, nothing left queued
         return nullptr;
+    }
     return std::shared_ptr<EVP_PKEY>(key, EVP_PKEY_free);
 }
 
@@ -203,20 +207,31 @@ bool OidcVerifier::looksLikeJwt(std::string_view token) {
 
 std::shared_ptr<const std::map<std::string, OidcVerifier::Key>> OidcVerifier::keys(bool unknownKid,
                                                                                    std::string& why) {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     auto now = std::chrono::steady_clock::now();
     auto age = now - fetchedAt_;
     bool stale = !fetched_ || age > std::chrono::seconds(settings_.jwksMaxAgeS);
     bool mayRefetch = !fetched_ || age > std::chrono::seconds(settings_.jwksRefreshS);
-    if (stale || (unknownKid && mayRefetch)) {
+    if ((stale || (unknownKid && mayRefetch)) && !fetching_) {
+        // One request fetches, outside the lock; the others go on with the keys they have.
+        fetching_ = true;
         fetched_ = true;
         fetchedAt_ = now;  // failures count too: an unreachable provider is asked once per interval
+        lock.unlock();
+        std::shared_ptr<const std::map<std::string, Key>> fresh;
         try {
-            keys_ = std::make_shared<const std::map<std::string, Key>>(parseJwks(fetch_()));
+            fresh = std::make_shared<const std::map<std::string, Key>>(parseJwks(fetch_()));
         } catch (const std::exception& e) {
             why = std::string("the identity provider's keys could not be fetched: ") + e.what();
             // Keys fetched before stay in use: a provider outage does not sign everyone out.
         }
+        lock.lock();
+        if (fresh) keys_ = fresh;
+        fetching_ = false;
+        fetchDone_.notify_all();
+    } else if (fetching_ && !keys_) {
+        fetchDone_.wait(lock, [&] { return !fetching_; });  // nothing to verify with until the first fetch
+        if (!keys_) why = "the identity provider's keys could not be fetched";
     }
     return keys_;
 }
@@ -248,6 +263,14 @@ std::optional<OidcIdentity> OidcVerifier::verify(std::string_view token, std::st
     for (const auto& a : settings_.algorithms) allowed = allowed || a == alg;
     if (!allowed || (alg != "RS256" && alg != "ES256")) {
         why = "algorithm '" + alg.substr(0, 16) + "' is not allowed";
+        return std::nullopt;
+    }
+    // Access tokens only: "JWT" or RFC 9068's "at+jwt" in the header; an ID token (Keycloak marks it
+    // "typ": "ID" in its claims) is not a credential for an API.
+    std::string typ = stringMember(header, "typ").value_or("JWT");
+    for (auto& c : typ) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (typ != "jwt" && typ != "at+jwt" && typ != "application/at+jwt") {
+        why = "the token's typ is not an access token's";
         return std::nullopt;
     }
     if (header->has("crit")) {
@@ -324,6 +347,10 @@ std::optional<OidcIdentity> OidcVerifier::verify(std::string_view token, std::st
     for (const auto& a : claimStrings(claims, "aud")) audienceOk = audienceOk || a == settings_.audience;
     if (!audienceOk) {
         why = "the token is for another audience";
+        return std::nullopt;
+    }
+    if (stringMember(claims, "typ").value_or("") == "ID") {
+        why = "an ID token is not an access token";
         return std::nullopt;
     }
     OidcIdentity id;

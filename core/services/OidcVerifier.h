@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -72,6 +73,8 @@ class OidcVerifier {
     Fetch fetch_;
     Clock clock_;
     std::mutex mutex_;
+    std::condition_variable fetchDone_;
+    bool fetching_ = false;
     std::shared_ptr<const std::map<std::string, Key>> keys_;
     std::chrono::steady_clock::time_point fetchedAt_{};
     bool fetched_ = false;

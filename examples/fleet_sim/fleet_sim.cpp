@@ -97,12 +97,10 @@ class Pacer {
 
 void runMqtt(const Options& o, const std::vector<Device>& devices, Stats& stats) {
     Pacer pacer(o.rate, static_cast<int>(devices.size()));
-    const long long startMs = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count();
     std::vector<std::thread> threads;
     for (const auto& d : devices) {
         threads.emplace_back([&, d] {
+            long long lastTs = 0;
             try {
                 mqtt::async_client client(
                     o.uri, "sim-" + d.name.substr(d.name.find('/') + 1) + "-" + std::to_string(::getpid()),
@@ -140,9 +138,16 @@ void runMqtt(const Options& o, const std::vector<Device>& devices, Stats& stats)
                 };
                 for (long seq = 1; seq <= o.messages; ++seq) {
                     pacer.wait(seq - 1);
-                    // ts = the run's start + seq ms: unique per reading, so a QoS 1 redelivery is stored
-                    // once.
-                    std::string payload = "{\"ts\":" + std::to_string(startMs + seq) +
+                    // ts = the publish time in ms, one later than the device's previous reading when
+                    // they would share a millisecond: unique per reading (a QoS 1 redelivery carries the same
+                    // ts and is stored once), and pulsed's commit-age histogram is publish -> commit.
+                    long long ts =
+                        std::max<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count(),
+                                            lastTs + 1);
+                    lastTs = ts;
+                    std::string payload = "{\"ts\":" + std::to_string(ts) +
                                           ",\"values\":{\"seq\":" + std::to_string(seq) +
                                           ",\"temperature\":" + std::to_string(20 + seq % 10) +
                                           ",\"humidity\":" + std::to_string(40 + seq % 7) + "}}";

@@ -68,3 +68,27 @@ bench_start_pulsed() {
     wait_for_port "$1" 30
     for _ in $(seq 100); do curl -sf "http://127.0.0.1:$1/health/ready" >/dev/null && break; sleep 0.1; done
 }
+
+# histogram_quantiles <before> <after> <metric> <q>...: from two /metrics scrapes, the upper bound of the
+# bucket holding each quantile of what was observed in between ("<= 10 ms"), and the count.
+histogram_quantiles() {
+    python3 - "$@" <<'PY'
+import re, sys
+before, after, name, qs = sys.argv[1], sys.argv[2], sys.argv[3], [float(q) for q in sys.argv[4:]]
+def buckets(path):
+    out = {}
+    for line in open(path):
+        m = re.match(name + r'_bucket\{.*le="([^"]+)".*\} (\S+)', line)
+        if m: out[float(m.group(1))] = float(m.group(2))
+    return out
+b, a = buckets(before), buckets(after)
+bounds = sorted(a)
+cum = [(le, a[le] - b.get(le, 0)) for le in bounds]
+total = cum[-1][1] if cum else 0
+parts = []
+for q in qs:
+    le = next((le for le, c in cum if total and c >= q * total), float('inf'))
+    parts.append("p%g <= %s" % (q * 100, "inf" if le == float('inf') else "%g ms" % (le * 1000)))
+print(", ".join(parts) + " (%d messages)" % total)
+PY
+}

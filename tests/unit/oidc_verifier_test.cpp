@@ -129,6 +129,14 @@ TEST_F(Oidc, ExpiryNotBeforeIssuerAudienceAndSubjectAreChecked) {
         << why;
     EXPECT_NE(refusal(v, rsa_->sign(claims(",\"pulse_role\":\"root\""))).find("no Pulse role"),
               std::string::npos);
+    // ID tokens are not access tokens, whatever their audience.
+    EXPECT_NE(refusal(v, rsa_->sign(claims(",\"typ\":\"ID\""))).find("ID token"), std::string::npos);
+    EXPECT_NE(refusal(v, rsa_->sign(claims(), "{\"alg\":\"RS256\",\"kid\":\"rsa-1\",\"typ\":\"dpop+jwt\"}"))
+                  .find("typ"),
+              std::string::npos);
+    EXPECT_TRUE(
+        v.verify(rsa_->sign(claims(), "{\"alg\":\"RS256\",\"kid\":\"rsa-1\",\"typ\":\"at+jwt\"}"), why))
+        << why;
 }
 
 TEST_F(Oidc, TamperedTokensAndForeignKeysAreRefused) {

@@ -93,8 +93,8 @@ TEST(Settings, OidcIsAllOrNothingAndNeverAcceptsSymmetricOrNoneAlgorithms) {
     auto s = load(writeConfig("o2.properties", complete + "oidc.role_map = a=customer, b=operator-admin\n"));
     EXPECT_EQ(s.oidcAlgorithms, (std::vector<std::string>{"RS256", "ES256"}));
     EXPECT_EQ(s.oidcRoleMap.at("b"), "operator-admin");
-    for (const char* bad :
-         {"oidc.algorithms = RS256,HS256\n", "oidc.algorithms = none\n", "oidc.algorithms = ,\n",
-          "oidc.role_map = a=root\n", "oidc.role_map = =customer\n"})
+    for (const char* bad : {"oidc.algorithms = RS256,HS256\n", "oidc.algorithms = none\n",
+                            "oidc.algorithms = ,\n", "oidc.role_map = a=root\n",
+                            "oidc.role_map = =customer\n", "oidc.jwks_uri = http://sso.test/certs\n"})
         EXPECT_THROW(load(writeConfig("o3.properties", complete + bad)), ConfigError) << bad;
 }

@@ -32,7 +32,7 @@ Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& 
     o->set("severity", *r[3]);
     o->set("flapping", *r[4] == "true");
     o->set("summary", *r[5]);
-    o->set("last_value", r[6] ? Poco::Dynamic::Var(std::stod(*r[6])) : Poco::Dynamic::Var());
+    o->set("last_value", r[6] ? Poco::Dynamic::Var(sqlNumber(*r[6])) : Poco::Dynamic::Var());
     Poco::JSON::Object::Ptr device = new Poco::JSON::Object;
     device->set("id", std::stoll(*r[7]));
     device->set("name", *r[8]);
@@ -128,7 +128,7 @@ void addAlertRoutes(Router& router, Api& api) {
             o->set("kind", *e[0]);
             o->set("at", *e[1]);
             o->set("actor", *e[2]);
-            o->set("value", e[3] ? Poco::Dynamic::Var(std::stod(*e[3])) : Poco::Dynamic::Var());
+            o->set("value", e[3] ? Poco::Dynamic::Var(sqlNumber(*e[3])) : Poco::Dynamic::Var());
             o->set("detail", jsonValue(*e[4]));
             history->add(o);
         }
@@ -213,13 +213,23 @@ void addAlertRoutes(Router& router, Api& api) {
         Poco::JSON::Array::Ptr results = new Poco::JSON::Array;
         int changed = 0;
         for (long long id : body.ids) {
-            bool done = body.action == "acknowledge" ? alerts.acknowledge(call.tenant(), id, actor(call))
-                        : body.action == "close" ? alerts.close(call.tenant(), id, actor(call), body.reason)
-                                                 : alerts.silence(call.tenant(), id, until, actor(call));
+            // Each alert commits on its own: one that fails is reported, and the others still count.
+            std::string result = "skipped";
+            try {
+                bool done = body.action == "acknowledge" ? alerts.acknowledge(call.tenant(), id, actor(call))
+                            : body.action == "close"
+                                ? alerts.close(call.tenant(), id, actor(call), body.reason)
+                                : alerts.silence(call.tenant(), id, until, actor(call));
+                if (done) result = "ok";
+            } catch (const std::exception& e) {
+                result = "error";
+                logging::get("api")->warn("bulk {} of alert {} failed: {}", body.action, id, e.what());
+            }
+            bool done = result == "ok";
             changed += done;
             Poco::JSON::Object::Ptr r = new Poco::JSON::Object;
             r->set("id", id);
-            r->set("result", done ? "ok" : "skipped");
+            r->set("result", result);
             results->add(r);
             call.audit("alert." + body.action, std::to_string(id), done ? "ok" : "failed", "{\"bulk\":true}");
         }

@@ -18,6 +18,7 @@
 #include <Poco/String.h>
 #include <sodium.h>
 
+#include <cstdlib>
 #include <sstream>
 
 namespace pulse::http {
@@ -61,6 +62,10 @@ void sendObject(Exchange& ex, int status, const Poco::JSON::Object::Ptr& object)
 Poco::Dynamic::Var jsonValue(const std::string& text) {
     Poco::JSON::Parser parser;
     return parser.parse(text);
+}
+
+double sqlNumber(const std::string& text) {
+    return std::strtod(text.c_str(), nullptr);
 }
 
 std::optional<std::string> nonEmpty(const std::string& value) {
@@ -411,6 +416,14 @@ void Api::route(Router& router, const std::string& method, const std::string& pa
         } catch (const std::invalid_argument& e) {
             if (!ex.response.sent())
                 sendProblem(ex.response, 422, "Unprocessable Content", e.what(), ex.path);
+        } catch (const storage::DatabaseError& e) {
+            // A row referenced, or a name taken, by a concurrent change after this request checked it.
+            if (e.sqlState() != "23503" && e.sqlState() != "23505") throw;
+            logging::get("api")->info("{} {}: conflict with a concurrent change: {}", ex.request.getMethod(),
+                                      ex.path, e.what());
+            if (!ex.response.sent())
+                sendProblem(ex.response, 409, "Conflict",
+                            "a row this request refers to was changed at the same time; retry", ex.path);
         }
     });
 }

@@ -167,6 +167,9 @@ void sendObject(Exchange& ex, int status, const Poco::JSON::Object::Ptr& object)
 std::string toJson(const Poco::JSON::Object::Ptr& object);
 // A JSON document the database produced (config::text, detail::text, array_to_json(...)::text).
 Poco::Dynamic::Var jsonValue(const std::string& text);
+// A double precision column's text as a number; never throws (subnormal values, which std::stod refuses,
+// are stored by ingest like any other finite value).
+double sqlNumber(const std::string& text);
 // A query parameter as an optional SQL parameter: nullopt (NULL) when it was not given.
 std::optional<std::string> nonEmpty(const std::string& value);
 // A nullable column as JSON: null when SQL NULL.

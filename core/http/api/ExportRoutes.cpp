@@ -49,7 +49,7 @@ void sendExport(Call& call, const std::string& what, const std::vector<Column>& 
                     continue;
                 }
                 if (columns[c].kind == Column::Number)
-                    o->set(columns[c].name, std::stod(*r[c]));
+                    o->set(columns[c].name, sqlNumber(*r[c]));
                 else
                     o->set(columns[c].name, *r[c]);
             }

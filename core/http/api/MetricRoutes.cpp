@@ -23,7 +23,7 @@ Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& 
     o->set("unit", *r[2]);
     o->set("description", *r[3]);
     o->set("boolean", *r[4] == "true");
-    o->set("last_value", r[5] ? Poco::Dynamic::Var(std::stod(*r[5])) : Poco::Dynamic::Var());
+    o->set("last_value", r[5] ? Poco::Dynamic::Var(sqlNumber(*r[5])) : Poco::Dynamic::Var());
     o->set("last_at", orNull(r[6]));
     o->set("created_at", *r[7]);
     return o;
@@ -80,7 +80,11 @@ void addMetricRoutes(Router& router, Api& api) {
                                 .count();
             long long to = call.timeQuery("to").value_or(now);
             long long from = call.timeQuery("from").value_or(to - 24 * kHourMs);
+            // The cursor is the last point's time in microseconds (readings without a device timestamp carry
+            // the server's, to the microsecond): the next page starts after it.
             auto cursor = call.idQuery("cursor", "cursor is not one this API returned");
+            if (cursor && cursor->size() > 17)
+                throw ApiError(422, "Unprocessable Content", "cursor is not one this API returned", "cursor");
             if (from >= to) throw ApiError(422, "Unprocessable Content", "from must be before to", "from");
             if (to - from > 400LL * 24 * kHourMs)
                 throw ApiError(422, "Unprocessable Content", "the range is at most 400 days", "from");
@@ -92,21 +96,21 @@ void addMetricRoutes(Router& router, Api& api) {
                     "id::text FROM pulse.metrics WHERE name = $2)",
                     {std::to_string(device), metric});
                 if (!found.rows[0][0] || !found.rows[0][1]) return;
-                // The cursor is the last point's time in ms: the next page starts after it.
-                std::string since = cursor ? *cursor : std::to_string(from - 1);
+                std::string since = cursor ? *cursor : std::to_string(from * 1000 - 1);
                 bool raw = resolution == "raw";
                 std::string time = raw ? "ts" : "hour";
                 // An hourly bucket that began before `from` still covers part of the range.
                 std::string start = raw ? timeFromMs("$4") : "date_trunc('hour', " + timeFromMs("$4") + ")";
                 rows =
-                    conn.query("SELECT (extract(epoch FROM " + time + ") * 1000)::bigint::text, " +
+                    conn.query("SELECT (extract(epoch FROM " + time + ") * 1000000)::bigint::text, " +
                                    isoTime(time) + ", " +
                                    (raw ? "value::text FROM pulse.telemetry"
                                         : "min::text, max::text, (sum / count)::text, count::text FROM "
                                           "pulse.telemetry_hourly") +
                                    " WHERE device_id = $1::bigint AND metric_id = $2::int AND " + time +
-                                   " > " + timeFromMs("$3") + " AND " + time + " >= " + start + " AND " +
-                                   time + " < " + timeFromMs("$5") + " ORDER BY " + time + " LIMIT $6::int",
+                                   " > (timestamptz 'epoch' + $3::bigint * interval '1 microsecond') AND " +
+                                   time + " >= " + start + " AND " + time + " < " + timeFromMs("$5") +
+                                   " ORDER BY " + time + " LIMIT $6::int",
                                {std::to_string(device), *found.rows[0][1], since, std::to_string(from),
                                 std::to_string(to), std::to_string(limit + 1)});
             });
@@ -117,11 +121,11 @@ void addMetricRoutes(Router& router, Api& api) {
                 Poco::JSON::Object::Ptr p = new Poco::JSON::Object;
                 p->set("at", *r[1]);
                 if (resolution == "raw") {
-                    p->set("value", std::stod(*r[2]));
+                    p->set("value", sqlNumber(*r[2]));
                 } else {
-                    p->set("min", std::stod(*r[2]));
-                    p->set("max", std::stod(*r[3]));
-                    p->set("avg", std::stod(*r[4]));
+                    p->set("min", sqlNumber(*r[2]));
+                    p->set("max", sqlNumber(*r[3]));
+                    p->set("avg", sqlNumber(*r[4]));
                     p->set("count", std::stoll(*r[5]));
                 }
                 return p;
