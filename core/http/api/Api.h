@@ -25,7 +25,6 @@ namespace pulse::services {
 class AuditLog;
 class AlertService;
 class ChannelService;
-class DeviceRegistry;
 class OidcVerifier;
 }  // namespace pulse::services
 namespace pulse::plugins {
