@@ -303,10 +303,10 @@ void HttpSubsystem::initialize(Poco::Util::Application& app) {
     ctx_.api = std::make_unique<http::Api>(
         http::ApiServices{ctx_.db.get(), ctx_.apiPool.get(), ctx_.identity.get(), ctx_.audit.get(),
                           ctx_.alerts.get(), ctx_.channels.get(), ctx_.plugins.get(), ctx_.oidc.get(),
-                          [this] {
+                          [this](bool credentials) {
                               ctx_.registry->invalidate();
                               try {
-                                  if (ctx_.syncBroker) ctx_.syncBroker();
+                                  if (credentials && ctx_.syncBroker) ctx_.syncBroker();
                               } catch (const std::exception& e) {
                                   // The periodic sync retries; the registry already refuses the old token.
                                   logging::get("mqtt")->error("broker credentials not rewritten: {}",

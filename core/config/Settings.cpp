@@ -4,9 +4,11 @@
 
 #include <Poco/AutoPtr.h>
 #include <Poco/File.h>
+#include <Poco/Net/IPAddress.h>
 #include <Poco/Path.h>
 #include <Poco/String.h>
 #include <Poco/StringTokenizer.h>
+#include <Poco/URI.h>
 #include <Poco/Util/MapConfiguration.h>
 #include <Poco/Util/PropertyFileConfiguration.h>
 
@@ -404,12 +406,15 @@ Settings loadSettings(Poco::Util::LayeredConfiguration& appConfig, const std::st
     }
     // Keys fetched over plain HTTP could be swapped on the way, and every token forged: https, or loopback.
     auto loopback = [](const std::string& uri) {
-        for (const char* p : {"http://127.0.0.1:", "http://127.0.0.1/",
-                              "http://localhost:", "http://localhost/", "http://[::1]:", "http://[::1]/"})
-            if (uri.rfind(p, 0) == 0) return true;
-        return false;
+        try {
+            std::string host = Poco::URI(uri).getHost();
+            return host == "localhost" || Poco::Net::IPAddress(host).isLoopback();
+        } catch (const Poco::Exception&) {
+            return false;
+        }
     };
-    if (!s.oidcJwksUri.empty() && s.oidcJwksUri.rfind("https://", 0) != 0 && !loopback(s.oidcJwksUri))
+    if (!s.oidcJwksUri.empty() && s.oidcJwksUri.rfind("https://", 0) != 0 &&
+        !(s.oidcJwksUri.rfind("http://", 0) == 0 && loopback(s.oidcJwksUri)))
         throw ConfigError(
             "invalid configuration:\n  oidc.jwks_uri: must be https:// (plain http only on loopback)");
     if (!s.oidcIssuer.empty() &&

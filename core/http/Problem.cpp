@@ -15,13 +15,15 @@ void sendJson(Poco::Net::HTTPServerResponse& response, int status, const std::st
 }
 
 void sendProblem(Poco::Net::HTTPServerResponse& response, int status, const std::string& title,
-                 const std::string& detail, const std::string& instance, const std::string& field) {
+                 const std::string& detail, const std::string& instance, const std::string& field,
+                 const std::string& extensionMembers) {
     using logging::jsonEscape;
     std::string body = "{\"type\":\"about:blank\",\"title\":\"" + jsonEscape(title) +
                        "\",\"status\":" + std::to_string(status) + ",\"detail\":\"" + jsonEscape(detail) +
                        "\"";
     if (!instance.empty()) body += ",\"instance\":\"" + jsonEscape(instance) + "\"";
     if (!field.empty()) body += ",\"field\":\"" + jsonEscape(field) + "\"";
+    if (!extensionMembers.empty()) body += "," + extensionMembers;
     body += "}";
     response.setContentType("application/problem+json");
     sendJson(response, status, body);

@@ -7,9 +7,11 @@
 namespace pulse::http {
 
 // Sends an RFC 9457 problem document (application/problem+json).
-// field names the request member at fault (an extension member), when there is one.
+// field names the request member at fault (an extension member), when there is one; extensionMembers are
+// further members as JSON text ("\"errors\":[...]"), appended as they are.
 void sendProblem(Poco::Net::HTTPServerResponse& response, int status, const std::string& title,
-                 const std::string& detail, const std::string& instance = "", const std::string& field = "");
+                 const std::string& detail, const std::string& instance = "", const std::string& field = "",
+                 const std::string& extensionMembers = "");
 
 // Sends a JSON document with the given status.
 void sendJson(Poco::Net::HTTPServerResponse& response, int status, const std::string& body);

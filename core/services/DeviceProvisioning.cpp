@@ -7,6 +7,7 @@
 #include "storage/TenantScope.h"
 
 #include <Poco/Base64Encoder.h>
+#include <Poco/String.h>
 #include <openssl/evp.h>
 #include <sodium.h>
 
@@ -28,13 +29,6 @@ std::string base64(const unsigned char* data, size_t len, bool url) {
 
 void ensureSodium() {
     if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
-}
-
-// A PostgreSQL text[] literal; deviceSpecProblem() admits no character that would need escaping.
-std::string textArray(const std::vector<std::string>& items) {
-    std::string out = "{";
-    for (size_t i = 0; i < items.size(); ++i) out += (i ? ",\"" : "\"") + items[i] + "\"";
-    return out + "}";
 }
 
 // Issues a credential for the device: the token's digest and its Mosquitto hash are stored, the token
@@ -74,12 +68,21 @@ std::vector<ProvisionedDevice> insertDevices(storage::PgConnection& conn, const 
         if (!names.insert(spec.name).second)
             throw Conflict("the device name '" + spec.name + "' is given twice");
     }
+    // The sites named, all checked in one query (an import names many devices, few sites).
+    std::set<std::string> sites;
+    for (const auto& spec : specs)
+        if (spec.siteId) sites.insert(Poco::toLower(*spec.siteId));
+    if (!sites.empty()) {
+        std::string list = "{";
+        for (const auto& id : sites) list += (list.size() > 1 ? "," : "") + id;  // UUIDs (deviceSpecProblem)
+        for (const auto& r :
+             conn.query("SELECT id::text FROM pulse.sites WHERE id = ANY ($1::uuid[])", {list + "}"}).rows)
+            sites.erase(*r[0]);
+        if (!sites.empty()) throw NotFound("no such site " + *sites.begin());
+    }
     std::vector<ProvisionedDevice> out;
     out.reserve(specs.size());
     for (const auto& spec : specs) {
-        if (spec.siteId &&
-            conn.query("SELECT 1 FROM pulse.sites WHERE id = $1::uuid", {*spec.siteId}).rows.empty())
-            throw NotFound("no such site " + *spec.siteId);
         storage::PgRows rows;
         try {
             // ON CONFLICT: a name in use is a Conflict, not an aborted transaction to untangle.
@@ -87,7 +90,7 @@ std::vector<ProvisionedDevice> insertDevices(storage::PgConnection& conn, const 
                 "INSERT INTO pulse.devices (tenant_id, name, tags, site_id) VALUES ($1::uuid, $2, "
                 "$3::text[], "
                 "$4::uuid) ON CONFLICT (tenant_id, name) DO NOTHING RETURNING id::text",
-                {tenantId, spec.name, textArray(spec.tags), spec.siteId});
+                {tenantId, spec.name, textArrayLiteral(spec.tags), spec.siteId});
         } catch (const storage::DatabaseError& e) {
             if (e.sqlState() == "P0001" &&
                 std::string(e.what()).find("subscription allows") != std::string::npos)
@@ -107,26 +110,35 @@ std::vector<ProvisionedDevice> insertDevices(storage::PgConnection& conn, const 
     return out;
 }
 
-std::optional<std::string> rotateDeviceToken(storage::PgConnection& conn, const std::string& tenantId,
-                                             int64_t deviceId) {
+namespace {
+
+int revokeLiveCredentials(storage::PgConnection& conn, int64_t deviceId) {
+    return static_cast<int>(
+        conn.query("UPDATE pulse.device_credentials SET revoked_at = now() WHERE device_id = "
+                   "$1::bigint AND revoked_at IS NULL RETURNING id",
+                   {std::to_string(deviceId)})
+            .rows.size());
+}
+
+}  // namespace
+
+std::optional<ProvisionedDevice> rotateDeviceToken(storage::PgConnection& conn, const std::string& tenantId,
+                                                   const std::string& tenantSlug, int64_t deviceId) {
     // FOR UPDATE: two rotations at once leave one live token, not two.
     auto found = conn.query(
-        "SELECT 1 FROM pulse.devices WHERE id = $1::bigint AND decommissioned_at IS NULL FOR UPDATE",
+        "SELECT name FROM pulse.devices WHERE id = $1::bigint AND decommissioned_at IS NULL FOR UPDATE",
         {std::to_string(deviceId)});
     if (found.rows.empty()) return std::nullopt;
-    revokeDeviceCredentials(conn, deviceId);
-    return issueCredential(conn, tenantId, deviceId);
+    revokeLiveCredentials(conn, deviceId);
+    const std::string& name = *found.rows[0][0];
+    return ProvisionedDevice{tenantSlug, name, deviceId, issueCredential(conn, tenantId, deviceId),
+                             tenantSlug + "/" + name};
 }
 
 std::optional<int> revokeDeviceCredentials(storage::PgConnection& conn, int64_t deviceId) {
     auto found = conn.query("SELECT 1 FROM pulse.devices WHERE id = $1::bigint", {std::to_string(deviceId)});
     if (found.rows.empty()) return std::nullopt;
-    auto revoked = conn.query(
-        "UPDATE pulse.device_credentials SET revoked_at = now() WHERE device_id = $1::bigint AND revoked_at "
-        "IS "
-        "NULL RETURNING id",
-        {std::to_string(deviceId)});
-    return static_cast<int>(revoked.rows.size());
+    return revokeLiveCredentials(conn, deviceId);
 }
 
 bool decommissionDevice(storage::PgConnection& conn, int64_t deviceId) {
@@ -135,7 +147,7 @@ bool decommissionDevice(storage::PgConnection& conn, int64_t deviceId) {
         "decommissioned_at IS NULL RETURNING id",
         {std::to_string(deviceId)});
     if (rows.rows.empty()) return false;
-    revokeDeviceCredentials(conn, deviceId);
+    revokeLiveCredentials(conn, deviceId);
     return true;
 }
 

@@ -32,8 +32,8 @@ std::vector<ProvisionedDevice> insertDevices(storage::PgConnection& conn, const 
 
 // A new token for the device in the scoped transaction on conn; its other live credentials are revoked.
 // nullopt when the device is not the tenant's or is decommissioned.
-std::optional<std::string> rotateDeviceToken(storage::PgConnection& conn, const std::string& tenantId,
-                                             int64_t deviceId);
+std::optional<ProvisionedDevice> rotateDeviceToken(storage::PgConnection& conn, const std::string& tenantId,
+                                                   const std::string& tenantSlug, int64_t deviceId);
 
 // Revokes every live credential of the device (it can no longer report until rotated); the number revoked,
 // or nullopt when the device is not the tenant's.

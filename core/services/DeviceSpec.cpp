@@ -27,4 +27,10 @@ std::string deviceSpecProblem(const DeviceSpec& spec, std::string& field) {
     return "";
 }
 
+std::string textArrayLiteral(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (size_t i = 0; i < items.size(); ++i) out += (i ? ",\"" : "\"") + items[i] + "\"";
+    return out + "}";
+}
+
 }  // namespace pulse::services

@@ -17,4 +17,8 @@ struct DeviceSpec {
 // "site_id"). Tags may not hold what would need escaping in a PostgreSQL array literal or a CSV cell.
 std::string deviceSpecProblem(const DeviceSpec& spec, std::string& field);
 
+// A PostgreSQL text[] literal of device names or tags that deviceSpecProblem accepted (they hold nothing
+// that would need escaping).
+std::string textArrayLiteral(const std::vector<std::string>& items);
+
 }  // namespace pulse::services

@@ -192,15 +192,22 @@ TEST_F(Oidc, RolesAreMappedFromAConfiguredClaimAndOperatorsNeedNoTenant) {
 }
 
 TEST_F(Oidc, AnUnreachableProviderKeepsTheKeysItPublishedBefore) {
+    settings_.jwksMaxAgeS = 0;  // every verification finds the keys stale and asks the provider again
     auto v = verifier();
     std::string why;
     ASSERT_TRUE(v.verify(rsa_->sign(claims()), why)) << why;
-    jwks_ = "not json";
+    int before = fetches_;
+    jwks_ = "not json";  // the provider answers garbage from now on
     EXPECT_TRUE(v.verify(ec_->sign(claims()), why)) << why;
+    EXPECT_GT(fetches_, before) << "the stale keys were not refetched, so the outage was not exercised";
     auto stranger = TestSigningKey::p256("new-key");
     EXPECT_FALSE(v.verify(stranger.sign(claims()), why));
     EXPECT_THROW(pulse::services::parseJwks("{\"nokeys\":1}"), std::invalid_argument);
     // Small RSA keys and encryption keys are not used.
     auto weak = TestSigningKey::rsa("weak", 1024);
     EXPECT_TRUE(pulse::services::parseJwks("{\"keys\":[" + weak.publicJwk() + "]}").empty());
+    std::string enc = rsa_->publicJwk();
+    enc.replace(enc.find("\"use\":\"sig\""), 11, "\"use\":\"enc\"");
+    EXPECT_TRUE(pulse::services::parseJwks("{\"keys\":[" + enc + "]}").empty());
+    EXPECT_EQ(pulse::services::parseJwks("{\"keys\":[" + rsa_->publicJwk() + "]}").size(), 1u);
 }

@@ -9,7 +9,6 @@
 
 #include <Poco/JSON/Array.h>
 
-#include <chrono>
 #include <map>
 
 namespace pulse::http {
@@ -81,18 +80,10 @@ std::string actor(const Call& call) {
 void addAlertRoutes(Router& router, Api& api) {
     api.route(router, "GET", "/api/v1/alerts", "api.alerts.list", Access::Reader, [](Call& call) {
         int limit = call.limit();
-        std::string status = call.query("status"), severity = call.query("severity"),
-                    site = call.query("site_id");
+        std::string status = call.oneOf("status", kAlertStatusFilters, "OPEN"),
+                    severity = call.oneOf("severity", kAlertSeverities), site = call.query("site_id");
         auto device = call.idQuery("device_id", "device_id must be a device id");
         auto before = call.idQuery("cursor", "cursor is not one this API returned");
-        if (status.empty()) status = "OPEN";
-        if (status != "OPEN" && status != "ACKNOWLEDGED" && status != "CLOSED" && status != "ALL")
-            throw ApiError(422, "Unprocessable Content", "status must be OPEN, ACKNOWLEDGED, CLOSED or ALL",
-                           "status");
-        if (!severity.empty() && severity != "CRITICAL" && severity != "HIGH" && severity != "MEDIUM" &&
-            severity != "LOW" && severity != "INFO")
-            throw ApiError(422, "Unprocessable Content",
-                           "severity must be CRITICAL, HIGH, MEDIUM, LOW or INFO", "severity");
         if (!site.empty() && !storage::isUuid(site))
             throw ApiError(422, "Unprocessable Content", "site_id must be a site id", "site_id");
         storage::PgRows rows;
@@ -155,19 +146,16 @@ void addAlertRoutes(Router& router, Api& api) {
             sendAlert(call, id, done ? 200 : 409);
         });
 
-    api.route(
-        router, "POST", "/api/v1/alerts/{id}/silence", "api.alerts.silence", Access::Member, [](Call& call) {
-            long long id = call.numericId("alert");
-            int minutes = parseSilenceMinutes(call.bodyText());
-            auto until =
-                std::chrono::duration_cast<std::chrono::milliseconds>(
-                    (std::chrono::system_clock::now() + std::chrono::minutes(minutes)).time_since_epoch())
-                    .count();
-            bool done = alertService(call).silence(call.tenant(), id, until, actor(call));
-            call.audit("alert.silence", std::to_string(id), done ? "ok" : "failed",
-                       "{\"minutes\":" + std::to_string(minutes) + "}");
-            sendAlert(call, id, done ? 200 : 409);
-        });
+    api.route(router, "POST", "/api/v1/alerts/{id}/silence", "api.alerts.silence", Access::Member,
+              [](Call& call) {
+                  long long id = call.numericId("alert");
+                  int minutes = parseSilenceMinutes(call.bodyText());
+                  long long until = nowMs() + minutes * 60000LL;
+                  bool done = alertService(call).silence(call.tenant(), id, until, actor(call));
+                  call.audit("alert.silence", std::to_string(id), done ? "ok" : "failed",
+                             "{\"minutes\":" + std::to_string(minutes) + "}");
+                  sendAlert(call, id, done ? 200 : 409);
+              });
 
     api.route(
         router, "POST", "/api/v1/alerts/{id}/assign", "api.alerts.assign", Access::Member, [](Call& call) {
@@ -206,10 +194,7 @@ void addAlertRoutes(Router& router, Api& api) {
     api.route(router, "POST", "/api/v1/alerts/bulk", "api.alerts.bulk", Access::Member, [](Call& call) {
         auto body = parseBulkAlertAction(call.bodyText());
         auto& alerts = alertService(call);
-        auto until =
-            std::chrono::duration_cast<std::chrono::milliseconds>(
-                (std::chrono::system_clock::now() + std::chrono::minutes(body.minutes)).time_since_epoch())
-                .count();
+        long long until = nowMs() + body.minutes * 60000LL;
         Poco::JSON::Array::Ptr results = new Poco::JSON::Array;
         int changed = 0;
         for (long long id : body.ids) {

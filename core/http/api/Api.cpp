@@ -18,6 +18,8 @@
 #include <Poco/String.h>
 #include <sodium.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <sstream>
 
@@ -62,6 +64,15 @@ void sendObject(Exchange& ex, int status, const Poco::JSON::Object::Ptr& object)
 Poco::Dynamic::Var jsonValue(const std::string& text) {
     Poco::JSON::Parser parser;
     return parser.parse(text);
+}
+
+const std::vector<std::string> kAlertSeverities = {"CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"};
+const std::vector<std::string> kAlertStatusFilters = {"OPEN", "ACKNOWLEDGED", "CLOSED", "ALL"};
+
+long long nowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 double sqlNumber(const std::string& text) {
@@ -141,6 +152,24 @@ std::optional<long long> Call::timeQuery(const std::string& name) const {
                        name + " must be an RFC 3339 time (2026-01-31T12:00:00Z) or milliseconds since 1970",
                        name);
     }
+}
+
+std::pair<long long, long long> Call::timeRange(long long defaultSpanMs) const {
+    long long to = timeQuery("to").value_or(nowMs());
+    long long from = timeQuery("from").value_or(to - defaultSpanMs);
+    if (from >= to) throw ApiError(422, "Unprocessable Content", "from must be before to", "from");
+    return {from, to};
+}
+
+std::string Call::oneOf(const std::string& name, const std::vector<std::string>& allowed,
+                        const std::string& defaultValue) const {
+    std::string v = query(name);
+    if (v.empty()) return defaultValue;
+    if (std::find(allowed.begin(), allowed.end(), v) != allowed.end()) return v;
+    std::string list;
+    for (size_t i = 0; i < allowed.size(); ++i)
+        list += (i == 0 ? "" : i + 1 == allowed.size() ? " or " : ", ") + allowed[i];
+    throw ApiError(422, "Unprocessable Content", name + " must be " + list, name);
 }
 
 int Call::limit(int defaultLimit, int max) const {

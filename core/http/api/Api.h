@@ -19,6 +19,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pulse::services {
@@ -51,9 +52,10 @@ struct ApiServices {
     services::ChannelService* channels = nullptr;  // may be null (channel routes answer 503)
     const plugins::PluginManager* plugins = nullptr;
     services::OidcVerifier* oidc = nullptr;  // null: bearer tokens other than API keys are refused
-    // Called after device credentials changed (rotate, revoke, decommission, import): drops the ingest
-    // registry's cached answers and rewrites the broker's password file, so the change holds within seconds.
-    std::function<void()> credentialsChanged;
+    // Called after devices changed: drops the ingest registry's cached answers (identity, tags, site) and,
+    // when credentials changed (create, rotate, revoke, decommission, import), rewrites the broker's password
+    // file, so the change holds at once.
+    std::function<void(bool credentials)> devicesChanged;
 };
 
 struct ApiSettings {
@@ -98,6 +100,11 @@ struct Call {
     // A time query parameter (RFC 3339, or milliseconds since the epoch) in milliseconds; nullopt when
     // absent, 422 naming it otherwise.
     std::optional<long long> timeQuery(const std::string& name) const;
+    // from= and to= (timeQuery), to defaulting to now and from to spanMs before to; 422 unless from < to.
+    std::pair<long long, long long> timeRange(long long defaultSpanMs) const;
+    // A query parameter that must be one of `allowed`: the default when absent, 422 naming it otherwise.
+    std::string oneOf(const std::string& name, const std::vector<std::string>& allowed,
+                      const std::string& defaultValue = "") const;
     // limit= in [1, max] (422 otherwise), default when absent.
     int limit(int defaultLimit = 50, int max = 200) const;
     // Records the action in the audit log as this principal.
@@ -169,6 +176,11 @@ Poco::Dynamic::Var jsonValue(const std::string& text);
 // A double precision column's text as a number; never throws (subnormal values, which std::stod refuses,
 // are stored by ingest like any other finite value).
 double sqlNumber(const std::string& text);
+// What the alert filters accept.
+extern const std::vector<std::string> kAlertSeverities;     // CRITICAL, HIGH, MEDIUM, LOW, INFO
+extern const std::vector<std::string> kAlertStatusFilters;  // OPEN, ACKNOWLEDGED, CLOSED, ALL
+// Now, in milliseconds since 1970.
+long long nowMs();
 // A query parameter as an optional SQL parameter: nullopt (NULL) when it was not given.
 std::optional<std::string> nonEmpty(const std::string& value);
 // A nullable column as JSON: null when SQL NULL.

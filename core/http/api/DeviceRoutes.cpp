@@ -2,6 +2,7 @@
 // provisioning with the token shown once, CSV import (all or nothing), changes of tags, site and
 // thresholds, token rotation, revocation and decommissioning (each audited, effective at ingest within
 // seconds).
+#include "http/Problem.h"
 #include "http/api/Api.h"
 #include "http/api/RequestBodies.h"
 #include "logging/Logging.h"
@@ -15,7 +16,6 @@
 
 #include <map>
 #include <set>
-#include <type_traits>
 
 namespace pulse::http {
 namespace {
@@ -68,14 +68,9 @@ Poco::JSON::Object::Ptr describeProvisioned(const services::ProvisionedDevice& d
     return out;
 }
 
-std::string toTextArray(const std::vector<std::string>& items) {
-    std::string out = "{";
-    for (size_t i = 0; i < items.size(); ++i) out += (i ? ",\"" : "\"") + items[i] + "\"";
-    return out + "}";
-}
-
-void devicesChanged(Call& call) {
-    if (call.api.services().credentialsChanged) call.api.services().credentialsChanged();
+// credentials: tokens were issued or revoked (the broker's password file changes too).
+void devicesChanged(Call& call, bool credentials) {
+    if (call.api.services().devicesChanged) call.api.services().devicesChanged(credentials);
 }
 
 // POST /devices/import: a CSV file (text/csv) of name, tags, site. Every line is checked first (the file,
@@ -95,13 +90,14 @@ void importDevices(Call& call) {
                 std::set<std::string> taken;
                 for (const auto& r :
                      conn.query("SELECT name FROM pulse.devices WHERE name = ANY ($1::text[])",
-                                {toTextArray(names)})
+                                {services::textArrayLiteral(names)})
                          .rows)
                     taken.insert(*r[0]);
-                std::map<std::string, std::string> siteByName, siteById;
+                std::map<std::string, std::string> siteByName;
+                std::set<std::string> siteIds;
                 for (const auto& r : conn.query("SELECT id::text, name FROM pulse.sites").rows) {
                     siteByName[*r[1]] = *r[0];
-                    siteById[*r[0]] = *r[0];
+                    siteIds.insert(*r[0]);
                 }
                 for (auto& row : plan.rows) {
                     if (taken.count(row.device.name))
@@ -109,11 +105,11 @@ void importDevices(Call& call) {
                             {row.line, "name", "a device named '" + row.device.name + "' exists"});
                     if (row.site.empty()) continue;
                     auto byName = siteByName.find(row.site);
-                    auto byId = siteById.find(Poco::toLower(row.site));
+                    std::string asId = Poco::toLower(row.site);
                     if (byName != siteByName.end())
                         row.device.siteId = byName->second;
-                    else if (byId != siteById.end())
-                        row.device.siteId = byId->second;
+                    else if (siteIds.count(asId))
+                        row.device.siteId = asId;
                     else
                         plan.problems.push_back({row.line, "site", "no site named '" + row.site + "'"});
                 }
@@ -128,33 +124,30 @@ void importDevices(Call& call) {
         }
     }
     if (!plan.problems.empty() || limitProblem) {
-        Poco::JSON::Object::Ptr problem = new Poco::JSON::Object;
-        problem->set("type", "about:blank");
-        problem->set("title", limitProblem ? "Conflict" : "Unprocessable Content");
-        problem->set("status", limitProblem ? 409 : 422);
-        problem->set("detail", limitProblem ? "importing " + std::to_string(plan.rows.size()) +
-                                                  " device(s) would pass the device limit: " + *limitProblem
-                                            : std::to_string(plan.problems.size()) +
-                                                  " problem(s) in the file; nothing was imported");
-        problem->set("instance", call.ex.path);
-        Poco::JSON::Array::Ptr errors = new Poco::JSON::Array;
-        for (const auto& p : plan.problems) {
-            Poco::JSON::Object::Ptr e = new Poco::JSON::Object;
-            e->set("line", static_cast<long long>(p.line));
-            e->set("field", p.field);
-            e->set("message", p.message);
-            errors->add(e);
-            if (errors->size() == 1000) break;  // enough to fix a file; the count is in detail
+        std::string errors;
+        for (size_t i = 0; i < plan.problems.size() && i < 1000;
+             ++i) {  // enough to fix a file; detail counts
+            const auto& p = plan.problems[i];
+            errors += std::string(i ? "," : "") + "{\"line\":" + std::to_string(p.line) + ",\"field\":\"" +
+                      logging::jsonEscape(p.field) + "\",\"message\":\"" + logging::jsonEscape(p.message) +
+                      "\"}";
         }
-        problem->set("errors", errors);
         call.audit("device.import", "", "failed",
                    "{\"rows\":" + std::to_string(plan.rows.size()) + ",\"problems\":" +
                        std::to_string(plan.problems.size() + (limitProblem ? 1 : 0)) + "}");
-        call.ex.response.setContentType("application/problem+json");
-        sendObject(call.ex, limitProblem ? 409 : 422, problem);
+        if (limitProblem)
+            sendProblem(call.ex.response, 409, "Conflict",
+                        "importing " + std::to_string(plan.rows.size()) +
+                            " device(s) would pass the device limit: " + *limitProblem,
+                        call.ex.path, "", "\"errors\":[]");
+        else
+            sendProblem(
+                call.ex.response, 422, "Unprocessable Content",
+                std::to_string(plan.problems.size()) + " problem(s) in the file; nothing was imported",
+                call.ex.path, "", "\"errors\":[" + errors + "]");
         return;
     }
-    devicesChanged(call);
+    devicesChanged(call, true);
     call.audit("device.import", "", "ok", "{\"devices\":" + std::to_string(created.size()) + "}");
     Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
     for (const auto& d : created) items->add(describeProvisioned(d));
@@ -169,11 +162,9 @@ void importDevices(Call& call) {
 void addDeviceRoutes(Router& router, Api& api) {
     api.route(router, "GET", "/api/v1/devices", "api.devices.list", Access::Reader, [](Call& call) {
         int limit = call.limit();
-        std::string status = call.query("status"), tag = call.query("tag"), site = call.query("site_id"),
-                    q = call.query("q");
+        std::string status = call.oneOf("status", {"ONLINE", "STALE", "OFFLINE"}), tag = call.query("tag"),
+                    site = call.query("site_id"), q = call.query("q");
         auto after = call.idQuery("cursor", "cursor is not one this API returned");
-        if (!status.empty() && status != "ONLINE" && status != "STALE" && status != "OFFLINE")
-            throw ApiError(422, "Unprocessable Content", "status must be ONLINE, STALE or OFFLINE", "status");
         if (!site.empty() && !storage::isUuid(site))
             throw ApiError(422, "Unprocessable Content", "site_id must be a site id", "site_id");
         storage::PgRows rows;
@@ -221,7 +212,7 @@ void addDeviceRoutes(Router& router, Api& api) {
                 throw ApiError(422, "Unprocessable Content", e.what(), "site_id");
             throw ApiError(422, "Unprocessable Content", e.what(), "name");
         }
-        devicesChanged(call);
+        devicesChanged(call, true);
         call.audit("device.create", std::to_string(d.deviceId), "ok",
                    "{\"name\":\"" + logging::jsonEscape(body.name) + "\"}");
         call.ex.response.set("Location", "/api/v1/devices/" + std::to_string(d.deviceId));
@@ -237,18 +228,10 @@ void addDeviceRoutes(Router& router, Api& api) {
                 std::string field,
                     problem = services::deviceSpecProblem({"x", *body.tags, std::nullopt}, field);
                 if (!problem.empty()) throw ApiError(422, "Unprocessable Content", problem, "tags");
-                tags = toTextArray(*body.tags);
+                tags = services::textArrayLiteral(*body.tags);
             }
             if (body.siteId && *body.siteId && !storage::isUuid(**body.siteId))
                 throw ApiError(422, "Unprocessable Content", "site_id must be a site id", "site_id");
-            auto set = [](const auto& change) { return change ? std::string("true") : std::string("false"); };
-            auto value = [](const auto& change) -> std::optional<std::string> {
-                if (!change || !*change) return std::nullopt;
-                if constexpr (std::is_same_v<std::decay_t<decltype(**change)>, int>)
-                    return std::to_string(**change);
-                else
-                    return **change;
-            };
             bool found = false;
             call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
                 if (body.siteId && *body.siteId &&
@@ -262,13 +245,13 @@ void addDeviceRoutes(Router& router, Api& api) {
                              "offline_after_s = CASE WHEN $7::boolean THEN $8::integer ELSE offline_after_s "
                              "END "
                              "WHERE id = $1::bigint RETURNING id",
-                             {std::to_string(id), tags, set(body.siteId), value(body.siteId),
-                              set(body.staleAfterS), value(body.staleAfterS), set(body.offlineAfterS),
-                              value(body.offlineAfterS)})
+                             {std::to_string(id), tags, changes(body.siteId), changedTo(body.siteId),
+                              changes(body.staleAfterS), changedTo(body.staleAfterS),
+                              changes(body.offlineAfterS), changedTo(body.offlineAfterS)})
                          .rows.empty();
             });
             if (!found) throw ApiError(404, "Not Found", "no such device");
-            devicesChanged(call);  // the registry caches tags and site for rule scopes
+            devicesChanged(call, false);  // the registry caches tags and site for rule scopes
             call.audit("device.update", std::to_string(id));
             sendDevice(call, id, 200);
         });
@@ -276,25 +259,19 @@ void addDeviceRoutes(Router& router, Api& api) {
     api.route(router, "POST", "/api/v1/devices/{id}/rotate-token", "api.devices.rotate_token",
               Access::TenantAdmin, [](Call& call) {
                   long long id = call.numericId("device");
-                  std::optional<std::string> token;
-                  std::string slug, name;
+                  std::optional<services::ProvisionedDevice> rotated;
                   call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
-                      token = services::rotateDeviceToken(conn, call.tenant(), id);
-                      if (!token) return;
-                      slug = tenantSlug(conn, call.tenant());
-                      name = *conn.query("SELECT name FROM pulse.devices WHERE id = $1::bigint",
-                                         {std::to_string(id)})
-                                  .rows[0][0];
+                      rotated = services::rotateDeviceToken(conn, call.tenant(),
+                                                            tenantSlug(conn, call.tenant()), id);
                   });
-                  if (!token) {
+                  if (!rotated) {
                       call.audit("device.rotate_token", std::to_string(id), "failed",
                                  "{\"reason\":\"no such device, or decommissioned\"}");
                       throw ApiError(404, "Not Found", "no such device (or it is decommissioned)");
                   }
-                  devicesChanged(call);
+                  devicesChanged(call, true);
                   call.audit("device.rotate_token", std::to_string(id));
-                  services::ProvisionedDevice d{slug, name, id, *token, slug + "/" + name};
-                  sendObject(call.ex, 200, describeProvisioned(d));
+                  sendObject(call.ex, 200, describeProvisioned(*rotated));
               });
 
     api.route(router, "POST", "/api/v1/devices/{id}/revoke", "api.devices.revoke", Access::TenantAdmin,
@@ -305,7 +282,7 @@ void addDeviceRoutes(Router& router, Api& api) {
                       revoked = services::revokeDeviceCredentials(conn, id);
                   });
                   if (!revoked) throw ApiError(404, "Not Found", "no such device");
-                  devicesChanged(call);
+                  devicesChanged(call, true);
                   call.audit("device.revoke", std::to_string(id), "ok",
                              "{\"credentials\":" + std::to_string(*revoked) + "}");
                   sendDevice(call, id, 200);
@@ -319,7 +296,7 @@ void addDeviceRoutes(Router& router, Api& api) {
                       done = services::decommissionDevice(conn, id);
                   });
                   call.audit("device.decommission", std::to_string(id), done ? "ok" : "failed");
-                  if (done) devicesChanged(call);
+                  if (done) devicesChanged(call, true);
                   sendDevice(call, id,
                              done ? 200 : 409);  // 409: decommissioned already, 404: not the tenant's
               });

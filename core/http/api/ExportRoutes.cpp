@@ -7,7 +7,6 @@
 
 #include <Poco/JSON/Array.h>
 
-#include <chrono>
 #include <sstream>
 
 namespace pulse::http {
@@ -21,10 +20,9 @@ struct Column {
 };
 
 // Sends rows (one text value per column, NULL as empty / null) in the format the caller asked for.
-void sendExport(Call& call, const std::string& what, const std::vector<Column>& columns,
+void sendExport(Call& call, const std::string& format, const std::string& what,
+                const std::string& auditAction, const std::vector<Column>& columns,
                 const storage::PgRows& rows) {
-    std::string format = call.query("format");
-    if (format.empty()) format = "csv";
     std::ostringstream out;
     if (format == "csv") {
         for (size_t c = 0; c < columns.size(); ++c) out << (c ? "," : "") << columns[c].name;
@@ -59,7 +57,7 @@ void sendExport(Call& call, const std::string& what, const std::vector<Column>& 
         call.ex.response.setContentType("application/json");
     }
     call.ex.response.set("Content-Disposition", "attachment; filename=\"" + what + "." + format + "\"");
-    call.audit(what.substr(0, what.size() - 1) + ".export", "", "ok",
+    call.audit(auditAction, "", "ok",
                "{\"rows\":" + std::to_string(rows.rows.size()) + ",\"format\":\"" + format + "\"}");
     std::string body = out.str();
     call.ex.response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_OK);
@@ -67,17 +65,15 @@ void sendExport(Call& call, const std::string& what, const std::vector<Column>& 
     call.ex.response.send() << body;
 }
 
-void checkFormat(const Call& call) {
-    std::string format = call.query("format");
-    if (!format.empty() && format != "csv" && format != "json")
-        throw ApiError(422, "Unprocessable Content", "format must be csv or json", "format");
+std::string format(const Call& call) {
+    return call.oneOf("format", {"csv", "json"}, "csv");
 }
 
 }  // namespace
 
 void addExportRoutes(Router& router, Api& api) {
     api.route(router, "GET", "/api/v1/devices/export", "api.devices.export", Access::Reader, [](Call& call) {
-        checkFormat(call);
+        std::string as = format(call);
         storage::PgRows rows;
         call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
             rows = conn.query(
@@ -88,7 +84,7 @@ void addExportRoutes(Router& router, Api& api) {
                     "LIMIT $1::int",
                 {std::to_string(kMaxRows)});
         });
-        sendExport(call, "devices",
+        sendExport(call, as, "devices", "device.export",
                    {{"id", Column::Number},
                     {"name", Column::Text},
                     {"status", Column::Text},
@@ -101,18 +97,9 @@ void addExportRoutes(Router& router, Api& api) {
     });
 
     api.route(router, "GET", "/api/v1/alerts/export", "api.alerts.export", Access::Reader, [](Call& call) {
-        checkFormat(call);
-        long long now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-        long long to = call.timeQuery("to").value_or(now);
-        long long from = call.timeQuery("from").value_or(to - 30LL * 24 * 3600 * 1000);
-        if (from >= to) throw ApiError(422, "Unprocessable Content", "from must be before to", "from");
-        std::string status = call.query("status");
-        if (status.empty()) status = "ALL";
-        if (status != "OPEN" && status != "ACKNOWLEDGED" && status != "CLOSED" && status != "ALL")
-            throw ApiError(422, "Unprocessable Content", "status must be OPEN, ACKNOWLEDGED, CLOSED or ALL",
-                           "status");
+        std::string as = format(call);
+        auto [from, to] = call.timeRange(30LL * 24 * 3600 * 1000);
+        std::string status = call.oneOf("status", kAlertStatusFilters, "ALL");
         storage::PgRows rows;
         call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
             rows = conn.query(
@@ -127,7 +114,7 @@ void addExportRoutes(Router& router, Api& api) {
                     " ORDER BY a.id LIMIT $4::int",
                 {status, std::to_string(from), std::to_string(to), std::to_string(kMaxRows)});
         });
-        sendExport(call, "alerts",
+        sendExport(call, as, "alerts", "alert.export",
                    {{"id", Column::Number},
                     {"status", Column::Text},
                     {"severity", Column::Text},

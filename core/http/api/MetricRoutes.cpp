@@ -7,8 +7,6 @@
 
 #include <Poco/JSON/Array.h>
 
-#include <chrono>
-
 namespace pulse::http {
 namespace {
 
@@ -69,23 +67,16 @@ void addMetricRoutes(Router& router, Api& api) {
         router, "GET", "/api/v1/devices/{id}/telemetry", "api.devices.telemetry", Access::Reader,
         [](Call& call) {
             long long device = call.numericId("device");
-            std::string metric = call.query("metric"), resolution = call.query("resolution");
+            std::string metric = call.query("metric"),
+                        resolution = call.oneOf("resolution", {"raw", "hour"}, "raw");
             if (metric.empty())
                 throw ApiError(422, "Unprocessable Content", "metric (a metric name) is required", "metric");
-            if (resolution.empty()) resolution = "raw";
-            if (resolution != "raw" && resolution != "hour")
-                throw ApiError(422, "Unprocessable Content", "resolution must be raw or hour", "resolution");
-            long long now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count();
-            long long to = call.timeQuery("to").value_or(now);
-            long long from = call.timeQuery("from").value_or(to - 24 * kHourMs);
+            auto [from, to] = call.timeRange(24 * kHourMs);
             // The cursor is the last point's time in microseconds (readings without a device timestamp carry
             // the server's, to the microsecond): the next page starts after it.
             auto cursor = call.idQuery("cursor", "cursor is not one this API returned");
             if (cursor && cursor->size() > 17)
                 throw ApiError(422, "Unprocessable Content", "cursor is not one this API returned", "cursor");
-            if (from >= to) throw ApiError(422, "Unprocessable Content", "from must be before to", "from");
             if (to - from > 400LL * 24 * kHourMs)
                 throw ApiError(422, "Unprocessable Content", "the range is at most 400 days", "from");
             int limit = call.limit(1000, 10000);

@@ -65,6 +65,19 @@ RuleBody parseRule(const std::string& text);
 template <typename T>
 using Change = std::optional<std::optional<T>>;
 
+// A change as two SQL parameters for "CASE WHEN $n::boolean THEN $n+1 ELSE column END": whether to set, and
+// the value (NULL to clear).
+template <typename T>
+std::string changes(const Change<T>& c) {
+    return c ? "true" : "false";
+}
+inline std::optional<std::string> changedTo(const Change<std::string>& c) {
+    return c ? *c : std::nullopt;
+}
+inline std::optional<std::string> changedTo(const Change<int>& c) {
+    return c && *c ? std::optional<std::string>(std::to_string(**c)) : std::nullopt;
+}
+
 struct DeviceChangeBody {
     std::optional<std::vector<std::string>> tags;
     Change<std::string> siteId;

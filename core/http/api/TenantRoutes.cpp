@@ -98,17 +98,13 @@ void addTenantRoutes(Router& router, Api& api) {
             call.api.services().pool->with([&](storage::PgConnection& conn) {
                 found =
                     *conn.query("SELECT pulse.update_tenant($1::uuid, $2, $3::boolean, $4::integer)::text",
-                                {id, body.name, body.deviceLimit ? "true" : "false",
-                                 body.deviceLimit && *body.deviceLimit
-                                     ? std::optional<std::string>(std::to_string(**body.deviceLimit))
-                                     : std::nullopt})
+                                {id, body.name, changes(body.deviceLimit), changedTo(body.deviceLimit)})
                          .rows[0][0] == "true";
             });
             if (!found) throw ApiError(404, "Not Found", "no such tenant");
             std::string detail = "{}";
             if (body.deviceLimit)
-                detail = "{\"device_limit\":" +
-                         (*body.deviceLimit ? std::to_string(**body.deviceLimit) : std::string("null")) + "}";
+                detail = "{\"device_limit\":" + changedTo(body.deviceLimit).value_or("null") + "}";
             call.audit("tenant.update", id, "ok", detail);
             sendTenant(call, id, 200);
         });
