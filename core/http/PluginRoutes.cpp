@@ -1,6 +1,7 @@
 #include "http/PluginRoutes.h"
 
 #include "http/Problem.h"
+#include "http/RequestBody.h"
 
 #include <Poco/StreamCopier.h>
 #include <Poco/String.h>
@@ -62,12 +63,10 @@ pulse_result PluginRoutes::add(const std::string& method, const std::string& pat
     router_->add(upper, pattern, "plugin:" + pattern, [handler = std::move(handler), maxBody](Exchange& ex) {
         std::string body;
         if (ex.request.hasContentLength() || ex.request.getChunkedTransferEncoding()) {
-            // Read at most one byte past the limit, so an unannounced oversized chunked body is caught.
-            std::istream& in = ex.request.stream();
-            body.resize(static_cast<size_t>(maxBody) + 1);
-            in.read(&body[0], static_cast<std::streamsize>(body.size()));
-            body.resize(static_cast<size_t>(in.gcount()));
-            if (static_cast<long long>(body.size()) > maxBody)
+            auto announced = ex.request.hasContentLength() ? ex.request.getContentLength64() : 0;
+            if (announced > maxBody ||
+                !readBodyUpTo(ex.request.stream(), static_cast<size_t>(maxBody),
+                              static_cast<size_t>(std::max<Poco::Int64>(announced, 0)), body))
                 return sendProblem(
                     ex.response, 413, "Content Too Large",
                     "the body is larger than the limit of " + std::to_string(maxBody) + " bytes", ex.path);

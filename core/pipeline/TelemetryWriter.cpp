@@ -127,9 +127,15 @@ void TelemetryWriter::run() {
                 queue_.pop_front();
             }
         }
+        // The readings move into one batch; each message keeps its range of it.
         std::vector<storage::TelemetryRow> all;
+        std::vector<std::pair<size_t, size_t>> ranges;
         all.reserve(rows);
-        for (const auto& item : batch) all.insert(all.end(), item.rows.begin(), item.rows.end());
+        for (auto& item : batch) {
+            ranges.emplace_back(all.size(), all.size() + item.rows.size());
+            all.insert(all.end(), std::make_move_iterator(item.rows.begin()),
+                       std::make_move_iterator(item.rows.end()));
+        }
 
         bool done = false;
         while (!done) {
@@ -145,9 +151,9 @@ void TelemetryWriter::run() {
                     int64_t nowUs = std::chrono::duration_cast<std::chrono::microseconds>(
                                         std::chrono::system_clock::now().time_since_epoch())
                                         .count();
-                    for (const auto& item : batch)
-                        if (!item.rows.empty())
-                            commitAge->observe(static_cast<double>(nowUs - item.rows.front().tsUs) / 1e6);
+                    for (const auto& [begin, end] : ranges)
+                        if (begin < end)
+                            commitAge->observe(static_cast<double>(nowUs - all[begin].tsUs) / 1e6);
                 }
                 for (auto& item : batch) item.done->finish(Completion::State::Committed);
                 done = true;
@@ -169,14 +175,16 @@ void TelemetryWriter::run() {
                     lock.unlock();
                     if (!transient && batch.size() > 1) {
                         // Isolate what the database rejects: write message by message.
-                        for (auto& item : batch) {
+                        for (size_t i = 0; i < batch.size(); ++i) {
+                            std::vector<storage::TelemetryRow> message(all.begin() + ranges[i].first,
+                                                                       all.begin() + ranges[i].second);
                             try {
-                                store.write(item.rows);
-                                item.done->finish(Completion::State::Committed);
+                                store.write(message);
+                                batch[i].done->finish(Completion::State::Committed);
                             } catch (const storage::DatabaseError& one) {
                                 log->error("dropping a message of {} readings the database rejects: {}",
-                                           item.rows.size(), one.what());
-                                item.done->finish(Completion::State::Failed);
+                                           message.size(), one.what());
+                                batch[i].done->finish(Completion::State::Failed);
                             }
                         }
                     } else {

@@ -48,10 +48,30 @@ void PgConnection::copyIn(const std::string& copyStatement, const std::string& d
 PgRows PgConnection::query(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
     std::vector<const char*> values;
     for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    return rowsOf(PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
+                               values.data(), nullptr, nullptr, 0));
+}
+
+void PgConnection::prepare(const std::string& name, const std::string& sql) {
     std::unique_ptr<PGresult, void (*)(PGresult*)> res(
-        PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
-                     nullptr, nullptr, 0),
-        &PQclear);
+        PQprepare(conn_.get(), name.c_str(), sql.c_str(), 0, nullptr), &PQclear);
+    check(res.get(), conn_.get());
+}
+
+PgRows PgConnection::queryPrepared(const std::string& name, const std::vector<std::string>& binaryParams) {
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    for (const auto& p : binaryParams) {
+        values.push_back(p.data());
+        lengths.push_back(static_cast<int>(p.size()));
+    }
+    std::vector<int> formats(binaryParams.size(), 1);
+    return rowsOf(PQexecPrepared(conn_.get(), name.c_str(), static_cast<int>(values.size()), values.data(),
+                                 lengths.data(), formats.data(), 0));
+}
+
+PgRows PgConnection::rowsOf(PGresult* result) {
+    std::unique_ptr<PGresult, void (*)(PGresult*)> res(result, &PQclear);
     check(res.get(), conn_.get());
     PgRows out;
     int cols = PQnfields(res.get()), rows = PQntuples(res.get());

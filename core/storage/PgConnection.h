@@ -35,11 +35,17 @@ class PgConnection {
     void exec(const std::string& sql);
     // Runs one statement with text parameters and returns its rows.
     PgRows query(const std::string& sql, const std::vector<std::optional<std::string>>& params = {});
+    // Prepares a statement under a name for this connection: parsed and planned once, not per call.
+    void prepare(const std::string& name, const std::string& sql);
+    // Runs a prepared statement with every parameter in PostgreSQL's binary form (see BinaryEncoding.h);
+    // the statement gives their types ($1::bigint[]).
+    PgRows queryPrepared(const std::string& name, const std::vector<std::string>& binaryParams);
     // COPY ... FROM STDIN with the given data (text or binary, as the statement says).
     void copyIn(const std::string& copyStatement, const std::string& data);
     PGconn* native() { return conn_.get(); }
 
   private:
+    PgRows rowsOf(PGresult* result);  // takes the result; throws DatabaseError for an error
     std::unique_ptr<PGconn, void (*)(PGconn*)> conn_;
 };
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -25,10 +26,14 @@ struct TelemetryRow {
     double value = 0;
 };
 
-// Writes batches of readings on one connection: metric names resolved through the tenant's catalog
-// (new names are added), rows COPied in binary into a temporary staging table, then inserted with
-// ON CONFLICT DO NOTHING (a redelivered reading is not stored twice), the hourly rollups and the
-// catalog's last values updated from exactly the rows inserted, all in one transaction.
+struct KeyedBatch;
+
+// Writes batches of readings on one connection, each in one transaction: metric names resolved through
+// the tenant's catalog (new names are added), rows put in key order and sent as binary arrays. Usually
+// no reading of a batch is stored yet: all are inserted, and the hourly rollups and the catalog's last
+// values are upserted from what the writer computed. When one is (a redelivery), the insert falls back
+// to ON CONFLICT DO NOTHING, and rollups and last values follow exactly the rows inserted: a redelivered
+// reading is not stored or counted twice.
 class TelemetryStore {
   public:
     explicit TelemetryStore(const std::string& conninfo);
@@ -41,9 +46,12 @@ class TelemetryStore {
 
   private:
     void resolveMetrics(const std::vector<TelemetryRow>& rows, std::vector<int32_t>& ids);
+    // False (and nothing inserted) when a reading is stored already.
+    bool insertAllNew(const std::vector<std::string>& readings);
+    void upsertRollupsAndLatest(const KeyedBatch& batch);
     std::string conninfo_;
     std::unique_ptr<PgConnection> conn_;
-    std::map<std::pair<Uuid, std::string>, int32_t> metricIds_;
+    std::map<Uuid, std::unordered_map<std::string, int32_t>> metricIds_;  // tenant -> name -> catalog id
 };
 
 }  // namespace pulse::storage

@@ -49,15 +49,16 @@ psql_owner() { psql "$PULSE_DB_MIGRATE_URI" -Atqc "$1"; }
 calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
 json() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 
-# bench_fleet <devices>: tenant "bench" with dev-1..N; their tokens in $TOKENS (fleet_sim's format).
+# bench_fleet <devices> [name prefix]: tenant "bench" with <prefix>-1..N (default dev); their tokens in
+# $TOKENS (fleet_sim's format), a file per prefix.
 bench_fleet() {
+    local prefix="${2:-dev}" i token
     psql_owner "INSERT INTO pulse.tenants (slug, name) VALUES ('bench', 'Benchmark') ON CONFLICT DO NOTHING"
-    TOKENS="$STACK_DIR/tokens.txt"
+    TOKENS="$STACK_DIR/tokens-$prefix.txt"
     : >"$TOKENS"
-    local i token
     for i in $(seq 1 "$1"); do
-        token=$("${PULSED[@]}" --create-device "bench/dev-$i" 2>/dev/null | awk '/^token:/{print $2}')
-        echo "device bench/dev-$i token $token" >>"$TOKENS"
+        token=$("${PULSED[@]}" --create-device "bench/$prefix-$i" 2>/dev/null | awk '/^token:/{print $2}')
+        echo "device bench/$prefix-$i token $token" >>"$TOKENS"
     done
 }
 

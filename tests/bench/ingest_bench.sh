@@ -3,14 +3,16 @@
 # Mosquitto under var/bench (ports 55462, 51913) and a release build in build-release/:
 #   (a) the raw broker ceiling: fleet_sim -> Mosquitto -> a plain subscriber, msgs/s at QoS 1
 #   (b) Pulse MQTT ingest: fleet_sim -> Mosquitto -> pulsed -> committed rows, msgs/s and readings/s, b/a
-#   (c) the raw COPY ceiling: the same row shape COPied straight into pulse.telemetry
+#   (c) the raw COPY ceiling: the fleet's rows COPied straight into pulse.telemetry
 #   (d) Pulse HTTP batch ingest, readings/s and d/c; single-reading requests per second and p99
-# BENCH_DEVICES (20), BENCH_MESSAGES per device (2000) and BENCH_COPY_ROWS (400000) scale it.
+# BENCH_DEVICES (20), BENCH_MESSAGES per device over MQTT (2000), BENCH_HTTP_MESSAGES per device in HTTP
+# batches (20000) and BENCH_COPY_ROWS (400000) scale it.
 set -euo pipefail
 source "$(dirname "$0")/bench_lib.sh"
 
 DEVICES="${BENCH_DEVICES:-20}"
 MESSAGES="${BENCH_MESSAGES:-2000}"
+HTTP_MESSAGES="${BENCH_HTTP_MESSAGES:-20000}"
 COPY_ROWS="${BENCH_COPY_ROWS:-400000}"
 HTTP_PORT=18480
 
@@ -21,6 +23,10 @@ plugin.library = ingest_http.so
 instance.http.component = ingest/http
 instance.http.config = {"rate_per_second": 0}
 CONF
+# HTTP batches carry timestamps up to HTTP_MESSAGES ms back: their own devices, so that no reading of
+# theirs has the key of one sent over MQTT a few seconds before.
+bench_fleet "$DEVICES" http
+HTTP_TOKENS="$TOKENS"
 bench_fleet "$DEVICES"
 TOTAL=$((DEVICES * MESSAGES))
 
@@ -60,14 +66,18 @@ echo "    at $((B / 2)) msgs/s: publish -> commit $(histogram_quantiles "$STACK_
 echo "                      publish -> PUBACK p50/p99 $(json "$(tail -1 "$STACK_DIR/b2.json")" p50_ms) / $(json "$(tail -1 "$STACK_DIR/b2.json")" p99_ms) ms"
 
 # (c) the raw COPY ceiling into the same table, as the database superuser: PostgreSQL refuses COPY FROM into a
-# table under row-level security to everyone else, its owner included (pulsed copies into a staging table).
+# table under row-level security to everyone else, its owner included (pulsed INSERTs its rows).
+# The rows are those the fleet sends (every device's two readings per message); one device's rows only,
+# all at the right edge of the index, are shown too.
 tenant=$(psql_owner "SELECT id FROM pulse.tenants WHERE slug = 'bench'")
-device=$(psql_owner "SELECT id FROM pulse.devices WHERE name = 'dev-1'")
-C=$(awk "BEGIN { printf \"%d\", $(json "$(build-release/bin/bench_copy "host=$PG_SOCKET_DIR port=$PG_PORT user=postgres dbname=pulse" "$tenant" "$device" "$COPY_ROWS" 5000 2)" rows_per_s) }")
-echo "(c) raw binary COPY into pulse.telemetry (5000-row batches):   $C rows/s"
+devices=$(psql_owner "SELECT string_agg(d.id::text, ',') FROM pulse.devices d JOIN pulse.tenants t ON t.id = d.tenant_id WHERE t.slug = 'bench' AND d.name LIKE 'dev-%'")
+copy_rate() { json "$(build-release/bin/bench_copy "host=$PG_SOCKET_DIR port=$PG_PORT user=postgres dbname=pulse" "$tenant" "$1" "$COPY_ROWS" 5000 2)" rows_per_s; }
+C=$(awk "BEGIN { printf \"%d\", $(copy_rate "$devices") }")
+C1=$(awk "BEGIN { printf \"%d\", $(copy_rate "${devices%%,*}") }")
+echo "(c) raw binary COPY into pulse.telemetry (5000-row batches):   $C rows/s ($C1 rows/s for one device's rows)"
 
 # (d) Pulse HTTP: batches of 500 readings-pairs, then single readings
-"$SIM" http --tokens "$TOKENS" --url "http://127.0.0.1:$HTTP_PORT" --messages "$MESSAGES" --batch 500 >"$STACK_DIR/d.json"
+"$SIM" http --tokens "$HTTP_TOKENS" --url "http://127.0.0.1:$HTTP_PORT" --messages "$HTTP_MESSAGES" --batch 500 >"$STACK_DIR/d.json"
 D=$(awk "BEGIN { printf \"%d\", $(json "$(tail -1 "$STACK_DIR/d.json")" msgs_per_s) * 2 }")
 echo "(d) Pulse HTTP batch ingest (500 messages, 1000 readings/request): $D readings/s committed, $(calc "$D / $C") x (c)"
 "$SIM" http --tokens "$TOKENS" --url "http://127.0.0.1:$HTTP_PORT" --messages 200 --batch 1 >"$STACK_DIR/d1.json"

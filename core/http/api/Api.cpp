@@ -1,6 +1,7 @@
 #include "http/api/Api.h"
 
 #include "http/Problem.h"
+#include "http/RequestBody.h"
 #include "logging/Logging.h"
 #include "services/AuditLog.h"
 #include "services/OidcVerifier.h"
@@ -102,18 +103,13 @@ std::string Call::bodyText(const std::string& mediaType) {
     // cannot send either without a CORS preflight (login CSRF defence).
     if (type.rfind(mediaType, 0) != 0)
         throw ApiError(415, "Unsupported Media Type", "the body must be " + mediaType);
-    // Chunked bodies carry no Content-Length for the server to refuse up front: stop reading at the limit.
     std::string text;
-    char buffer[8192];
-    auto& in = req.stream();
-    while (in) {
-        in.read(buffer, sizeof buffer);
-        text.append(buffer, static_cast<size_t>(in.gcount()));
-        if (static_cast<long long>(text.size()) > api.settings().maxBodyBytes)
-            throw ApiError(413, "Content Too Large",
-                           "the body is larger than the limit of " +
-                               std::to_string(api.settings().maxBodyBytes) + " bytes");
-    }
+    auto limit = api.settings().maxBodyBytes;
+    auto announced = req.hasContentLength() ? req.getContentLength64() : 0;
+    if (announced > limit || !readBodyUpTo(req.stream(), static_cast<size_t>(limit),
+                                           static_cast<size_t>(std::max<Poco::Int64>(announced, 0)), text))
+        throw ApiError(413, "Content Too Large",
+                       "the body is larger than the limit of " + std::to_string(limit) + " bytes");
     return text;
 }
 

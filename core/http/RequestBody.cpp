@@ -1,0 +1,20 @@
+#include "http/RequestBody.h"
+
+#include <algorithm>
+
+namespace pulse::http {
+
+bool readBodyUpTo(std::istream& in, size_t limit, size_t expected, std::string& body) {
+    body.clear();
+    size_t step = expected > 0 ? std::min<size_t>(expected + 1, 65536) : 4096;
+    while (body.size() <= limit && in) {
+        size_t have = body.size();
+        size_t want = std::min(limit + 1 - have, std::max(step, have));  // grows geometrically
+        body.resize(have + want);
+        in.read(&body[have], static_cast<std::streamsize>(want));
+        body.resize(have + static_cast<size_t>(in.gcount()));
+    }
+    return body.size() <= limit;
+}
+
+}  // namespace pulse::http
