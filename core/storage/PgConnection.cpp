@@ -58,16 +58,54 @@ void PgConnection::prepare(const std::string& name, const std::string& sql) {
     check(res.get(), conn_.get());
 }
 
-PgRows PgConnection::queryPrepared(const std::string& name, const std::vector<std::string>& binaryParams) {
-    std::vector<const char*> values;
-    std::vector<int> lengths;
-    for (const auto& p : binaryParams) {
-        values.push_back(p.data());
-        lengths.push_back(static_cast<int>(p.size()));
+std::vector<PgConnection::Outcome> PgConnection::pipeline(const std::vector<Statement>& statements) {
+    PGconn* c = conn_.get();
+    auto lost = [&](const char* what) {
+        return DatabaseError(std::string(what) + ": " +
+                             trimmed(PQerrorMessage(c)));  // no SQLSTATE: transient
+    };
+    if (PQenterPipelineMode(c) != 1) throw lost("cannot enter pipeline mode");
+    for (const auto& st : statements) {
+        std::vector<const char*> values;
+        std::vector<int> lengths, formats;
+        for (const auto& p : st.params) {
+            values.push_back(p.c_str());
+            lengths.push_back(static_cast<int>(p.size()));
+            formats.push_back(st.prepared ? 1 : 0);
+        }
+        int n = static_cast<int>(values.size());
+        int sent = st.prepared ? PQsendQueryPrepared(c, st.sqlOrName.c_str(), n, values.data(),
+                                                     lengths.data(), formats.data(), 0)
+                               : PQsendQueryParams(c, st.sqlOrName.c_str(), n, nullptr, values.data(),
+                                                   lengths.data(), formats.data(), 0);
+        if (sent != 1) throw lost("cannot send a statement");
     }
-    std::vector<int> formats(binaryParams.size(), 1);
-    return rowsOf(PQexecPrepared(conn_.get(), name.c_str(), static_cast<int>(values.size()), values.data(),
-                                 lengths.data(), formats.data(), 0));
+    if (PQpipelineSync(c) != 1) throw lost("cannot send the pipeline");
+    std::vector<Outcome> out(statements.size());
+    for (auto& outcome : out) {
+        std::unique_ptr<PGresult, void (*)(PGresult*)> res(PQgetResult(c), &PQclear);
+        if (!res) throw lost("a pipelined statement has no result");
+        auto status = PQresultStatus(res.get());
+        if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+            outcome.state = Outcome::State::Done;
+            outcome.rows = rowsOf(res.release());
+        } else if (status == PGRES_FATAL_ERROR) {
+            const char* state = PQresultErrorField(res.get(), PG_DIAG_SQLSTATE);
+            outcome.state = Outcome::State::Failed;
+            outcome.sqlState = state ? state : "";
+            outcome.message = trimmed(PQresultErrorMessage(res.get()));
+            if (outcome.sqlState.empty()) throw lost("a pipelined statement failed");
+        } else if (status != PGRES_PIPELINE_ABORTED) {
+            throw lost("unexpected result in a pipeline");
+        }
+        // Each statement's results end with a null result.
+        std::unique_ptr<PGresult, void (*)(PGresult*)> end(PQgetResult(c), &PQclear);
+        if (end) throw lost("a pipelined statement has more than one result");
+    }
+    std::unique_ptr<PGresult, void (*)(PGresult*)> sync(PQgetResult(c), &PQclear);
+    if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) throw lost("the pipeline did not end");
+    if (PQexitPipelineMode(c) != 1) throw lost("cannot leave pipeline mode");
+    return out;
 }
 
 PgRows PgConnection::rowsOf(PGresult* result) {

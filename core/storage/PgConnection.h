@@ -37,9 +37,24 @@ class PgConnection {
     PgRows query(const std::string& sql, const std::vector<std::optional<std::string>>& params = {});
     // Prepares a statement under a name for this connection: parsed and planned once, not per call.
     void prepare(const std::string& name, const std::string& sql);
-    // Runs a prepared statement with every parameter in PostgreSQL's binary form (see BinaryEncoding.h);
-    // the statement gives their types ($1::bigint[]).
-    PgRows queryPrepared(const std::string& name, const std::vector<std::string>& binaryParams);
+    // One statement of a pipeline: SQL with text parameters, or a prepared statement's name with
+    // parameters in PostgreSQL's binary form (see BinaryEncoding.h; the statement gives their types,
+    // $1::bigint[]).
+    struct Statement {
+        std::string sqlOrName;
+        std::vector<std::string> params;
+        bool prepared = false;
+    };
+    // What became of one statement of a pipeline.
+    struct Outcome {
+        enum class State { Done, Failed, Skipped } state = State::Skipped;  // Skipped: after a failure
+        std::string sqlState, message;
+        PgRows rows;
+    };
+    // Sends the statements in one round trip (libpq's pipeline mode) and returns each one's outcome:
+    // after the first failure the server skips the rest. Throws DatabaseError only when the connection
+    // fails.
+    std::vector<Outcome> pipeline(const std::vector<Statement>& statements);
     // COPY ... FROM STDIN with the given data (text or binary, as the statement says).
     void copyIn(const std::string& copyStatement, const std::string& data);
     PGconn* native() { return conn_.get(); }

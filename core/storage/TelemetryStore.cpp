@@ -126,7 +126,8 @@ bool TelemetryStore::transient(const DatabaseError& e) {
            s == "40001" || s == "40P01";
 }
 
-void TelemetryStore::resolveMetrics(const std::vector<TelemetryRow>& rows, std::vector<int32_t>& ids) {
+void TelemetryStore::resolveMetrics(const std::vector<TelemetryRow>& rows,
+                                    const std::vector<std::string>& tenantIds, std::vector<int32_t>& ids) {
     ids.assign(rows.size(), -1);
     std::map<std::pair<Uuid, std::string>, bool> missing;
     for (size_t i = 0; i < rows.size(); ++i) {
@@ -144,50 +145,65 @@ void TelemetryStore::resolveMetrics(const std::vector<TelemetryRow>& rows, std::
         names.push_back(key.second);
         bools.push_back(isBool ? "t" : "f");
     }
-    // New names join the catalog; concurrent writers agree through the unique constraint.
+    // New names join the catalog in a transaction of their own (committed even if the batch is not);
+    // concurrent writers agree through the unique constraint.
+    conn_->exec(beginScopedTo(tenantIds));
     auto result = conn_->query(
         "INSERT INTO pulse.metrics AS m (tenant_id, name, is_boolean) "
         "SELECT * FROM unnest($1::uuid[], $2::text[], $3::boolean[]) "
         "ON CONFLICT (tenant_id, name) DO UPDATE SET is_boolean = m.is_boolean "
         "RETURNING tenant_id, name, id",
         {pgArray(tenants), pgArray(names), pgArray(bools)});
+    conn_->exec("COMMIT");
     for (const auto& row : result.rows) metricIds_[parseUuid(*row[0])][*row[1]] = std::stoi(*row[2]);
     for (size_t i = 0; i < rows.size(); ++i)
         if (ids[i] < 0) ids[i] = metricIds_.at(rows[i].tenant).at(rows[i].metric);
 }
 
-bool TelemetryStore::insertAllNew(const std::vector<std::string>& readings) {
-    conn_->exec("SAVEPOINT all_new");
-    try {
-        conn_->queryPrepared("insert_all_new", readings);
-        return true;
-    } catch (const DatabaseError& e) {
-        if (e.sqlState() != "23505") throw;  // unique_violation: a reading is stored already
-        conn_->exec("ROLLBACK TO SAVEPOINT all_new");
-        return false;
-    }
+std::vector<std::string> TelemetryStore::readingArrays(const std::vector<TelemetryRow>& rows,
+                                                       const std::vector<int32_t>& metricIds,
+                                                       const KeyedBatch& batch) {
+    using A = BinaryArrayEncoder;
+    const auto& o = batch.order;
+    return {
+        binaryArray(A::kUuid, o.size(), 16, [&](A& a, size_t i) { a.uuid(rows[o[i]].tenant); }),
+        binaryArray(A::kInt8, o.size(), 8, [&](A& a, size_t i) { a.int64(rows[o[i]].deviceId); }),
+        binaryArray(A::kInt4, o.size(), 4, [&](A& a, size_t i) { a.int32(metricIds[o[i]]); }),
+        binaryArray(A::kTimestamptz, o.size(), 8, [&](A& a, size_t i) { a.timestampUs(rows[o[i]].tsUs); }),
+        binaryArray(A::kFloat8, o.size(), 8, [&](A& a, size_t i) { a.float64(rows[o[i]].value); })};
 }
 
-void TelemetryStore::upsertRollupsAndLatest(const KeyedBatch& batch) {
+std::vector<std::string> TelemetryStore::rollupArrays(const KeyedBatch& batch) {
     using A = BinaryArrayEncoder;
     const auto& h = batch.rollups;
-    conn_->queryPrepared(
-        "upsert_rollups",
-        {binaryArray(A::kUuid, h.size(), 16, [&](A& a, size_t i) { a.uuid(h[i].tenant); }),
-         binaryArray(A::kInt8, h.size(), 8, [&](A& a, size_t i) { a.int64(h[i].deviceId); }),
-         binaryArray(A::kInt4, h.size(), 4, [&](A& a, size_t i) { a.int32(h[i].metricId); }),
-         binaryArray(A::kTimestamptz, h.size(), 8, [&](A& a, size_t i) { a.timestampUs(h[i].hourUs); }),
-         binaryArray(A::kFloat8, h.size(), 8, [&](A& a, size_t i) { a.float64(h[i].min); }),
-         binaryArray(A::kFloat8, h.size(), 8, [&](A& a, size_t i) { a.float64(h[i].max); }),
-         binaryArray(A::kFloat8, h.size(), 8, [&](A& a, size_t i) { a.float64(h[i].sum); }),
-         binaryArray(A::kInt8, h.size(), 8, [&](A& a, size_t i) { a.int64(h[i].count); })});
-    const auto& l = batch.latest;
-    conn_->queryPrepared(
-        "update_latest",
-        {binaryArray(A::kInt4, l.size(), 4, [&](A& a, size_t i) { a.int32(l[i].metricId); }),
-         binaryArray(A::kTimestamptz, l.size(), 8, [&](A& a, size_t i) { a.timestampUs(l[i].tsUs); }),
-         binaryArray(A::kFloat8, l.size(), 8, [&](A& a, size_t i) { a.float64(l[i].value); })});
+    return {binaryArray(A::kUuid, h.size(), 16, [&](A& a, size_t i) { a.uuid(h[i].tenant); }),
+            binaryArray(A::kInt8, h.size(), 8, [&](A& a, size_t i) { a.int64(h[i].deviceId); }),
+            binaryArray(A::kInt4, h.size(), 4, [&](A& a, size_t i) { a.int32(h[i].metricId); }),
+            binaryArray(A::kTimestamptz, h.size(), 8, [&](A& a, size_t i) { a.timestampUs(h[i].hourUs); }),
+            binaryArray(A::kFloat8, h.size(), 8, [&](A& a, size_t i) { a.float64(h[i].min); }),
+            binaryArray(A::kFloat8, h.size(), 8, [&](A& a, size_t i) { a.float64(h[i].max); }),
+            binaryArray(A::kFloat8, h.size(), 8, [&](A& a, size_t i) { a.float64(h[i].sum); }),
+            binaryArray(A::kInt8, h.size(), 8, [&](A& a, size_t i) { a.int64(h[i].count); })};
 }
+
+std::vector<std::string> TelemetryStore::latestArrays(const KeyedBatch& batch) {
+    using A = BinaryArrayEncoder;
+    const auto& l = batch.latest;
+    return {binaryArray(A::kInt4, l.size(), 4, [&](A& a, size_t i) { a.int32(l[i].metricId); }),
+            binaryArray(A::kTimestamptz, l.size(), 8, [&](A& a, size_t i) { a.timestampUs(l[i].tsUs); }),
+            binaryArray(A::kFloat8, l.size(), 8, [&](A& a, size_t i) { a.float64(l[i].value); })};
+}
+
+namespace {
+
+// The first statement of a pipeline that failed, as the error it raised; nullptr when all were done.
+const PgConnection::Outcome* firstFailure(const std::vector<PgConnection::Outcome>& outcomes) {
+    for (const auto& o : outcomes)
+        if (o.state == PgConnection::Outcome::State::Failed) return &o;
+    return nullptr;
+}
+
+}  // namespace
 
 size_t TelemetryStore::write(const std::vector<TelemetryRow>& rows) {
     if (rows.empty()) return 0;
@@ -209,29 +225,31 @@ size_t TelemetryStore::write(const std::vector<TelemetryRow>& rows) {
         for (const auto& r : rows) tenants.insert(r.tenant);
         std::vector<std::string> tenantIds;
         for (const auto& t : tenants) tenantIds.push_back(hex(t));
-        conn_->exec(beginScopedTo(tenantIds));
         std::vector<int32_t> metricIds;
-        resolveMetrics(rows, metricIds);
-
+        resolveMetrics(rows, tenantIds, metricIds);
         KeyedBatch batch = keyBatch(rows, metricIds);
+        auto readings = readingArrays(rows, metricIds, batch);
 
-        const auto& o = batch.order;
-        using A = BinaryArrayEncoder;
-        std::vector<std::string> readings{
-            binaryArray(A::kUuid, o.size(), 16, [&](A& a, size_t i) { a.uuid(rows[o[i]].tenant); }),
-            binaryArray(A::kInt8, o.size(), 8, [&](A& a, size_t i) { a.int64(rows[o[i]].deviceId); }),
-            binaryArray(A::kInt4, o.size(), 4, [&](A& a, size_t i) { a.int32(metricIds[o[i]]); }),
-            binaryArray(A::kTimestamptz, o.size(), 8,
-                        [&](A& a, size_t i) { a.timestampUs(rows[o[i]].tsUs); }),
-            binaryArray(A::kFloat8, o.size(), 8, [&](A& a, size_t i) { a.float64(rows[o[i]].value); })};
-        size_t inserted = o.size();
-        if (insertAllNew(readings)) {
-            upsertRollupsAndLatest(batch);
-        } else {
-            inserted = std::stoul(*conn_->queryPrepared("insert_new_only", readings).rows.at(0).at(0));
-        }
-        conn_->exec("COMMIT");
-        return inserted;
+        // The common case in one round trip: no reading of the batch is stored yet, so all are inserted
+        // (under a savepoint) and the rollups and last values computed here are upserted.
+        using Statement = PgConnection::Statement;
+        auto outcomes = conn_->pipeline(
+            {Statement{"BEGIN", {}, false},
+             Statement{"SELECT set_config('pulse.tenants', $1, true)", {tenantSetting(tenantIds)}, false},
+             Statement{"SAVEPOINT all_new", {}, false}, Statement{"insert_all_new", readings, true},
+             Statement{"upsert_rollups", rollupArrays(batch), true},
+             Statement{"update_latest", latestArrays(batch), true}, Statement{"COMMIT", {}, false}});
+        const auto* failed = firstFailure(outcomes);
+        if (!failed) return batch.order.size();
+        if (failed != &outcomes[3] || failed->sqlState != "23505")
+            throw DatabaseError(failed->message, failed->sqlState);
+        // Unique violation: a reading was stored before (a redelivery). Back to the savepoint, and only the
+        // new readings are inserted, with rollups and last values from exactly those.
+        outcomes =
+            conn_->pipeline({Statement{"ROLLBACK TO SAVEPOINT all_new", {}, false},
+                             Statement{"insert_new_only", readings, true}, Statement{"COMMIT", {}, false}});
+        if ((failed = firstFailure(outcomes))) throw DatabaseError(failed->message, failed->sqlState);
+        return std::stoul(*outcomes[1].rows.rows.at(0).at(0));
     } catch (const DatabaseError& e) {
         if (transient(e) || !conn_) {
             conn_.reset();  // a broken connection is replaced on the next write
@@ -242,7 +260,6 @@ size_t TelemetryStore::write(const std::vector<TelemetryRow>& rows) {
                 conn_.reset();
             }
         }
-        metricIds_.clear();  // ids learnt in a rolled-back transaction may not exist
         throw;
     }
 }

@@ -29,11 +29,11 @@ struct TelemetryRow {
 struct KeyedBatch;
 
 // Writes batches of readings on one connection, each in one transaction: metric names resolved through
-// the tenant's catalog (new names are added), rows put in key order and sent as binary arrays. Usually
-// no reading of a batch is stored yet: all are inserted, and the hourly rollups and the catalog's last
-// values are upserted from what the writer computed. When one is (a redelivery), the insert falls back
-// to ON CONFLICT DO NOTHING, and rollups and last values follow exactly the rows inserted: a redelivered
-// reading is not stored or counted twice.
+// the tenant's catalog (new names are added first), rows put in key order and sent as binary arrays.
+// Usually no reading of a batch is stored yet: all are inserted, and the hourly rollups and the
+// catalog's last values are upserted from what the writer computed, in one round trip. When one is (a
+// redelivery), the insert falls back to ON CONFLICT DO NOTHING, and rollups and last values follow
+// exactly the rows inserted: a redelivered reading is not stored or counted twice.
 class TelemetryStore {
   public:
     explicit TelemetryStore(const std::string& conninfo);
@@ -45,10 +45,14 @@ class TelemetryStore {
     static bool transient(const DatabaseError& e);
 
   private:
-    void resolveMetrics(const std::vector<TelemetryRow>& rows, std::vector<int32_t>& ids);
-    // False (and nothing inserted) when a reading is stored already.
-    bool insertAllNew(const std::vector<std::string>& readings);
-    void upsertRollupsAndLatest(const KeyedBatch& batch);
+    void resolveMetrics(const std::vector<TelemetryRow>& rows, const std::vector<std::string>& tenantIds,
+                        std::vector<int32_t>& ids);
+    // The statements' parameters: binary arrays, one per column.
+    static std::vector<std::string> readingArrays(const std::vector<TelemetryRow>& rows,
+                                                  const std::vector<int32_t>& metricIds,
+                                                  const KeyedBatch& batch);
+    static std::vector<std::string> rollupArrays(const KeyedBatch& batch);
+    static std::vector<std::string> latestArrays(const KeyedBatch& batch);
     std::string conninfo_;
     std::unique_ptr<PgConnection> conn_;
     std::map<Uuid, std::unordered_map<std::string, int32_t>> metricIds_;  // tenant -> name -> catalog id

@@ -157,3 +157,20 @@ TEST_F(TelemetryStoreTest, ConcurrentWritersWithOverlappingBatchesStoreEachReadi
     EXPECT_EQ(scalar("SELECT count(*) FROM pulse.telemetry WHERE tenant_id = $1::uuid"), "9000");
     EXPECT_EQ(rollupMismatches(), "0");
 }
+
+TEST_F(TelemetryStoreTest, ABatchTheDatabaseRejectsLeavesTheConnectionUsable) {
+    TelemetryStore store(appUri());
+    // Twenty years back: no partition holds it, and the whole batch is refused.
+    std::vector<TelemetryRow> refused{reading(0, "temp", 0, 1.0),
+                                      reading(0, "temp", -20LL * 365 * 24 * kHourUs, 2.0)};
+    try {
+        store.write(refused);
+        ADD_FAILURE() << "a reading outside every partition was stored";
+    } catch (const DatabaseError& e) {
+        EXPECT_EQ(e.sqlState(), "23514") << e.what();  // check_violation: no partition for the row
+        EXPECT_FALSE(TelemetryStore::transient(e));
+    }
+    EXPECT_EQ(scalar("SELECT count(*) FROM pulse.telemetry WHERE tenant_id = $1::uuid"), "0");
+    EXPECT_EQ(store.write({reading(0, "temp", 0, 1.0), reading(1, "hum", 5, 50.0)}), 2u);
+    EXPECT_EQ(rollupMismatches(), "0");
+}
