@@ -34,6 +34,7 @@ class DispatchHandler : public Poco::Net::HTTPRequestHandler {
         if (path.empty() || path.front() != '/') {
             sendProblem(res, 400, "Bad Request", "the request target is not a valid path");
         } else if (req.hasContentLength() && req.getContentLength64() > maxBody_) {
+            res.setKeepAlive(false);  // the body is left unread
             sendProblem(res, 413, "Content Too Large",
                         "the body is larger than the limit of " + std::to_string(maxBody_) + " bytes", path);
         } else {

@@ -64,12 +64,21 @@ pulse_result PluginRoutes::add(const std::string& method, const std::string& pat
         std::string body;
         if (ex.request.hasContentLength() || ex.request.getChunkedTransferEncoding()) {
             auto announced = ex.request.hasContentLength() ? ex.request.getContentLength64() : 0;
-            if (announced > maxBody ||
-                !readBodyUpTo(ex.request.stream(), static_cast<size_t>(maxBody),
-                              static_cast<size_t>(std::max<Poco::Int64>(announced, 0)), body))
-                return sendProblem(
-                    ex.response, 413, "Content Too Large",
-                    "the body is larger than the limit of " + std::to_string(maxBody) + " bytes", ex.path);
+            auto read = announced > maxBody
+                            ? BodyRead::TooLarge
+                            : readBodyUpTo(ex.request.stream(), static_cast<size_t>(maxBody),
+                                           static_cast<size_t>(std::max<Poco::Int64>(announced, 0)), body);
+            if (read != BodyRead::Complete) {
+                ex.response.setKeepAlive(false);  // what is left of the body is unread
+                if (read == BodyRead::TooLarge)
+                    return sendProblem(
+                        ex.response, 413, "Content Too Large",
+                        "the body is larger than the limit of " + std::to_string(maxBody) + " bytes",
+                        ex.path);
+                return sendProblem(ex.response, 400, "Bad Request",
+                                   "the body ended before its announced length or could not be read",
+                                   ex.path);
+            }
         }
         std::string remote = ex.request.clientAddress().toString();
         RequestData rd{&ex, "", ""};

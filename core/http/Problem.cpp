@@ -26,8 +26,6 @@ void sendProblem(Poco::Net::HTTPServerResponse& response, int status, const std:
     if (!extensionMembers.empty()) body += "," + extensionMembers;
     body += "}";
     response.setContentType("application/problem+json");
-    // A body refused as too large is left unread: the connection cannot carry another request.
-    if (status == 413) response.setKeepAlive(false);
     sendJson(response, status, body);
 }
 

@@ -4,7 +4,7 @@
 
 namespace pulse::http {
 
-bool readBodyUpTo(std::istream& in, size_t limit, size_t expected, std::string& body) {
+BodyRead readBodyUpTo(std::istream& in, size_t limit, size_t expected, std::string& body) {
     body.clear();
     size_t step = expected > 0 ? std::min<size_t>(expected + 1, 65536) : 4096;
     while (body.size() <= limit && in) {
@@ -14,7 +14,10 @@ bool readBodyUpTo(std::istream& in, size_t limit, size_t expected, std::string& 
         in.read(&body[have], static_cast<std::streamsize>(want));
         body.resize(have + static_cast<size_t>(in.gcount()));
     }
-    return body.size() <= limit;
+    if (body.size() > limit) return BodyRead::TooLarge;
+    // Poco's streams report a broken chunk or a timeout as badbit; a body cut short ends early.
+    if (in.bad() || (expected > 0 && body.size() < expected)) return BodyRead::Incomplete;
+    return BodyRead::Complete;
 }
 
 }  // namespace pulse::http

@@ -174,17 +174,34 @@ void TelemetryWriter::run() {
                 if (!transient || pastDeadline) {
                     lock.unlock();
                     if (!transient && batch.size() > 1) {
-                        // Isolate what the database rejects: write message by message.
+                        // Isolate what the database rejects: write message by message. A message that
+                        // meets a transient error (the database went away meanwhile) is retried, not
+                        // dropped: an MQTT reading was acknowledged when it was queued.
                         for (size_t i = 0; i < batch.size(); ++i) {
                             std::vector<storage::TelemetryRow> message(all.begin() + ranges[i].first,
                                                                        all.begin() + ranges[i].second);
-                            try {
-                                store.write(message);
-                                batch[i].done->finish(Completion::State::Committed);
-                            } catch (const storage::DatabaseError& one) {
-                                log->error("dropping a message of {} readings the database rejects: {}",
-                                           message.size(), one.what());
-                                batch[i].done->finish(Completion::State::Failed);
+                            auto retryAfter = std::chrono::milliseconds(100);
+                            while (true) {
+                                try {
+                                    store.write(message);
+                                    batch[i].done->finish(Completion::State::Committed);
+                                    break;
+                                } catch (const storage::DatabaseError& one) {
+                                    std::unique_lock relock(mutex_);
+                                    auto past = [&] {
+                                        return stopping_ &&
+                                               std::chrono::steady_clock::now() >= drainDeadline_;
+                                    };
+                                    if (!storage::TelemetryStore::transient(one) || past()) {
+                                        relock.unlock();
+                                        log->error("dropping a message of {} readings: {}", message.size(),
+                                                   one.what());
+                                        batch[i].done->finish(Completion::State::Failed);
+                                        break;
+                                    }
+                                    notEmpty_.wait_for(relock, retryAfter, past);
+                                    retryAfter = std::min(retryAfter * 2, std::chrono::milliseconds(5000));
+                                }
                             }
                         }
                     } else {

@@ -55,15 +55,21 @@ const char* kUpsertRollups =
     " ON CONFLICT (device_id, metric_id, hour) DO UPDATE SET min = least(h.min, EXCLUDED.min),"
     " max = greatest(h.max, EXCLUDED.max), sum = h.sum + EXCLUDED.sum, count = h.count + EXCLUDED.count";
 
+// The catalog rows of the batch's metrics are locked in id order before their last values are set:
+// UPDATE .. FROM would lock them in whatever order its join runs, and two writers could deadlock.
+const char* kLockMetrics = "SELECT 1 FROM pulse.metrics WHERE id = ANY($1::integer[]) ORDER BY id FOR UPDATE";
+
+// Also after a redelivery: a reading stored before has the value stored, so taking the newest reading
+// of the whole batch is right either way.
 const char* kUpdateLatest =
     "UPDATE pulse.metrics m SET last_value = l.value, last_ts = l.ts"
     " FROM unnest($1::integer[], $2::timestamptz[], $3::float8[]) AS l(id, ts, value)"
     " WHERE m.id = l.id AND (m.last_ts IS NULL OR m.last_ts <= l.ts)";
 
-// When some readings are stored already (a redelivery): only the new ones are inserted, and rollups and
-// last values follow exactly those. Rows are inserted and rollups upserted in key order, so that writer
-// threads whose batches touch the same rollup rows (two batches of one device within an hour) take their
-// row locks in the same order instead of deadlocking.
+// When some readings are stored already (a redelivery): only the new ones are inserted, and the rollups
+// follow exactly those. Rows are inserted and rollups upserted in key order, so that writer threads
+// whose batches touch the same rollup rows (two batches of one device within an hour) take their row
+// locks in the same order instead of deadlocking.
 const std::string kInsertNewOnly =
     std::string(
         "WITH ins AS ("
@@ -79,11 +85,7 @@ const std::string kInsertNewOnly =
     "count(*)"
     "  FROM ins GROUP BY 1, 2, 3, 4 ORDER BY 2, 3, 4"
     "  ON CONFLICT (device_id, metric_id, hour) DO UPDATE SET min = least(h.min, EXCLUDED.min),"
-    "    max = greatest(h.max, EXCLUDED.max), sum = h.sum + EXCLUDED.sum, count = h.count + EXCLUDED.count),"
-    " latest AS ("
-    "  UPDATE pulse.metrics m SET last_value = l.value, last_ts = l.ts"
-    "  FROM (SELECT DISTINCT ON (metric_id) metric_id, ts, value FROM ins ORDER BY metric_id, ts DESC) l"
-    "  WHERE m.id = l.metric_id AND (m.last_ts IS NULL OR m.last_ts <= l.ts))"
+    "    max = greatest(h.max, EXCLUDED.max), sum = h.sum + EXCLUDED.sum, count = h.count + EXCLUDED.count)"
     "SELECT count(*) FROM ins";
 
 // One binary array parameter of `count` values, each written by add(encoder, index).
@@ -145,19 +147,30 @@ void TelemetryStore::resolveMetrics(const std::vector<TelemetryRow>& rows,
         names.push_back(key.second);
         bools.push_back(isBool ? "t" : "f");
     }
-    // New names join the catalog in a transaction of their own (committed even if the batch is not);
-    // concurrent writers agree through the unique constraint.
+    // New names join the catalog in a transaction of their own (committed even if the batch is not, and
+    // holding no other lock). DO NOTHING locks no existing row (DO UPDATE would, against writers holding
+    // them for last values); a name another writer is adding waits for its commit. The ids are read by
+    // a second statement, whose snapshot sees what the first one waited for.
     conn_->exec(beginScopedTo(tenantIds));
-    auto result = conn_->query(
-        "INSERT INTO pulse.metrics AS m (tenant_id, name, is_boolean) "
-        "SELECT * FROM unnest($1::uuid[], $2::text[], $3::boolean[]) "
-        "ON CONFLICT (tenant_id, name) DO UPDATE SET is_boolean = m.is_boolean "
-        "RETURNING tenant_id, name, id",
+    conn_->query(
+        "INSERT INTO pulse.metrics (tenant_id, name, is_boolean) "
+        "SELECT * FROM unnest($1::uuid[], $2::text[], $3::boolean[]) ON CONFLICT (tenant_id, name) DO "
+        "NOTHING",
         {pgArray(tenants), pgArray(names), pgArray(bools)});
+    auto result = conn_->query(
+        "SELECT m.tenant_id, m.name, m.id FROM pulse.metrics m "
+        "JOIN unnest($1::uuid[], $2::text[]) AS n(tenant_id, name) USING (tenant_id, name)",
+        {pgArray(tenants), pgArray(names)});
     conn_->exec("COMMIT");
     for (const auto& row : result.rows) metricIds_[parseUuid(*row[0])][*row[1]] = std::stoi(*row[2]);
-    for (size_t i = 0; i < rows.size(); ++i)
-        if (ids[i] < 0) ids[i] = metricIds_.at(rows[i].tenant).at(rows[i].metric);
+    for (size_t i = 0; i < rows.size(); ++i) {
+        if (ids[i] >= 0) continue;
+        const auto& names = metricIds_[rows[i].tenant];
+        auto known = names.find(rows[i].metric);
+        if (known == names.end())  // not expected; retried like a lost connection
+            throw DatabaseError("metric '" + rows[i].metric + "' is not in the catalog after adding it");
+        ids[i] = known->second;
+    }
 }
 
 std::vector<std::string> TelemetryStore::readingArrays(const std::vector<TelemetryRow>& rows,
@@ -217,6 +230,7 @@ size_t TelemetryStore::write(const std::vector<TelemetryRow>& rows) {
             conn->prepare("insert_all_new", kInsertAllNew);
             conn->prepare("insert_new_only", kInsertNewOnly);
             conn->prepare("upsert_rollups", kUpsertRollups);
+            conn->prepare("lock_metrics", kLockMetrics);
             conn->prepare("update_latest", kUpdateLatest);
             conn_ = std::move(conn);  // only a connection with its statements prepared is kept
         }
@@ -233,21 +247,24 @@ size_t TelemetryStore::write(const std::vector<TelemetryRow>& rows) {
         // The common case in one round trip: no reading of the batch is stored yet, so all are inserted
         // (under a savepoint) and the rollups and last values computed here are upserted.
         using Statement = PgConnection::Statement;
+        auto latest = latestArrays(batch);  // metric ids first
+        Statement lockMetrics{"lock_metrics", {latest.front()}, true};
+        Statement updateLatest{"update_latest", latest, true};
         auto outcomes = conn_->pipeline(
             {Statement{"BEGIN", {}, false},
              Statement{"SELECT set_config('pulse.tenants', $1, true)", {tenantSetting(tenantIds)}, false},
              Statement{"SAVEPOINT all_new", {}, false}, Statement{"insert_all_new", readings, true},
-             Statement{"upsert_rollups", rollupArrays(batch), true},
-             Statement{"update_latest", latestArrays(batch), true}, Statement{"COMMIT", {}, false}});
+             Statement{"upsert_rollups", rollupArrays(batch), true}, lockMetrics, updateLatest,
+             Statement{"COMMIT", {}, false}});
         const auto* failed = firstFailure(outcomes);
         if (!failed) return batch.order.size();
         if (failed != &outcomes[3] || failed->sqlState != "23505")
             throw DatabaseError(failed->message, failed->sqlState);
         // Unique violation: a reading was stored before (a redelivery). Back to the savepoint, and only the
-        // new readings are inserted, with rollups and last values from exactly those.
-        outcomes =
-            conn_->pipeline({Statement{"ROLLBACK TO SAVEPOINT all_new", {}, false},
-                             Statement{"insert_new_only", readings, true}, Statement{"COMMIT", {}, false}});
+        // new readings are inserted, with rollups from exactly those.
+        outcomes = conn_->pipeline({Statement{"ROLLBACK TO SAVEPOINT all_new", {}, false},
+                                    Statement{"insert_new_only", readings, true}, lockMetrics, updateLatest,
+                                    Statement{"COMMIT", {}, false}});
         if ((failed = firstFailure(outcomes))) throw DatabaseError(failed->message, failed->sqlState);
         return std::stoul(*outcomes[1].rows.rows.at(0).at(0));
     } catch (const DatabaseError& e) {

@@ -119,6 +119,8 @@ TEST_F(TelemetryStoreTest, RedeliveredReadingsAreNeitherStoredNorCountedTwice) {
                      std::to_string(hourUs_ / 1000000) + ")"),
               "6/2");
     EXPECT_EQ(rollupMismatches(), "0");
+    EXPECT_EQ(scalar("SELECT last_value FROM pulse.metrics WHERE tenant_id = $1::uuid AND name = 'temp'"),
+              "8");                      // the newest reading of the batch (device 1 at +20 us)
     EXPECT_EQ(store.write(second), 0u);  // all of it again
     EXPECT_EQ(rollupMismatches(), "0");
 }
@@ -127,6 +129,7 @@ TEST_F(TelemetryStoreTest, ConcurrentWritersWithOverlappingBatchesStoreEachReadi
     // Two writers, each 30 batches over the same devices, metrics and hours; every other batch of the
     // second repeats readings of the first (a redelivery racing the original).
     std::atomic<size_t> inserted{0};
+    std::atomic<int> deadlocks{0};
     auto writer = [&](int which) {
         TelemetryStore store(appUri());
         for (int b = 0; b < 30; ++b) {
@@ -141,9 +144,9 @@ TEST_F(TelemetryStoreTest, ConcurrentWritersWithOverlappingBatchesStoreEachReadi
                 try {
                     inserted += store.write(batch);
                     break;
-                } catch (
-                    const DatabaseError& e) {  // a deadlock or lost connection is retried, as the writer does
+                } catch (const DatabaseError& e) {  // retried, as the writer does, but counted
                     ASSERT_TRUE(TelemetryStore::transient(e)) << e.what();
+                    if (e.sqlState() == "40P01") ++deadlocks;
                     ASSERT_LT(attempt, 5) << e.what();
                 }
             }
@@ -153,6 +156,7 @@ TEST_F(TelemetryStoreTest, ConcurrentWritersWithOverlappingBatchesStoreEachReadi
     a.join();
     b.join();
     // Writer 0: 30 x 200 readings; writer 1: 15 batches of its own, 15 repeating writer 0's.
+    EXPECT_EQ(deadlocks.load(), 0);  // locks are taken in key order: rows, rollups, then catalog rows
     EXPECT_EQ(inserted.load(), 45u * 200u);
     EXPECT_EQ(scalar("SELECT count(*) FROM pulse.telemetry WHERE tenant_id = $1::uuid"), "9000");
     EXPECT_EQ(rollupMismatches(), "0");
@@ -172,5 +176,23 @@ TEST_F(TelemetryStoreTest, ABatchTheDatabaseRejectsLeavesTheConnectionUsable) {
     }
     EXPECT_EQ(scalar("SELECT count(*) FROM pulse.telemetry WHERE tenant_id = $1::uuid"), "0");
     EXPECT_EQ(store.write({reading(0, "temp", 0, 1.0), reading(1, "hum", 5, 50.0)}), 2u);
+    EXPECT_EQ(rollupMismatches(), "0");
+}
+
+TEST_F(TelemetryStoreTest, AFailureAfterARedeliveryRollsTheWholeBatchBack) {
+    TelemetryStore store(appUri());
+    EXPECT_EQ(store.write({reading(0, "temp", 0, 1.0)}), 1u);
+    // The repeat sends the batch down the ON CONFLICT path, where the reading no partition holds fails.
+    std::vector<TelemetryRow> batch{reading(0, "temp", 0, 1.0), reading(1, "temp", 10, 2.0),
+                                    reading(1, "temp", -20LL * 365 * 24 * kHourUs, 3.0)};
+    try {
+        store.write(batch);
+        ADD_FAILURE() << "a reading outside every partition was stored";
+    } catch (const DatabaseError& e) {
+        EXPECT_EQ(e.sqlState(), "23514") << e.what();
+    }
+    EXPECT_EQ(scalar("SELECT count(*) FROM pulse.telemetry WHERE tenant_id = $1::uuid"), "1");
+    EXPECT_EQ(rollupMismatches(), "0");
+    EXPECT_EQ(store.write({reading(0, "temp", 0, 1.0), reading(1, "temp", 10, 2.0)}), 1u);
     EXPECT_EQ(rollupMismatches(), "0");
 }

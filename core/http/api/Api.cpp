@@ -106,10 +106,17 @@ std::string Call::bodyText(const std::string& mediaType) {
     std::string text;
     auto limit = api.settings().maxBodyBytes;
     auto announced = req.hasContentLength() ? req.getContentLength64() : 0;
-    if (announced > limit || !readBodyUpTo(req.stream(), static_cast<size_t>(limit),
-                                           static_cast<size_t>(std::max<Poco::Int64>(announced, 0)), text))
-        throw ApiError(413, "Content Too Large",
-                       "the body is larger than the limit of " + std::to_string(limit) + " bytes");
+    auto read = announced > limit
+                    ? BodyRead::TooLarge
+                    : readBodyUpTo(req.stream(), static_cast<size_t>(limit),
+                                   static_cast<size_t>(std::max<Poco::Int64>(announced, 0)), text);
+    if (read != BodyRead::Complete) {
+        ex.response.setKeepAlive(false);  // what is left of the body is unread
+        if (read == BodyRead::TooLarge)
+            throw ApiError(413, "Content Too Large",
+                           "the body is larger than the limit of " + std::to_string(limit) + " bytes");
+        throw ApiError(400, "Bad Request", "the body ended before its announced length or could not be read");
+    }
     return text;
 }
 
