@@ -52,8 +52,8 @@ class PgConnection {
         PgRows rows;
     };
     // Sends the statements in one round trip (libpq's pipeline mode) and returns each one's outcome:
-    // after the first failure the server skips the rest. Throws DatabaseError only when the connection
-    // fails.
+    // after the first failure the server skips the rest. Throws DatabaseError (without SQLSTATE) only
+    // when the connection fails; the connection is then not to be used again.
     std::vector<Outcome> pipeline(const std::vector<Statement>& statements);
     // COPY ... FROM STDIN with the given data (text or binary, as the statement says).
     void copyIn(const std::string& copyStatement, const std::string& data);
