@@ -59,8 +59,9 @@ const char* kUpsertRollups =
 // UPDATE .. FROM would lock them in whatever order its join runs, and two writers could deadlock.
 const char* kLockMetrics = "SELECT 1 FROM pulse.metrics WHERE id = ANY($1::integer[]) ORDER BY id FOR UPDATE";
 
-// Also after a redelivery: a reading stored before has the value stored, so taking the newest reading
-// of the whole batch is right either way.
+// Also after a redelivery: a redelivered reading carries the value stored, so the newest reading of the
+// whole batch is right either way. (A device that sends two values with one timestamp keeps the first in
+// telemetry and may show the second as the last value until its next reading.)
 const char* kUpdateLatest =
     "UPDATE pulse.metrics m SET last_value = l.value, last_ts = l.ts"
     " FROM unnest($1::integer[], $2::timestamptz[], $3::float8[]) AS l(id, ts, value)"
