@@ -63,13 +63,8 @@ pulse_result PluginRoutes::add(const std::string& method, const std::string& pat
     router_->add(upper, pattern, "plugin:" + pattern, [handler = std::move(handler), maxBody](Exchange& ex) {
         std::string body;
         if (ex.request.hasContentLength() || ex.request.getChunkedTransferEncoding()) {
-            auto announced = ex.request.hasContentLength() ? ex.request.getContentLength64() : 0;
-            auto read = announced > maxBody
-                            ? BodyRead::TooLarge
-                            : readBodyUpTo(ex.request.stream(), static_cast<size_t>(maxBody),
-                                           static_cast<size_t>(std::max<Poco::Int64>(announced, 0)), body);
+            auto read = readRequestBody(ex.request, ex.response, maxBody, body);
             if (read != BodyRead::Complete) {
-                ex.response.setKeepAlive(false);  // what is left of the body is unread
                 if (read == BodyRead::TooLarge)
                     return sendProblem(
                         ex.response, 413, "Content Too Large",

@@ -20,4 +20,14 @@ BodyRead readBodyUpTo(std::istream& in, size_t limit, size_t expected, std::stri
     return BodyRead::Complete;
 }
 
+BodyRead readRequestBody(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
+                         long long limit, std::string& body) {
+    long long announced = request.hasContentLength() ? request.getContentLength64() : 0;
+    BodyRead read = announced > limit ? BodyRead::TooLarge
+                                      : readBodyUpTo(request.stream(), static_cast<size_t>(limit),
+                                                     static_cast<size_t>(std::max(announced, 0LL)), body);
+    if (read != BodyRead::Complete) response.setKeepAlive(false);
+    return read;
+}
+
 }  // namespace pulse::http

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+
 #include <cstddef>
 #include <istream>
 #include <string>
@@ -17,5 +20,10 @@ enum class BodyRead {
 // Content-Length, or 0 when chunked) sizes the first read: a small request does not pay for the largest
 // one allowed. After TooLarge or Incomplete the connection cannot carry another request.
 BodyRead readBodyUpTo(std::istream& in, size_t limit, size_t expected, std::string& body);
+
+// A request's body, as above: a Content-Length over the limit is TooLarge without reading, and after
+// TooLarge or Incomplete the response closes the connection (the rest of the body is unread).
+BodyRead readRequestBody(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
+                         long long limit, std::string& body);
 
 }  // namespace pulse::http

@@ -174,9 +174,11 @@ void TelemetryStore::resolveMetrics(const std::vector<TelemetryRow>& rows,
     }
 }
 
-std::vector<std::string> TelemetryStore::readingArrays(const std::vector<TelemetryRow>& rows,
-                                                       const std::vector<int32_t>& metricIds,
-                                                       const KeyedBatch& batch) {
+namespace {
+
+// The statements' parameters: binary arrays, one per column.
+std::vector<std::string> readingArrays(const std::vector<TelemetryRow>& rows,
+                                       const std::vector<int32_t>& metricIds, const KeyedBatch& batch) {
     using A = BinaryArrayEncoder;
     const auto& o = batch.order;
     return {
@@ -187,7 +189,7 @@ std::vector<std::string> TelemetryStore::readingArrays(const std::vector<Telemet
         binaryArray(A::kFloat8, o.size(), 8, [&](A& a, size_t i) { a.float64(rows[o[i]].value); })};
 }
 
-std::vector<std::string> TelemetryStore::rollupArrays(const KeyedBatch& batch) {
+std::vector<std::string> rollupArrays(const KeyedBatch& batch) {
     using A = BinaryArrayEncoder;
     const auto& h = batch.rollups;
     return {binaryArray(A::kUuid, h.size(), 16, [&](A& a, size_t i) { a.uuid(h[i].tenant); }),
@@ -200,15 +202,13 @@ std::vector<std::string> TelemetryStore::rollupArrays(const KeyedBatch& batch) {
             binaryArray(A::kInt8, h.size(), 8, [&](A& a, size_t i) { a.int64(h[i].count); })};
 }
 
-std::vector<std::string> TelemetryStore::latestArrays(const KeyedBatch& batch) {
+std::vector<std::string> latestArrays(const KeyedBatch& batch) {
     using A = BinaryArrayEncoder;
     const auto& l = batch.latest;
     return {binaryArray(A::kInt4, l.size(), 4, [&](A& a, size_t i) { a.int32(l[i].metricId); }),
             binaryArray(A::kTimestamptz, l.size(), 8, [&](A& a, size_t i) { a.timestampUs(l[i].tsUs); }),
             binaryArray(A::kFloat8, l.size(), 8, [&](A& a, size_t i) { a.float64(l[i].value); })};
 }
-
-namespace {
 
 // The first statement of a pipeline that failed, as the error it raised; nullptr when all were done.
 const PgConnection::Outcome* firstFailure(const std::vector<PgConnection::Outcome>& outcomes) {

@@ -26,8 +26,6 @@ struct TelemetryRow {
     double value = 0;
 };
 
-struct KeyedBatch;
-
 // Writes batches of readings on one connection, each in one transaction: metric names resolved through
 // the tenant's catalog (new names are added first), rows put in key order and sent as binary arrays.
 // Usually no reading of a batch is stored yet: all are inserted, and the hourly rollups and the
@@ -47,12 +45,6 @@ class TelemetryStore {
   private:
     void resolveMetrics(const std::vector<TelemetryRow>& rows, const std::vector<std::string>& tenantIds,
                         std::vector<int32_t>& ids);
-    // The statements' parameters: binary arrays, one per column.
-    static std::vector<std::string> readingArrays(const std::vector<TelemetryRow>& rows,
-                                                  const std::vector<int32_t>& metricIds,
-                                                  const KeyedBatch& batch);
-    static std::vector<std::string> rollupArrays(const KeyedBatch& batch);
-    static std::vector<std::string> latestArrays(const KeyedBatch& batch);
     std::string conninfo_;
     std::unique_ptr<PgConnection> conn_;
     std::map<Uuid, std::unordered_map<std::string, int32_t>> metricIds_;  // tenant -> name -> catalog id

@@ -62,6 +62,25 @@ bench_fleet() {
     done
 }
 
+# cpu_seconds: user + system CPU seconds used so far by pulsed (the last of BENCH_PIDS) and by every
+# process of the stack's PostgreSQL (the postmaster's children), as "<pulsed> <postgres>". A process that
+# ended in between is not counted (pulsed's connections stay open).
+cpu_seconds() {
+    local postmaster pg=0 p
+    postmaster=$(head -1 "$PGDATA_DIR/postmaster.pid")
+    for p in $(pgrep -P "$postmaster"); do
+        [ -r "/proc/$p/stat" ] && pg=$((pg + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    awk -v a="$(awk '{print $14 + $15}' "/proc/${BENCH_PIDS[-1]}/stat")" -v b="$pg" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { printf "%.2f %.2f", a / hz, b / hz }'
+}
+# cpu_report <label> <before> <after> <readings>: the CPU the readings cost each, in µs per reading.
+cpu_report() {
+    awk -v l="$1" -v b="$2" -v a="$3" -v n="$4" 'BEGIN { split(b, x, " "); split(a, y, " ");
+        printf "    CPU during %s: pulsed %.2f s, PostgreSQL %.2f s = %.2f / %.2f us per reading\n", l,
+            y[1] - x[1], y[2] - x[2], (y[1] - x[1]) * 1e6 / n, (y[2] - x[2]) * 1e6 / n }'
+}
+
 # bench_start_pulsed <http-port>: starts pulsed in the background and waits until it is ready.
 bench_start_pulsed() {
     "${PULSED[@]}" 2>"$STACK_DIR/pulsed.log" &

@@ -45,6 +45,7 @@ echo "(a) broker ceiling, fleet_sim -> Mosquitto -> subscriber:      $A msgs/s"
 # (b) Pulse MQTT ingest: publish, then time until every reading is committed
 bench_start_pulsed "$HTTP_PORT"
 before=$(psql_owner "SELECT count(*) FROM pulse.telemetry")
+cpu_before=$(cpu_seconds)
 start=$(date +%s.%N)
 "$SIM" mqtt --tokens "$TOKENS" --uri "$PULSE_MQTT_URI" --messages "$MESSAGES" >"$STACK_DIR/b.json"
 want=$((before + TOTAL * 3))
@@ -53,9 +54,11 @@ while [ "$(psql_owner "SELECT count(*) FROM pulse.telemetry")" -lt "$want" ]; do
     if [ "$(calc "$(date +%s.%N) - $start > 120")" != "0.00" ]; then echo "(b) timed out"; break; fi
 done
 end=$(date +%s.%N)
+cpu_after=$(cpu_seconds)
 B=$(awk "BEGIN { printf \"%d\", $TOTAL / ($end - $start) }")
 echo "(b) Pulse MQTT ingest, publish -> committed rows:              $B msgs/s ($((B * 3)) readings/s), $(calc "$B / $A") x (a)"
 echo "    publish -> PUBACK p50/p99: $(json "$(tail -1 "$STACK_DIR/b.json")" p50_ms) / $(json "$(tail -1 "$STACK_DIR/b.json")" p99_ms) ms"
+cpu_report "(b)" "$cpu_before" "$cpu_after" $((TOTAL * 3))
 # At half that rate, publish -> commit: fleet_sim stamps each reading with its publish time, and pulsed's
 # pulse_telemetry_commit_age_seconds histogram observes now - that stamp at each commit (bucket bounds).
 curl -s "http://127.0.0.1:$HTTP_PORT/metrics" >"$STACK_DIR/metrics-before.txt"
@@ -77,8 +80,11 @@ C1=$(awk "BEGIN { printf \"%d\", $(copy_rate "${devices%%,*}") }")
 echo "(c) raw binary COPY into pulse.telemetry (5000-row batches):   $C rows/s ($C1 rows/s for one device's rows)"
 
 # (d) Pulse HTTP: batches of 500 readings-pairs, then single readings
+cpu_before=$(cpu_seconds)
 "$SIM" http --tokens "$HTTP_TOKENS" --url "http://127.0.0.1:$HTTP_PORT" --messages "$HTTP_MESSAGES" --batch 500 >"$STACK_DIR/d.json"
+cpu_after=$(cpu_seconds)
 D=$(awk "BEGIN { printf \"%d\", $(json "$(tail -1 "$STACK_DIR/d.json")" msgs_per_s) * 2 }")
 echo "(d) Pulse HTTP batch ingest (500 messages, 1000 readings/request): $D readings/s committed, $(calc "$D / $C") x (c)"
+cpu_report "(d)" "$cpu_before" "$cpu_after" $((DEVICES * HTTP_MESSAGES * 2))
 "$SIM" http --tokens "$TOKENS" --url "http://127.0.0.1:$HTTP_PORT" --messages 200 --batch 1 >"$STACK_DIR/d1.json"
 echo "    single-reading requests: $(json "$(tail -1 "$STACK_DIR/d1.json")" msgs_per_s) req/s, p50/p99 $(json "$(tail -1 "$STACK_DIR/d1.json")" p50_ms) / $(json "$(tail -1 "$STACK_DIR/d1.json")" p99_ms) ms"

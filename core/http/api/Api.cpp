@@ -105,13 +105,8 @@ std::string Call::bodyText(const std::string& mediaType) {
         throw ApiError(415, "Unsupported Media Type", "the body must be " + mediaType);
     std::string text;
     auto limit = api.settings().maxBodyBytes;
-    auto announced = req.hasContentLength() ? req.getContentLength64() : 0;
-    auto read = announced > limit
-                    ? BodyRead::TooLarge
-                    : readBodyUpTo(req.stream(), static_cast<size_t>(limit),
-                                   static_cast<size_t>(std::max<Poco::Int64>(announced, 0)), text);
+    auto read = readRequestBody(req, ex.response, limit, text);
     if (read != BodyRead::Complete) {
-        ex.response.setKeepAlive(false);  // what is left of the body is unread
         if (read == BodyRead::TooLarge)
             throw ApiError(413, "Content Too Large",
                            "the body is larger than the limit of " + std::to_string(limit) + " bytes");
