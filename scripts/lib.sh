@@ -8,7 +8,7 @@ REQUIRED_PACKAGES=(
     build-essential cmake ninja-build pkg-config ca-certificates curl procps
     libpoco-dev libpaho-mqttpp-dev libpaho-mqtt-dev libboost-dev libboost-filesystem-dev
     libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libpq-dev libsodium-dev libsimdjson-dev
-    postgresql postgresql-contrib mosquitto mosquitto-clients prometheus
+    postgresql postgresql-contrib mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev prometheus
     clang libc++-14-dev libc++abi-14-dev libclang-rt-14-dev clang-format json-schema-test-suite
 )
 
@@ -110,7 +110,8 @@ stack_env() {  # stack_env <state-dir> <pg-port> <mqtt-port>
     mkdir -p "$1"
     STACK_DIR="$(cd "$1" && pwd)"
     PG_PORT="$2"
-    MQTT_PORT="$3"
+    MQTT_PORT="$3"              # the device listener
+    MQTT_INGEST_PORT=$((MQTT_PORT + 1))  # the service listener, for Pulse's ingest account only
     PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
     [ -n "$PG_BIN" ] || die "PostgreSQL server binaries not found under /usr/lib/postgresql"
     PGDATA_DIR="$STACK_DIR/pg/data"
@@ -142,13 +143,15 @@ EOF
     PULSE_MQTT_PASSWORD_FILE="$MQTT_DIR/passwd"
     PULSE_MQTT_PASSWORD_BASE_FILE="$MQTT_DIR/passwd.base"
     PULSE_MQTT_BROKER_PID_FILE="$MQTT_DIR/mosquitto.pid"
-    PULSE_MQTT_URI="tcp://127.0.0.1:$MQTT_PORT"
+    PULSE_MQTT_URI="tcp://127.0.0.1:$MQTT_INGEST_PORT"
+    PULSE_MQTT_DEVICE_URI="tcp://127.0.0.1:$MQTT_PORT"  # where devices (and fleet_sim) connect
     PULSE_MQTT_INGEST_PASSWORD="$MQTT_INGEST_PASSWORD"
     export PULSE_DB_URI PULSE_DB_MIGRATE_URI PULSE_MQTT_PASSWORD_FILE PULSE_MQTT_PASSWORD_BASE_FILE \
-        PULSE_MQTT_BROKER_PID_FILE PULSE_MQTT_URI PULSE_MQTT_INGEST_PASSWORD PULSE_SECRETS_KEY_FILE
+        PULSE_MQTT_BROKER_PID_FILE PULSE_MQTT_URI PULSE_MQTT_DEVICE_URI PULSE_MQTT_INGEST_PASSWORD PULSE_SECRETS_KEY_FILE
     # For running pulsed by hand against this stack: . var/pulse.env
     (umask 077 && for v in PULSE_DB_URI PULSE_DB_MIGRATE_URI PULSE_MQTT_PASSWORD_FILE PULSE_MQTT_PASSWORD_BASE_FILE \
-        PULSE_MQTT_BROKER_PID_FILE PULSE_MQTT_URI PULSE_MQTT_INGEST_PASSWORD PULSE_SECRETS_KEY_FILE; do
+        PULSE_MQTT_BROKER_PID_FILE PULSE_MQTT_URI PULSE_MQTT_DEVICE_URI PULSE_MQTT_INGEST_PASSWORD \
+        PULSE_SECRETS_KEY_FILE; do
         printf "export %s='%s'\n" "$v" "${!v}"
     done >"$STACK_DIR/pulse.env")
 }
@@ -206,20 +209,35 @@ mqtt_start() {
     mkdir -p "$MQTT_DIR"
     service_dir "$MQTT_DIR/data" mosquitto
     local conf="$MQTT_DIR/mosquitto.conf"
-    sed -e "s|@PORT@|$MQTT_PORT|g" -e "s|@DIR@|$(readlink -f "$MQTT_DIR")|g" \
+    # The broker's budget plugin, built here because the broker starts before (and without) Pulse's build.
+    local plugin_src="$PULSE_ROOT/plugins/mosquitto_budget/mosquitto_budget.cpp"
+    if [ ! -f "$MQTT_DIR/mosquitto_budget.so" ] || [ "$plugin_src" -nt "$MQTT_DIR/mosquitto_budget.so" ]; then
+        g++ -std=c++20 -O2 -Wall -Wextra -Werror -shared -fPIC -o "$MQTT_DIR/mosquitto_budget.so" "$plugin_src" ||
+            die "the broker budget plugin did not build"
+    fi
+    sed -e "s|@PORT@|$MQTT_PORT|g" -e "s|@INGEST_PORT@|$MQTT_INGEST_PORT|g" -e "s|@DIR@|$(readlink -f "$MQTT_DIR")|g" \
+        -e "s|@DEVICE_MESSAGES_PER_S@|${PULSE_BROKER_DEVICE_MESSAGES_PER_S:-1000}|" \
+        -e "s|@DEVICE_BURST@|${PULSE_BROKER_DEVICE_BURST:-10000}|" \
+        -e "s|@TENANT_MESSAGES_PER_S@|${PULSE_BROKER_TENANT_MESSAGES_PER_S:-50000}|" \
+        -e "s|@TENANT_BURST@|${PULSE_BROKER_TENANT_BURST:-200000}|" \
         "$PULSE_ROOT/etc/mosquitto/mosquitto.conf.in" >"$conf"
     cp "$PULSE_ROOT/etc/mosquitto/acl" "$MQTT_DIR/acl"
-    # passwd.base holds the ingest service account; pulsed writes passwd = base + device accounts.
-    rm -f "$MQTT_DIR/passwd.base"
-    (umask 077 && touch "$MQTT_DIR/passwd.base")
-    mosquitto_passwd -b "$MQTT_DIR/passwd.base" pulse-ingest "$MQTT_INGEST_PASSWORD" 2>/dev/null
+    cp "$PULSE_ROOT/etc/mosquitto/acl.ingest" "$MQTT_DIR/acl.ingest"
+    # The service listener's only account is the ingest service's. The device listener's file is
+    # pulsed's: passwd = passwd.base (accounts Pulse does not manage; none here) + device accounts.
+    rm -f "$MQTT_DIR/passwd.ingest"
+    (umask 077 && touch "$MQTT_DIR/passwd.ingest" && : >"$MQTT_DIR/passwd.base")
+    mosquitto_passwd -b "$MQTT_DIR/passwd.ingest" pulse-ingest "$MQTT_INGEST_PASSWORD" 2>/dev/null
     [ -f "$MQTT_DIR/passwd" ] || (umask 077 && cp "$MQTT_DIR/passwd.base" "$MQTT_DIR/passwd")
-    if [ "$(id -u)" -eq 0 ]; then chown mosquitto: "$MQTT_DIR/passwd" "$MQTT_DIR/acl" "$conf"; fi
+    if [ "$(id -u)" -eq 0 ]; then
+        chown mosquitto: "$MQTT_DIR/passwd" "$MQTT_DIR/passwd.ingest" "$MQTT_DIR/acl" "$MQTT_DIR/acl.ingest" "$conf"
+    fi
     if ! mqtt_running; then
         nohup mosquitto -c "$conf" >>"$MQTT_DIR/mosquitto.out" 2>&1 &
         echo $! >"$MQTT_DIR/mosquitto.pid"
     fi
-    wait_for_port "$MQTT_PORT" 20 || { tail -20 "$MQTT_DIR/mosquitto.log" "$MQTT_DIR/mosquitto.out" >&2; die "Mosquitto did not start"; }
+    wait_for_port "$MQTT_PORT" 20 && wait_for_port "$MQTT_INGEST_PORT" 20 ||
+        { tail -20 "$MQTT_DIR/data/mosquitto.log" "$MQTT_DIR/mosquitto.out" >&2; die "Mosquitto did not start"; }
 }
 
 mqtt_stop() {

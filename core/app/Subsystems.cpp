@@ -10,6 +10,7 @@
 #include "storage/PgConnection.h"
 #include "workers/TelemetryMaintenance.h"
 
+#include <Poco/Data/Session.h>
 #include <Poco/Util/Application.h>
 
 #include <thread>
@@ -156,7 +157,22 @@ void TelemetrySubsystem::initialize(Poco::Util::Application&) {
                        std::chrono::system_clock::now().time_since_epoch())
                 .count();
         },
-        ctx_.rules.get());
+        ctx_.rules.get(),
+        pipeline::BudgetSettings{
+            static_cast<double>(s.ingestDeviceReadingsPerS), static_cast<double>(s.ingestDeviceBurst),
+            static_cast<double>(s.ingestTenantReadingsPerS), static_cast<double>(s.ingestTenantBurst)},
+        std::make_unique<pipeline::MetricNameLimit>(
+            static_cast<size_t>(s.maxMetricNamesPerTenant),
+            [db = ctx_.db.get()](const std::string& tenantId) {
+                std::vector<std::string> names;
+                std::string id = tenantId;
+                db->withTenant(id, [&](Poco::Data::Session& session) {
+                    session << "SELECT name FROM pulse.metrics WHERE tenant_id = $1::uuid",
+                        Poco::Data::Keywords::use(id), Poco::Data::Keywords::into(names),
+                        Poco::Data::Keywords::now;
+                });
+                return names;
+            }));
     ctx_.pluginRoutes = std::make_unique<http::PluginRoutes>(ctx_.router, s.httpMaxBodyBytes);
     pipeline::TelemetryWriter* writer = ctx_.writer.get();
     ctx_.metrics.addCollector([writer](metrics::MetricsRegistry& m) {
@@ -316,10 +332,22 @@ void HttpSubsystem::initialize(Poco::Util::Application& app) {
         apiSettings);
     ctx_.api->mountAll(*router);
     http::addStaticFiles(*router, s.spaDir);
-    server_ = std::make_unique<http::HttpServer>(
-        http::HttpSettings{s.httpAddress, s.httpPort, s.httpMaxThreads, s.httpMaxQueued,
-                           s.httpKeepAliveTimeoutS, s.httpMaxBodyBytes},
-        router, ctx_.metrics);
+    http::HttpSettings hs;
+    hs.address = s.httpAddress;
+    hs.port = s.httpPort;
+    hs.workers = s.httpMaxThreads;
+    hs.maxQueued = s.httpMaxQueued;
+    hs.keepAliveTimeoutS = s.httpKeepAliveTimeoutS;
+    hs.maxBodyBytes = s.httpMaxBodyBytes;
+    hs.headerTimeoutS = s.httpHeaderTimeoutS;
+    hs.bodyTimeoutS = s.httpBodyTimeoutS;
+    hs.writeTimeoutS = s.httpWriteTimeoutS;
+    hs.maxConnections = s.httpMaxConnections;
+    hs.maxConnectionsPerAddress = s.httpMaxConnectionsPerAddress;
+    hs.addressRequestsPerS = s.httpAddressRequestsPerS;
+    hs.addressBurst = s.httpAddressBurst;
+    for (const auto& p : s.trustedProxies) hs.uncappedPeers.push_back(net::Cidr::parse(p));
+    server_ = std::make_unique<http::HttpServer>(hs, router, ctx_.metrics);
     server_->start();
     logging::get("http")->info("listening on http://{}:{}/", s.httpAddress, server_->port());
 }

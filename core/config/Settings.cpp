@@ -21,8 +21,16 @@ namespace pulse::config {
 namespace {
 
 // Environment variables read by the scripts around pulsed, not configuration keys.
-const std::set<std::string> kNonKeyEnv = {"PULSE_CONFIG", "PULSE_DEMO_PASSWORD", "PULSE_DEMO_EMAIL",
-                                          "PULSE_MQTT_URI", "PULSE_MQTT_INGEST_PASSWORD"};
+const std::set<std::string> kNonKeyEnv = {"PULSE_CONFIG",
+                                          "PULSE_DEMO_PASSWORD",
+                                          "PULSE_DEMO_EMAIL",
+                                          "PULSE_MQTT_URI",
+                                          "PULSE_MQTT_DEVICE_URI",
+                                          "PULSE_MQTT_INGEST_PASSWORD",
+                                          "PULSE_BROKER_DEVICE_MESSAGES_PER_S",
+                                          "PULSE_BROKER_DEVICE_BURST",
+                                          "PULSE_BROKER_TENANT_MESSAGES_PER_S",
+                                          "PULSE_BROKER_TENANT_BURST"};
 
 void collectKeys(const Poco::Util::AbstractConfiguration& cfg, const std::string& prefix,
                  std::vector<std::string>& out) {
@@ -63,10 +71,32 @@ const std::vector<ConfigKey>& configKeys() {
         {"http.address", K::String, "127.0.0.1", "address the HTTP server binds to"},
         {"http.port", K::Int, "8080", "HTTP port (0 picks a free port, logged at start-up)", false, 0, 65535},
         {"http.max_threads", K::Int, "64",
-         "HTTP worker threads; each keep-alive connection holds one while open", false, 2, 4096},
-        {"http.max_queued", K::Int, "256", "accepted connections waiting for a worker", false, 1, 65536},
+         "HTTP worker threads running handlers (connections are held by the I/O thread, not by these)", false,
+         2, 4096},
+        {"http.max_queued", K::Int, "256", "complete requests waiting for a worker (503 above)", false, 1,
+         65536},
         {"http.keep_alive_timeout_s", K::Int, "15", "idle keep-alive connections close after this", false, 1,
          3600},
+        {"http.header_timeout_s", K::Int, "5",
+         "a request header must arrive whole within this (from accept, or from its first byte); 408 after",
+         false, 1, 300},
+        {"http.body_timeout_s", K::Int, "30", "a request body must arrive whole within this; 408 after",
+         false, 1, 3600},
+        {"http.write_timeout_s", K::Int, "30", "a response must be taken by the client within this", false, 1,
+         3600},
+        {"http.max_connections", K::Int, "16384",
+         "open HTTP connections (idle keep-alive ones are closed first to make room; 503 when none is idle); "
+         "lowered to fit the process's descriptor limit",
+         false, 16, 1000000},
+        {"http.address_requests_per_s", K::Int, "1000",
+         "requests per second one client address (IPv4, or IPv6 /64) may send to any route, sustained (429 "
+         "above); trusted proxies are exempt; 0: no limit",
+         false, 0, 10000000},
+        {"http.address_burst", K::Int, "2000", "requests one client address may send at once", false, 1,
+         10000000},
+        {"http.max_connections_per_address", K::Int, "256",
+         "open connections per client IPv4 address or IPv6 /64 (429 above); trusted proxies are exempt",
+         false, 1, 1000000},
         {"http.max_body_bytes", K::Int, "1048576", "largest request body accepted (413 above)", false, 1024,
          1LL << 30},
         {"http.spa_dir", K::Path, "../spa/dist", "directory of the built web UI served at /"},
@@ -113,6 +143,19 @@ const std::vector<ConfigKey>& configKeys() {
          366},
         {"ingest.max_readings", K::Int, "10000", "readings in one message at most (413 above)", false, 1,
          1000000},
+        {"telemetry.max_metric_names_per_tenant", K::Int, "2000",
+         "distinct metric names one tenant may have (a message adding more is refused with 422); 0: no limit",
+         false, 0, 10000000},
+        {"ingest.device_readings_per_s", K::Int, "1000",
+         "readings per second one device may send, sustained (429 above; MQTT: dropped and counted); 0: no "
+         "limit",
+         false, 0, 100000000},
+        {"ingest.device_burst", K::Int, "10000", "readings one device may send at once", false, 1, 100000000},
+        {"ingest.tenant_readings_per_s", K::Int, "50000",
+         "readings per second all of one tenant's devices may send, sustained; 0: no limit", false, 0,
+         100000000},
+        {"ingest.tenant_burst", K::Int, "200000", "readings one tenant may send at once", false, 1,
+         1000000000},
         {"ingest.max_future_s", K::Int, "600", "how far ahead of the server clock a reading may be", false, 0,
          86400},
         {"status.flush_ms", K::Int, "1000", "how often last-seen times are written", false, 10, 60000},
@@ -334,6 +377,13 @@ Settings loadSettings(Poco::Util::LayeredConfiguration& appConfig, const std::st
     s.httpMaxThreads = i("http.max_threads");
     s.httpMaxQueued = i("http.max_queued");
     s.httpKeepAliveTimeoutS = i("http.keep_alive_timeout_s");
+    s.httpHeaderTimeoutS = i("http.header_timeout_s");
+    s.httpBodyTimeoutS = i("http.body_timeout_s");
+    s.httpWriteTimeoutS = i("http.write_timeout_s");
+    s.httpMaxConnections = i("http.max_connections");
+    s.httpMaxConnectionsPerAddress = i("http.max_connections_per_address");
+    s.httpAddressRequestsPerS = i("http.address_requests_per_s");
+    s.httpAddressBurst = i("http.address_burst");
     s.httpMaxBodyBytes = std::stoll(values["http.max_body_bytes"]);
     s.spaDir = values["http.spa_dir"];
     s.logLevel = values["log.level"];
@@ -361,6 +411,11 @@ Settings loadSettings(Poco::Util::LayeredConfiguration& appConfig, const std::st
     s.telemetryPartitionsAheadDays = i("telemetry.partitions_ahead_days");
     s.ingestMaxReadings = i("ingest.max_readings");
     s.ingestMaxFutureS = i("ingest.max_future_s");
+    s.ingestDeviceReadingsPerS = i("ingest.device_readings_per_s");
+    s.maxMetricNamesPerTenant = i("telemetry.max_metric_names_per_tenant");
+    s.ingestDeviceBurst = i("ingest.device_burst");
+    s.ingestTenantReadingsPerS = i("ingest.tenant_readings_per_s");
+    s.ingestTenantBurst = i("ingest.tenant_burst");
     s.statusFlushMs = i("status.flush_ms");
     s.statusSweepS = i("status.sweep_s");
     s.registryCacheTtlMs = i("registry.cache_ttl_ms");

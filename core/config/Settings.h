@@ -54,6 +54,13 @@ struct Settings {
     int httpMaxThreads = 0;
     int httpMaxQueued = 0;
     int httpKeepAliveTimeoutS = 0;
+    int httpHeaderTimeoutS = 0;
+    int httpBodyTimeoutS = 0;
+    int httpWriteTimeoutS = 0;
+    int httpMaxConnections = 0;
+    int httpMaxConnectionsPerAddress = 0;
+    int httpAddressRequestsPerS = 0;
+    int httpAddressBurst = 0;
     long long httpMaxBodyBytes = 0;
     std::string spaDir;
 
@@ -84,6 +91,11 @@ struct Settings {
     int telemetryPartitionsAheadDays = 7;
     int ingestMaxReadings = 10000;
     int ingestMaxFutureS = 600;
+    int ingestDeviceReadingsPerS = 1000;
+    int maxMetricNamesPerTenant = 2000;
+    int ingestDeviceBurst = 10000;
+    int ingestTenantReadingsPerS = 50000;
+    int ingestTenantBurst = 200000;
     int statusFlushMs = 1000;
     int statusSweepS = 5;
     int registryCacheTtlMs = 5000;

@@ -42,7 +42,7 @@ void respond(const pulse_http_response* res, int32_t status, const char* content
              size_t len, uint32_t retryAfter) {
     auto* d = static_cast<ResponseData*>(const_cast<void*>(res->host_data));
     d->set = true;
-    d->status = status >= 100 && status <= 599 ? status : 500;
+    d->status = status >= 200 && status <= 599 ? status : 500;  // 1xx are interim answers, not a plugin's
     d->contentType = contentType ? contentType : "application/octet-stream";
     d->body.assign(body ? body : "", body ? len : 0);
     d->retryAfter = retryAfter;

@@ -36,14 +36,17 @@ std::string problem(int status, const std::string& title, const std::string& det
 
 IngestPipeline::IngestPipeline(services::DeviceRegistry& registry, services::DeviceStatusTracker& status,
                                TelemetryWriter& writer, metrics::MetricsRegistry& metrics,
-                               DecodeLimits limits, std::function<int64_t()> clock, RuleEngine* rules)
+                               DecodeLimits limits, std::function<int64_t()> clock, RuleEngine* rules,
+                               BudgetSettings budget, std::unique_ptr<MetricNameLimit> metricNames)
     : registry_(registry),
       status_(status),
       writer_(writer),
       metrics_(metrics),
       limits_(limits),
       clock_(std::move(clock)),
-      rules_(rules) {}
+      rules_(rules),
+      budget_(budget),
+      metricNames_(std::move(metricNames)) {}
 
 void IngestPipeline::submit(const pulse_ingest_message& m, int64_t waitMs, pulse_ingest_result& r) {
     r.accepted = 0;
@@ -76,14 +79,50 @@ void IngestPipeline::submit(const pulse_ingest_message& m, int64_t waitMs, pulse
         return answer(r, 403,
                       problem(403, "Forbidden", "device " + device->deviceName + " is decommissioned"));
     }
+    // Over budget: refused before decoding, so a flood costs a lookup per message, not a parse.
+    std::string tenantKey(reinterpret_cast<const char*>(device->tenantUuid.data()),
+                          device->tenantUuid.size());
+    if (auto verdict = budget_.check(device->deviceId, tenantKey); !verdict.allowed) {
+        count("over_budget");
+        bool byDevice = std::string_view(verdict.over) == "device";
+        auto rate = byDevice ? budget_.settings().deviceReadingsPerS : budget_.settings().tenantReadingsPerS;
+        return answer(
+            r, 429,
+            problem(429, "Too Many Requests",
+                    (byDevice ? "device " + device->deviceName : std::string("this tenant")) +
+                        " is over its budget of " + std::to_string(static_cast<long long>(rate)) +
+                        " readings per second; retry after " + std::to_string(verdict.retryAfterS) + " s"),
+            verdict.retryAfterS);
+    }
     int64_t now = clock_();
     std::string_view payload(m.payload.data ? m.payload.data : "", m.payload.data ? m.payload.len : 0);
     Decoded decoded = decodeTelemetry(payload, now, limits_);
+    // Every message costs at least one reading, the malformed and the empty ones too: a device that
+    // sends only what is refused or ignored still meets its budget.
+    budget_.charge(device->deviceId, tenantKey, std::max<size_t>(1, decoded.readings.size()));
     if (!decoded.ok) {
         count("invalid");
         return answer(r, decoded.status,
                       problem(decoded.status, decoded.status == 413 ? "Content Too Large" : "Bad Request",
                               decoded.error, decoded.field));
+    }
+    MetricNameLimit::Admission names;
+    if (metricNames_) {
+        std::vector<std::string> used;
+        used.reserve(decoded.readings.size());
+        for (const auto& reading : decoded.readings) used.push_back(reading.metric);
+        names = metricNames_->admit(device->tenantId, used);
+        if (!names.refused.empty()) {
+            count("too_many_metrics");
+            std::string list;
+            for (const auto& n : names.refused) list += (list.empty() ? "" : ", ") + n;
+            return answer(
+                r, 422,
+                problem(422, "Unprocessable Content",
+                        "this tenant has reached its limit of " + std::to_string(metricNames_->max()) +
+                            " metric names; the message adds new ones (" + list +
+                            "); an administrator can raise telemetry.max_metric_names_per_tenant"));
+        }
     }
     // Rules see the readings before they are written (their verdicts queue for the alert writer).
     if (rules_) rules_->evaluate(*device, decoded.readings);
@@ -103,6 +142,7 @@ void IngestPipeline::submit(const pulse_ingest_message& m, int64_t waitMs, pulse
         return answer(r, 503, problem(503, "Service Unavailable", "the telemetry queue is full; retry later"),
                       1);
     }
+    if (metricNames_) metricNames_->confirm(device->tenantId, names.fresh);
     status_.seen(device->deviceId, std::min(latest ? latest : now, now) / 1000);
     std::string ignored;
     for (const auto& name : decoded.ignored)

@@ -1,5 +1,7 @@
 #include "services/ChannelService.h"
 
+#include "logging/Logging.h"
+
 #include "json/JsonSchema.h"
 #include "net/EgressGuard.h"
 #include "plugins/PluginInstance.h"
@@ -133,6 +135,13 @@ ChannelService::Split ChannelService::split(const std::string& type, const std::
         if (!config->has(field)) continue;
         try {
             guard_.check(config->getValue<std::string>(field));
+        } catch (const net::EgressDenied& e) {
+            // One answer for every refused target: which names resolve, and to what internal address, is
+            // not for a tenant to learn by saving webhooks. The reason goes to the log.
+            logging::get("api")->info("channel target refused ({}): {}", field, e.what());
+            throw std::invalid_argument(field +
+                                        ": the target is not allowed (it must be an http or https URL whose "
+                                        "host resolves to public addresses only)");
         } catch (const std::exception& e) {
             throw std::invalid_argument(field + ": " + e.what());
         }
@@ -162,8 +171,12 @@ std::string ChannelService::create(const std::string& tenantId, const ChannelSpe
         return id;
     } catch (const storage::DatabaseError& e) {
         if (e.sqlState() == "23505") throw Conflict("a channel named '" + spec.name + "' exists");
-        if (e.sqlState() == "23514" || e.sqlState() == "23503" || e.sqlState() == "22P02")
-            throw std::invalid_argument(e.what());
+        // The database's own words stay in the log: they name tables and constraints, not the request.
+        if (e.sqlState() == "23514" || e.sqlState() == "23503" || e.sqlState() == "22P02") {
+            logging::get("api")->info("channel refused by the database: {}", e.what());
+            throw std::invalid_argument(
+                "the channel's settings are not acceptable (a value is out of range)");
+        }
         throw;
     }
 }
@@ -235,7 +248,10 @@ std::string ChannelService::createRoute(const std::string& tenantId, const Route
         });
         return id;
     } catch (const storage::DatabaseError& e) {
-        if (e.sqlState() == "22P02" || e.sqlState() == "23503") throw std::invalid_argument(e.what());
+        if (e.sqlState() == "22P02" || e.sqlState() == "23503") {
+            logging::get("api")->info("routing rule refused by the database: {}", e.what());
+            throw NotFound("no such channel or site");
+        }
         throw;
     }
 }

@@ -20,6 +20,15 @@ class DatabaseError : public std::runtime_error {
     std::string sqlState_;
 };
 
+// Whether an error means the database is away (retry later) rather than that it refused the statement:
+// no SQLSTATE (libpq lost the connection), 08 connection exceptions, 57P0x shutdown or crash recovery,
+// 53 out of resources (disk full), 40001/40P01 serialization failure or deadlock.
+inline bool isTransient(const DatabaseError& e) {
+    const std::string& s = e.sqlState();
+    return s.empty() || s.rfind("08", 0) == 0 || s.rfind("57P0", 0) == 0 || s.rfind("53", 0) == 0 ||
+           s == "40001" || s == "40P01";
+}
+
 // The result of one statement: rows of optional text values.
 struct PgRows {
     std::vector<std::string> columns;

@@ -122,11 +122,7 @@ Uuid parseUuid(const std::string& text) {
 TelemetryStore::TelemetryStore(const std::string& conninfo) : conninfo_(conninfo) {}
 
 bool TelemetryStore::transient(const DatabaseError& e) {
-    const std::string& s = e.sqlState();
-    // No SQLSTATE: libpq lost the connection. 08: connection exceptions; 57P0x: shutdown or crash
-    // recovery; 53: out of resources (disk full); 40001/40P01: serialization failure, deadlock.
-    return s.empty() || s.rfind("08", 0) == 0 || s.rfind("57P0", 0) == 0 || s.rfind("53", 0) == 0 ||
-           s == "40001" || s == "40P01";
+    return isTransient(e);
 }
 
 void TelemetryStore::resolveMetrics(const std::vector<TelemetryRow>& rows,

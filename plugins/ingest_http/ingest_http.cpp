@@ -5,15 +5,14 @@
 //
 // Bodies are JSON (see the host's decoder: single readings, "values"/"metrics" objects, arrays as
 // batches). A 2xx answer means the readings are committed: the handler waits for the host's writer.
-// 400 malformed (with the offending field), 401, 403, 413, 415, 429 (per-token rate limit) and 503 all
-// carry an RFC 9457 problem body.
+// 400 malformed (with the offending field), 401, 403, 413, 415, 429 (the device's or tenant's budget,
+// kept by the host for every channel once the token is known) and 503 all carry an RFC 9457 problem body.
+// Unauthenticated floods are the HTTP server's per-address limits' business, not a per-token count here
+// (a count per presented token never throttles random tokens).
 #include <pulse/plugin.hpp>
 
-#include <algorithm>
-#include <chrono>
-#include <mutex>
+#include <cctype>
 #include <string>
-#include <unordered_map>
 
 namespace {
 
@@ -26,10 +25,6 @@ constexpr const char* kConfigSchema = R"json({
                        "description": "how long a request waits for its readings to be committed before 503"},
     "max_body_bytes": {"type": "integer", "minimum": 256, "maximum": 16777216, "default": 1048576,
                        "description": "larger bodies are refused with 413"},
-    "rate_per_second": {"type": "number", "minimum": 0, "default": 50,
-                        "description": "requests per second per token (0: unlimited)"},
-    "burst": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 100,
-              "description": "requests a token may send at once before the rate applies"},
     "path_token_alias": {"type": "boolean", "default": true,
                          "description": "serve POST /api/v1/{token}/telemetry as well"}
   },
@@ -52,46 +47,12 @@ pulse::HttpResponse problemResponse(int status, const char* title, const std::st
     return pulse::HttpResponse{status, "application/problem+json", problem(status, title, detail), retry};
 }
 
-// Token buckets per credential, so one chatty device cannot starve the others.
-class RateLimiter {
-  public:
-    RateLimiter(double perSecond, double burst) : rate_(perSecond), burst_(burst) {}
-    // 0 when allowed, else seconds until a request would be.
-    uint32_t take(const std::string& key) {
-        if (rate_ <= 0) return 0;
-        auto now = std::chrono::steady_clock::now();
-        std::lock_guard lock(mutex_);
-        if (buckets_.size() > 100000) buckets_.clear();  // bound memory under a flood of random tokens
-        auto [it, fresh] = buckets_.try_emplace(key, Bucket{burst_, now});
-        Bucket& b = it->second;
-        if (!fresh) {
-            b.tokens = std::min(burst_, b.tokens + std::chrono::duration<double>(now - b.at).count() * rate_);
-            b.at = now;
-        }
-        if (b.tokens >= 1) {
-            b.tokens -= 1;
-            return 0;
-        }
-        return static_cast<uint32_t>(std::max(1.0, (1 - b.tokens) / rate_ + 0.999));
-    }
-
-  private:
-    struct Bucket {
-        double tokens;
-        std::chrono::steady_clock::time_point at;
-    };
-    double rate_, burst_;
-    std::mutex mutex_;
-    std::unordered_map<std::string, Bucket> buckets_;
-};
-
 class HttpIngest : public pulse::Ingest {
   public:
     HttpIngest(pulse::Host host, std::string_view)
         : host_(host),
           waitMs_(static_cast<int64_t>(host.config_number("/commit_wait_ms", 10000))),
           maxBody_(static_cast<size_t>(host.config_number("/max_body_bytes", 1048576))),
-          limiter_(host.config_number("/rate_per_second", 50), host.config_number("/burst", 100)),
           headerRoute_([this](const pulse::HttpRequest& r) {
               std::string auth = r.header("Authorization");
               if (auth.size() < 8 ||
@@ -114,11 +75,11 @@ class HttpIngest : public pulse::Ingest {
   private:
     pulse::HttpResponse handle(const pulse::HttpRequest& r, const std::string& token) {
         if (token.empty()) return problemResponse(401, "Unauthorized", "missing device token");
-        if (uint32_t wait = limiter_.take(token))
-            return problemResponse(429, "Too Many Requests", "this device sends faster than its rate limit",
-                                   wait);
         std::string type = r.header("Content-Type");
-        if (type.compare(0, 16, "application/json") != 0)
+        std::string media = type.substr(0, type.find(';'));
+        while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.pop_back();
+        for (char& c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (media != "application/json")
             return problemResponse(415, "Unsupported Media Type",
                                    "send JSON with Content-Type: application/json (got '" + type + "')");
         if (r.body.size() > maxBody_)
@@ -135,7 +96,6 @@ class HttpIngest : public pulse::Ingest {
     pulse::Host host_;
     int64_t waitMs_;
     size_t maxBody_;
-    RateLimiter limiter_;
     pulse::HttpHandler headerRoute_, pathRoute_;
 };
 

@@ -176,12 +176,26 @@ class MqttIngest : public pulse::Ingest {
             host_.counter_add("mqtt_dropped", "MQTT messages dropped: bad topic or refused payload", 1);
             return;
         }
+        if (msg.is_retained()) {
+            // Retained messages are not telemetry: one would come again at every (re)subscription and be
+            // stored again. Brokers Pulse runs keep none (retain_available false); others may.
+            host_.counter_add("mqtt_retained_ignored", "retained MQTT messages ignored", 1);
+            return;
+        }
         std::string identity = std::string(parsed->tenant) + "/" + std::string(parsed->device);
         const std::string& payload = msg.get_payload_str();
         while (true) {
             auto r = host_.ingest(PULSE_IDENTITY_DEVICE, identity, payload, 0);
             if (r.status >= 200 && r.status < 300) {
                 host_.counter_add("mqtt_messages", "MQTT messages handed to the pipeline", 1);
+                return;
+            }
+            if (r.status == 429) {
+                // Over the device's or tenant's budget: dropped here, and refused at the source where the
+                // broker runs Pulse's budget plugin (broker/mosquitto_budget).
+                host_.counter_add("mqtt_over_budget",
+                                  "MQTT messages dropped: the device or tenant over budget", 1);
+                if (budgetLogBudget_-- > 0) host_.warn("dropped a message on " + topic + ": " + r.body);
                 return;
             }
             if (r.status != 503 || stopping_) {
@@ -203,6 +217,7 @@ class MqttIngest : public pulse::Ingest {
     std::vector<std::unique_ptr<Connection>> clients_;
     std::atomic<bool> stopping_{false};
     std::atomic<int> dropLogBudget_{100};  // the first refusals are logged, the rest only counted
+    std::atomic<int> budgetLogBudget_{20};
 };
 
 }  // namespace

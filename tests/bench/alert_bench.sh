@@ -41,7 +41,7 @@ measure_mqtt() {  # messages/s from the first publish until every reading is com
     local before start want end
     before=$(psql_owner "SELECT count(*) FROM pulse.telemetry")
     start=$(date +%s.%N)
-    "$SIM" mqtt --tokens "$TOKENS" --uri "$PULSE_MQTT_URI" --messages "$MESSAGES" >/dev/null
+    "$SIM" mqtt --tokens "$TOKENS" --uri "$PULSE_MQTT_DEVICE_URI" --messages "$MESSAGES" >/dev/null
     want=$((before + TOTAL * 3))
     while [ "$(psql_owner "SELECT count(*) FROM pulse.telemetry")" -lt "$want" ]; do sleep 0.05; done
     end=$(date +%s.%N)
@@ -81,7 +81,7 @@ echo "    that is $(calc "100 * $RULE_NS2 * $ON / 2000000000")% of 2 cores at $O
 
 HALF=$((ON / 2))
 SECONDS_NEEDED=$((PROBES / 4 + 15))
-"$SIM" mqtt --tokens "$TOKENS" --uri "$PULSE_MQTT_URI" --messages $((HALF * SECONDS_NEEDED / DEVICES)) \
+"$SIM" mqtt --tokens "$TOKENS" --uri "$PULSE_MQTT_DEVICE_URI" --messages $((HALF * SECONDS_NEEDED / DEVICES)) \
     --rate "$HALF" >/dev/null &
 BG_PID=$!
 BENCH_PIDS+=("$BG_PID")

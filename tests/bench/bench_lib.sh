@@ -21,6 +21,10 @@ bench_stack() {
     stack_down
     rm -rf "$STACK_DIR/pg" "$STACK_DIR/mqtt"
     trap bench_cleanup EXIT
+    # Throughput benchmarks measure capacity: the broker's per-device budget is off unless a benchmark
+    # sets it (fairness_bench.sh keeps the defaults).
+    : "${PULSE_BROKER_DEVICE_MESSAGES_PER_S:=0}" "${PULSE_BROKER_TENANT_MESSAGES_PER_S:=0}"
+    export PULSE_BROKER_DEVICE_MESSAGES_PER_S PULSE_BROKER_TENANT_MESSAGES_PER_S
     stack_up >/dev/null
 }
 
@@ -34,6 +38,9 @@ db.migrations_dir = $PULSE_ROOT/sql
 plugins.path = $PULSE_ROOT/build-release/lib/pulse/plugins
 plugins.config_dir = plugins.d
 log.level = warn
+${BENCH_BUDGETS-ingest.device_readings_per_s = 0
+ingest.tenant_readings_per_s = 0
+http.address_requests_per_s = 0}
 ${2:-}
 CONF
     cat >"$STACK_DIR/etc/plugins.d/mqtt.properties" <<CONF
@@ -49,16 +56,16 @@ psql_owner() { psql "$PULSE_DB_MIGRATE_URI" -Atqc "$1"; }
 calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }
 json() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 
-# bench_fleet <devices> [name prefix]: tenant "bench" with <prefix>-1..N (default dev); their tokens in
-# $TOKENS (fleet_sim's format), a file per prefix.
+# bench_fleet <devices> [name prefix] [tenant]: tenant "bench" (or the one named) with <prefix>-1..N
+# (default dev); their tokens in $TOKENS (fleet_sim's format), a file per prefix.
 bench_fleet() {
-    local prefix="${2:-dev}" i token
-    psql_owner "INSERT INTO pulse.tenants (slug, name) VALUES ('bench', 'Benchmark') ON CONFLICT DO NOTHING"
+    local prefix="${2:-dev}" tenant="${3:-bench}" i token
+    psql_owner "INSERT INTO pulse.tenants (slug, name) VALUES ('$tenant', '$tenant') ON CONFLICT DO NOTHING"
     TOKENS="$STACK_DIR/tokens-$prefix.txt"
     : >"$TOKENS"
     for i in $(seq 1 "$1"); do
-        token=$("${PULSED[@]}" --create-device "bench/$prefix-$i" 2>/dev/null | awk '/^token:/{print $2}')
-        echo "device bench/$prefix-$i token $token" >>"$TOKENS"
+        token=$("${PULSED[@]}" --create-device "$tenant/$prefix-$i" 2>/dev/null | awk '/^token:/{print $2}')
+        echo "device $tenant/$prefix-$i token $token" >>"$TOKENS"
     done
 }
 

@@ -21,7 +21,7 @@ bench_config "$HTTP_PORT"
 cat >"$STACK_DIR/etc/plugins.d/ingest.properties" <<CONF
 plugin.library = ingest_http.so
 instance.http.component = ingest/http
-instance.http.config = {"rate_per_second": 0}
+instance.http.config = {}
 CONF
 # HTTP batches carry timestamps up to HTTP_MESSAGES ms back: their own devices, so that no reading of
 # theirs has the key of one sent over MQTT a few seconds before.
@@ -37,7 +37,7 @@ echo "benchmark: $DEVICES devices x $MESSAGES messages (3 readings each) at QoS 
     --expect "$TOTAL" --idle-timeout 5 >"$STACK_DIR/a.json" &
 SUB=$!
 sleep 1
-"$SIM" mqtt --tokens "$TOKENS" --uri "$PULSE_MQTT_URI" --messages "$MESSAGES" >/dev/null
+"$SIM" mqtt --tokens "$TOKENS" --uri "$PULSE_MQTT_DEVICE_URI" --messages "$MESSAGES" >/dev/null
 wait "$SUB" || true
 A=$(awk "BEGIN { printf \"%d\", $(json "$(tail -1 "$STACK_DIR/a.json")" msgs_per_s) }")
 echo "(a) broker ceiling, fleet_sim -> Mosquitto -> subscriber:      $A msgs/s"
@@ -47,7 +47,7 @@ bench_start_pulsed "$HTTP_PORT"
 before=$(psql_owner "SELECT count(*) FROM pulse.telemetry")
 cpu_before=$(cpu_seconds)
 start=$(date +%s.%N)
-"$SIM" mqtt --tokens "$TOKENS" --uri "$PULSE_MQTT_URI" --messages "$MESSAGES" >"$STACK_DIR/b.json"
+"$SIM" mqtt --tokens "$TOKENS" --uri "$PULSE_MQTT_DEVICE_URI" --messages "$MESSAGES" >"$STACK_DIR/b.json"
 want=$((before + TOTAL * 3))
 while [ "$(psql_owner "SELECT count(*) FROM pulse.telemetry")" -lt "$want" ]; do
     sleep 0.05
@@ -62,7 +62,7 @@ cpu_report "(b)" "$cpu_before" "$cpu_after" $((TOTAL * 3))
 # At half that rate, publish -> commit: fleet_sim stamps each reading with its publish time, and pulsed's
 # pulse_telemetry_commit_age_seconds histogram observes now - that stamp at each commit (bucket bounds).
 curl -s "http://127.0.0.1:$HTTP_PORT/metrics" >"$STACK_DIR/metrics-before.txt"
-"$SIM" mqtt --tokens "$TOKENS" --uri "$PULSE_MQTT_URI" --messages $((MESSAGES / 4)) --rate $((B / 2)) >"$STACK_DIR/b2.json"
+"$SIM" mqtt --tokens "$TOKENS" --uri "$PULSE_MQTT_DEVICE_URI" --messages $((MESSAGES / 4)) --rate $((B / 2)) >"$STACK_DIR/b2.json"
 sleep 1
 curl -s "http://127.0.0.1:$HTTP_PORT/metrics" >"$STACK_DIR/metrics-after.txt"
 echo "    at $((B / 2)) msgs/s: publish -> commit $(histogram_quantiles "$STACK_DIR/metrics-before.txt" "$STACK_DIR/metrics-after.txt" pulse_telemetry_commit_age_seconds 0.5 0.99)"

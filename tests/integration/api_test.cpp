@@ -120,8 +120,7 @@ class Api : public ::testing::Test {
         Poco::File(dir_ + "/plugins.d").createDirectories();
         writeFile(dir_ + "/plugins.d/http.properties",
                   "plugin.library = ingest_http.so\ninstance.http.component = ingest/http\n"
-                  "instance.http.config = {\"commit_wait_ms\": 10000, \"rate_per_second\": 1000, \"burst\": "
-                  "1000}\n");
+                  "instance.http.config = {\"commit_wait_ms\": 10000}\n");
         writeFile(dir_ + "/plugins.d/rules.properties", "plugin.library = rule_threshold.so\n");
         writeFile(dir_ + "/plugins.d/webhook.properties", "plugin.library = sender_webhook.so\n");
         writeFile(dir_ + "/secrets.key",
@@ -351,7 +350,10 @@ TEST_F(Api, CrossTenantMatrixFindsNothingAndChangesNothing) {
     for (const auto& who : principals) {
         for (const auto& c : cases) {
             auto r = call(c.method, c.path, c.body, who);
-            EXPECT_EQ(r.status, 404) << c.method << " " << c.path << ": " << r.body;
+            // A key changing a user is refused before any lookup (403 whatever the id: no oracle either).
+            bool keyChangesUser =
+                c.method == "PATCH" && c.path.rfind("/api/v1/users/", 0) == 0 && who.count("Authorization");
+            EXPECT_EQ(r.status, keyChangesUser ? 403 : 404) << c.method << " " << c.path << ": " << r.body;
             EXPECT_EQ(r.body.find(b_.slug), std::string::npos);
             EXPECT_EQ(r.body.find("too hot"), std::string::npos);
         }
@@ -1256,4 +1258,69 @@ TEST(ApiOidc, ProviderTokensActAsTheirRoleInTheirTenantAndForgeriesAreRefused) {
             "'the signature does not hold')",
             {since}),
         std::to_string(forgeries.size()));
+}
+
+// Issue 12's input findings: every refusal is a problem naming the field, with no database or resolver
+// text in it; nothing a key creates outlives it; NUL, booleans as numbers, lenient times and media types,
+// and thresholds out of order are refused.
+TEST_F(Api, BadInputIsAProblemNamingTheFieldAndNothingLeaks) {
+    auto admin = login(a_.admin);
+    auto expectField = [](const HttpResult& r, int status, const std::string& field,
+                          const std::string& what) {
+        EXPECT_EQ(r.status, status) << what << ": " << r.body;
+        EXPECT_EQ(json(r.body)->optValue<std::string>("field", ""), field) << what << ": " << r.body;
+        for (const char* leak : {"invalid input syntax", "violates", "uuid", "ERROR", "relation"})
+            EXPECT_EQ(r.body.find(leak), std::string::npos) << what << " leaks '" << leak << "': " << r.body;
+    };
+    expectField(call("POST", "/api/v1/routing-rules", R"({"channel_id": "x"})", with(admin)), 422,
+                "channel_id", "a channel id that is no id");
+    expectField(call("POST", "/api/v1/routing-rules",
+                     "{\"channel_id\": \"" + a_.channelId + "\", \"throttle_s\": true}", with(admin)),
+                422, "throttle_s", "true as an integer");
+    expectField(
+        call("POST", "/api/v1/sites", "{\"name\": \"nul\", \"time_zone\": \"UTC\\u0000x\"}", with(admin)),
+        422, "time_zone", "a NUL in a string");
+    expectField(call("POST", "/api/v1/rules",
+                     R"({"name": "backwards", "type": "threshold", "severity": "HIGH", "config":
+                         {"metric": "t", "operator": "GT", "threshold": 1, "clear_threshold": 2}})",
+                     with(admin)),
+                422, "config", "a rule its plugin refuses");
+    EXPECT_EQ(scalar("SELECT count(*) FROM pulse.rules WHERE name = 'backwards'"), "0");
+    auto wrongType = call(
+        "POST", "/api/v1/sites", R"({"name": "x"})",
+        {{"Content-Type", "application/jsonfoo"}, {"Cookie", admin.cookie}, {"X-CSRF-Token", admin.csrf}});
+    EXPECT_EQ(wrongType.status, 415) << wrongType.body;
+    expectField(call("GET", "/api/v1/devices/" + a_.deviceId + "/telemetry?metric=fixture&to=garbage", "",
+                     with(admin, false)),
+                422, "to", "a time that is none");
+    expectField(call("GET", "/api/v1/devices/" + a_.deviceId + "/telemetry?metric=fix%00ture", "",
+                     with(admin, false)),
+                400, "metric", "a NUL in a query parameter");
+    expectField(call("PATCH", "/api/v1/devices/" + a_.deviceId,
+                     R"({"stale_after_s": 1000, "offline_after_s": 500})", with(admin)),
+                422, "offline_after_s", "offline before stale");
+    // One answer for every refused webhook target, whether the name resolves or to what.
+    std::string detail;
+    for (const char* url :
+         {"http://169.254.169.254/x", "http://10.1.2.3/x", "http://no-such-host.invalid/x"}) {
+        auto r = call("POST", "/api/v1/channels",
+                      std::string("{\"name\":\"t\",\"type\":\"webhook\",\"config\":{\"url\":\"") + url +
+                          "\",\"secret\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"}}",
+                      with(admin));
+        EXPECT_EQ(r.status, 422) << url << ": " << r.body;
+        auto d = json(r.body)->optValue<std::string>("detail", "");
+        if (detail.empty()) detail = d;
+        EXPECT_EQ(d, detail) << url;
+        EXPECT_EQ(d.find("127."), std::string::npos) << d;
+    }
+    // An API key, even a tenant-admin's, makes no users and changes no roles: they would outlive it.
+    std::string key = newKey(admin);
+    auto made = call(
+        "POST", "/api/v1/users",
+        R"({"email": "by-key@example.test", "role": "tenant-admin", "password": "long enough password"})",
+        {{"Authorization", "Bearer " + key}});
+    EXPECT_EQ(made.status, 403) << made.body;
+    auto promoted = call("PATCH", "/api/v1/users/" + a_.adminId, R"({"role": "customer"})",
+                         {{"Authorization", "Bearer " + key}});
+    EXPECT_EQ(promoted.status, 403) << promoted.body;
 }

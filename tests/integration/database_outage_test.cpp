@@ -1,5 +1,8 @@
-// /health/ready while the database is really stopped (scripts/stack pg-stop), and recovery when it is
-// back. Runs alone: it stops the PostgreSQL every other test uses.
+// /health/ready and the REST API while the database is really stopped (scripts/stack pg-stop), and
+// recovery when it is back. Runs alone: it stops the PostgreSQL every other test uses.
+#include "services/PasswordHasher.h"
+#include "storage/MigrationRunner.h"
+#include "storage/PgConnection.h"
 #include "test_env.h"
 
 #include <gtest/gtest.h>
@@ -35,6 +38,21 @@ TEST(DatabaseOutage, ReadinessFailsWhileTheDatabaseIsDownAndRecovers) {
     Pulsed pulsed(config, {{"PULSE_DB_URI", appUri()}, {"PULSE_DB_MIGRATE_URI", ownerUri()}});
     ASSERT_TRUE(pulsed.started());
     ASSERT_EQ(httpGet(port, "/health/ready").status, 200);
+    // A signed-in user, for a REST call during the outage.
+    std::string slug = "outage-" + std::to_string(getpid()), email = "admin@" + slug + ".test";
+    {
+        pulse::storage::PgConnection owner(ownerUri());
+        pulse::storage::MigrationRunner(PULSE_SOURCE_DIR "/sql").migrate(owner, "pulse_app");
+        owner.query(
+            "WITH t AS (INSERT INTO pulse.tenants (slug, name) VALUES ($1, $1) RETURNING id) INSERT INTO "
+            "pulse.users (tenant_id, email, role, password_hash) SELECT t.id, $2, 'tenant-admin', $3 FROM t",
+            {slug, email, pulse::services::hashPassword("correct horse battery staple")});
+    }
+    auto login = httpSend(port, "POST", "/api/v1/session",
+                          "{\"email\":\"" + email + "\",\"password\":\"correct horse battery staple\"}",
+                          {{"Content-Type", "application/json"}});
+    ASSERT_EQ(login.status, 201) << login.body;
+    std::string cookie = login.headers["Set-Cookie"].substr(0, login.headers["Set-Cookie"].find(';'));
 
     RestartDatabaseAtExit guard;
     ASSERT_TRUE(stack("pg-stop"));
@@ -45,6 +63,11 @@ TEST(DatabaseOutage, ReadinessFailsWhileTheDatabaseIsDownAndRecovers) {
         << down.body;
     EXPECT_EQ(httpGet(port, "/health").status, 503);
     EXPECT_EQ(httpGet(port, "/health/live").status, 200);  // the process itself is fine
+    // R4: the REST API says to come back, not that it failed.
+    auto rest = httpGet(port, "/api/v1/devices", "GET", {{"Cookie", cookie}});
+    EXPECT_EQ(rest.status, 503) << rest.body;
+    EXPECT_EQ(rest.headers["Retry-After"], "5") << rest.body;
+    EXPECT_NE(rest.body.find("the database is unavailable"), std::string::npos) << rest.body;
     std::cout << "[ figure   ] readiness reported the outage after " << failedAfter << " s\n";
 
     ASSERT_TRUE(stack("pg-start"));

@@ -70,7 +70,7 @@ Fleet makeFleet(const std::string& name) {
     Poco::File(pluginsD).createDirectories();
     writeFile(pluginsD + "/http.properties",
               "plugin.library = ingest_http.so\ninstance.http.component = ingest/http\n"
-              "instance.http.config = {\"rate_per_second\": 0, \"commit_wait_ms\": 30000}\n");
+              "instance.http.config = {\"commit_wait_ms\": 30000}\n");
     writeFile(pluginsD + "/mqtt.properties",
               "plugin.library = ingest_mqtt.so\ninstance.mqtt.component = ingest/mqtt\n"
               "instance.mqtt.config = {\"uri_env\": \"PULSE_MQTT_URI\", \"password_env\": "
@@ -78,7 +78,10 @@ Fleet makeFleet(const std::string& name) {
               "\"client_id\": \"" +
                   name + "-" + std::to_string(getpid()) + "\", \"share_group\": \"\", \"connections\": 1}\n");
     f.port = freePort();
-    f.config = writePulseConfig(f.dir, f.port, pluginsD, "telemetry.flush_ms = 50\n");
+    // The loss oracle pushes one address and its devices hard: capacity, not the budgets, is under test.
+    f.config = writePulseConfig(f.dir, f.port, pluginsD,
+                                "telemetry.flush_ms = 50\nhttp.address_requests_per_s = 0\n"
+                                "ingest.device_readings_per_s = 0\ningest.tenant_readings_per_s = 0\n");
     f.tenant = name.substr(name.size() - 4) + std::to_string(getpid() % 100000);
     {
         pulse::storage::PgConnection conn(ownerUri());
@@ -115,7 +118,7 @@ std::vector<std::string> mqttSimulator(const Fleet& f, const std::string& messag
             "--tokens",
             f.tokens,
             "--uri",
-            env("PULSE_MQTT_URI"),
+            env("PULSE_MQTT_DEVICE_URI"),
             "--messages",
             messages,
             "--rate",

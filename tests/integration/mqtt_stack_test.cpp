@@ -1,4 +1,5 @@
-// The private Mosquitto the stack starts: no anonymous access, the ingest service account, persistence.
+// The private Mosquitto the stack starts: no anonymous access, the ingest service account on its own
+// listener, device client ids bound to their identity (no session take-over), persistence.
 #include "test_env.h"
 
 #include <gtest/gtest.h>
@@ -8,13 +9,16 @@ using namespace pulse::test;
 
 namespace {
 
-std::string brokerUri() {
+std::string brokerUri() {  // the service listener, where Pulse's ingest connects
+    return "tcp://127.0.0.1:" + env("PULSE_TEST_MQTT_INGEST_PORT");
+}
+std::string deviceUri() {
     return "tcp://127.0.0.1:" + env("PULSE_TEST_MQTT_PORT");
 }
 
 // The MQTT v5 reason code of a connection attempt (0 = accepted).
-int connectWith(const std::string& user, const std::string& password) {
-    mqtt::async_client client(brokerUri(), "pulse-test-" + user + std::to_string(getpid()),
+int connectWith(const std::string& user, const std::string& password, const std::string& uri = brokerUri()) {
+    mqtt::async_client client(uri, "pulse-test-" + std::to_string(getpid()),
                               mqtt::create_options(MQTTVERSION_5));
     auto builder = mqtt::connect_options_builder()
                        .mqtt_version(MQTTVERSION_5)
@@ -54,4 +58,9 @@ TEST(MqttStack, IngestAccountSubscribesToTheSharedTelemetrySubscription) {
     ASSERT_EQ(codes.size(), 1u);
     EXPECT_EQ(codes[0], mqtt::ReasonCode::GRANTED_QOS_1);
     client.disconnect()->wait();
+}
+
+TEST(MqttStack, TheServiceAccountWorksOnlyOnTheServiceListener) {
+    EXPECT_EQ(connectWith("pulse-ingest", env("PULSE_TEST_MQTT_PASSWORD"), brokerUri()), 0);
+    EXPECT_NE(connectWith("pulse-ingest", env("PULSE_TEST_MQTT_PASSWORD"), deviceUri()), 0);
 }

@@ -63,11 +63,13 @@ class TelemetryHttp : public ::testing::Test {
         Poco::File(pluginsD_).createDirectories();
         writeFile(pluginsD_ + "/http.properties",
                   "plugin.library = ingest_http.so\ninstance.http.component = ingest/http\n"
-                  "instance.http.config = {\"rate_per_second\": 5, \"burst\": 40}\n");
+                  "instance.http.config = {}\n");
         port_ = freePort();
         config_ = writePulseConfig(dir_, port_, pluginsD_,
                                    "registry.cache_ttl_ms = 300\nstatus.flush_ms = 100\nstatus.sweep_s = 1\n"
-                                   "ingest.max_readings = 50\ntelemetry.flush_ms = 20\n");
+                                   "ingest.max_readings = 50\ntelemetry.flush_ms = 20\n"
+                                   "ingest.device_readings_per_s = 5\ningest.device_burst = 40\n"
+                                   "ingest.tenant_readings_per_s = 20\ningest.tenant_burst = 1000\n");
         tenant_ = "t" + std::to_string(getpid() % 100000) +
                   std::string(1, static_cast<char>('a' + counter_++ % 26));
         pulse::storage::PgConnection conn(ownerUri());
@@ -173,7 +175,74 @@ TEST_F(TelemetryHttp, RateLimitAnswers429WithRetryAfter) {
     }
     ASSERT_EQ(limited, 1);
     EXPECT_GE(std::stoi(last.headers["Retry-After"]), 1);
-    EXPECT_NE(last.body.find("Too Many Requests"), std::string::npos);
+    EXPECT_NE(last.body.find("over its budget"), std::string::npos) << last.body;
+    // The budget is the device's: another device of the tenant still sends.
+    std::string quiet = createDevice(config_, tenant_ + "/quiet");
+    EXPECT_EQ(post(port_, "/api/v1/telemetry", "{\"n\":1}", json(quiet)).status, 200);
+    // A batch larger than what is left is let in and paid for (the bucket goes into debt), so a device
+    // sends big batches at its sustained rate; the next message waits.
+    std::string batcher = createDevice(config_, tenant_ + "/batcher");
+    std::string batch = "[";
+    for (int i = 0; i < 45; ++i) batch += std::string(i ? "," : "") + "{\"n\":" + std::to_string(i) + "}";
+    EXPECT_EQ(post(port_, "/api/v1/telemetry", batch + "]", json(batcher)).status, 200);
+    EXPECT_EQ(post(port_, "/api/v1/telemetry", "{\"n\":1}", json(batcher)).status, 429);
+    // Malformed messages cost their device too: a device sending only what is refused meets its budget.
+    std::string garbler = createDevice(config_, tenant_ + "/garbler");
+    HttpResult afterBurst;
+    for (int i = 0; i < 45; ++i) afterBurst = post(port_, "/api/v1/telemetry", "{", json(garbler));
+    EXPECT_EQ(afterBurst.status, 429) << afterBurst.body;
+    EXPECT_NE(afterBurst.body.find("device garbler is over its budget"), std::string::npos)
+        << afterBurst.body;
+    // Random tokens are refused as unknown, never counted against a device.
+    for (int i = 0; i < 50; ++i)
+        EXPECT_EQ(post(port_, "/api/v1/telemetry", "{\"n\":1}", json("pt_random" + std::to_string(i))).status,
+                  401);
+}
+
+TEST_F(TelemetryHttp, ATenantsMetricNamesAreCappedWithAClearError) {
+    config_ = writePulseConfig(dir_, port_, pluginsD_, "telemetry.max_metric_names_per_tenant = 3\n");
+    std::string token = createDevice(config_, tenant_ + "/namer");
+    Pulsed pulsed(config_, dbEnv());
+    ASSERT_TRUE(pulsed.started());
+    EXPECT_EQ(post(port_, "/api/v1/telemetry", R"({"a": 1, "b": 2})", json(token)).status, 200);
+    auto over = post(port_, "/api/v1/telemetry", R"({"a": 1, "c": 3, "d": 4})", json(token));
+    EXPECT_EQ(over.status, 422) << over.body;
+    EXPECT_NE(over.body.find("limit of 3 metric names"), std::string::npos) << over.body;
+    EXPECT_NE(over.body.find("d"), std::string::npos) << over.body;
+    // Nothing of the refused message was stored; known names still pass, and one more new name fits.
+    EXPECT_EQ(post(port_, "/api/v1/telemetry", R"({"a": 5, "c": 6})", json(token)).status, 200);
+    std::string many = "{";
+    for (int i = 0; i < 40; ++i) many += std::string(i ? "," : "") + "\"m" + std::to_string(i) + "\": 1";
+    EXPECT_EQ(post(port_, "/api/v1/telemetry", many + "}", json(token)).status, 422);
+    EXPECT_EQ(scalar("SELECT count(*) FROM pulse.metrics m JOIN pulse.tenants t ON t.id = m.tenant_id WHERE "
+                     "t.slug = '" +
+                     tenant_ + "'"),
+              "3");
+}
+
+TEST_F(TelemetryHttp, ATenantOverItsBudgetIsRefusedAsAWhole) {
+    config_ = writePulseConfig(dir_, port_, pluginsD_,
+                               "ingest.device_readings_per_s = 5\ningest.device_burst = 40\n"
+                               "ingest.tenant_readings_per_s = 20\ningest.tenant_burst = 100\n");
+    std::vector<std::string> tokens;
+    for (int d = 0; d < 4; ++d)
+        tokens.push_back(createDevice(config_, tenant_ + "/fleet-" + std::to_string(d)));
+    Pulsed pulsed(config_, dbEnv());
+    ASSERT_TRUE(pulsed.started());
+    int accepted = 0, refused = 0;
+    HttpResult last;
+    auto started = std::chrono::steady_clock::now();
+    for (int i = 0; i < 40; ++i)
+        for (const auto& t : tokens) {
+            auto r = post(port_, "/api/v1/telemetry", "{\"n\":" + std::to_string(i) + "}", json(t));
+            (r.status == 200 ? accepted : refused) += 1;
+            if (r.status == 429) last = r;
+        }
+    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    EXPECT_LE(accepted, 100 + static_cast<int>(20 * elapsed) + 1)
+        << "the tenant's burst is 100, refilled at 20/s";
+    EXPECT_GT(refused, 0);
+    EXPECT_NE(last.body.find("this tenant is over its budget"), std::string::npos) << last.body;
 }
 
 TEST_F(TelemetryHttp, DeviceStatusMovesOnlineStaleOfflineWithHistory) {

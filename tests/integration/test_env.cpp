@@ -209,6 +209,8 @@ HttpResult httpSend(int port, const std::string& method, const std::string& path
 }
 
 std::string pulsedBinary() {
+    // PULSE_TEST_PULSED runs the tests against another build (an older one, to see a test fail there).
+    if (const char* other = std::getenv("PULSE_TEST_PULSED"); other && *other) return other;
     return std::string(PULSE_BINARY_DIR) + "/bin/pulsed";
 }
 

@@ -11,6 +11,7 @@
 #include "storage/PgPool.h"
 #include "storage/TenantScope.h"
 
+#include <Poco/Data/DataException.h>
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeParser.h>
 #include <Poco/JSON/Parser.h>
@@ -20,12 +21,47 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <sstream>
 
 namespace pulse::http {
 namespace {
+
+// The database is away (R4): the client is told to come back, not that the server failed.
+void databaseUnavailable(Exchange& ex, const std::string& why) {
+    logging::get("api")->warn("{} {}: the database is unavailable: {}", ex.request.getMethod(), ex.path, why);
+    if (ex.response.sent()) return;
+    ex.response.set("Retry-After", "5");
+    sendProblem(ex.response, 503, "Service Unavailable", "the database is unavailable; retry shortly",
+                ex.path);
+}
+
+// "2026-01-31T12:00:00Z", with optional fractions of a second and a numeric offset (RFC 3339 §5.6).
+bool isRfc3339(const std::string& v) {
+    // d: a digit; every other character of the pattern stands for itself.
+    auto matches = [&](size_t at, const char* pattern) {
+        for (size_t i = 0; pattern[i]; ++i) {
+            if (at + i >= v.size()) return false;
+            char c = v[at + i];
+            if (pattern[i] == 'd' ? !std::isdigit(static_cast<unsigned char>(c)) : c != pattern[i])
+                return false;
+        }
+        return true;
+    };
+    if (!matches(0, "dddd-dd-dd") || v.size() < 19 || (v[10] != 'T' && v[10] != 't' && v[10] != ' ') ||
+        !matches(11, "dd:dd:dd"))
+        return false;
+    size_t i = 19;
+    if (i < v.size() && v[i] == '.') {
+        size_t digits = 0;
+        while (++i < v.size() && std::isdigit(static_cast<unsigned char>(v[i]))) ++digits;
+        if (digits < 1 || digits > 9) return false;
+    }
+    if (i < v.size() && (v[i] == 'Z' || v[i] == 'z')) return i + 1 == v.size();
+    return i < v.size() && (v[i] == '+' || v[i] == '-') && matches(i + 1, "dd:dd") && i + 6 == v.size();
+}
 
 bool unsafeMethod(const std::string& m) {
     return m != "GET" && m != "HEAD" && m != "OPTIONS";
@@ -98,11 +134,13 @@ std::string timeFromMs(const std::string& param) {
 
 std::string Call::bodyText(const std::string& mediaType) {
     auto& req = ex.request;
-    std::string type = Poco::toLower(req.getContentType());
+    // The media type without its parameters ("application/json; charset=utf-8"), exactly: a prefix match
+    // would take application/jsonfoo for JSON.
+    std::string type =
+        Poco::toLower(Poco::trim(req.getContentType().substr(0, req.getContentType().find(';'))));
     // JSON (or CSV for imports, which need a session's CSRF token or an API key): a cross-site HTML form
     // cannot send either without a CORS preflight (login CSRF defence).
-    if (type.rfind(mediaType, 0) != 0)
-        throw ApiError(415, "Unsupported Media Type", "the body must be " + mediaType);
+    if (type != mediaType) throw ApiError(415, "Unsupported Media Type", "the body must be " + mediaType);
     std::string text;
     auto limit = api.settings().maxBodyBytes;
     auto read = readRequestBody(req, ex.response, limit, text);
@@ -124,7 +162,11 @@ std::string Call::query(const std::string& name) const {
         }
     }
     for (const auto& [k, v] : *query_)
-        if (k == name) return v;
+        if (k == name) {
+            if (v.find('\0') != std::string::npos)
+                throw ApiError(400, "Bad Request", name + " must not contain a NUL character", name);
+            return v;
+        }
     return "";
 }
 
@@ -140,7 +182,9 @@ std::optional<long long> Call::timeQuery(const std::string& name) const {
     std::string v = query(name);
     if (v.empty()) return std::nullopt;
     if (v.size() <= 15 && v.find_first_not_of("0123456789") == std::string::npos) return std::stoll(v);
+    // RFC 3339 exactly: Poco's parser alone is lenient (it read "garbage" as a time).
     try {
+        if (!isRfc3339(v)) throw Poco::SyntaxException(v);
         int tz = 0;
         Poco::DateTime t = Poco::DateTimeParser::parse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, v, tz);
         t.makeUTC(tz);
@@ -444,6 +488,7 @@ void Api::route(Router& router, const std::string& method, const std::string& pa
             if (!ex.response.sent())
                 sendProblem(ex.response, 422, "Unprocessable Content", e.what(), ex.path);
         } catch (const storage::DatabaseError& e) {
+            if (storage::isTransient(e)) return databaseUnavailable(ex, e.what());
             // A row referenced, or a name taken, by a concurrent change after this request checked it.
             if (e.sqlState() != "23503" && e.sqlState() != "23505") throw;
             logging::get("api")->info("{} {}: conflict with a concurrent change: {}", ex.request.getMethod(),
@@ -451,6 +496,9 @@ void Api::route(Router& router, const std::string& method, const std::string& pa
             if (!ex.response.sent())
                 sendProblem(ex.response, 409, "Conflict",
                             "a row this request refers to was changed at the same time; retry", ex.path);
+        } catch (const Poco::Data::DataException& e) {
+            // The Poco Data pool's side of the same (its sessions cannot reach PostgreSQL).
+            return databaseUnavailable(ex, e.displayText());
         }
     });
 }

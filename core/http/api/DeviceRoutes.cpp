@@ -249,6 +249,23 @@ void addDeviceRoutes(Router& router, Api& api) {
                               changes(body.staleAfterS), changedTo(body.staleAfterS),
                               changes(body.offlineAfterS), changedTo(body.offlineAfterS)})
                          .rows.empty();
+                // A device goes STALE before OFFLINE: the thresholds in effect (the device's or its tenant's
+                // defaults) keep that order, checked in the transaction that changed them.
+                if (found) {
+                    auto t = conn.query(
+                        "SELECT coalesce(d.stale_after_s, t.default_stale_after_s)::text, "
+                        "coalesce(d.offline_after_s, t.default_offline_after_s)::text FROM pulse.devices d "
+                        "JOIN pulse.tenants t ON t.id = d.tenant_id WHERE d.id = $1::bigint",
+                        {std::to_string(id)});
+                    int stale = std::stoi(*t.rows.at(0).at(0)), offline = std::stoi(*t.rows.at(0).at(1));
+                    if (offline <= stale)
+                        throw ApiError(
+                            422, "Unprocessable Content",
+                            "offline_after_s (" + std::to_string(offline) +
+                                ", with the tenant's default) must be greater than stale_after_s (" +
+                                std::to_string(stale) + ")",
+                            body.offlineAfterS ? "offline_after_s" : "stale_after_s");
+                }
             });
             if (!found) throw ApiError(404, "Not Found", "no such device");
             devicesChanged(call, false);  // the registry caches tags and site for rule scopes

@@ -18,13 +18,39 @@ ApiError invalid(const std::string& field, const std::string& detail) {
     return ApiError(422, "Unprocessable Content", detail, field);
 }
 
+// A JSON integer: Poco counts true and false as integers (1, 0), JSON does not.
+bool isJsonInteger(const Poco::Dynamic::Var& v) {
+    return !v.isEmpty() && v.isInteger() && !v.isBoolean();
+}
+
+// A NUL ends a string at the C level (a time zone "UTC\u0000x" stored as "UTC"), and PostgreSQL refuses
+// it in text and jsonb: refused anywhere in a body, naming where.
+void refuseNul(const Poco::Dynamic::Var& v, const std::string& where) {
+    if (v.isString()) {
+        if (v.extract<std::string>().find('\0') != std::string::npos)
+            throw invalid(where, where + " must not contain a NUL character");
+    } else if (v.type() == typeid(Poco::JSON::Object::Ptr)) {
+        auto o = v.extract<Poco::JSON::Object::Ptr>();
+        if (!o) return;
+        for (const auto& [key, member] : *o) {
+            if (key.find('\0') != std::string::npos)
+                throw invalid(where, "a member name holds a NUL character");
+            refuseNul(member, where.empty() ? key : where + "." + key);
+        }
+    } else if (v.type() == typeid(Poco::JSON::Array::Ptr)) {
+        auto a = v.extract<Poco::JSON::Array::Ptr>();
+        if (!a) return;
+        for (size_t i = 0; i < a->size(); ++i) refuseNul(a->get(static_cast<unsigned>(i)), where);
+    }
+}
+
 // An integer member within [min, max]; absent gives nullopt.
 std::optional<int> optionalInt(const Poco::JSON::Object::Ptr& o, const std::string& name, int min, int max) {
     if (!o->has(name)) return std::nullopt;
     auto v = o->get(name);
     long long n = 0;
     try {
-        if (!v.isInteger()) throw invalid(name, name + " must be an integer");
+        if (!isJsonInteger(v)) throw invalid(name, name + " must be an integer");
         n = v.convert<long long>();
     } catch (const Poco::Exception&) {
         throw invalid(name, name + " must be an integer");
@@ -61,6 +87,22 @@ std::optional<std::string> optionalString(const Poco::JSON::Object::Ptr& o, cons
 std::string requiredString(const Poco::JSON::Object::Ptr& o, const std::string& name, size_t maxLength) {
     auto v = optionalString(o, name, maxLength);
     if (!v) throw invalid(name, name + " is required and must be a string");
+    return *v;
+}
+
+// An id member: a UUID, refused with the member's name before it reaches the database (whose error
+// text would otherwise be the answer).
+std::optional<std::string> optionalUuid(const Poco::JSON::Object::Ptr& o, const std::string& name,
+                                        const std::string& field = "") {
+    auto v = optionalString(o, name, 36);
+    if (v && !storage::isUuid(*v))
+        throw invalid(field.empty() ? name : field, name + " must be an id (a UUID)");
+    return v;
+}
+
+std::string requiredUuid(const Poco::JSON::Object::Ptr& o, const std::string& name) {
+    auto v = optionalUuid(o, name);
+    if (!v) throw invalid(name, name + " is required and must be an id (a UUID)");
     return *v;
 }
 
@@ -119,6 +161,7 @@ Poco::JSON::Object::Ptr parseJsonObject(const std::string& text) {
         throw ApiError(400, "Bad Request", "the body must be a JSON object");
     auto object = value.extract<Poco::JSON::Object::Ptr>();
     if (!object) throw ApiError(400, "Bad Request", "the body must be a JSON object");
+    refuseNul(value, "");
     return object;
 }
 
@@ -152,7 +195,7 @@ NewDeviceBody parseNewDevice(const std::string& text) {
     NewDeviceBody b;
     b.name = requiredString(o, "name", 128);
     b.tags = stringList(o, "tags", 64);
-    b.siteId = optionalString(o, "site_id", 36);
+    b.siteId = optionalUuid(o, "site_id");
     return b;
 }
 
@@ -284,7 +327,7 @@ BulkAlertBody parseBulkAlertAction(const std::string& text) {
         auto v = ids->get(static_cast<unsigned>(i));
         long long id = 0;
         try {
-            if (!v.isInteger()) throw invalid("ids", "ids must be alert ids (positive integers)");
+            if (!isJsonInteger(v)) throw invalid("ids", "ids must be alert ids (positive integers)");
             id = v.convert<long long>();
         } catch (const Poco::Exception&) {
             throw invalid("ids", "ids must be alert ids (positive integers)");
@@ -321,11 +364,11 @@ NewChannelBody parseNewChannel(const std::string& text) {
 services::RouteSpec parseNewRoute(const std::string& text) {
     auto o = parseJsonObject(text);
     services::RouteSpec r;
-    r.channelId = requiredString(o, "channel_id", 36);
+    r.channelId = requiredUuid(o, "channel_id");
     r.name = optionalString(o, "name", 200).value_or("");
     r.severities = stringList(o, "severities", 5);
     r.ruleTypes = stringList(o, "rule_types", 32);
-    r.siteId = optionalString(o, "site_id", 36);
+    r.siteId = optionalUuid(o, "site_id");
     r.tag = optionalString(o, "tag", 64);
     r.throttleS = optionalInt(o, "throttle_s", 0, 604800).value_or(0);
     return r;
@@ -348,7 +391,7 @@ RuleBody parseRule(const std::string& text) {
         if (!scope) throw invalid("scope", "scope must be an object");
         b.scopeKind = requiredString(scope, "kind", 16);
         if (b.scopeKind == "site") {
-            b.scopeValue = optionalString(scope, "site_id", 36);
+            b.scopeValue = optionalUuid(scope, "site_id", "scope.site_id");
             if (!b.scopeValue || b.scopeValue->size() != 36)
                 throw invalid("scope.site_id", "a site scope needs site_id");
         } else if (b.scopeKind == "tag") {

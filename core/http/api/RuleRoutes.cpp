@@ -59,6 +59,15 @@ void validateConfig(Call& call, const std::string& type, const std::string& conf
                        "type");
     std::string problems = plugins->validateConfig("rule/" + type, configJson);
     if (!problems.empty()) throw ApiError(422, "Unprocessable Content", problems, "config");
+    // The schema cannot say everything a plugin checks (a clear threshold on the wrong side of the
+    // threshold): the plugin itself is asked, by creating an instance that is stopped at once, so that no
+    // rule is stored that would never run.
+    try {
+        plugins->createInstance("rule/" + type, "validate", configJson)->stop();
+    } catch (const std::invalid_argument& e) {
+        throw ApiError(422, "Unprocessable Content",
+                       std::string("the rule plugin refuses the config: ") + e.what(), "config");
+    }
 }
 
 // Foreign keys are checked without row-level security: a scope's site or device is looked up under the
@@ -113,8 +122,12 @@ std::optional<std::string> saveRule(Call& call, const std::optional<std::string>
         call.audit(id ? "rule.update" : "rule.create", id ? *id : b.name, "failed");
         if (e.sqlState() == "23505")
             throw ApiError(409, "Conflict", "a rule named '" + b.name + "' exists", "name");
-        if (e.sqlState().rfind("23", 0) == 0 || e.sqlState() == "22P02")
-            throw ApiError(422, "Unprocessable Content", e.what());
+        if (e.sqlState().rfind("23", 0) == 0 || e.sqlState() == "22P02") {
+            // The database's own words stay in the log: they name tables and constraints, not the request.
+            logging::get("api")->info("rule refused by the database: {}", e.what());
+            throw ApiError(422, "Unprocessable Content",
+                           "a value of the rule is out of range or of the wrong form");
+        }
         throw;
     }
     return saved;

@@ -36,6 +36,16 @@ void sendUser(Call& call, const std::string& id, int status) {
     sendObject(call.ex, status, describe(rows.rows[0]));
 }
 
+// Nothing a key creates may outlive or outrank it: a user made (or promoted) by a key would keep its
+// rights after the key expires or is revoked, and could make a key that never expires. People manage
+// people; keys do not, as they do not create keys either.
+void refuseApiKeys(Call& call, const std::string& action, const std::string& what) {
+    if (call.principal->kind != services::Principal::Kind::ApiKey) return;
+    call.audit(action, "", "denied");
+    throw ApiError(403, "Forbidden",
+                   "API keys cannot " + what + ": a user would outlive the key; sign in as an administrator");
+}
+
 }  // namespace
 
 void addUserRoutes(Router& router, Api& api) {
@@ -53,6 +63,7 @@ void addUserRoutes(Router& router, Api& api) {
               [](Call& call) { sendUser(call, call.uuidId("user"), 200); });
 
     api.route(router, "POST", "/api/v1/users", "api.users.create", Access::TenantAdmin, [](Call& call) {
+        refuseApiKeys(call, "user.create", "create users");
         auto body = parseNewUser(call.bodyText());
         std::string hash = services::hashPassword(body.password);
         std::string id;
@@ -78,6 +89,7 @@ void addUserRoutes(Router& router, Api& api) {
     api.route(router, "PATCH", "/api/v1/users/{id}", "api.users.update", Access::TenantAdmin, [](Call& call) {
         const std::string& id = call.uuidId("user");
         auto body = parseUserChange(call.bodyText());
+        if (body.role || body.disabled) refuseApiKeys(call, "user.update", "change roles or disable users");
         if (id == call.principal->id && (body.role || body.disabled))
             throw ApiError(409, "Conflict",
                            "you cannot change your own role or disable yourself; ask another admin");
