@@ -1,5 +1,7 @@
 #include "http/BufferedExchange.h"
 
+#include "http/Problem.h"
+
 #include <Poco/DateTime.h>
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeFormatter.h>
@@ -68,6 +70,15 @@ std::string BufferedResponse::serialize(bool keepAlive, bool http10, bool headRe
     out += "\r\n";
     if (!headRequest && !noBody) out += body;
     return out;
+}
+
+std::string closingProblem(int status, const std::string& detail, int retryAfterS, bool headRequest) {
+    BufferedResponse response;
+    applySecurityHeaders(response);
+    if (status == 503 || status == 429) response.set("Retry-After", std::to_string(retryAfterS));
+    auto code = static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status);
+    sendProblem(response, status, Poco::Net::HTTPResponse::getReasonForStatus(code), detail);
+    return response.serialize(false, false, headRequest);
 }
 
 }  // namespace pulse::http

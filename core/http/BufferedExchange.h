@@ -55,4 +55,9 @@ class BufferedRequest : public Poco::Net::HTTPServerRequest {
     BufferedResponse& response_;
 };
 
+// An RFC 9457 problem as a whole answer on the wire, with the security headers and Connection: close
+// (Retry-After with 429 and 503): what the server sends when it refuses a connection or a request itself.
+std::string closingProblem(int status, const std::string& detail, int retryAfterS = 1,
+                           bool headRequest = false);
+
 }  // namespace pulse::http

@@ -33,29 +33,9 @@ HttpServer::State::State(const HttpSettings& s, std::shared_ptr<Router> router, 
       params(new Poco::Net::HTTPServerParams),
       metrics(m),
       open(m.gauge("pulse_http_connections", "open HTTP connections")),
-      idleOpen(m.gauge("pulse_http_connections_idle", "open HTTP connections waiting for a next request")) {
+      idleOpen(m.gauge("pulse_http_connections_idle", "open HTTP connections waiting for a next request")),
+      addressRequests(s.addressRequestsPerS, s.addressBurst) {
     params->setServerName("pulsed");
-}
-
-bool HttpServer::State::admitRequest(const std::string& key) {
-    double rate = settings.addressRequestsPerS;
-    if (rate <= 0) return true;
-    double burst = std::max(1.0, settings.addressBurst);
-    auto now = std::chrono::steady_clock::now();
-    if (addressBuckets.size() > 100000) {  // a flood of addresses: drop the buckets that refilled
-        for (auto it = addressBuckets.begin(); it != addressBuckets.end();)
-            it =
-                it->second.tokens + std::chrono::duration<double>(now - it->second.at).count() * rate >= burst
-                    ? addressBuckets.erase(it)
-                    : std::next(it);
-    }
-    auto [it, fresh] = addressBuckets.try_emplace(key, AddressBucket{burst, now});
-    auto& b = it->second;
-    b.tokens = std::min(burst, b.tokens + std::chrono::duration<double>(now - b.at).count() * rate);
-    b.at = now;
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
 }
 
 void HttpServer::State::countRefusal(const char* reason) {
@@ -70,15 +50,6 @@ void HttpServer::State::countTimeout(const char* phase) {
     metrics
         .counter("pulse_http_timeouts_total", "connections closed for a deadline: idle, header, body, write",
                  {{"phase", phase}})
-        .add();
-}
-
-void HttpServer::State::countRejected(int status, const std::string& method) {
-    metrics
-        .counter("pulse_http_requests_total", "HTTP requests served",
-                 {{"route", "rejected"},
-                  {"method", RequestDispatcher::methodLabel(method)},
-                  {"code", std::to_string(status)}})
         .add();
 }
 
@@ -219,12 +190,13 @@ void HttpConnection::process() {
     size_t used = reader_->feed({static_cast<const char*>(data.data()), data.size()});
     buffer_.consume(used);
     trackBody();
-    if (reader_->headerDone() && phase_ == Phase::Header && !uncapped_ &&
-        !server_.admitRequest(addressKey_)) {
+    if (reader_->headerDone() && phase_ == Phase::Header && !uncapped_) {
         // Every route counts, ingest, static files, /health and /metrics included; the API's own limits
         // (per principal and tenant) come on top.
-        server_.countRefusal("address_rate");
-        return respondAndClose(429, "too many requests from this address; retry shortly");
+        if (int wait = server_.addressRequests.take(addressKey_)) {
+            server_.countRefusal("address_rate");
+            return respondAndClose(429, "too many requests from this address; retry shortly", wait);
+        }
     }
     switch (reader_->state()) {
         case RequestReader::State::Failed: {
@@ -319,7 +291,7 @@ void HttpConnection::dispatch() {
         } catch (const std::exception& e) {
             // Whatever failed, the connection is answered and ends on the I/O thread, never here.
             logging::get("http")->error("a request failed outside its handler: {}", e.what());
-            bytes = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+            bytes = closingProblem(500, "the request failed; see the server log");
             keep = false;
         }
         // The I/O thread keeps the only reference from here on: the connection ends there.
@@ -358,18 +330,12 @@ std::pair<std::string, bool> HttpConnection::handle(const RequestReader::Request
     return {response.serialize(keep, http10, request.method() == boost::beast::http::verb::head), keep};
 }
 
-void HttpConnection::respondAndClose(int status, const std::string& detail) {
-    server_.countRejected(status, "");
-    BufferedResponse response;
-    applySecurityHeaders(response);
-    if (status == 503 || status == 429) response.set("Retry-After", "1");
-    sendProblem(
-        response, status,
-        Poco::Net::HTTPResponse::getReasonForStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status)),
-        detail);
-    bool head =
-        reader_ && reader_->headerDone() && reader_->request().method() == boost::beast::http::verb::head;
-    write(response.serialize(false, false, head), false);
+void HttpConnection::respondAndClose(int status, const std::string& detail, int retryAfterS) {
+    bool headerRead = reader_ && reader_->headerDone();
+    std::string method = headerRead ? std::string(reader_->request().method_string()) : "";
+    server_.dispatcher.countRequest("rejected", method, status);
+    bool head = headerRead && reader_->request().method() == boost::beast::http::verb::head;
+    write(closingProblem(status, detail, retryAfterS, head), false);
 }
 
 void HttpConnection::write(std::string bytes, bool keepAlive) {

@@ -4,6 +4,7 @@
 #include "http/RequestDispatcher.h"
 #include "http/RequestReader.h"
 #include "http/WorkerPool.h"
+#include "services/RateLimits.h"
 
 #include <Poco/AutoPtr.h>
 #include <Poco/Net/HTTPServerParams.h>
@@ -58,18 +59,11 @@ struct HttpServer::State {
     std::list<HttpConnection*> idle;  // oldest first: the first reclaimed when the server is full
     std::unordered_map<std::string, int> perAddress;
     std::unordered_map<HttpConnection*, std::weak_ptr<HttpConnection>> connections;
-    size_t bufferedBodyBytes = 0;  // bodies being received, across connections
-    struct AddressBucket {
-        double tokens;
-        std::chrono::steady_clock::time_point at;
-    };
-    std::unordered_map<std::string, AddressBucket> addressBuckets;
-
-    bool admitRequest(const std::string& addressKey);  // the per-address request rate
+    size_t bufferedBodyBytes = 0;           // bodies being received, across connections
+    services::RateLimiter addressRequests;  // http.address_requests_per_s, per address key
 
     void countRefusal(const char* reason);
     void countTimeout(const char* phase);
-    void countRejected(int status, const std::string& method);
 };
 
 // One client connection on the I/O thread: reads a request (RequestReader) under a deadline, hands it to
@@ -98,7 +92,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     void dispatch();
     std::pair<std::string, bool> handle(const RequestReader::Request& request, std::string body,
                                         bool keepAlive);
-    void respondAndClose(int status, const std::string& detail);
+    void respondAndClose(int status, const std::string& detail, int retryAfterS = 1);
     void write(std::string bytes, bool keepAlive);
     void linger();
     void setDeadline(int seconds);

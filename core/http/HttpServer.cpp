@@ -1,5 +1,6 @@
 #include "http/HttpServer.h"
 
+#include "http/BufferedExchange.h"
 #include "http/HttpConnection.h"
 #include "logging/Logging.h"
 #include "metrics/MetricsRegistry.h"
@@ -71,16 +72,7 @@ int connectionCeiling(int wanted) {
 // Answers a connection that will not be served and closes it, without reading or buffering anything: a
 // refusal costs the server one small write.
 void refuse(asio::ip::tcp::socket& socket, int status, const std::string& detail) {
-    std::string body = "{\"type\":\"about:blank\",\"title\":\"" +
-                       Poco::Net::HTTPResponse::getReasonForStatus(
-                           static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status)) +
-                       "\",\"status\":" + std::to_string(status) + ",\"detail\":\"" + detail + "\"}";
-    std::string out = "HTTP/1.1 " + std::to_string(status) + " " +
-                      Poco::Net::HTTPResponse::getReasonForStatus(
-                          static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status)) +
-                      "\r\nContent-Type: application/problem+json\r\nRetry-After: 1\r\nConnection: close\r\n"
-                      "Content-Length: " +
-                      std::to_string(body.size()) + "\r\n\r\n" + body;
+    std::string out = closingProblem(status, detail);
     error_code ec;
     socket.non_blocking(true, ec);
     socket.write_some(asio::buffer(out), ec);

@@ -20,6 +20,13 @@ const std::string& RequestDispatcher::methodLabel(const std::string& method) {
     return other;
 }
 
+void RequestDispatcher::countRequest(const std::string& route, const std::string& method, int status) const {
+    metrics_
+        .counter("pulse_http_requests_total", "HTTP requests served",
+                 {{"route", route}, {"method", methodLabel(method)}, {"code", std::to_string(status)}})
+        .add();
+}
+
 void RequestDispatcher::dispatch(Poco::Net::HTTPServerRequest& req,
                                  Poco::Net::HTTPServerResponse& res) const {
     auto started = std::chrono::steady_clock::now();
@@ -60,12 +67,7 @@ void RequestDispatcher::dispatch(Poco::Net::HTTPServerRequest& req,
         }
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    metrics_
-        .counter("pulse_http_requests_total", "HTTP requests served",
-                 {{"route", route},
-                  {"method", methodLabel(req.getMethod())},
-                  {"code", std::to_string(static_cast<int>(res.getStatus()))}})
-        .add();
+    countRequest(route, req.getMethod(), static_cast<int>(res.getStatus()));
     metrics_
         .histogram("pulse_http_request_duration_seconds", "HTTP request handling time",
                    metrics::MetricsRegistry::latencyBuckets(), {{"route", route}})

@@ -23,6 +23,9 @@ class RequestDispatcher {
 
     // The method as a metrics label: one of the methods HTTP defines, or "other".
     static const std::string& methodLabel(const std::string& method);
+    // pulse_http_requests_total for one answer; route is a route's name, "unmatched" or "rejected" (the
+    // server refused the request before routing it).
+    void countRequest(const std::string& route, const std::string& method, int status) const;
 
   private:
     std::shared_ptr<Router> router_;

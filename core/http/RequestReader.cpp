@@ -58,6 +58,39 @@ size_t RequestReader::feed(std::string_view data) {
     return used + feedBody(data.substr(used));
 }
 
+// Where the header block ends (just past its empty line), 0 while it has not arrived; `i` is where
+// the scan resumes (a lookahead that is not there yet is looked at again next time). Sets `error` for a
+// NUL, a bare CR or LF, and an obs-fold (or white space before the first field).
+size_t RequestReader::headerEnd(std::string_view data, size_t& i, const char*& error) {
+    const size_t n = data.size();
+    for (; i < n; ++i) {
+        char c = data[i];
+        if (c == '\0') return error = "the request header holds a NUL byte", 0;
+        if (c == '\r') {
+            if (i + 1 >= n) return 0;
+            if (data[i + 1] != '\n') return error = "a CR in the request header is not followed by LF", 0;
+            continue;
+        }
+        if (c != '\n') continue;
+        if (i == 0 || data[i - 1] != '\r')
+            return error = "a header line ends in a bare LF; lines end in CRLF (RFC 9112 §2.2)", 0;
+        if (i + 1 >= n) return 0;
+        char next = data[i + 1];
+        if (next == ' ' || next == '\t')
+            return error = "obsolete line folding (a header line starting with white space) is refused", 0;
+        if (next == '\r') {
+            if (i + 2 >= n) return 0;
+            if (data[i + 2] != '\n') return error = "a CR in the request header is not followed by LF", 0;
+            return i + 3;
+        }
+    }
+    return 0;
+}
+
+void RequestReader::failTooLarge() {
+    fail(413, "the body is larger than the limit of " + std::to_string(limits_.maxBodyBytes) + " bytes");
+}
+
 size_t RequestReader::feedHeader(std::string_view data) {
     // Empty lines before a request line are ignored (RFC 9112 §2.2): some clients send a CRLF after a body.
     size_t lead = 0;
@@ -69,42 +102,12 @@ size_t RequestReader::feedHeader(std::string_view data) {
     }
     // Only the first maxHeaderBytes are looked at, so the verdict is the same however the bytes arrive.
     size_t n = std::min(data.size(), limits_.maxHeaderBytes);
-    size_t end = 0;
     size_t i = scanned_;
-    for (; i < n; ++i) {
-        char c = data[i];
-        if (c == '\0') {
-            fail(400, "the request header holds a NUL byte");
-            return lead;
-        }
-        if (c == '\r') {
-            if (i + 1 >= n) break;
-            if (data[i + 1] != '\n') {
-                fail(400, "a CR in the request header is not followed by LF");
-                return lead;
-            }
-            continue;
-        }
-        if (c != '\n') continue;
-        if (i == 0 || data[i - 1] != '\r') {
-            fail(400, "a header line ends in a bare LF; lines end in CRLF (RFC 9112 §2.2)");
-            return lead;
-        }
-        if (i + 1 >= n) break;
-        char next = data[i + 1];
-        if (next == ' ' || next == '\t') {
-            fail(400, "obsolete line folding (a header line starting with white space) is refused");
-            return lead;
-        }
-        if (next == '\r') {
-            if (i + 2 >= n) break;
-            if (data[i + 2] != '\n') {
-                fail(400, "a CR in the request header is not followed by LF");
-                return lead;
-            }
-            end = i + 3;
-            break;
-        }
+    const char* error = nullptr;
+    size_t end = headerEnd(data.substr(0, n), i, error);
+    if (error) {
+        fail(400, error);
+        return lead;
     }
     if (end == 0) {
         scanned_ = i;
@@ -116,7 +119,7 @@ size_t RequestReader::feedHeader(std::string_view data) {
     beast::error_code ec;
     size_t used = parser_->put(boost::asio::buffer(data.data(), end), ec);
     if (ec == bhttp::error::body_limit) {
-        fail(413, "the body is larger than the limit of " + std::to_string(limits_.maxBodyBytes) + " bytes");
+        failTooLarge();
         return lead + used;
     }
     if (ec == bhttp::error::bad_version) {
@@ -249,8 +252,7 @@ size_t RequestReader::feedChunked(std::string_view data) {
                 for (; digits < line.size() && std::isxdigit(static_cast<unsigned char>(line[digits]));
                      ++digits) {
                     if (size > (limits_.maxBodyBytes >> 4)) {
-                        fail(413, "the body is larger than the limit of " +
-                                      std::to_string(limits_.maxBodyBytes) + " bytes");
+                        failTooLarge();
                         return i;
                     }
                     char c = static_cast<char>(std::tolower(static_cast<unsigned char>(line[digits])));
@@ -263,8 +265,7 @@ size_t RequestReader::feedChunked(std::string_view data) {
                     return i;
                 }
                 if (size > limits_.maxBodyBytes - body_.size()) {
-                    fail(413, "the body is larger than the limit of " + std::to_string(limits_.maxBodyBytes) +
-                                  " bytes");
+                    failTooLarge();
                     return i;
                 }
                 remaining_ = size;

@@ -65,6 +65,8 @@ class RequestReader {
     size_t feedChunked(std::string_view data);
     void checkFraming();
     void fail(int status, std::string detail);
+    void failTooLarge();
+    static size_t headerEnd(std::string_view data, size_t& i, const char*& error);
 
     Limits limits_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::empty_body>> parser_;

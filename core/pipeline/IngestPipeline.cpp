@@ -99,7 +99,7 @@ void IngestPipeline::submit(const pulse_ingest_message& m, int64_t waitMs, pulse
     Decoded decoded = decodeTelemetry(payload, now, limits_);
     // Every message costs at least one reading, the malformed and the empty ones too: a device that
     // sends only what is refused or ignored still meets its budget.
-    budget_.charge(device->deviceId, tenantKey, std::max<size_t>(1, decoded.readings.size()));
+    budget_.charge(device->deviceId, tenantKey, decoded.readings.size());
     if (!decoded.ok) {
         count("invalid");
         return answer(r, decoded.status,

@@ -72,8 +72,12 @@ class MqttIngest : public ::testing::Test {
         return {{"PULSE_DB_URI", appUri()}, {"PULSE_DB_MIGRATE_URI", ownerUri()}};
     }
 
-    std::unique_ptr<mqtt::async_client> device(const std::string& name, const std::string& password) {
-        auto c = std::make_unique<mqtt::async_client>(env_uri(), tenant_ + "-" + name,
+    // A device session on the device listener; clientId is what the device asks for (the broker binds
+    // it to the username anyway).
+    std::unique_ptr<mqtt::async_client> device(const std::string& name, const std::string& password,
+                                               const std::string& clientId = "") {
+        auto c = std::make_unique<mqtt::async_client>(env_uri(),
+                                                      clientId.empty() ? tenant_ + "-" + name : clientId,
                                                       mqtt::create_options(MQTTVERSION_5));
         c->connect(mqtt::connect_options_builder()
                        .mqtt_version(MQTTVERSION_5)
@@ -84,6 +88,12 @@ class MqttIngest : public ::testing::Test {
                        .finalize())
             ->wait();
         return c;
+    }
+
+    // pulsed started and ready (its MQTT session is up).
+    bool ready(const Pulsed& pulsed) {
+        return pulsed.started() &&
+               eventually(10, [&] { return httpGet(port_, "/health/ready").status == 200; });
     }
 
     static std::string env_uri() {
@@ -137,25 +147,14 @@ TEST_F(MqttIngest, NoDeviceCanTakeOverTheIngestSessionOrAnotherDevice) {
     configure("", 1);
     std::string attackerToken = createDevice("attacker"), victimToken = createDevice("victim");
     Pulsed pulsed(config_, env());
-    ASSERT_TRUE(pulsed.started());
-    ASSERT_TRUE(eventually(10, [&] { return httpGet(port_, "/health/ready").status == 200; }));
+    ASSERT_TRUE(ready(pulsed)) << httpGet(port_, "/health/ready").body;
     auto victim = device("victim", victimToken);
     // The attacker logs in with its own credentials but the client ids of Pulse's ingest session (as
     // the log shows it) and of the victim: the device listener replaces both with the attacker's username.
     std::string ingestId = "pulse-test-" + std::to_string(getpid()) + "-0";
     std::vector<std::unique_ptr<mqtt::async_client>> attackers;
-    for (const std::string& id : {ingestId, tenant_ + "/victim", tenant_ + "-victim"}) {
-        attackers.push_back(
-            std::make_unique<mqtt::async_client>(env_uri(), id, mqtt::create_options(MQTTVERSION_5)));
-        attackers.back()
-            ->connect(mqtt::connect_options_builder()
-                          .mqtt_version(MQTTVERSION_5)
-                          .clean_start(true)
-                          .user_name(tenant_ + "/attacker")
-                          .password(attackerToken)
-                          .finalize())
-            ->wait();
-    }
+    for (const std::string& id : {ingestId, tenant_ + "/victim", tenant_ + "-victim"})
+        attackers.push_back(device("attacker", attackerToken, id));
     std::this_thread::sleep_for(std::chrono::seconds(1));
     EXPECT_EQ(httpGet(port_, "/health/ready").status, 200) << httpGet(port_, "/health/ready").body;
     EXPECT_TRUE(victim->is_connected()) << "the victim's session was taken over";
@@ -203,8 +202,7 @@ TEST_F(MqttIngest, AFloodingDeviceIsRefusedAtTheBrokerAndTheOthersAreServed) {
     configure("", 1);
     std::string flood = createDevice("flood"), quiet = createDevice("quiet");
     Pulsed pulsed(config_, env());
-    ASSERT_TRUE(pulsed.started());
-    ASSERT_TRUE(eventually(10, [&] { return httpGet(port_, "/health/ready").status == 200; }));
+    ASSERT_TRUE(ready(pulsed)) << httpGet(port_, "/health/ready").body;
     // 30,000 messages as fast as the broker answers, over the device's broker budget (burst 10,000, then
     // 1,000/s): whatever the machine's speed, everything past burst + rate x elapsed is refused at the
     // source with reason code 0x87 (135) in the PUBACK.
@@ -237,8 +235,7 @@ TEST_F(MqttIngest, RetainedMessagesAreNotTelemetry) {
     configure("", 1);
     std::string token = createDevice("retainer");
     Pulsed pulsed(config_, env());
-    ASSERT_TRUE(pulsed.started());
-    ASSERT_TRUE(eventually(10, [&] { return httpGet(port_, "/health/ready").status == 200; }));
+    ASSERT_TRUE(ready(pulsed)) << httpGet(port_, "/health/ready").body;
     // A retained reading would be delivered again at every (re)subscription and stored again. The broker
     // announces that it keeps none (MQTT v5 CONNACK: Retain Available 0): a client drops the flag, and
     // one that sends it anyway is disconnected.

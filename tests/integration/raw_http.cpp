@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstring>
@@ -84,9 +85,11 @@ void RawConnection::shutdownWrite() {
 std::string RawConnection::read(int ms, int enough) {
     std::string out;
     auto deadline = Clock::now() + std::chrono::milliseconds(ms);
+    // Past the deadline it still takes what is already there (read(0): what has arrived, and whether the
+    // server closed), and stops at the first look that finds nothing.
     while (fd_ >= 0 && !closed_) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-        if (left <= 0) break;
+        auto left = std::max<long long>(
+            0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
         pollfd p{fd_, POLLIN, 0};
         if (::poll(&p, 1, static_cast<int>(left)) <= 0) break;
         char buf[16384];

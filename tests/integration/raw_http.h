@@ -19,9 +19,9 @@ class RawConnection {
     bool connected() const { return fd_ >= 0; }
     bool send(const std::string& bytes);
     void shutdownWrite();
-    // What arrives within `ms`, stopping early at end of input or once `enough` responses' worth of
-    // status lines ("HTTP/1.") are in and their bodies complete (Content-Length). closed() tells if the
-    // server closed.
+    // What arrives within `ms` (0: what is there already), stopping early at end of input or once `enough`
+    // responses' worth of status lines ("HTTP/1.") are in and their bodies complete (Content-Length).
+    // closed() tells if the server closed.
     std::string read(int ms, int enough = 1);
     bool closed() const { return closed_; }
     // True when the server closes the connection within `ms` (after any answer it sends).

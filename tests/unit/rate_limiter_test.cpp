@@ -1,13 +1,13 @@
 // Token buckets and the login throttle: bursts, refill, Retry-After, keys kept apart, the victim's own
 // address unaffected by an attacker's failures.
-#include "http/RateLimiter.h"
+#include "services/RateLimits.h"
 
 #include <gtest/gtest.h>
 
 #include <thread>
 
-using pulse::http::LoginThrottle;
-using pulse::http::RateLimiter;
+using pulse::services::LoginThrottle;
+using pulse::services::RateLimiter;
 
 TEST(RateLimiter, AllowsTheBurstThenAsksToWaitAndRefills) {
     RateLimiter limiter(20, 3);
@@ -60,4 +60,21 @@ TEST(LoginThrottle, SuccessClearsThePairAndFailuresAgeOut) {
     EXPECT_GE(throttle.begin("u", "ip"), 1);
     std::this_thread::sleep_for(std::chrono::milliseconds(1100));
     EXPECT_EQ(throttle.begin("u", "ip"), 0);
+}
+
+TEST(RateLimiter, AChargeBeyondTheTokenTakesTheBucketIntoDebt) {
+    RateLimiter limiter(10, 5);
+    EXPECT_EQ(limiter.take("device"), 0);
+    limiter.charge("device", 14);  // a message of 15 readings, let in with 5 tokens
+    int wait = limiter.take("device");
+    EXPECT_GE(wait, 1) << "the debt must be paid back before the next message";
+    EXPECT_LE(wait, 2);  // 10 tokens owed, refilled at 10 a second
+    EXPECT_EQ(limiter.take("other"), 0) << "a debt is the key's own";
+}
+
+TEST(RateLimiter, ARateOfZeroLetsEverythingThrough) {
+    RateLimiter limiter(0, 1);
+    for (int i = 0; i < 100; ++i) ASSERT_EQ(limiter.take("k"), 0);
+    limiter.charge("k", 1000);
+    EXPECT_EQ(limiter.take("k"), 0);
 }

@@ -1,10 +1,10 @@
 #pragma once
 
-#include "http/RateLimiter.h"
 #include "http/Router.h"
 #include "http/api/ApiError.h"
 #include "net/EgressGuard.h"
 #include "services/IdentityService.h"
+#include "services/RateLimits.h"
 #include "storage/PgConnection.h"
 #include "storage/TenantScope.h"
 
@@ -153,7 +153,7 @@ class Api {
     std::string sessionCookieName() const;
     const ApiServices& services() const { return services_; }
     const ApiSettings& settings() const { return settings_; }
-    LoginThrottle& loginThrottle() { return loginThrottle_; }
+    services::LoginThrottle& loginThrottle() { return loginThrottle_; }
 
   private:
     std::optional<services::Principal> authenticate(Call& call, bool& presented);
@@ -162,10 +162,10 @@ class Api {
 
     ApiServices services_;
     ApiSettings settings_;
-    RateLimiter addressLimiter_;
-    RateLimiter tenantLimiter_;
-    RateLimiter principalLimiter_;
-    LoginThrottle loginThrottle_;
+    services::RateLimiter addressLimiter_;
+    services::RateLimiter tenantLimiter_;
+    services::RateLimiter principalLimiter_;
+    services::LoginThrottle loginThrottle_;
 };
 
 // JSON helpers shared by the resource files.

@@ -5,9 +5,9 @@
 #include <string>
 #include <unordered_map>
 
-namespace pulse::http {
+namespace pulse::services {
 
-// Token buckets by key (client address, tenant): `burst` requests at once, refilled at `perSecond`.
+// Token buckets by key (client address, tenant, device): `burst` requests at once, refilled at `perSecond`.
 // In memory, per instance: N instances allow N times the rate (documented). Idle buckets are dropped so
 // that a flood of distinct keys cannot grow it without bound.
 class RateLimiter {
@@ -16,7 +16,11 @@ class RateLimiter {
         : perSecond_(perSecond), burst_(burst), maxKeys_(maxKeys) {}
 
     // 0 when the request may go ahead (a token is taken), otherwise the seconds to wait (Retry-After).
+    // A rate of 0 lets everything through.
     int take(const std::string& key);
+    // A request let in may cost more than one token (a message of many readings): the bucket goes into
+    // debt, so that a large batch passes at the sustained rate and what follows waits.
+    void charge(const std::string& key, double tokens);
 
   private:
     struct Bucket {
@@ -59,4 +63,4 @@ class LoginThrottle {
     std::unordered_map<std::string, Count> counts_;
 };
 
-}  // namespace pulse::http
+}  // namespace pulse::services

@@ -1,11 +1,11 @@
-#include "http/RateLimiter.h"
+#include "services/RateLimits.h"
 
 #include <algorithm>
 #include <cmath>
 #include <utility>
 #include <vector>
 
-namespace pulse::http {
+namespace pulse::services {
 namespace {
 
 // Drops the older half of a map's entries, by the time ageOf reads from each.
@@ -22,6 +22,7 @@ void evictOldestHalf(Map& map, AgeOf ageOf) {
 }  // namespace
 
 int RateLimiter::take(const std::string& key) {
+    if (perSecond_ <= 0) return 0;
     auto now = std::chrono::steady_clock::now();
     std::lock_guard lock(mutex_);
     if (buckets_.size() >= maxKeys_) prune(now);
@@ -37,6 +38,13 @@ int RateLimiter::take(const std::string& key) {
         return 0;
     }
     return std::max(1, static_cast<int>(std::ceil((1.0 - b.tokens) / perSecond_)));
+}
+
+void RateLimiter::charge(const std::string& key, double tokens) {
+    if (perSecond_ <= 0 || tokens <= 0) return;
+    std::lock_guard lock(mutex_);
+    auto it = buckets_.find(key);
+    if (it != buckets_.end()) it->second.tokens -= tokens;
 }
 
 void RateLimiter::prune(std::chrono::steady_clock::time_point now) {
@@ -92,4 +100,4 @@ void LoginThrottle::succeeded(const std::string& account, const std::string& add
     if (auto it = counts_.find("a:" + address); it != counts_.end() && it->second.n > 0) --it->second.n;
 }
 
-}  // namespace pulse::http
+}  // namespace pulse::services
