@@ -17,9 +17,10 @@ namespace {
 const std::string kColumns =
     "a.id::text, a.status, a.condition, a.severity, a.flapping::text, a.summary, "
     "a.last_value::text, a.device_id::text, d.name, a.rule_id::text, r.name, r.type, " +
-    isoTime("a.triggered_at") + ", " + isoTime("a.opened_at") + ", " + isoTime("a.acknowledged_at") +
-    ", a.acknowledged_by, " + isoTime("a.closed_at") + ", a.closed_by, a.close_reason, " +
-    isoTime("a.silenced_until") + ", a.assignee_id::text, a.tenant_id::text";
+    storage::isoTime("a.triggered_at") + ", " + storage::isoTime("a.opened_at") + ", " +
+    storage::isoTime("a.acknowledged_at") + ", a.acknowledged_by, " + storage::isoTime("a.closed_at") +
+    ", a.closed_by, a.close_reason, " + storage::isoTime("a.silenced_until") +
+    ", a.assignee_id::text, a.tenant_id::text";
 const std::string kFrom =
     " FROM pulse.alerts a JOIN pulse.devices d ON d.id = a.device_id JOIN pulse.rules r ON r.id = a.rule_id";
 
@@ -31,7 +32,7 @@ Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& 
     o->set("severity", *r[3]);
     o->set("flapping", *r[4] == "true");
     o->set("summary", *r[5]);
-    o->set("last_value", r[6] ? Poco::Dynamic::Var(sqlNumber(*r[6])) : Poco::Dynamic::Var());
+    o->set("last_value", r[6] ? Poco::Dynamic::Var(storage::sqlNumber(*r[6])) : Poco::Dynamic::Var());
     Poco::JSON::Object::Ptr device = new Poco::JSON::Object;
     device->set("id", std::stoll(*r[7]));
     device->set("name", *r[8]);
@@ -94,7 +95,8 @@ void addAlertRoutes(Router& router, Api& api) {
                     "AND ($3::uuid IS NULL OR d.site_id = $3::uuid) "
                     "AND ($4::bigint IS NULL OR a.device_id = $4::bigint) "
                     "AND ($5::bigint IS NULL OR a.id < $5::bigint) ORDER BY a.id DESC LIMIT $6::int",
-                {status, nonEmpty(severity), nonEmpty(site), device, before, std::to_string(limit + 1)});
+                {status, storage::nonEmpty(severity), storage::nonEmpty(site), device, before,
+                 std::to_string(limit + 1)});
         });
         call.sendRows(rows, limit, describe);
     });
@@ -106,7 +108,7 @@ void addAlertRoutes(Router& router, Api& api) {
             alert =
                 conn.query("SELECT " + kColumns + kFrom + " WHERE a.id = $1::bigint", {std::to_string(id)});
             events =
-                conn.query("SELECT kind, " + isoTime("at") +
+                conn.query("SELECT kind, " + storage::isoTime("at") +
                                ", actor, value::text, detail::text FROM pulse.alert_events WHERE alert_id = "
                                "$1::bigint ORDER BY id",
                            {std::to_string(id)});
@@ -119,7 +121,7 @@ void addAlertRoutes(Router& router, Api& api) {
             o->set("kind", *e[0]);
             o->set("at", *e[1]);
             o->set("actor", *e[2]);
-            o->set("value", e[3] ? Poco::Dynamic::Var(sqlNumber(*e[3])) : Poco::Dynamic::Var());
+            o->set("value", e[3] ? Poco::Dynamic::Var(storage::sqlNumber(*e[3])) : Poco::Dynamic::Var());
             o->set("detail", jsonValue(*e[4]));
             history->add(o);
         }
@@ -236,14 +238,14 @@ void addAlertRoutes(Router& router, Api& api) {
                     "SELECT dl.id::text, dl.channel_id::text, c.name, c.type, e.kind, dl.status, "
                     "dl.attempts::text, dl.max_attempts::text, dl.last_status_code::text, dl.last_error, "
                     "dl.idempotency_key, " +
-                        isoTime("dl.created_at") + ", " + isoTime("dl.next_attempt_at") + ", " +
-                        isoTime("dl.completed_at") +
+                        storage::isoTime("dl.created_at") + ", " + storage::isoTime("dl.next_attempt_at") +
+                        ", " + storage::isoTime("dl.completed_at") +
                         " FROM pulse.deliveries dl JOIN pulse.channels c ON c.id = dl.channel_id "
                         "JOIN pulse.alert_events e ON e.id = dl.event_id WHERE dl.alert_id = $1::bigint "
                         "ORDER BY dl.id LIMIT 500",
                     {std::to_string(id)});
                 attempts = conn.query(
-                    "SELECT t.delivery_id::text, t.attempt::text, " + isoTime("t.started_at") +
+                    "SELECT t.delivery_id::text, t.attempt::text, " + storage::isoTime("t.started_at") +
                         ", t.duration_ms::text, t.outcome, t.status_code::text, t.detail FROM "
                         "pulse.delivery_attempts t JOIN pulse.deliveries dl ON dl.id = t.delivery_id WHERE "
                         "dl.alert_id = $1::bigint ORDER BY t.delivery_id, t.attempt LIMIT 5000",

@@ -112,24 +112,8 @@ long long nowMs() {
         .count();
 }
 
-double sqlNumber(const std::string& text) {
-    return std::strtod(text.c_str(), nullptr);
-}
-
-std::optional<std::string> nonEmpty(const std::string& value) {
-    return value.empty() ? std::nullopt : std::optional<std::string>(value);
-}
-
 Poco::Dynamic::Var orNull(const std::optional<std::string>& value) {
     return value ? Poco::Dynamic::Var(*value) : Poco::Dynamic::Var();
-}
-
-std::string isoTime(const std::string& column) {
-    return "to_char(" + column + " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
-}
-
-std::string timeFromMs(const std::string& param) {
-    return "(timestamptz 'epoch' + " + param + "::bigint * interval '1 millisecond')";
 }
 
 std::string Call::bodyText(const std::string& mediaType) {

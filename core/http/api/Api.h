@@ -6,6 +6,7 @@
 #include "services/IdentityService.h"
 #include "services/RateLimits.h"
 #include "storage/PgConnection.h"
+#include "storage/SqlText.h"
 #include "storage/TenantScope.h"
 
 #include <Poco/JSON/Array.h>
@@ -173,23 +174,13 @@ void sendObject(Exchange& ex, int status, const Poco::JSON::Object::Ptr& object)
 std::string toJson(const Poco::JSON::Object::Ptr& object);
 // A JSON document the database produced (config::text, detail::text, array_to_json(...)::text).
 Poco::Dynamic::Var jsonValue(const std::string& text);
-// A double precision column's text as a number; never throws (subnormal values, which std::stod refuses,
-// are stored by ingest like any other finite value).
-double sqlNumber(const std::string& text);
 // What the alert filters accept.
 extern const std::vector<std::string> kAlertSeverities;     // CRITICAL, HIGH, MEDIUM, LOW, INFO
 extern const std::vector<std::string> kAlertStatusFilters;  // OPEN, ACKNOWLEDGED, CLOSED, ALL
 // Now, in milliseconds since 1970.
 long long nowMs();
-// A query parameter as an optional SQL parameter: nullopt (NULL) when it was not given.
-std::optional<std::string> nonEmpty(const std::string& value);
 // A nullable column as JSON: null when SQL NULL.
 Poco::Dynamic::Var orNull(const std::optional<std::string>& value);
-// A SQL expression formatting a timestamptz column as RFC 3339 UTC (NULL stays NULL).
-std::string isoTime(const std::string& column);
-// A SQL expression for the timestamptz that a bigint parameter ($n) of milliseconds since 1970 names
-// (integer arithmetic: exact to the millisecond, unlike to_timestamp's double).
-std::string timeFromMs(const std::string& param);
 
 // docs/openapi.json, compiled in.
 const char* openApiDocument();

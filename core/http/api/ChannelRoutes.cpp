@@ -16,7 +16,7 @@ namespace {
 const std::string kChannelColumns =
     "c.id::text, c.name, c.type, c.config::text, (c.secrets IS NOT NULL)::text, "
     "c.enabled::text, nullif(c.disabled_reason, ''), c.max_concurrency::text, " +
-    isoTime("c.created_at") + ", " + isoTime("c.updated_at");
+    storage::isoTime("c.created_at") + ", " + storage::isoTime("c.updated_at");
 
 services::ChannelService& channels(Call& call) {
     if (!call.api.services().channels)
@@ -111,7 +111,7 @@ void addChannelRoutes(Router& router, Api& api) {
                 "SELECT r.id::text, r.channel_id::text, r.name, array_to_json(r.severities)::text, "
                 "array_to_json(r.rule_types)::text, r.site_id::text, r.tag, r.throttle_s::text, "
                 "r.enabled::text, " +
-                isoTime("r.created_at") +
+                storage::isoTime("r.created_at") +
                 " FROM pulse.routing_rules r ORDER BY r.created_at, r.id LIMIT 1000");
         });
         Poco::JSON::Array::Ptr items = new Poco::JSON::Array;

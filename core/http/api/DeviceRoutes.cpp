@@ -21,8 +21,8 @@ namespace pulse::http {
 namespace {
 
 const std::string kColumns = "d.id::text, d.name, d.status, d.site_id::text, array_to_json(d.tags)::text, " +
-                             isoTime("d.last_seen_at") + ", " + isoTime("d.created_at") + ", " +
-                             isoTime("d.decommissioned_at") +
+                             storage::isoTime("d.last_seen_at") + ", " + storage::isoTime("d.created_at") +
+                             ", " + storage::isoTime("d.decommissioned_at") +
                              ", d.stale_after_s::text, d.offline_after_s::text, d.tenant_id::text";
 
 Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& r) {
@@ -177,8 +177,8 @@ void addDeviceRoutes(Router& router, Api& api) {
                                   "AND ($5::text IS NULL OR d.name LIKE replace(replace(replace($5, '\\', "
                                   "'\\\\'), '%', '\\%'), '_', '\\_') || '%') "
                                   "ORDER BY d.id LIMIT $6::int",
-                              {nonEmpty(status), nonEmpty(tag), nonEmpty(site), after, nonEmpty(q),
-                               std::to_string(limit + 1)});
+                              {storage::nonEmpty(status), storage::nonEmpty(tag), storage::nonEmpty(site),
+                               after, storage::nonEmpty(q), std::to_string(limit + 1)});
         });
         call.sendRows(rows, limit, describe);
     });

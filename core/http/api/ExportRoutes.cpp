@@ -47,7 +47,7 @@ void sendExport(Call& call, const std::string& format, const std::string& what,
                     continue;
                 }
                 if (columns[c].kind == Column::Number)
-                    o->set(columns[c].name, sqlNumber(*r[c]));
+                    o->set(columns[c].name, storage::sqlNumber(*r[c]));
                 else
                     o->set(columns[c].name, *r[c]);
             }
@@ -78,8 +78,8 @@ void addExportRoutes(Router& router, Api& api) {
         call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
             rows = conn.query(
                 "SELECT d.id::text, d.name, d.status, s.name, array_to_string(d.tags, ';'), " +
-                    isoTime("d.last_seen_at") + ", " + isoTime("d.created_at") + ", " +
-                    isoTime("d.decommissioned_at") +
+                    storage::isoTime("d.last_seen_at") + ", " + storage::isoTime("d.created_at") + ", " +
+                    storage::isoTime("d.decommissioned_at") +
                     " FROM pulse.devices d LEFT JOIN pulse.sites s ON s.id = d.site_id ORDER BY d.id "
                     "LIMIT $1::int",
                 {std::to_string(kMaxRows)});
@@ -105,12 +105,13 @@ void addExportRoutes(Router& router, Api& api) {
             rows = conn.query(
                 "SELECT a.id::text, a.status, a.severity, a.condition, d.name, r.name, a.summary, "
                 "a.last_value::text, " +
-                    isoTime("a.opened_at") + ", " + isoTime("a.acknowledged_at") + ", a.acknowledged_by, " +
-                    isoTime("a.closed_at") + ", a.closed_by, a.close_reason" +
+                    storage::isoTime("a.opened_at") + ", " + storage::isoTime("a.acknowledged_at") +
+                    ", a.acknowledged_by, " + storage::isoTime("a.closed_at") +
+                    ", a.closed_by, a.close_reason" +
                     " FROM pulse.alerts a JOIN pulse.devices d ON d.id = a.device_id JOIN pulse.rules r ON "
                     "r.id = "
                     "a.rule_id WHERE ($1 = 'ALL' OR a.status = $1) AND a.opened_at >= " +
-                    timeFromMs("$2") + " AND a.opened_at < " + timeFromMs("$3") +
+                    storage::timeFromMs("$2") + " AND a.opened_at < " + storage::timeFromMs("$3") +
                     " ORDER BY a.id LIMIT $4::int",
                 {status, std::to_string(from), std::to_string(to), std::to_string(kMaxRows)});
         });

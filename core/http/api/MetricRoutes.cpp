@@ -12,7 +12,7 @@ namespace {
 
 const std::string kColumns =
     "m.id::text, m.name, m.unit, m.description, m.is_boolean::text, m.last_value::text, " +
-    isoTime("m.last_ts") + ", " + isoTime("m.created_at");
+    storage::isoTime("m.last_ts") + ", " + storage::isoTime("m.created_at");
 
 Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& r) {
     Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
@@ -21,7 +21,7 @@ Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& 
     o->set("unit", *r[2]);
     o->set("description", *r[3]);
     o->set("boolean", *r[4] == "true");
-    o->set("last_value", r[5] ? Poco::Dynamic::Var(sqlNumber(*r[5])) : Poco::Dynamic::Var());
+    o->set("last_value", r[5] ? Poco::Dynamic::Var(storage::sqlNumber(*r[5])) : Poco::Dynamic::Var());
     o->set("last_at", orNull(r[6]));
     o->set("created_at", *r[7]);
     return o;
@@ -42,7 +42,7 @@ void addMetricRoutes(Router& router, Api& api) {
                 "SELECT " + kColumns +
                     " FROM pulse.metrics m WHERE ($1::bigint IS NULL OR m.id > $1::bigint) AND ($2::text IS "
                     "NULL OR starts_with(m.name, $2)) ORDER BY m.id LIMIT $3::int",
-                {after, nonEmpty(prefix), std::to_string(limit + 1)});
+                {after, storage::nonEmpty(prefix), std::to_string(limit + 1)});
         });
         call.sendRows(rows, limit, describe);
     });
@@ -91,17 +91,18 @@ void addMetricRoutes(Router& router, Api& api) {
                 bool raw = resolution == "raw";
                 std::string time = raw ? "ts" : "hour";
                 // An hourly bucket that began before `from` still covers part of the range.
-                std::string start = raw ? timeFromMs("$4") : "date_trunc('hour', " + timeFromMs("$4") + ")";
+                std::string start =
+                    raw ? storage::timeFromMs("$4") : "date_trunc('hour', " + storage::timeFromMs("$4") + ")";
                 rows =
                     conn.query("SELECT (extract(epoch FROM " + time + ") * 1000000)::bigint::text, " +
-                                   isoTime(time) + ", " +
+                                   storage::isoTime(time) + ", " +
                                    (raw ? "value::text FROM pulse.telemetry"
                                         : "min::text, max::text, (sum / count)::text, count::text FROM "
                                           "pulse.telemetry_hourly") +
                                    " WHERE device_id = $1::bigint AND metric_id = $2::int AND " + time +
                                    " > (timestamptz 'epoch' + $3::bigint * interval '1 microsecond') AND " +
-                                   time + " >= " + start + " AND " + time + " < " + timeFromMs("$5") +
-                                   " ORDER BY " + time + " LIMIT $6::int",
+                                   time + " >= " + start + " AND " + time + " < " +
+                                   storage::timeFromMs("$5") + " ORDER BY " + time + " LIMIT $6::int",
                                {std::to_string(device), *found.rows[0][1], since, std::to_string(from),
                                 std::to_string(to), std::to_string(limit + 1)});
             });
@@ -112,11 +113,11 @@ void addMetricRoutes(Router& router, Api& api) {
                 Poco::JSON::Object::Ptr p = new Poco::JSON::Object;
                 p->set("at", *r[1]);
                 if (resolution == "raw") {
-                    p->set("value", sqlNumber(*r[2]));
+                    p->set("value", storage::sqlNumber(*r[2]));
                 } else {
-                    p->set("min", sqlNumber(*r[2]));
-                    p->set("max", sqlNumber(*r[3]));
-                    p->set("avg", sqlNumber(*r[4]));
+                    p->set("min", storage::sqlNumber(*r[2]));
+                    p->set("max", storage::sqlNumber(*r[3]));
+                    p->set("avg", storage::sqlNumber(*r[4]));
                     p->set("count", std::stoll(*r[5]));
                 }
                 return p;

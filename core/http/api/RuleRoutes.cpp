@@ -16,7 +16,7 @@ const std::string kColumns =
     "r.scope_tag, "
     "r.scope_device_id::text, r.auto_close::text, r.flap_threshold::text, r.flap_window_s::text, "
     "r.enabled::text, " +
-    isoTime("r.created_at") + ", " + isoTime("r.updated_at");
+    storage::isoTime("r.created_at") + ", " + storage::isoTime("r.updated_at");
 
 Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& r) {
     Poco::JSON::Object::Ptr o = new Poco::JSON::Object;

@@ -14,7 +14,7 @@ namespace {
 const std::string kColumns =
     "s.id::text, s.name, s.time_zone, (SELECT count(*) FROM pulse.devices d WHERE d.site_id = s.id "
     "AND d.decommissioned_at IS NULL)::text, " +
-    isoTime("s.created_at");
+    storage::isoTime("s.created_at");
 
 Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& r) {
     Poco::JSON::Object::Ptr o = new Poco::JSON::Object;

@@ -11,7 +11,8 @@
 namespace pulse::http {
 namespace {
 
-const std::string kColumns = "t.id::text, t.slug, t.name, t.device_limit::text, " + isoTime("t.created_at");
+const std::string kColumns =
+    "t.id::text, t.slug, t.name, t.device_limit::text, " + storage::isoTime("t.created_at");
 
 Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& r) {
     Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
@@ -56,7 +57,7 @@ void addTenantRoutes(Router& router, Api& api) {
                                   " FROM pulse.tenants t WHERE ($1::uuid IS NULL OR t.id = $1::uuid) "
                                   "AND ($2::uuid IS NULL OR t.id > $2::uuid) ORDER BY t.id LIMIT $3::int",
                               {everyone ? std::nullopt : std::optional<std::string>(call.principal->tenantId),
-                               nonEmpty(after), std::to_string(limit + 1)});
+                               storage::nonEmpty(after), std::to_string(limit + 1)});
         });
         if (everyone) call.audit("tenant.list", "");
         call.sendRows(rows, limit, describe);

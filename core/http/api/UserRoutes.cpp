@@ -13,8 +13,8 @@
 namespace pulse::http {
 namespace {
 
-const std::string kColumns =
-    "u.id::text, u.email::text, u.display_name, u.role, u.disabled::text, " + isoTime("u.created_at");
+const std::string kColumns = "u.id::text, u.email::text, u.display_name, u.role, u.disabled::text, " +
+                             storage::isoTime("u.created_at");
 
 Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& r) {
     Poco::JSON::Object::Ptr o = new Poco::JSON::Object;

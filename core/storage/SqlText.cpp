@@ -1,0 +1,23 @@
+#include "storage/SqlText.h"
+
+#include <cstdlib>
+
+namespace pulse::storage {
+
+std::string isoTime(const std::string& column) {
+    return "to_char(" + column + " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+}
+
+std::string timeFromMs(const std::string& param) {
+    return "(timestamptz 'epoch' + " + param + "::bigint * interval '1 millisecond')";
+}
+
+std::optional<std::string> nonEmpty(const std::string& value) {
+    return value.empty() ? std::nullopt : std::optional<std::string>(value);
+}
+
+double sqlNumber(const std::string& text) {
+    return std::strtod(text.c_str(), nullptr);
+}
+
+}  // namespace pulse::storage

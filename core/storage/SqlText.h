@@ -1,0 +1,21 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace pulse::storage {
+
+// Pieces of SQL text and parameters that the storage objects share.
+
+// A SQL expression formatting a timestamptz column as RFC 3339 UTC (NULL stays NULL).
+std::string isoTime(const std::string& column);
+// A SQL expression for the timestamptz that a bigint parameter ($n) of milliseconds since 1970 names
+// (integer arithmetic: exact to the millisecond, unlike to_timestamp's double).
+std::string timeFromMs(const std::string& param);
+// A filter value as an optional SQL parameter: nullopt (NULL, "no filter") when it is empty.
+std::optional<std::string> nonEmpty(const std::string& value);
+// A double precision column's text as a number; never throws (subnormal values, which std::stod refuses,
+// are stored by ingest like any other finite value).
+double sqlNumber(const std::string& text);
+
+}  // namespace pulse::storage
