@@ -1,63 +1,49 @@
 #pragma once
 
 #include "app/ServerContext.h"
+#include "app/commands/Command.h"
 
 #include <Poco/Util/OptionSet.h>
 #include <Poco/Util/ServerApplication.h>
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace pulse::app {
 
-// pulsed: the Pulse host. Runs in the foreground (or --daemon), or performs one administrative task
-// (--check-config, --list-plugins, --migrate, --seed-demo) and exits.
+// pulsed: the Pulse host. Serves in the foreground (or --daemon), or runs one administrative command
+// (core/app/commands/: --check-config, --migrate, --create-device, ...) and exits.
 class PulseServer : public Poco::Util::ServerApplication {
   public:
     PulseServer();
 
   protected:
     void defineOptions(Poco::Util::OptionSet& options) override;
-    void handleOption(const std::string& name, const std::string& value) override;
     void initialize(Poco::Util::Application& self) override;
     void uninitialize() override;
     int main(const std::vector<std::string>& args) override;
 
   private:
-    enum class Mode {
-        Serve,
-        Help,
-        Version,
-        HelpConfig,
-        CheckConfig,
-        ListPlugins,
-        Migrate,
-        SeedDemo,
-        CreateDevice,
-        CreateChannel,
-        CreateRule
-    };
+    // Option callbacks (Poco::Util::OptionCallback).
+    void selectCommand(const std::string& name, const std::string& value);
+    void setCommandOption(const std::string& name, const std::string& value);
+    void setConfigPath(const std::string& name, const std::string& value);
+    void showInformation(const std::string& name, const std::string& value);
 
-    void setMode(Mode mode);
-    void printHelp() const;
+    void printHelp();
+    // The component types the configuration's plugins.d loads, by kind ("rule: threshold, heartbeat"), for
+    // --help; empty when the configuration cannot be read.
+    std::string loadedComponentTypes();
     void printConfigKeys() const;
-    int checkConfig();
-    int listPlugins();
-    int seedDemo();
-    int createDevice();
-    int createChannel();
-    int createRule();
     void registerProcessMetrics();
+    std::string configPath() const;
 
-    Mode mode_ = Mode::Serve;
+    std::vector<std::unique_ptr<Command>> commands_ = administrativeCommands();
+    Command* command_ = nullptr;  // null: serve
+    CommandArgs args_;
+    std::string information_;  // help, version or help-config: printed, no configuration loaded
     std::string configPath_;
-    std::string deviceSpec_;  // --create-device TENANT/NAME
-    std::string deviceTags_;  // --tags a,b
-    std::string objectSpec_;  // --create-channel / --create-rule TENANT/NAME
-    std::string type_;        // --type: the sender or rule component type
-    std::string json_;        // --json: the plugin config
-    std::string severity_;    // --severity (rules), --severities (channel routing)
-    std::string scope_;       // --scope site:<name> | tag:<tag> | device:<name>
     int startupError_ = 0;
     std::unique_ptr<ServerContext> ctx_;
 };

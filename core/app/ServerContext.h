@@ -1,6 +1,8 @@
 #pragma once
 
+#include "app/Workers.h"
 #include "config/Settings.h"
+#include "http/HttpServer.h"
 #include "http/PluginRoutes.h"
 #include "http/Router.h"
 #include "http/api/Api.h"
@@ -22,7 +24,6 @@
 #include "storage/Database.h"
 #include "storage/PgPool.h"
 #include "workers/NotificationDispatcher.h"
-#include "workers/PeriodicTask.h"
 #include "workers/WakeSignal.h"
 
 #include <chrono>
@@ -31,12 +32,16 @@
 
 namespace pulse::app {
 
-// What the subsystems share. Owned by the application; subsystems fill and release their parts.
+// What the subsystems share. Owned by the application; subsystems fill their parts, and register what runs
+// on its own with workers.
 struct ServerContext {
     config::Settings settings;
     metrics::MetricsRegistry metrics;
     services::HealthService health;
+    // The two pools (docs/architecture.md "Database"): Poco Data sessions for ordinary queries, libpq
+    // connections for the REST API's queries and the channels.
     std::unique_ptr<storage::Database> db;
+    std::unique_ptr<storage::PgPool> pgPool;
     // Created before the plugins, which mount their routes on it; served by the HTTP subsystem.
     std::shared_ptr<http::Router> router = std::make_shared<http::Router>();
     std::unique_ptr<http::PluginRoutes> pluginRoutes;
@@ -44,8 +49,6 @@ struct ServerContext {
     std::unique_ptr<services::DeviceStatusTracker> deviceStatus;
     std::unique_ptr<pipeline::TelemetryWriter> writer;
     std::unique_ptr<pipeline::IngestPipeline> ingest;
-    std::unique_ptr<workers::PeriodicTask> partitionMaintenance;
-    std::unique_ptr<workers::PeriodicTask> brokerSync;
     std::function<void()> syncBroker;  // rewrites the broker's password file now (empty: not managed)
     std::unique_ptr<plugins::PluginManager> plugins;
     // Rules, alerts and notifications.
@@ -56,15 +59,15 @@ struct ServerContext {
     std::unique_ptr<pipeline::RuleEngine> rules;
     std::unique_ptr<services::ChannelService> channels;
     std::unique_ptr<workers::NotificationDispatcher> dispatcher;
-    std::unique_ptr<workers::PeriodicTask> ruleReload;
-    std::unique_ptr<workers::PeriodicTask> ruleTick;
     // The REST API.
-    std::unique_ptr<storage::PgPool> apiPool;
     std::unique_ptr<services::IdentityService> identity;
     std::unique_ptr<services::AuditLog> audit;
     std::unique_ptr<services::OidcVerifier> oidc;  // when oidc.issuer is set
     std::unique_ptr<http::Api> api;
+    std::unique_ptr<http::HttpServer> server;
     std::chrono::steady_clock::time_point startedAt = std::chrono::steady_clock::now();
+    // Last, so that it is destroyed first: every worker stops before what it uses goes away.
+    Workers workers;
 };
 
 }  // namespace pulse::app

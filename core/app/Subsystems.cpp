@@ -38,14 +38,14 @@ void withStartupRetry(int timeoutS, Fn&& fn) {
 }  // namespace
 
 void migrateOrCheck(const config::Settings& s, bool apply) {
-    storage::MigrationRunner runner(s.dbMigrationsDir);
-    withStartupRetry(s.dbStartupTimeoutS, [&] {
+    storage::MigrationRunner runner(s.db.migrationsDir);
+    withStartupRetry(s.db.startupTimeoutS, [&] {
         if (apply) {
-            storage::PgConnection owner(config::withConnectTimeout(s.dbMigrateUri, s.dbConnectTimeoutS));
-            auto applied = runner.migrate(owner, s.dbAppRole);
+            storage::PgConnection owner(config::withConnectTimeout(s.db.migrateUri, s.db.connectTimeoutS));
+            auto applied = runner.migrate(owner, s.db.appRole);
             logging::get("db")->info("schema is current ({} migration(s) applied now)", applied.size());
         } else {
-            storage::PgConnection conn(config::withConnectTimeout(s.dbUri, s.dbConnectTimeoutS));
+            storage::PgConnection conn(config::withConnectTimeout(s.db.uri, s.db.connectTimeoutS));
             auto pending = runner.pending(conn);
             if (!pending.empty())
                 throw storage::DatabaseError(std::to_string(pending.size()) +
@@ -66,16 +66,17 @@ void ConfigSubsystem::initialize(Poco::Util::Application& app) {
 void DatabaseSubsystem::initialize(Poco::Util::Application&) {
     const auto& s = ctx_.settings;
     logging::get("pulsed")->info("pulsed {} starting (config {})", PULSE_VERSION, s.configFile);
-    migrateOrCheck(s, s.dbMigrateOnStart);
-    ctx_.db = std::make_unique<storage::Database>(config::withConnectTimeout(s.dbUri, s.dbConnectTimeoutS),
-                                                  s.dbPoolMin, s.dbPoolMax);
+    migrateOrCheck(s, s.db.migrateOnStart);
+    std::string conninfo = config::withConnectTimeout(s.db.uri, s.db.connectTimeoutS);
+    ctx_.db = std::make_unique<storage::Database>(conninfo, s.db.poolMin, s.db.poolMax);
     auto problems = ctx_.db->privilegeProblems();
     for (const auto& p : problems)
         logging::get("db")->error("application role: {}; row-level security would not hold", p);
-    if (!problems.empty() && s.dbRequireUnprivileged)
+    if (!problems.empty() && s.db.requireUnprivileged)
         throw storage::DatabaseError("tenant isolation would not hold: " + problems.front() +
                                      " (db.uri must name a role that owns nothing, on a schema migrated "
                                      "to row-level security; db.require_unprivileged=false overrides)");
+    ctx_.pgPool = std::make_unique<storage::PgPool>(conninfo, static_cast<size_t>(s.db.libpqPoolMax));
     storage::Database* db = ctx_.db.get();
     ctx_.health.add("database", [db]() -> std::optional<std::string> {
         try {
@@ -91,61 +92,62 @@ void DatabaseSubsystem::initialize(Poco::Util::Application&) {
         m.gauge("pulse_db_pool_connections", help, {{"state", "idle"}}).set(db->poolIdle());
         m.gauge("pulse_db_pool_capacity", "Database pool capacity").set(db->poolCapacity());
     });
-    logging::get("db")->info("database pool ready ({}..{} connections)", s.dbPoolMin, s.dbPoolMax);
+    logging::get("db")->info(
+        "database pools ready: Poco Data {}..{} sessions, libpq up to {} connections: this instance's "
+        "budget is {} connections",
+        s.db.poolMin, s.db.poolMax, s.db.libpqPoolMax, s.db.poolMax + s.db.libpqPoolMax);
 }
 
-void DatabaseSubsystem::uninitialize() {
-    ctx_.db.reset();
+void RulesSubsystem::initialize(Poco::Util::Application&) {
+    const auto& s = ctx_.settings;
+    // The registry is the rules' view of devices (scopes by site and tag) as well as ingest's identities.
+    ctx_.registry =
+        std::make_unique<services::DeviceRegistry>(*ctx_.db, std::chrono::milliseconds(s.registryCacheTtlMs));
+    auto wake = ctx_.deliveriesWake;
+    ctx_.alerts = std::make_unique<services::AlertService>(
+        *ctx_.pgPool,
+        services::AlertSettings{static_cast<size_t>(s.alertsQueue), s.notifyMaxAttempts,
+                                std::chrono::milliseconds(1000)},
+        &ctx_.metrics, [wake] { wake->notify(); });
+    services::AlertService* alerts = ctx_.alerts.get();
+    // Stopped after the ingest plugins and the rule tasks: writes the transitions still queued.
+    ctx_.workers.start(
+        "alert writer", [alerts] { alerts->start(); }, [alerts] { alerts->stop(); });
+    ctx_.rules =
+        std::make_unique<pipeline::RuleEngine>(*ctx_.pgPool, *ctx_.alerts, *ctx_.registry, &ctx_.metrics);
+    ctx_.metrics.addCollector([alerts](metrics::MetricsRegistry& m) {
+        m.gauge("pulse_alert_transitions_queued", "Rule transitions waiting for the alert writer")
+            .set(static_cast<double>(alerts->queued()));
+    });
 }
 
 void TelemetrySubsystem::initialize(Poco::Util::Application&) {
     const auto& s = ctx_.settings;
-    std::string conninfo = config::withConnectTimeout(s.dbUri, s.dbConnectTimeoutS);
-    auto maintain = [conninfo, s] {
-        workers::maintainTelemetryPartitions(conninfo, s.telemetryRawRetentionDays,
+    auto maintain = [pool = ctx_.pgPool.get(), s] {
+        workers::maintainTelemetryPartitions(*pool, s.telemetryRawRetentionDays,
                                              s.telemetryRollupRetentionDays, s.telemetryPartitionsAheadDays);
     };
     maintain();  // before any ingest: a reading must never meet a missing partition
-    ctx_.partitionMaintenance =
-        std::make_unique<workers::PeriodicTask>("partition maintenance", std::chrono::hours(1), maintain);
-    ctx_.partitionMaintenance->start();
+    ctx_.workers.every("partition maintenance", std::chrono::hours(1), maintain);
     services::BrokerFiles broker{s.mqttPasswordFile, s.mqttPasswordBaseFile, s.mqttBrokerPidFile};
     if (!broker.passwordFile.empty()) {
         storage::Database* db = ctx_.db.get();
         auto sync = [db, broker] { services::syncBrokerCredentials(*db, broker); };
         sync();
         ctx_.syncBroker = sync;
-        ctx_.brokerSync = std::make_unique<workers::PeriodicTask>("broker credential sync",
-                                                                  std::chrono::seconds(s.mqttSyncS), sync);
-        ctx_.brokerSync->start();
+        ctx_.workers.every("broker credential sync", std::chrono::seconds(s.mqttSyncS), sync);
     }
-    ctx_.registry =
-        std::make_unique<services::DeviceRegistry>(*ctx_.db, std::chrono::milliseconds(s.registryCacheTtlMs));
     ctx_.deviceStatus = std::make_unique<services::DeviceStatusTracker>(
-        conninfo, std::chrono::milliseconds(s.statusFlushMs), std::chrono::seconds(s.statusSweepS));
-    ctx_.deviceStatus->start();
-    ctx_.writer = std::make_unique<pipeline::TelemetryWriter>(
-        conninfo,
-        pipeline::WriterSettings{static_cast<size_t>(s.telemetryQueueRows),
-                                 static_cast<size_t>(s.telemetryBatchRows),
-                                 std::chrono::milliseconds(s.telemetryFlushMs), s.telemetryWriterThreads},
-        &ctx_.metrics);
-    ctx_.writer->start();
-    // Rules evaluate on the ingest path; their transitions queue for the alert writer, which wakes the
-    // dispatcher when it created deliveries.
-    std::vector<net::Cidr> allow;
-    for (const auto& c : s.egressAllow) allow.push_back(net::Cidr::parse(c));
-    ctx_.outbound = std::make_unique<net::OutboundHttp>(net::EgressGuard(allow));
-    if (!s.secretsKeyFile.empty()) ctx_.secrets = services::SecretBox::fromKeyFile(s.secretsKeyFile);
-    auto wake = ctx_.deliveriesWake;
-    ctx_.alerts = std::make_unique<services::AlertService>(
-        conninfo,
-        services::AlertSettings{static_cast<size_t>(s.alertsQueue), s.notifyMaxAttempts,
-                                std::chrono::milliseconds(1000)},
-        &ctx_.metrics, [wake] { wake->notify(); });
-    ctx_.alerts->start();
-    ctx_.rules =
-        std::make_unique<pipeline::RuleEngine>(conninfo, *ctx_.alerts, *ctx_.registry, &ctx_.metrics);
+        *ctx_.pgPool, std::chrono::milliseconds(s.statusFlushMs), std::chrono::seconds(s.statusSweepS));
+    services::DeviceStatusTracker* status = ctx_.deviceStatus.get();
+    // Stopped after the writer: last-seen times of what it wrote last are recorded too.
+    ctx_.workers.start(
+        "device status", [status] { status->start(); }, [status] { status->stop(); });
+    ctx_.writer = std::make_unique<pipeline::TelemetryWriter>(*ctx_.pgPool, s.writer, &ctx_.metrics);
+    pipeline::TelemetryWriter* writer = ctx_.writer.get();
+    // Stopped after the ingest plugins: writes what they handed over.
+    ctx_.workers.start(
+        "telemetry writer", [writer] { writer->start(); }, [writer] { writer->stop(); });
     pipeline::DecodeLimits limits;
     limits.maxReadings = static_cast<size_t>(s.ingestMaxReadings);
     limits.maxFutureMs = static_cast<int64_t>(s.ingestMaxFutureS) * 1000;
@@ -157,10 +159,7 @@ void TelemetrySubsystem::initialize(Poco::Util::Application&) {
                        std::chrono::system_clock::now().time_since_epoch())
                 .count();
         },
-        ctx_.rules.get(),
-        pipeline::BudgetSettings{
-            static_cast<double>(s.ingestDeviceReadingsPerS), static_cast<double>(s.ingestDeviceBurst),
-            static_cast<double>(s.ingestTenantReadingsPerS), static_cast<double>(s.ingestTenantBurst)},
+        ctx_.rules.get(), s.budget,
         std::make_unique<pipeline::MetricNameLimit>(
             static_cast<size_t>(s.maxMetricNamesPerTenant),
             [db = ctx_.db.get()](const std::string& tenantId) {
@@ -173,8 +172,7 @@ void TelemetrySubsystem::initialize(Poco::Util::Application&) {
                 });
                 return names;
             }));
-    ctx_.pluginRoutes = std::make_unique<http::PluginRoutes>(ctx_.router, s.httpMaxBodyBytes);
-    pipeline::TelemetryWriter* writer = ctx_.writer.get();
+    ctx_.pluginRoutes = std::make_unique<http::PluginRoutes>(ctx_.router, s.http.maxBodyBytes);
     ctx_.metrics.addCollector([writer](metrics::MetricsRegistry& m) {
         m.gauge("pulse_telemetry_queued_rows", "Readings waiting to be written")
             .set(static_cast<double>(writer->queuedRows()));
@@ -185,22 +183,19 @@ void TelemetrySubsystem::initialize(Poco::Util::Application&) {
     });
 }
 
-void TelemetrySubsystem::uninitialize() {
-    // The ingest plugins are stopped by now: write what they handed over, then record last-seen times.
-    if (ctx_.writer) ctx_.writer->stop();
-    if (ctx_.deviceStatus) ctx_.deviceStatus->stop();
-    if (ctx_.alerts) ctx_.alerts->stop();  // writes the transitions still queued
-    if (ctx_.partitionMaintenance) ctx_.partitionMaintenance->stop();
-    if (ctx_.brokerSync) ctx_.brokerSync->stop();
-}
-
 void PluginSubsystem::initialize(Poco::Util::Application&) {
+    const auto& s = ctx_.settings;
+    ctx_.outbound = std::make_unique<net::OutboundHttp>(net::EgressGuard(s.egressAllow));
     ctx_.plugins = std::make_unique<plugins::PluginManager>(
         &ctx_.metrics,
         plugins::HostServices{ctx_.ingest.get(), ctx_.pluginRoutes.get(), ctx_.outbound.get()});
+    plugins::PluginManager* pm = ctx_.plugins.get();
     // Rules load once the rule types are known and before ingest starts, so that the first readings
-    // are already evaluated.
-    ctx_.plugins->load(ctx_.settings, plugins::PluginManager::Mode::Serve, [this] {
+    // are already evaluated. The instances are stopped before the writers they submit to.
+    // Registered before the load: instances a load that then failed had started are stopped too.
+    ctx_.workers.start(
+        "plugins", [] {}, [pm] { pm->stopAll(); });
+    pm->load(ctx_.settings, plugins::PluginManager::Mode::Serve, [this] {
         ctx_.rules->setPlugins(ctx_.plugins.get());
         try {
             ctx_.rules->reload();
@@ -219,105 +214,48 @@ void PluginSubsystem::initialize(Poco::Util::Application&) {
     }
 }
 
-void PluginSubsystem::uninitialize() {
-    if (ctx_.plugins) ctx_.plugins->stopAll();
-}
-
 void AlertingSubsystem::initialize(Poco::Util::Application&) {
     const auto& s = ctx_.settings;
-    std::string conninfo = config::withConnectTimeout(s.dbUri, s.dbConnectTimeoutS);
-    ctx_.channels = std::make_unique<services::ChannelService>(conninfo, *ctx_.plugins, ctx_.secrets,
+    if (!s.secretsKeyFile.empty()) ctx_.secrets = services::SecretBox::fromKeyFile(s.secretsKeyFile);
+    ctx_.channels = std::make_unique<services::ChannelService>(*ctx_.pgPool, *ctx_.plugins, ctx_.secrets,
                                                                ctx_.outbound->guard());
-    services::ChannelService* channels = ctx_.channels.get();
-    workers::DispatcherSettings d;
-    d.workers = s.notifyWorkers;
-    d.poll = std::chrono::milliseconds(s.notifyPollMs);
-    d.lease = std::chrono::seconds(s.notifyLeaseS);
-    d.attemptTimeout = std::chrono::milliseconds(s.notifyAttemptTimeoutMs);
-    d.backoffBase = std::chrono::milliseconds(s.notifyBackoffBaseMs);
-    d.backoffMax = std::chrono::seconds(s.notifyBackoffMaxS);
-    d.breakerFailures = s.notifyBreakerFailures;
-    d.breakerOpen = std::chrono::seconds(s.notifyBreakerOpenS);
     ctx_.dispatcher = std::make_unique<workers::NotificationDispatcher>(
-        conninfo, d,
-        [channels](const workers::ChannelRow& row) {
-            return channels->instantiate("channel:" + row.name, row.type, row.configJson,
-                                         row.sealedSecretsHex);
-        },
-        ctx_.deliveriesWake, &ctx_.metrics);
-    ctx_.dispatcher->start();
+        *ctx_.pgPool, s.notify, workers::channelsOf(*ctx_.channels), ctx_.deliveriesWake, &ctx_.metrics);
+    workers::NotificationDispatcher* dispatcher = ctx_.dispatcher.get();
+    ctx_.workers.start(
+        "notification dispatcher", [dispatcher] { dispatcher->start(); },
+        [dispatcher] { dispatcher->stop(); });
     pipeline::RuleEngine* rules = ctx_.rules.get();
-    ctx_.ruleReload = std::make_unique<workers::PeriodicTask>(
-        "rule reload", std::chrono::milliseconds(s.rulesReloadMs), [rules] { rules->reload(); });
-    ctx_.ruleReload->start();
-    ctx_.ruleTick = std::make_unique<workers::PeriodicTask>(
-        "rule tick", std::chrono::milliseconds(s.rulesTickMs), [rules] {
-            rules->tick(std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count());
-        });
-    ctx_.ruleTick->start();
-    services::AlertService* alerts = ctx_.alerts.get();
-    ctx_.metrics.addCollector([alerts](metrics::MetricsRegistry& m) {
-        m.gauge("pulse_alert_transitions_queued", "Rule transitions waiting for the alert writer")
-            .set(static_cast<double>(alerts->queued()));
+    ctx_.workers.every("rule reload", std::chrono::milliseconds(s.rulesReloadMs),
+                       [rules] { rules->reload(); });
+    ctx_.workers.every("rule tick", std::chrono::milliseconds(s.rulesTickMs), [rules] {
+        rules->tick(std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count());
     });
-    logging::get("notify")->info("{} dispatcher thread(s) started ({} rule(s) active)", s.notifyWorkers,
+    logging::get("notify")->info("{} dispatcher thread(s) started ({} rule(s) active)", s.notify.workers,
                                  rules->ruleCount());
 }
 
-void AlertingSubsystem::uninitialize() {
-    if (ctx_.ruleTick) ctx_.ruleTick->stop();
-    if (ctx_.ruleReload) ctx_.ruleReload->stop();
-    if (ctx_.dispatcher) ctx_.dispatcher->stop();
-}
-
-HttpSubsystem::HttpSubsystem(ServerContext& ctx) : ctx_(ctx) {}
-HttpSubsystem::~HttpSubsystem() = default;
-
-void HttpSubsystem::initialize(Poco::Util::Application& app) {
+void ApiSubsystem::initialize(Poco::Util::Application&) {
     const auto& s = ctx_.settings;
-    auto router = ctx_.router;
-    http::addHealthRoutes(*router, ctx_.health, app.config().getString("application.version", PULSE_VERSION),
-                          ctx_.startedAt);
-    http::addMetricsRoute(*router, ctx_.metrics);
-    // The REST API: identity, audit and the resources, each query under the principal's tenant.
-    ctx_.apiPool = std::make_unique<storage::PgPool>(config::withConnectTimeout(s.dbUri, s.dbConnectTimeoutS),
-                                                     static_cast<size_t>(s.dbPoolMax));
     ctx_.identity =
-        std::make_unique<services::IdentityService>(*ctx_.db, services::IdentitySettings{s.sessionTtlS});
+        std::make_unique<services::IdentityService>(*ctx_.db, services::IdentitySettings{s.api.sessionTtlS});
     ctx_.audit = std::make_unique<services::AuditLog>(*ctx_.db);
-    http::ApiSettings apiSettings;
-    apiSettings.secureCookies = s.secureCookies;
-    for (const auto& c : s.trustedProxies) apiSettings.trustedProxies.push_back(net::Cidr::parse(c));
-    apiSettings.sessionTtlS = s.sessionTtlS;
-    apiSettings.maxBodyBytes = s.httpMaxBodyBytes;
-    apiSettings.ipPerS = s.rateIpPerS;
-    apiSettings.ipBurst = s.rateIpBurst;
-    apiSettings.tenantPerS = s.rateTenantPerS;
-    apiSettings.tenantBurst = s.rateTenantBurst;
-    apiSettings.loginMaxPerIp = s.loginMaxFailuresPerIp;
-    apiSettings.loginMaxPerAccount = s.loginMaxFailuresPerAccount;
-    apiSettings.loginWindowS = s.loginFailureWindowS;
-    if (!s.oidcIssuer.empty()) {
-        services::OidcSettings oidc;
-        oidc.issuer = s.oidcIssuer;
-        oidc.audience = s.oidcAudience;
-        oidc.jwksUri = s.oidcJwksUri;
-        oidc.algorithms = s.oidcAlgorithms;
-        oidc.roleClaim = s.oidcRoleClaim;
-        oidc.roleMap = s.oidcRoleMap;
-        oidc.tenantClaim = s.oidcTenantClaim;
-        oidc.leewayS = s.oidcLeewayS;
-        oidc.jwksRefreshS = s.oidcJwksRefreshS;
-        std::string uri = s.oidcJwksUri;
+    if (!s.oidc.issuer.empty()) {
+        services::OidcSettings oidc(s.oidc);
+        std::string uri = s.oidc.jwksUri;
         ctx_.oidc = std::make_unique<services::OidcVerifier>(
             oidc, [uri] { return net::fetchConfiguredUrl(uri, std::chrono::seconds(5), 1 << 20); });
-        logging::get("api")->info("OIDC bearer tokens accepted from {} (keys: {})", s.oidcIssuer,
-                                  s.oidcJwksUri);
+        logging::get("api")->info("OIDC bearer tokens accepted from {} (keys: {})", s.oidc.issuer,
+                                  s.oidc.jwksUri);
     }
+    http::ApiSettings apiSettings;
+    static_cast<config::ApiSettings&>(apiSettings) = s.api;
+    apiSettings.trustedProxies = s.http.trustedProxies;
+    apiSettings.maxBodyBytes = s.http.maxBodyBytes;
     ctx_.api = std::make_unique<http::Api>(
-        http::ApiServices{ctx_.db.get(), ctx_.apiPool.get(), ctx_.identity.get(), ctx_.audit.get(),
+        http::ApiServices{ctx_.db.get(), ctx_.pgPool.get(), ctx_.identity.get(), ctx_.audit.get(),
                           ctx_.alerts.get(), ctx_.channels.get(), ctx_.plugins.get(), ctx_.oidc.get(),
                           [this](bool credentials) {
                               ctx_.registry->invalidate();
@@ -330,37 +268,40 @@ void HttpSubsystem::initialize(Poco::Util::Application& app) {
                               }
                           }},
         apiSettings);
-    ctx_.api->mountAll(*router);
-    http::addStaticFiles(*router, s.spaDir);
-    http::HttpSettings hs;
-    hs.address = s.httpAddress;
-    hs.port = s.httpPort;
-    hs.workers = s.httpMaxThreads;
-    hs.maxQueued = s.httpMaxQueued;
-    hs.keepAliveTimeoutS = s.httpKeepAliveTimeoutS;
-    hs.maxBodyBytes = s.httpMaxBodyBytes;
-    hs.headerTimeoutS = s.httpHeaderTimeoutS;
-    hs.bodyTimeoutS = s.httpBodyTimeoutS;
-    hs.writeTimeoutS = s.httpWriteTimeoutS;
-    hs.maxConnections = s.httpMaxConnections;
-    hs.maxConnectionsPerAddress = s.httpMaxConnectionsPerAddress;
-    hs.addressRequestsPerS = s.httpAddressRequestsPerS;
-    hs.addressBurst = s.httpAddressBurst;
-    for (const auto& p : s.trustedProxies) hs.uncappedPeers.push_back(net::Cidr::parse(p));
-    server_ = std::make_unique<http::HttpServer>(hs, router, ctx_.metrics);
-    server_->start();
-    logging::get("http")->info("listening on http://{}:{}/", s.httpAddress, server_->port());
+    ctx_.api->mountAll(*ctx_.router);
 }
 
-void HttpSubsystem::uninitialize() {
-    if (server_) {
-        server_->stop();
-        server_.reset();
-    }
+HttpSubsystem::HttpSubsystem(ServerContext& ctx) : ctx_(ctx) {}
+HttpSubsystem::~HttpSubsystem() = default;
+
+void HttpSubsystem::initialize(Poco::Util::Application& app) {
+    const auto& s = ctx_.settings;
+    auto router = ctx_.router;
+    http::addHealthRoutes(*router, ctx_.health, app.config().getString("application.version", PULSE_VERSION),
+                          ctx_.startedAt);
+    http::addMetricsRoute(*router, ctx_.metrics);
+    http::addStaticFiles(*router, s.http.spaDir);
+    ctx_.server = std::make_unique<http::HttpServer>(s.http, router, ctx_.metrics);
+    server_ = ctx_.server.get();
+    http::HttpServer* server = server_;
+    // Registered last, stopped first: no request arrives while the rest stops.
+    ctx_.workers.start(
+        "http server", [server] { server->start(); }, [server] { server->stop(); });
+    logging::get("http")->info("listening on http://{}:{}/", s.http.address, server_->port());
 }
 
 int HttpSubsystem::port() const {
     return server_ ? server_->port() : 0;
+}
+
+void addServingSubsystems(Poco::Util::Application& app, ServerContext& ctx) {
+    app.addSubsystem(new DatabaseSubsystem(ctx));
+    app.addSubsystem(new RulesSubsystem(ctx));
+    app.addSubsystem(new TelemetrySubsystem(ctx));
+    app.addSubsystem(new PluginSubsystem(ctx));
+    app.addSubsystem(new AlertingSubsystem(ctx));
+    app.addSubsystem(new ApiSubsystem(ctx));
+    app.addSubsystem(new HttpSubsystem(ctx));
 }
 
 }  // namespace pulse::app

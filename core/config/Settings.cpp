@@ -1,6 +1,7 @@
 #include "config/Settings.h"
 
 #include "net/EgressGuard.h"
+#include "services/Roles.h"
 
 #include <Poco/AutoPtr.h>
 #include <Poco/File.h>
@@ -14,6 +15,7 @@
 
 #include <algorithm>
 #include <set>
+#include <type_traits>
 
 extern char** environ;
 
@@ -57,6 +59,73 @@ std::string resolvePath(const std::string& value, const std::string& baseDir) {
     return p.toString();
 }
 
+// A list value: comma-separated items, trimmed, empty ones dropped.
+std::vector<std::string> items(const std::string& text, const char* separator = ",") {
+    Poco::StringTokenizer t(text, separator,
+                            Poco::StringTokenizer::TOK_IGNORE_EMPTY | Poco::StringTokenizer::TOK_TRIM);
+    return std::vector<std::string>(t.begin(), t.end());
+}
+
+// A field of Settings as the value of a row. The loop has checked the text already (an integer within
+// the row's bounds, "true"/"false", a choice), so conversions here do not fail; list items may.
+template <class T>
+T converted(const std::string& text) {
+    if constexpr (std::is_same_v<T, std::string>) {
+        return text;
+    } else if constexpr (std::is_same_v<T, bool>) {
+        return text == "true";
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+        return items(text);
+    } else if constexpr (std::is_same_v<T, std::vector<net::Cidr>>) {
+        std::vector<net::Cidr> out;
+        for (const auto& item : items(text)) out.push_back(net::Cidr::parse(item));
+        return out;
+    } else {
+        return static_cast<T>(std::stoll(text));
+    }
+}
+
+using Fill = std::function<void(Settings&, const std::string&)>;
+
+template <class T>
+Fill into(T Settings::*field) {
+    return [field](Settings& s, const std::string& v) { s.*field = converted<T>(v); };
+}
+
+template <class Group, class T>
+Fill into(Group Settings::*group, T Group::*field) {
+    return [group, field](Settings& s, const std::string& v) { s.*group.*field = converted<T>(v); };
+}
+
+// An integer in Unit (milliseconds, seconds) into a duration field.
+template <class Unit, class Group, class Duration>
+Fill into(Group Settings::*group, Duration Group::*field) {
+    return [group, field](Settings& s, const std::string& v) {
+        s.*group.*field = std::chrono::duration_cast<Duration>(Unit(std::stoll(v)));
+    };
+}
+
+void oidcAlgorithms(Settings& s, const std::string& v) {
+    s.oidc.algorithms.clear();
+    for (const auto& a : items(v)) {
+        if (a != "RS256" && a != "ES256")
+            throw std::invalid_argument("'" + a +
+                                        "' is not accepted (RS256 and ES256 are; never none or an HMAC)");
+        s.oidc.algorithms.push_back(a);
+    }
+}
+
+void oidcRoleMap(Settings& s, const std::string& v) {
+    s.oidc.roleMap.clear();
+    for (const auto& pair : items(v)) {
+        auto eq = pair.find('=');
+        std::string role = eq == std::string::npos ? "" : pair.substr(eq + 1);
+        if (eq == 0 || !services::isRole(role))
+            throw std::invalid_argument("'" + pair + "' is not claim=role with role " + services::roleList());
+        s.oidc.roleMap[pair.substr(0, eq)] = role;
+    }
+}
+
 }  // namespace
 
 std::string envName(const std::string& key) {
@@ -67,44 +136,50 @@ std::string envName(const std::string& key) {
 
 const std::vector<ConfigKey>& configKeys() {
     using K = KeyType;
+    using S = Settings;
+    using Ms = std::chrono::milliseconds;
+    using Sec = std::chrono::seconds;
     static const std::vector<ConfigKey> keys = {
-        {"http.address", K::String, "127.0.0.1", "address the HTTP server binds to"},
-        {"http.port", K::Int, "8080", "HTTP port (0 picks a free port, logged at start-up)", false, 0, 65535},
+        {"http.address", K::String, "127.0.0.1", "address the HTTP server binds to",
+         into(&S::http, &HttpSettings::address)},
+        {"http.port", K::Int, "8080", "HTTP port (0 picks a free port, logged at start-up)",
+         into(&S::http, &HttpSettings::port), 0, 65535},
         {"http.max_threads", K::Int, "64",
-         "HTTP worker threads running handlers (connections are held by the I/O thread, not by these)", false,
-         2, 4096},
-        {"http.max_queued", K::Int, "256", "complete requests waiting for a worker (503 above)", false, 1,
-         65536},
-        {"http.keep_alive_timeout_s", K::Int, "15", "idle keep-alive connections close after this", false, 1,
-         3600},
+         "HTTP worker threads running handlers (connections are held by the I/O thread, not by these)",
+         into(&S::http, &HttpSettings::workers), 2, 4096},
+        {"http.max_queued", K::Int, "256", "complete requests waiting for a worker (503 above)",
+         into(&S::http, &HttpSettings::maxQueued), 1, 65536},
+        {"http.keep_alive_timeout_s", K::Int, "15", "idle keep-alive connections close after this",
+         into(&S::http, &HttpSettings::keepAliveTimeoutS), 1, 3600},
         {"http.header_timeout_s", K::Int, "5",
          "a request header must arrive whole within this (from accept, or from its first byte); 408 after",
-         false, 1, 300},
+         into(&S::http, &HttpSettings::headerTimeoutS), 1, 300},
         {"http.body_timeout_s", K::Int, "30", "a request body must arrive whole within this; 408 after",
-         false, 1, 3600},
-        {"http.write_timeout_s", K::Int, "30", "a response must be taken by the client within this", false, 1,
-         3600},
+         into(&S::http, &HttpSettings::bodyTimeoutS), 1, 3600},
+        {"http.write_timeout_s", K::Int, "30", "a response must be taken by the client within this",
+         into(&S::http, &HttpSettings::writeTimeoutS), 1, 3600},
         {"http.max_connections", K::Int, "16384",
          "open HTTP connections (idle keep-alive ones are closed first to make room; 503 when none is idle); "
          "lowered to fit the process's descriptor limit",
-         false, 16, 1000000},
+         into(&S::http, &HttpSettings::maxConnections), 16, 1000000},
         {"http.address_requests_per_s", K::Int, "1000",
          "requests per second one client address (IPv4, or IPv6 /64) may send to any route, sustained (429 "
          "above); trusted proxies are exempt; 0: no limit",
-         false, 0, 10000000},
-        {"http.address_burst", K::Int, "2000", "requests one client address may send at once", false, 1,
-         10000000},
+         into(&S::http, &HttpSettings::addressRequestsPerS), 0, 10000000},
+        {"http.address_burst", K::Int, "2000", "requests one client address may send at once",
+         into(&S::http, &HttpSettings::addressBurst), 1, 10000000},
         {"http.max_connections_per_address", K::Int, "256",
          "open connections per client IPv4 address or IPv6 /64 (429 above); trusted proxies are exempt",
-         false, 1, 1000000},
-        {"http.max_body_bytes", K::Int, "1048576", "largest request body accepted (413 above)", false, 1024,
-         1LL << 30},
-        {"http.spa_dir", K::Path, "../spa/dist", "directory of the built web UI served at /"},
+         into(&S::http, &HttpSettings::maxConnectionsPerAddress), 1, 1000000},
+        {"http.max_body_bytes", K::Int, "1048576", "largest request body accepted (413 above)",
+         into(&S::http, &HttpSettings::maxBodyBytes), 1024, 1LL << 30},
+        {"http.spa_dir", K::Path, "../spa/dist", "directory of the built web UI served at /",
+         into(&S::http, &HttpSettings::spaDir)},
         {"log.level",
          K::Choice,
          "info",
          "least severe level written",
-         false,
+         into(&S::logLevel),
          0,
          0,
          {"trace", "debug", "info", "warn", "error", "critical", "off"}},
@@ -112,130 +187,182 @@ const std::vector<ConfigKey>& configKeys() {
          K::Choice,
          "text",
          "text lines, or JSON lines for log shippers",
-         false,
+         into(&S::logFormat),
          0,
          0,
          {"text", "json"}},
-        {"log.file", K::Path, "", "log to this file instead of standard error"},
-        {"db.uri", K::Secret, "", "libpq conninfo of the application role (owns no tables)", true},
-        {"db.migrate_uri", K::Secret, "", "libpq conninfo of the schema owner, used only to migrate"},
+        {"log.file", K::Path, "", "log to this file instead of standard error", into(&S::logFile)},
+        {"db.uri",
+         K::Secret,
+         "",
+         "libpq conninfo of the application role (owns no tables)",
+         into(&S::db, &DatabaseSettings::uri),
+         0,
+         0,
+         {},
+         true},
+        {"db.migrate_uri", K::Secret, "", "libpq conninfo of the schema owner, used only to migrate",
+         into(&S::db, &DatabaseSettings::migrateUri)},
         {"db.migrate_on_start", K::Bool, "true",
-         "apply pending sql/ migrations at start-up (needs db.migrate_uri)"},
-        {"db.migrations_dir", K::Path, "../sql", "directory of the NNN_name.sql migrations"},
-        {"db.pool_min", K::Int, "2", "connections kept open", false, 0, 1000},
-        {"db.pool_max", K::Int, "16", "connections at most", false, 1, 1000},
-        {"db.app_role", K::String, "pulse_app", "role migrations grant table privileges to"},
-        {"db.connect_timeout_s", K::Int, "3", "libpq connect timeout", false, 1, 300},
-        {"db.startup_timeout_s", K::Int, "30", "how long start-up waits for the database", false, 0, 3600},
+         "apply pending sql/ migrations at start-up (needs db.migrate_uri)",
+         into(&S::db, &DatabaseSettings::migrateOnStart)},
+        {"db.migrations_dir", K::Path, "../sql", "directory of the NNN_name.sql migrations",
+         into(&S::db, &DatabaseSettings::migrationsDir)},
+        {"db.pool_min", K::Int, "1",
+         "Poco Data sessions kept open (ordinary queries: identity, audit, registry)",
+         into(&S::db, &DatabaseSettings::poolMin), 0, 1000},
+        {"db.pool_max", K::Int, "6", "Poco Data sessions at most", into(&S::db, &DatabaseSettings::poolMax),
+         1, 1000},
+        {"db.libpq_pool_max", K::Int, "16",
+         "libpq connections at most: the REST API's queries, the telemetry writers (one each), the alert "
+         "writer, the dispatcher's claims, status, rule reloads; with db.pool_max the instance's budget",
+         into(&S::db, &DatabaseSettings::libpqPoolMax), 1, 1000},
+        {"db.app_role", K::String, "pulse_app", "role migrations grant table privileges to",
+         into(&S::db, &DatabaseSettings::appRole)},
+        {"db.connect_timeout_s", K::Int, "3", "libpq connect timeout",
+         into(&S::db, &DatabaseSettings::connectTimeoutS), 1, 300},
+        {"db.startup_timeout_s", K::Int, "30", "how long start-up waits for the database",
+         into(&S::db, &DatabaseSettings::startupTimeoutS), 0, 3600},
         {"db.require_unprivileged", K::Bool, "true",
-         "refuse to serve when the application role is superuser, BYPASSRLS or owns tables"},
-        {"telemetry.writer_threads", K::Int, "2", "threads writing telemetry batches", false, 1, 32},
-        {"telemetry.batch_rows", K::Int, "5000", "readings per COPY batch", false, 100, 1000000},
+         "refuse to serve when the application role is superuser, BYPASSRLS or owns tables",
+         into(&S::db, &DatabaseSettings::requireUnprivileged)},
+        {"telemetry.writer_threads", K::Int, "2", "threads writing telemetry batches",
+         into(&S::writer, &WriterSettings::threads), 1, 32},
+        {"telemetry.batch_rows", K::Int, "5000", "readings written in one batch (one transaction)",
+         into(&S::writer, &WriterSettings::batchRows), 100, 1000000},
         {"telemetry.flush_ms", K::Int, "200",
-         "a batch is written at the latest this long after its first reading", false, 1, 60000},
+         "a batch is written at the latest this long after its first reading",
+         into<Ms>(&S::writer, &WriterSettings::flushInterval), 1, 60000},
         {"telemetry.queue_rows", K::Int, "200000",
-         "readings queued at most; beyond, ingest waits and then answers 503 (backpressure)", false, 1000,
-         100000000},
+         "readings queued at most; beyond, ingest waits and then answers 503 (backpressure)",
+         into(&S::writer, &WriterSettings::maxQueuedRows), 1000, 100000000},
         {"telemetry.raw_retention_days", K::Int, "90",
-         "days raw readings are kept (partitions dropped after)", false, 2, 3650},
-        {"telemetry.rollup_retention_days", K::Int, "730", "days hourly rollups are kept", false, 2, 36500},
-        {"telemetry.partitions_ahead_days", K::Int, "7", "daily partitions created ahead of time", false, 1,
-         366},
-        {"ingest.max_readings", K::Int, "10000", "readings in one message at most (413 above)", false, 1,
-         1000000},
+         "days raw readings are kept (partitions dropped after)", into(&S::telemetryRawRetentionDays), 2,
+         3650},
+        {"telemetry.rollup_retention_days", K::Int, "730", "days hourly rollups are kept",
+         into(&S::telemetryRollupRetentionDays), 2, 36500},
+        {"telemetry.partitions_ahead_days", K::Int, "7", "daily partitions created ahead of time",
+         into(&S::telemetryPartitionsAheadDays), 1, 366},
+        {"ingest.max_readings", K::Int, "10000", "readings in one message at most (413 above)",
+         into(&S::ingestMaxReadings), 1, 1000000},
         {"telemetry.max_metric_names_per_tenant", K::Int, "2000",
          "distinct metric names one tenant may have (a message adding more is refused with 422); 0: no limit",
-         false, 0, 10000000},
+         into(&S::maxMetricNamesPerTenant), 0, 10000000},
         {"ingest.device_readings_per_s", K::Int, "1000",
          "readings per second one device may send, sustained (429 above; MQTT: dropped and counted); 0: no "
          "limit",
-         false, 0, 100000000},
-        {"ingest.device_burst", K::Int, "10000", "readings one device may send at once", false, 1, 100000000},
+         into(&S::budget, &BudgetSettings::deviceReadingsPerS), 0, 100000000},
+        {"ingest.device_burst", K::Int, "10000", "readings one device may send at once",
+         into(&S::budget, &BudgetSettings::deviceBurst), 1, 100000000},
         {"ingest.tenant_readings_per_s", K::Int, "50000",
-         "readings per second all of one tenant's devices may send, sustained; 0: no limit", false, 0,
-         100000000},
-        {"ingest.tenant_burst", K::Int, "200000", "readings one tenant may send at once", false, 1,
-         1000000000},
-        {"ingest.max_future_s", K::Int, "600", "how far ahead of the server clock a reading may be", false, 0,
-         86400},
-        {"status.flush_ms", K::Int, "1000", "how often last-seen times are written", false, 10, 60000},
-        {"status.sweep_s", K::Int, "5", "how often devices are checked for STALE and OFFLINE", false, 1,
-         3600},
+         "readings per second all of one tenant's devices may send, sustained; 0: no limit",
+         into(&S::budget, &BudgetSettings::tenantReadingsPerS), 0, 100000000},
+        {"ingest.tenant_burst", K::Int, "200000", "readings one tenant may send at once",
+         into(&S::budget, &BudgetSettings::tenantBurst), 1, 1000000000},
+        {"ingest.max_future_s", K::Int, "600", "how far ahead of the server clock a reading may be",
+         into(&S::ingestMaxFutureS), 0, 86400},
+        {"status.flush_ms", K::Int, "1000", "how often last-seen times are written", into(&S::statusFlushMs),
+         10, 60000},
+        {"status.sweep_s", K::Int, "5", "how often devices are checked for STALE and OFFLINE",
+         into(&S::statusSweepS), 1, 3600},
         {"registry.cache_ttl_ms", K::Int, "5000",
-         "device identities are cached this long (revocation takes effect within it)", false, 0, 600000},
+         "device identities are cached this long (revocation takes effect within it)",
+         into(&S::registryCacheTtlMs), 0, 600000},
         {"mqtt.password_file", K::Path, "",
-         "Mosquitto password file Pulse writes device accounts into (empty: not managed)"},
+         "Mosquitto password file Pulse writes device accounts into (empty: not managed)",
+         into(&S::mqttPasswordFile)},
         {"mqtt.password_base_file", K::Path, "",
-         "accounts Pulse does not manage, copied first (the ingest account)"},
-        {"mqtt.broker_pid_file", K::Path, "", "the broker's PID file; Pulse sends SIGHUP after writing"},
-        {"mqtt.sync_s", K::Int, "30", "how often the password file is rewritten from the database", false, 1,
-         86400},
+         "accounts Pulse does not manage, copied first (the ingest account)", into(&S::mqttPasswordBaseFile)},
+        {"mqtt.broker_pid_file", K::Path, "", "the broker's PID file; Pulse sends SIGHUP after writing",
+         into(&S::mqttBrokerPidFile)},
+        {"mqtt.sync_s", K::Int, "30", "how often the password file is rewritten from the database",
+         into(&S::mqttSyncS), 1, 86400},
         {"secrets.key_file", K::Path, "",
          "file holding the 32-byte key (64 hex digits) that encrypts channel secrets at rest; empty: "
-         "channels with secrets cannot be saved or used"},
-        {"egress.allow", K::String, "",
-         "comma-separated CIDRs senders may reach although private or loopback (tests, private proxies)"},
-        {"rules.reload_ms", K::Int, "2000", "how often rule changes are picked up from the database", false,
-         100, 600000},
+         "channels with secrets cannot be saved or used",
+         into(&S::secretsKeyFile)},
+        {"egress.allow", K::List, "",
+         "comma-separated CIDRs senders may reach although private or loopback (tests, private proxies)",
+         into(&S::egressAllow)},
+        {"rules.reload_ms", K::Int, "2000", "how often rule changes are picked up from the database",
+         into(&S::rulesReloadMs), 100, 600000},
         {"rules.tick_ms", K::Int, "1000", "how often time-based rules (hold-for, heartbeat) are advanced",
-         false, 50, 60000},
-        {"alerts.queue", K::Int, "100000", "rule transitions waiting for the alert writer at most", false,
-         100, 10000000},
-        {"notify.workers", K::Int, "8", "dispatcher threads delivering notifications", false, 0, 256},
-        {"notify.poll_ms", K::Int, "500", "how often idle dispatchers look for due deliveries", false, 10,
-         60000},
+         into(&S::rulesTickMs), 50, 60000},
+        {"alerts.queue", K::Int, "100000", "rule transitions waiting for the alert writer at most",
+         into(&S::alertsQueue), 100, 10000000},
+        {"notify.workers", K::Int, "8", "dispatcher threads delivering notifications",
+         into(&S::notify, &DispatcherSettings::workers), 0, 256},
+        {"notify.poll_ms", K::Int, "500", "how often idle dispatchers look for due deliveries",
+         into<Ms>(&S::notify, &DispatcherSettings::poll), 10, 60000},
         {"notify.lease_s", K::Int, "60",
-         "a claimed delivery is another instance's to take after this (longer than any attempt)", false, 5,
-         3600},
-        {"notify.attempt_timeout_ms", K::Int, "15000", "time allowed for one delivery attempt", false, 100,
-         600000},
-        {"notify.max_attempts", K::Int, "10", "attempts before a delivery is dead", false, 1, 100},
+         "a claimed delivery is another instance's to take after this (longer than any attempt)",
+         into<Sec>(&S::notify, &DispatcherSettings::lease), 5, 3600},
+        {"notify.attempt_timeout_ms", K::Int, "15000", "time allowed for one delivery attempt",
+         into<Ms>(&S::notify, &DispatcherSettings::attemptTimeout), 100, 600000},
+        {"notify.max_attempts", K::Int, "10", "attempts before a delivery is dead",
+         into(&S::notifyMaxAttempts), 1, 100},
         {"notify.backoff_base_ms", K::Int, "5000", "delay after the first failed attempt (doubles each time)",
-         false, 1, 3600000},
-        {"notify.backoff_max_s", K::Int, "21600", "longest delay between attempts", false, 1, 604800},
+         into<Ms>(&S::notify, &DispatcherSettings::backoffBase), 1, 3600000},
+        {"notify.backoff_max_s", K::Int, "21600", "longest delay between attempts",
+         into<Sec>(&S::notify, &DispatcherSettings::backoffMax), 1, 604800},
         {"notify.breaker_failures", K::Int, "5",
-         "consecutive transient failures that open a channel's circuit breaker", false, 1, 1000},
+         "consecutive transient failures that open a channel's circuit breaker",
+         into(&S::notify, &DispatcherSettings::breakerFailures), 1, 1000},
         {"notify.breaker_open_s", K::Int, "30", "how long an open breaker holds a channel's deliveries",
-         false, 1, 86400},
-        {"identity.session_ttl_s", K::Int, "28800", "a browser session ends this long after login", false, 60,
-         2592000},
+         into<Sec>(&S::notify, &DispatcherSettings::breakerOpen), 1, 86400},
+        {"identity.session_ttl_s", K::Int, "28800", "a browser session ends this long after login",
+         into(&S::api, &ApiSettings::sessionTtlS), 60, 2592000},
         {"identity.secure_cookies", K::Bool, "false",
-         "mark the session cookie Secure (set when pulsed is reached over HTTPS, directly or via a proxy)"},
+         "mark the session cookie Secure (set when pulsed is reached over HTTPS, directly or via a proxy)",
+         into(&S::api, &ApiSettings::secureCookies)},
         {"oidc.issuer", K::String, "",
-         "accept bearer tokens (JWT) from this OpenID Connect issuer (its iss); empty: OIDC off"},
+         "accept bearer tokens (JWT) from this OpenID Connect issuer (its iss); empty: OIDC off",
+         into(&S::oidc, &OidcSettings::issuer)},
         {"oidc.audience", K::String, "",
          "the aud an access token must carry: Pulse's API audience (Keycloak: an audience mapper), not a "
          "client id "
-         "that ID tokens also carry"},
-        {"oidc.jwks_uri", K::String, "", "where the issuer publishes its signing keys (JWKS)"},
-        {"oidc.algorithms", K::String, "RS256,ES256", "signature algorithms accepted (of RS256, ES256)"},
+         "that ID tokens also carry",
+         into(&S::oidc, &OidcSettings::audience)},
+        {"oidc.jwks_uri", K::String, "", "where the issuer publishes its signing keys (JWKS)",
+         into(&S::oidc, &OidcSettings::jwksUri)},
+        {"oidc.algorithms", K::List, "RS256,ES256", "signature algorithms accepted (of RS256, ES256)",
+         oidcAlgorithms},
         {"oidc.role_claim", K::String, "pulse_role",
-         "dotted path of the claim holding the role(s), e.g. realm_access.roles for Keycloak"},
-        {"oidc.role_map", K::String, "",
+         "dotted path of the claim holding the role(s), e.g. realm_access.roles for Keycloak",
+         into(&S::oidc, &OidcSettings::roleClaim)},
+        {"oidc.role_map", K::List, "",
          "comma-separated claim=role pairs (roles: customer, tenant-admin, operator, operator-admin); empty: "
-         "claim values are role names"},
-        {"oidc.tenant_claim", K::String, "pulse_tenant", "claim holding the tenant's slug for tenant roles"},
-        {"oidc.leeway_s", K::Int, "60", "clock skew allowed on exp and nbf", false, 0, 600},
+         "claim values are role names",
+         oidcRoleMap},
+        {"oidc.tenant_claim", K::String, "pulse_tenant", "claim holding the tenant's slug for tenant roles",
+         into(&S::oidc, &OidcSettings::tenantClaim)},
+        {"oidc.leeway_s", K::Int, "60", "clock skew allowed on exp and nbf",
+         into(&S::oidc, &OidcSettings::leewayS), 0, 600},
         {"oidc.jwks_refresh_s", K::Int, "60", "an unknown key id refetches the keys at most this often",
-         false, 1, 86400},
-        {"http.trusted_proxies", K::String, "",
-         "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: none"},
-        {"ratelimit.ip_per_s", K::Int, "20", "API requests per second per client address (sustained)", false,
-         1, 100000},
-        {"ratelimit.ip_burst", K::Int, "60", "API requests a client address may send at once", false, 1,
-         1000000},
-        {"ratelimit.tenant_per_s", K::Int, "50", "API requests per second per tenant (sustained)", false, 1,
-         100000},
-        {"ratelimit.tenant_burst", K::Int, "150", "API requests a tenant may send at once", false, 1,
-         1000000},
+         into(&S::oidc, &OidcSettings::jwksRefreshS), 1, 86400},
+        {"http.trusted_proxies", K::List, "",
+         "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: none",
+         into(&S::http, &HttpSettings::trustedProxies)},
+        {"ratelimit.ip_per_s", K::Int, "20", "API requests per second per client address (sustained)",
+         into(&S::api, &ApiSettings::ipPerS), 1, 100000},
+        {"ratelimit.ip_burst", K::Int, "60", "API requests a client address may send at once",
+         into(&S::api, &ApiSettings::ipBurst), 1, 1000000},
+        {"ratelimit.tenant_per_s", K::Int, "50", "API requests per second per tenant (sustained)",
+         into(&S::api, &ApiSettings::tenantPerS), 1, 100000},
+        {"ratelimit.tenant_burst", K::Int, "150", "API requests a tenant may send at once",
+         into(&S::api, &ApiSettings::tenantBurst), 1, 1000000},
         {"login.max_failures_per_ip", K::Int, "20",
-         "failed logins from one address (any account) before it must wait", false, 1, 100000},
+         "failed logins from one address (any account) before it must wait",
+         into(&S::api, &ApiSettings::loginMaxPerIp), 1, 100000},
         {"login.max_failures_per_account", K::Int, "5",
-         "failed logins for one account from one address before that pair must wait", false, 1, 100000},
-        {"login.failure_window_s", K::Int, "300", "how long a failed login counts", false, 1, 86400},
-        {"plugins.path", K::String, "${application.dir}../lib/pulse/plugins",
-         "colon-separated directories searched for plugin libraries"},
-        {"plugins.config_dir", K::Path, "plugins.d", "directory of the plugin *.properties files"},
+         "failed logins for one account from one address before that pair must wait",
+         into(&S::api, &ApiSettings::loginMaxPerAccount), 1, 100000},
+        {"login.failure_window_s", K::Int, "300", "how long a failed login counts",
+         into(&S::api, &ApiSettings::loginWindowS), 1, 86400},
+        {"plugins.path", K::PathList, "${application.dir}../lib/pulse/plugins",
+         "colon-separated directories searched for plugin libraries", into(&S::pluginPaths)},
+        {"plugins.config_dir", K::Path, "plugins.d", "directory of the plugin *.properties files",
+         into(&S::pluginConfigDir)},
     };
     return keys;
 }
@@ -258,9 +385,127 @@ std::string withConnectTimeout(const std::string& conninfo, int seconds) {
     return conninfo + " connect_timeout=" + std::to_string(seconds);
 }
 
+namespace {
+
+// The settings a layered configuration gives: every row's value (file, environment or default) checked by
+// its type and stored in its field. Problems are collected, not thrown, so all are reported at once.
+void applyRows(Settings& s, const std::function<std::string(const ConfigKey&)>& sourceOf,
+               const std::function<std::string(const ConfigKey&)>& rawOf, bool needDatabase,
+               std::vector<std::string>& errors) {
+    for (const auto& k : configKeys()) {
+        std::string source = sourceOf(k);
+        auto fail = [&](const std::string& why) { errors.push_back(k.key + " (" + source + "): " + why); };
+        std::string raw;
+        try {
+            raw = Poco::trim(rawOf(k));
+        } catch (const Poco::Exception& e) {
+            fail(e.displayText());
+            continue;
+        }
+        bool required = k.required && (needDatabase || k.key.rfind("db.", 0) != 0);
+        if (required && raw.empty()) {
+            fail("is required: " + k.description + " (set it in the file or " + envName(k.key) + ")");
+            continue;
+        }
+        bool valid = true;
+        switch (k.type) {
+            case KeyType::Int: {
+                try {
+                    size_t used = 0;
+                    long long v = std::stoll(raw, &used);
+                    if (used != raw.size()) throw std::invalid_argument(raw);
+                    if (v < k.min || v > k.max) {
+                        fail(raw + " is outside " + std::to_string(k.min) + ".." + std::to_string(k.max));
+                        valid = false;
+                    }
+                } catch (const std::exception&) {
+                    fail("'" + raw + "' is not an integer");
+                    valid = false;
+                }
+                break;
+            }
+            case KeyType::Bool: {
+                std::string l = Poco::toLower(raw);
+                if (l != "true" && l != "false" && l != "yes" && l != "no" && l != "1" && l != "0" &&
+                    l != "on" && l != "off") {
+                    fail("'" + raw + "' is not a boolean (true or false)");
+                    valid = false;
+                } else {
+                    raw = (l == "true" || l == "yes" || l == "1" || l == "on") ? "true" : "false";
+                }
+                break;
+            }
+            case KeyType::Choice:
+                if (std::find(k.choices.begin(), k.choices.end(), raw) == k.choices.end()) {
+                    std::string allowed;
+                    for (const auto& c : k.choices) allowed += (allowed.empty() ? "" : ", ") + c;
+                    fail("'" + raw + "' is not one of " + allowed);
+                    valid = false;
+                }
+                break;
+            case KeyType::Path:
+                raw = resolvePath(raw, s.configDir);
+                break;
+            case KeyType::PathList: {  // colon-separated, each resolved; stored as a list
+                std::string joined;
+                for (const auto& d : items(raw, ":"))
+                    joined += (joined.empty() ? "" : ",") + resolvePath(d, s.configDir);
+                raw = joined;
+                break;
+            }
+            default:
+                break;
+        }
+        if (!valid) continue;
+        try {
+            k.fill(s, raw);
+        } catch (const std::exception& e) {
+            fail(e.what());
+            continue;
+        }
+        s.shown[k.key] = {k.type == KeyType::Secret && !raw.empty() ? "***" : raw, source};
+    }
+}
+
+// What no single row can say: settings that must agree with each other.
+void checkTogether(Settings& s, bool needDatabase, std::vector<std::string>& errors) {
+    // Keys fetched over plain HTTP could be swapped on the way, and every token forged: https, or loopback.
+    auto loopback = [](const std::string& uri) {
+        try {
+            std::string host = Poco::URI(uri).getHost();
+            return host == "localhost" || Poco::Net::IPAddress(host).isLoopback();
+        } catch (const Poco::Exception&) {
+            return false;
+        }
+    };
+    const auto& o = s.oidc;
+    if (!o.jwksUri.empty() && o.jwksUri.rfind("https://", 0) != 0 &&
+        !(o.jwksUri.rfind("http://", 0) == 0 && loopback(o.jwksUri)))
+        errors.push_back("oidc.jwks_uri: must be https:// (plain http only on loopback)");
+    if (!o.issuer.empty() && (o.audience.empty() || o.jwksUri.empty() || o.algorithms.empty()))
+        errors.push_back("oidc.issuer is set: oidc.audience, oidc.jwks_uri and oidc.algorithms must be too");
+    if (s.notify.attemptTimeout >= s.notify.lease)
+        errors.push_back("notify.attempt_timeout_ms must be shorter than notify.lease_s");
+    if (s.db.poolMin > s.db.poolMax) errors.push_back("db.pool_min is greater than db.pool_max");
+    if (s.db.migrateOnStart && s.db.migrateUri.empty()) {
+        s.db.migrateOnStart = false;
+        if (needDatabase)
+            s.warnings.push_back("db.migrate_uri is empty: pending migrations are reported, not applied");
+    }
+}
+
+void throwIfAny(const std::vector<std::string>& errors) {
+    if (errors.empty()) return;
+    std::string msg = "invalid configuration:";
+    for (const auto& e : errors) msg += "\n  " + e;
+    throw ConfigError(msg);
+}
+
+}  // namespace
+
 Settings loadSettings(Poco::Util::LayeredConfiguration& appConfig, const std::string& configPath,
                       const std::map<std::string, std::string>& env, bool needDatabase) {
-    Settings s;
+    Settings s{};
     Poco::Path path(configPath);
     path.makeAbsolute();
     s.configFile = path.toString();
@@ -301,222 +546,48 @@ Settings loadSettings(Poco::Util::LayeredConfiguration& appConfig, const std::st
     appConfig.add(file, "pulse.file", 0, false);
     appConfig.add(overrides, "pulse.env", -100, false);
 
-    std::map<std::string, std::string> values;
+    auto sourceOf = [&](const ConfigKey& k) {
+        return envSource.count(k.key)     ? envSource[k.key]
+               : file->hasProperty(k.key) ? s.configFile
+                                          : "default";
+    };
+    auto rawOf = [&](const ConfigKey& k) {
+        return sourceOf(k) == "default" ? appConfig.expand(k.defaultValue) : appConfig.getString(k.key);
+    };
+    applyRows(s, sourceOf, rawOf, needDatabase, errors);
+    throwIfAny(errors);
+    checkTogether(s, needDatabase, errors);
+    throwIfAny(errors);
+    return s;
+}
+
+std::string settingsTable() {
+    std::string out = "| key | default | allowed | environment | meaning |\n|---|---|---|---|---|\n";
     for (const auto& k : configKeys()) {
-        std::string source = envSource.count(k.key)     ? envSource[k.key]
-                             : file->hasProperty(k.key) ? s.configFile
-                                                        : "default";
-        std::string raw;
-        try {
-            raw = Poco::trim(appConfig.getString(k.key, k.defaultValue));
-            if (source == "default") raw = appConfig.expand(k.defaultValue);
-        } catch (const Poco::Exception& e) {
-            errors.push_back(k.key + " (" + source + "): " + e.displayText());
-            continue;
-        }
-        auto fail = [&](const std::string& why) { errors.push_back(k.key + " (" + source + "): " + why); };
-        bool required = k.required && (needDatabase || k.key.rfind("db.", 0) != 0);
-        if (required && raw.empty()) {
-            fail("is required: " + k.description + " (set it in the file or " + envName(k.key) + ")");
-            continue;
-        }
-        switch (k.type) {
-            case KeyType::Int: {
-                try {
-                    size_t used = 0;
-                    long long v = std::stoll(raw, &used);
-                    if (used != raw.size()) throw std::invalid_argument(raw);
-                    if (v < k.min || v > k.max)
-                        fail(raw + " is outside " + std::to_string(k.min) + ".." + std::to_string(k.max));
-                } catch (const std::exception&) {
-                    fail("'" + raw + "' is not an integer");
-                }
-                break;
-            }
-            case KeyType::Bool: {
-                std::string l = Poco::toLower(raw);
-                if (l != "true" && l != "false" && l != "yes" && l != "no" && l != "1" && l != "0" &&
-                    l != "on" && l != "off")
-                    fail("'" + raw + "' is not a boolean (true or false)");
-                else
-                    raw = (l == "true" || l == "yes" || l == "1" || l == "on") ? "true" : "false";
-                break;
-            }
-            case KeyType::Choice:
-                if (std::find(k.choices.begin(), k.choices.end(), raw) == k.choices.end()) {
-                    std::string allowed;
-                    for (const auto& c : k.choices) allowed += (allowed.empty() ? "" : ", ") + c;
-                    fail("'" + raw + "' is not one of " + allowed);
-                }
-                break;
-            case KeyType::Path:
-                raw = resolvePath(raw, s.configDir);
-                break;
-            default:
-                break;
-        }
-        values[k.key] = raw;
-        s.shown[k.key] = {k.type == KeyType::Secret && !raw.empty() ? "***" : raw, source};
+        std::string def = k.defaultValue.empty() ? (k.required ? "(required)" : "(empty)") : k.defaultValue;
+        std::string allowed;
+        if (k.type == KeyType::Int) allowed = std::to_string(k.min) + " to " + std::to_string(k.max);
+        if (k.type == KeyType::Bool) allowed = "true, false";
+        for (const auto& c : k.choices) allowed += (allowed.empty() ? "" : ", ") + c;
+        if (k.type == KeyType::Secret) allowed = "secret (shown as ***)";
+        std::string meaning = k.description;
+        for (size_t at = 0; (at = meaning.find('|', at)) != std::string::npos; at += 2)
+            meaning.insert(at, "\\");
+        out += "| `" + k.key + "` | " + def + " | " + allowed + " | `" + envName(k.key) + "` | " + meaning +
+               " |\n";
     }
-    if (!errors.empty()) {
-        std::string msg = "invalid configuration:";
-        for (const auto& e : errors) msg += "\n  " + e;
-        throw ConfigError(msg);
-    }
+    return out;
+}
 
-    auto i = [&](const char* k) { return static_cast<int>(std::stoll(values[k])); };
-    auto b = [&](const char* k) { return values[k] == "true"; };
-    // A list value: items separated by `separator`, trimmed, empty ones dropped.
-    auto items = [&](const char* k, const char* separator = ",") {
-        Poco::StringTokenizer t(values[k], separator,
-                                Poco::StringTokenizer::TOK_IGNORE_EMPTY | Poco::StringTokenizer::TOK_TRIM);
-        return std::vector<std::string>(t.begin(), t.end());
-    };
-    s.httpAddress = values["http.address"];
-    s.httpPort = i("http.port");
-    s.httpMaxThreads = i("http.max_threads");
-    s.httpMaxQueued = i("http.max_queued");
-    s.httpKeepAliveTimeoutS = i("http.keep_alive_timeout_s");
-    s.httpHeaderTimeoutS = i("http.header_timeout_s");
-    s.httpBodyTimeoutS = i("http.body_timeout_s");
-    s.httpWriteTimeoutS = i("http.write_timeout_s");
-    s.httpMaxConnections = i("http.max_connections");
-    s.httpMaxConnectionsPerAddress = i("http.max_connections_per_address");
-    s.httpAddressRequestsPerS = i("http.address_requests_per_s");
-    s.httpAddressBurst = i("http.address_burst");
-    s.httpMaxBodyBytes = std::stoll(values["http.max_body_bytes"]);
-    s.spaDir = values["http.spa_dir"];
-    s.logLevel = values["log.level"];
-    s.logFormat = values["log.format"];
-    s.logFile = values["log.file"];
-    s.dbUri = values["db.uri"];
-    s.dbMigrateUri = values["db.migrate_uri"];
-    s.dbMigrateOnStart = b("db.migrate_on_start");
-    s.dbMigrationsDir = values["db.migrations_dir"];
-    s.dbPoolMin = i("db.pool_min");
-    s.dbPoolMax = i("db.pool_max");
-    s.dbAppRole = values["db.app_role"];
-    s.dbConnectTimeoutS = i("db.connect_timeout_s");
-    s.dbStartupTimeoutS = i("db.startup_timeout_s");
-    s.dbRequireUnprivileged = b("db.require_unprivileged");
-    auto dirs = items("plugins.path", ":");
-    for (const auto& d : dirs) s.pluginPaths.push_back(resolvePath(d, s.configDir));
-    s.pluginConfigDir = values["plugins.config_dir"];
-    s.telemetryWriterThreads = i("telemetry.writer_threads");
-    s.telemetryBatchRows = i("telemetry.batch_rows");
-    s.telemetryFlushMs = i("telemetry.flush_ms");
-    s.telemetryQueueRows = i("telemetry.queue_rows");
-    s.telemetryRawRetentionDays = i("telemetry.raw_retention_days");
-    s.telemetryRollupRetentionDays = i("telemetry.rollup_retention_days");
-    s.telemetryPartitionsAheadDays = i("telemetry.partitions_ahead_days");
-    s.ingestMaxReadings = i("ingest.max_readings");
-    s.ingestMaxFutureS = i("ingest.max_future_s");
-    s.ingestDeviceReadingsPerS = i("ingest.device_readings_per_s");
-    s.maxMetricNamesPerTenant = i("telemetry.max_metric_names_per_tenant");
-    s.ingestDeviceBurst = i("ingest.device_burst");
-    s.ingestTenantReadingsPerS = i("ingest.tenant_readings_per_s");
-    s.ingestTenantBurst = i("ingest.tenant_burst");
-    s.statusFlushMs = i("status.flush_ms");
-    s.statusSweepS = i("status.sweep_s");
-    s.registryCacheTtlMs = i("registry.cache_ttl_ms");
-    s.mqttPasswordFile = values["mqtt.password_file"];
-    s.mqttPasswordBaseFile = values["mqtt.password_base_file"];
-    s.mqttBrokerPidFile = values["mqtt.broker_pid_file"];
-    s.mqttSyncS = i("mqtt.sync_s");
-    s.secretsKeyFile = values["secrets.key_file"];
-    auto allow = items("egress.allow");
-    for (const auto& a : allow) {
-        try {
-            net::Cidr::parse(a);
-        } catch (const std::exception& e) {
-            throw ConfigError(std::string("invalid configuration:\n  egress.allow: ") + e.what());
-        }
-        s.egressAllow.push_back(a);
-    }
-    s.sessionTtlS = i("identity.session_ttl_s");
-    s.oidcIssuer = values["oidc.issuer"];
-    s.oidcAudience = values["oidc.audience"];
-    s.oidcJwksUri = values["oidc.jwks_uri"];
-    s.oidcRoleClaim = values["oidc.role_claim"];
-    s.oidcTenantClaim = values["oidc.tenant_claim"];
-    s.oidcLeewayS = i("oidc.leeway_s");
-    s.oidcJwksRefreshS = i("oidc.jwks_refresh_s");
-    auto algorithms = items("oidc.algorithms");
-    for (const auto& a : algorithms) {
-        if (a != "RS256" && a != "ES256")
-            throw ConfigError("invalid configuration:\n  oidc.algorithms: '" + a +
-                              "' is not accepted (RS256 and ES256 are; never none or an HMAC)");
-        s.oidcAlgorithms.push_back(a);
-    }
-    auto pairs = items("oidc.role_map");
-    for (const auto& pair : pairs) {
-        auto eq = pair.find('=');
-        std::string role = eq == std::string::npos ? "" : pair.substr(eq + 1);
-        if (eq == 0 ||
-            (role != "customer" && role != "tenant-admin" && role != "operator" && role != "operator-admin"))
-            throw ConfigError(
-                "invalid configuration:\n  oidc.role_map: '" + pair +
-                "' is not claim=role with role customer, tenant-admin, operator or operator-admin");
-        s.oidcRoleMap[pair.substr(0, eq)] = role;
-    }
-    // Keys fetched over plain HTTP could be swapped on the way, and every token forged: https, or loopback.
-    auto loopback = [](const std::string& uri) {
-        try {
-            std::string host = Poco::URI(uri).getHost();
-            return host == "localhost" || Poco::Net::IPAddress(host).isLoopback();
-        } catch (const Poco::Exception&) {
-            return false;
-        }
-    };
-    if (!s.oidcJwksUri.empty() && s.oidcJwksUri.rfind("https://", 0) != 0 &&
-        !(s.oidcJwksUri.rfind("http://", 0) == 0 && loopback(s.oidcJwksUri)))
-        throw ConfigError(
-            "invalid configuration:\n  oidc.jwks_uri: must be https:// (plain http only on loopback)");
-    if (!s.oidcIssuer.empty() &&
-        (s.oidcAudience.empty() || s.oidcJwksUri.empty() || s.oidcAlgorithms.empty()))
-        throw ConfigError(
-            "invalid configuration:\n  oidc.issuer is set: oidc.audience, oidc.jwks_uri and "
-            "oidc.algorithms must be too");
-    s.secureCookies = b("identity.secure_cookies");
-    auto proxies = items("http.trusted_proxies");
-    for (const auto& p : proxies) {
-        try {
-            net::Cidr::parse(p);
-        } catch (const std::exception& e) {
-            throw ConfigError(std::string("invalid configuration:\n  http.trusted_proxies: ") + e.what());
-        }
-        s.trustedProxies.push_back(p);
-    }
-    s.rateIpPerS = i("ratelimit.ip_per_s");
-    s.rateIpBurst = i("ratelimit.ip_burst");
-    s.rateTenantPerS = i("ratelimit.tenant_per_s");
-    s.rateTenantBurst = i("ratelimit.tenant_burst");
-    s.loginMaxFailuresPerIp = i("login.max_failures_per_ip");
-    s.loginMaxFailuresPerAccount = i("login.max_failures_per_account");
-    s.loginFailureWindowS = i("login.failure_window_s");
-    s.rulesReloadMs = i("rules.reload_ms");
-    s.rulesTickMs = i("rules.tick_ms");
-    s.alertsQueue = i("alerts.queue");
-    s.notifyWorkers = i("notify.workers");
-    s.notifyPollMs = i("notify.poll_ms");
-    s.notifyLeaseS = i("notify.lease_s");
-    s.notifyAttemptTimeoutMs = i("notify.attempt_timeout_ms");
-    s.notifyMaxAttempts = i("notify.max_attempts");
-    s.notifyBackoffBaseMs = i("notify.backoff_base_ms");
-    s.notifyBackoffMaxS = i("notify.backoff_max_s");
-    s.notifyBreakerFailures = i("notify.breaker_failures");
-    s.notifyBreakerOpenS = i("notify.breaker_open_s");
-    if (static_cast<long long>(s.notifyAttemptTimeoutMs) >= static_cast<long long>(s.notifyLeaseS) * 1000)
-        throw ConfigError(
-            "invalid configuration:\n  notify.attempt_timeout_ms must be shorter than notify.lease_s");
-
-    if (s.dbPoolMin > s.dbPoolMax)
-        throw ConfigError("invalid configuration:\n  db.pool_min is greater than db.pool_max");
-    if (s.dbMigrateOnStart && s.dbMigrateUri.empty()) {
-        s.dbMigrateOnStart = false;
-        if (needDatabase)
-            s.warnings.push_back("db.migrate_uri is empty: pending migrations are reported, not applied");
-    }
+Settings defaults() {
+    Settings s{};
+    s.configDir = Poco::Path::current();
+    std::vector<std::string> errors;
+    applyRows(
+        s, [](const ConfigKey&) { return std::string("default"); },
+        [](const ConfigKey& k) { return k.defaultValue; }, false, errors);
+    checkTogether(s, false, errors);
+    throwIfAny(errors);
     return s;
 }
 

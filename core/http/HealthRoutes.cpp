@@ -1,21 +1,17 @@
 #include "http/HealthRoutes.h"
 
 #include "http/Problem.h"
-#include "logging/Logging.h"
 #include "services/HealthService.h"
+
+#include <pulse/json.hpp>
 
 namespace pulse::http {
 namespace {
 
-std::string checksJson(const services::HealthService::Result& r) {
-    std::string body = "{";
-    bool first = true;
-    for (const auto& [name, state] : r.checks) {
-        body += std::string(first ? "" : ",") + "\"" + logging::jsonEscape(name) + "\":\"" +
-                logging::jsonEscape(state) + "\"";
-        first = false;
-    }
-    return body + "}";
+void writeChecks(json::Writer& w, const services::HealthService::Result& r) {
+    w.key("checks").beginObject();
+    for (const auto& [name, state] : r.checks) w.member(name, state);
+    w.endObject();
 }
 
 }  // namespace
@@ -26,18 +22,20 @@ void addHealthRoutes(Router& router, services::HealthService& health, const std:
                [](Exchange& ex) { sendJson(ex.response, 200, "{\"status\":\"alive\"}"); });
     router.add("GET", "/health/ready", "health_ready", [&health](Exchange& ex) {
         auto r = health.run();
-        sendJson(ex.response, r.healthy ? 200 : 503,
-                 std::string("{\"status\":\"") + (r.healthy ? "ready" : "not_ready") +
-                     "\",\"checks\":" + checksJson(r) + "}");
+        json::Writer w;
+        w.beginObject().member("status", r.healthy ? "ready" : "not_ready");
+        writeChecks(w, r);
+        sendJson(ex.response, r.healthy ? 200 : 503, w.endObject().str());
     });
     router.add("GET", "/health", "health", [&health, version, startedAt](Exchange& ex) {
         auto r = health.run();
         auto uptime =
             std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - startedAt);
-        sendJson(ex.response, r.healthy ? 200 : 503,
-                 std::string("{\"status\":\"") + (r.healthy ? "healthy" : "unhealthy") +
-                     "\",\"checks\":" + checksJson(r) + ",\"version\":\"" + logging::jsonEscape(version) +
-                     "\",\"uptime_seconds\":" + std::to_string(uptime.count()) + "}");
+        json::Writer w;
+        w.beginObject().member("status", r.healthy ? "healthy" : "unhealthy");
+        writeChecks(w, r);
+        w.member("version", version).member("uptime_seconds", static_cast<long long>(uptime.count()));
+        sendJson(ex.response, r.healthy ? 200 : 503, w.endObject().str());
     });
 }
 

@@ -89,9 +89,9 @@ void onAccept(HttpServer::State* state, asio::ip::tcp::socket socket) {
     auto& s = *state;
     std::string key = addressKey(remote.address());
     bool uncapped = false;
-    if (!s.settings.uncappedPeers.empty()) {
+    if (!s.settings.trustedProxies.empty()) {
         auto ip = ipBytes(remote.address());
-        for (const auto& c : s.settings.uncappedPeers) uncapped = uncapped || c.contains(ip);
+        for (const auto& c : s.settings.trustedProxies) uncapped = uncapped || c.contains(ip);
     }
     auto same = s.perAddress.find(key);
     if (!uncapped && same != s.perAddress.end() && same->second >= s.settings.maxConnectionsPerAddress) {

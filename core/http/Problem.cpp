@@ -1,6 +1,6 @@
 #include "http/Problem.h"
 
-#include "logging/Logging.h"
+#include <pulse/json.hpp>
 
 #include <Poco/Net/HTTPResponse.h>
 
@@ -17,14 +17,9 @@ void sendJson(Poco::Net::HTTPServerResponse& response, int status, const std::st
 void sendProblem(Poco::Net::HTTPServerResponse& response, int status, const std::string& title,
                  const std::string& detail, const std::string& instance, const std::string& field,
                  const std::string& extensionMembers) {
-    using logging::jsonEscape;
-    std::string body = "{\"type\":\"about:blank\",\"title\":\"" + jsonEscape(title) +
-                       "\",\"status\":" + std::to_string(status) + ",\"detail\":\"" + jsonEscape(detail) +
-                       "\"";
-    if (!instance.empty()) body += ",\"instance\":\"" + jsonEscape(instance) + "\"";
-    if (!field.empty()) body += ",\"field\":\"" + jsonEscape(field) + "\"";
-    if (!extensionMembers.empty()) body += "," + extensionMembers;
-    body += "}";
+    std::string body = json::problem(status, title, detail, instance, field, [&](json::Writer& w) {
+        if (!extensionMembers.empty()) w.raw(extensionMembers);
+    });
     response.setContentType("application/problem+json");
     sendJson(response, status, body);
 }

@@ -30,8 +30,8 @@ struct Violation {
 // schema is never silently half-enforced; annotations (title, description, default, examples, format)
 // are accepted and ignored.
 //
-// Debian has no C++ JSON Schema validator; tests/unit run the official JSON-Schema-Test-Suite
-// (Debian package json-schema-test-suite) against this one.
+// Debian 12 also ships valijson (libvalijson-dev); docs/dependencies.md says why this one is used. tests/unit
+// run the official JSON-Schema-Test-Suite (Debian package json-schema-test-suite) against this one.
 class JsonSchema {
   public:
     static JsonSchema compile(const std::string& schemaJson);

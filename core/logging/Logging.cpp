@@ -1,5 +1,7 @@
 #include "logging/Logging.h"
 
+#include <pulse/json.hpp>
+
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -23,13 +25,14 @@ class JsonFormatter : public spdlog::formatter {
         char ts[64];
         std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-        std::string line = std::string("{\"ts\":\"") + ts + "\",\"level\":\"" +
-                           std::string(spdlog::level::to_string_view(msg.level).data(),
-                                       spdlog::level::to_string_view(msg.level).size()) +
-                           "\",\"logger\":\"" +
-                           jsonEscape(std::string_view(msg.logger_name.data(), msg.logger_name.size())) +
-                           "\",\"thread\":" + std::to_string(msg.thread_id) + ",\"msg\":\"" +
-                           jsonEscape(std::string_view(msg.payload.data(), msg.payload.size())) + "\"}\n";
+        std::string line =
+            std::string("{\"ts\":\"") + ts + "\",\"level\":\"" +
+            std::string(spdlog::level::to_string_view(msg.level).data(),
+                        spdlog::level::to_string_view(msg.level).size()) +
+            "\",\"logger\":\"" +
+            pulse::json::escape(std::string_view(msg.logger_name.data(), msg.logger_name.size())) +
+            "\",\"thread\":" + std::to_string(msg.thread_id) + ",\"msg\":\"" +
+            pulse::json::escape(std::string_view(msg.payload.data(), msg.payload.size())) + "\"}\n";
         dest.append(line.data(), line.data() + line.size());
     }
     std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
@@ -38,39 +41,6 @@ class JsonFormatter : public spdlog::formatter {
 std::mutex g_mutex;
 
 }  // namespace
-
-std::string jsonEscape(std::string_view text) {
-    std::string out;
-    out.reserve(text.size() + 8);
-    for (unsigned char c : text) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += static_cast<char>(c);
-                }
-        }
-    }
-    return out;
-}
 
 void setup(const std::string& level, const std::string& format, const std::string& file) {
     std::lock_guard lock(g_mutex);

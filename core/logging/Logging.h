@@ -15,6 +15,5 @@ void setup(const std::string& level, const std::string& format, const std::strin
 std::shared_ptr<spdlog::logger> get(const std::string& name);
 
 // Escapes text for a JSON string value.
-std::string jsonEscape(std::string_view text);
 
 }  // namespace pulse::logging

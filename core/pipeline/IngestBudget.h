@@ -1,5 +1,6 @@
 #pragma once
 
+#include "config/Settings.h"
 #include "services/RateLimits.h"
 
 #include <cstddef>
@@ -8,12 +9,7 @@
 
 namespace pulse::pipeline {
 
-struct BudgetSettings {
-    double deviceReadingsPerS = 1000;  // 0: no device budget
-    double deviceBurst = 10000;
-    double tenantReadingsPerS = 50000;  // 0: no tenant budget
-    double tenantBurst = 200000;
-};
+using BudgetSettings = config::BudgetSettings;
 
 // Readings each device and each tenant may send, whatever the channel (HTTP, MQTT, a third party's): two
 // token buckets per message (services::RateLimiter). A message is let in while both have a token and

@@ -1,11 +1,12 @@
 #include "pipeline/IngestPipeline.h"
 
-#include "logging/Logging.h"
 #include "metrics/MetricsRegistry.h"
 #include "pipeline/RuleEngine.h"
 #include "pipeline/TelemetryWriter.h"
 #include "services/DeviceRegistry.h"
 #include "services/DeviceStatusTracker.h"
+
+#include <pulse/json.hpp>
 
 #include <algorithm>
 #include <cstring>
@@ -25,11 +26,7 @@ void answer(pulse_ingest_result& r, int status, const std::string& body, uint32_
 
 std::string problem(int status, const std::string& title, const std::string& detail,
                     const std::string& field = "") {
-    std::string body = "{\"type\":\"about:blank\",\"title\":\"" + title +
-                       "\",\"status\":" + std::to_string(status) + ",\"detail\":\"" +
-                       logging::jsonEscape(detail) + "\"";
-    if (!field.empty()) body += ",\"field\":\"" + logging::jsonEscape(field) + "\"";
-    return body + "}";
+    return json::problem(status, title, detail, "", field);
 }
 
 }  // namespace
@@ -144,10 +141,10 @@ void IngestPipeline::submit(const pulse_ingest_message& m, int64_t waitMs, pulse
     }
     if (metricNames_) metricNames_->confirm(device->tenantId, names.fresh);
     status_.seen(device->deviceId, std::min(latest ? latest : now, now) / 1000);
-    std::string ignored;
-    for (const auto& name : decoded.ignored)
-        ignored += (ignored.empty() ? "\"" : ",\"") + logging::jsonEscape(name) + "\"";
-    std::string body = "{\"accepted\":" + std::to_string(n) + ",\"ignored\":[" + ignored + "]}";
+    json::Writer w;
+    w.beginObject().member("accepted", static_cast<unsigned long long>(n)).key("ignored").beginArray();
+    for (const auto& name : decoded.ignored) w.value(name);
+    std::string body = w.endArray().endObject().str();
     r.accepted = static_cast<uint32_t>(n);
     if (waitMs == 0 || n == 0) {
         count("queued");

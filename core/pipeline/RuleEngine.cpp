@@ -5,7 +5,7 @@
 #include "plugins/PluginInstance.h"
 #include "plugins/PluginManager.h"
 #include "services/DeviceRegistry.h"
-#include "storage/PgConnection.h"
+#include "storage/PgPool.h"
 #include "storage/TenantScope.h"
 
 #include <algorithm>
@@ -34,9 +34,9 @@ bool ActiveRule::inScope(const services::DeviceIdentity& device) const {
     return false;
 }
 
-RuleEngine::RuleEngine(std::string conninfo, services::AlertService& alerts,
+RuleEngine::RuleEngine(storage::PgPool& pool, services::AlertService& alerts,
                        services::DeviceRegistry& registry, metrics::MetricsRegistry* metrics)
-    : conninfo_(std::move(conninfo)),
+    : pool_(pool),
       alerts_(alerts),
       registry_(registry),
       metrics_(metrics),
@@ -125,7 +125,8 @@ void RuleEngine::reload() {
     std::lock_guard lock(reloadMutex_);
     if (!plugins_) return;
     auto log = logging::get("rules");
-    storage::PgConnection conn(conninfo_);
+    storage::PgPool::Lease lease = pool_.acquire();
+    storage::PgConnection& conn = *lease;
     auto version = conn.query("SELECT pulse.rules_version()");
     std::string v = *version.rows.at(0).at(0);
     if (v == version_) return;

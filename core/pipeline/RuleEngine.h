@@ -20,7 +20,8 @@ class PluginInstance;
 }  // namespace pulse::plugins
 namespace pulse::storage {
 class PgConnection;
-}
+class PgPool;
+}  // namespace pulse::storage
 namespace pulse::services {
 class DeviceRegistry;
 struct DeviceIdentity;
@@ -47,7 +48,7 @@ struct ActiveRule : services::RuleInfo {
 // plugin instance per rule keeps the per-device state, so a rule whose row did not change keeps it.
 class RuleEngine {
   public:
-    RuleEngine(std::string conninfo, services::AlertService& alerts, services::DeviceRegistry& registry,
+    RuleEngine(storage::PgPool& pool, services::AlertService& alerts, services::DeviceRegistry& registry,
                metrics::MetricsRegistry* metrics);
     ~RuleEngine();
 
@@ -68,7 +69,7 @@ class RuleEngine {
     std::shared_ptr<ActiveRule> build(const std::vector<std::optional<std::string>>& row);
     void track(storage::PgConnection& conn, const ActiveRule& rule);
 
-    std::string conninfo_;
+    storage::PgPool& pool_;
     services::AlertService& alerts_;
     services::DeviceRegistry& registry_;
     metrics::MetricsRegistry* metrics_;

@@ -19,9 +19,9 @@ Completion::State Completion::wait(std::chrono::milliseconds timeout) {
     return state_;
 }
 
-TelemetryWriter::TelemetryWriter(std::string conninfo, WriterSettings settings,
+TelemetryWriter::TelemetryWriter(storage::PgPool& pool, WriterSettings settings,
                                  metrics::MetricsRegistry* metrics)
-    : conninfo_(std::move(conninfo)), settings_(settings), metrics_(metrics) {}
+    : pool_(pool), settings_(settings), metrics_(metrics) {}
 
 TelemetryWriter::~TelemetryWriter() {
     stop(std::chrono::seconds(5));
@@ -81,7 +81,7 @@ std::string TelemetryWriter::lastError() const {
 
 void TelemetryWriter::run() {
     auto log = logging::get("telemetry");
-    storage::TelemetryStore store(conninfo_);
+    storage::TelemetryStore store(pool_);
     metrics::Counter* rowsWritten = nullptr;
     metrics::Counter* duplicates = nullptr;
     metrics::Histogram* batchSeconds = nullptr;
@@ -162,7 +162,7 @@ void TelemetryWriter::run() {
                 if (!lastError_.empty()) log->info("telemetry writes recovered");
                 lastError_.clear();
             } catch (const storage::DatabaseError& e) {
-                bool transient = storage::TelemetryStore::transient(e);
+                bool transient = storage::isTransient(e);
                 {
                     std::lock_guard lock(mutex_);
                     if (lastError_.empty())
@@ -192,7 +192,7 @@ void TelemetryWriter::run() {
                                         return stopping_ &&
                                                std::chrono::steady_clock::now() >= drainDeadline_;
                                     };
-                                    if (!storage::TelemetryStore::transient(one) || past()) {
+                                    if (!storage::isTransient(one) || past()) {
                                         relock.unlock();
                                         log->error("dropping a message of {} readings: {}", message.size(),
                                                    one.what());

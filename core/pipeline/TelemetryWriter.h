@@ -1,5 +1,6 @@
 #pragma once
 
+#include "config/Settings.h"
 #include "storage/TelemetryStore.h"
 
 #include <chrono>
@@ -32,19 +33,15 @@ class Completion {
     State state_ = State::Pending;
 };
 
-struct WriterSettings {
-    size_t maxQueuedRows = 200000;  // backpressure beyond this
-    size_t batchRows = 5000;        // COPY batches this large (MEASURED.md: >= 5k avoids the fixed cost)
-    std::chrono::milliseconds flushInterval{200};
-    int threads = 2;
-};
+using WriterSettings = config::WriterSettings;
 
-// A bounded queue of readings and writer threads that COPY them in batches, flushing by size or time.
+// A bounded queue of readings and writer threads that commit them in batches through TelemetryStore
+// (docs/architecture.md, "Telemetry path"), flushing by size or time.
 // A batch that fails because the database is away is retried on a new connection until it commits, so
 // an outage fills the queue (and the ingest channels wait, then answer 503) instead of losing data.
 class TelemetryWriter {
   public:
-    TelemetryWriter(std::string conninfo, WriterSettings settings, metrics::MetricsRegistry* metrics);
+    TelemetryWriter(storage::PgPool& pool, WriterSettings settings, metrics::MetricsRegistry* metrics);
     ~TelemetryWriter();
 
     void start();
@@ -71,7 +68,7 @@ class TelemetryWriter {
     };
     void run();
 
-    std::string conninfo_;
+    storage::PgPool& pool_;
     WriterSettings settings_;
     metrics::MetricsRegistry* metrics_;
     mutable std::mutex mutex_;

@@ -171,7 +171,7 @@ LoadedPlugin validateDescriptor(const pulse_plugin* descriptor, const std::strin
 }
 
 LoadedPlugin loadPluginLibrary(const std::string& path) {
-    std::lock_guard lock(g_loadMutex);  // SDK.md rule 9: load from one thread at a time
+    std::lock_guard lock(g_loadMutex);  // one load at a time (docs/architecture.md, "Plugins")
     boost::dll::shared_library* lib = nullptr;
     try {
         lib = new boost::dll::shared_library(

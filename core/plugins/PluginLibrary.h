@@ -19,6 +19,7 @@ class PluginRefused : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// The kinds' names (ingest, rule, sender, report, action), declared once: in kindName.
 const char* kindName(pulse_kind kind);
 std::optional<pulse_kind> kindFromName(const std::string& name);
 
@@ -54,7 +55,7 @@ struct LoadedPlugin {
     std::vector<std::shared_ptr<const ComponentInfo>> components;
 };
 
-// Loads a plugin library with Boost.DLL (rtld_now | rtld_local; never unloaded, see SDK.md rule 9), calls
+// Loads a plugin library with Boost.DLL (rtld_now | rtld_local; never unloaded, docs/plugin-guide.md), calls
 // its entry point and validates the descriptor. Throws PluginRefused with the reason.
 LoadedPlugin loadPluginLibrary(const std::string& path);
 

@@ -3,9 +3,10 @@
 #include "logging/Logging.h"
 #include "metrics/MetricsRegistry.h"
 #include "storage/PgConnection.h"
+#include "storage/PgPool.h"
 #include "storage/TenantScope.h"
 
-#include <libpq-fe.h>
+#include <pulse/json.hpp>
 
 namespace pulse::services {
 namespace {
@@ -71,12 +72,9 @@ WHERE (cardinality(r.severities) = 0 OR p.severity = ANY (r.severities))
 
 }  // namespace
 
-AlertService::AlertService(std::string conninfo, AlertSettings settings, metrics::MetricsRegistry* metrics,
+AlertService::AlertService(storage::PgPool& pool, AlertSettings settings, metrics::MetricsRegistry* metrics,
                            std::function<void()> deliveriesCreated)
-    : conninfo_(std::move(conninfo)),
-      settings_(settings),
-      metrics_(metrics),
-      deliveriesCreated_(std::move(deliveriesCreated)) {}
+    : pool_(pool), settings_(settings), metrics_(metrics), deliveriesCreated_(std::move(deliveriesCreated)) {}
 
 AlertService::~AlertService() {
     stop();
@@ -120,28 +118,6 @@ size_t AlertService::queued() const {
     return queue_.size();
 }
 
-void AlertService::withConnection(const std::function<void(storage::PgConnection&)>& fn) {
-    std::lock_guard lock(connMutex_);
-    if (!conn_) {
-        conn_ = std::make_unique<storage::PgConnection>(conninfo_);
-        conn_->exec("SET TimeZone = 'UTC'");
-    }
-    try {
-        fn(*conn_);
-    } catch (...) {
-        if (PQstatus(conn_->native()) != CONNECTION_OK) {
-            conn_.reset();
-        } else if (PQtransactionStatus(conn_->native()) != PQTRANS_IDLE) {
-            try {
-                conn_->exec("ROLLBACK");
-            } catch (...) {
-                conn_.reset();
-            }
-        }
-        throw;
-    }
-}
-
 int64_t AlertService::addEvent(storage::PgConnection& conn, const std::string& tenantId, int64_t alertId,
                                const char* kind, const std::string& actor, std::optional<double> value,
                                const std::string& detailJson) {
@@ -171,7 +147,7 @@ bool AlertService::flapCheck(const Transition& t) {
 
 void AlertService::apply(storage::PgConnection& conn, const Transition& t) {
     const RuleInfo& rule = *t.rule;
-    std::string detail = "{\"summary\":\"" + logging::jsonEscape(t.summary) + "\"}";
+    std::string detail = json::objectOf({{"summary", t.summary}});
     int created = 0;
     for (int attempt = 0; attempt < 2; ++attempt) {
         conn.exec("BEGIN");
@@ -268,14 +244,9 @@ void AlertService::drain() {
             t = queue_.front();
         }
         try {
-            withConnection([&](storage::PgConnection& conn) { apply(conn, t); });
+            pool_.with([&](storage::PgConnection& conn) { apply(conn, t); });
         } catch (const storage::DatabaseError& e) {
-            bool connected = false;
-            {
-                std::lock_guard lock(connMutex_);
-                connected = conn_ != nullptr;
-            }
-            if (!connected) throw;  // the database is away: keep the transition and retry later
+            if (storage::isTransient(e)) throw;  // the database is away: keep the transition, retry later
             // The database refused this transition itself (its rule or device was deleted meanwhile):
             // retrying cannot help, and it must not block the ones behind it.
             logging::get("alerts")->error("rule transition for rule {} and device {} dropped: {}",
@@ -299,7 +270,7 @@ void AlertService::sweepFlapping() {
     for (auto it = opens_.begin(); it != opens_.end();)
         it = it->second.empty() || it->second.back() < nowMs - 86400000LL ? opens_.erase(it) : std::next(it);
     int created = 0;
-    withConnection([&](storage::PgConnection& conn) {
+    pool_.with([&](storage::PgConnection& conn) {
         conn.exec("BEGIN");
         // Every tenant's settled alerts (SECURITY DEFINER, sql/004), locked for this transaction; each is
         // then changed with its own tenant set.
@@ -334,7 +305,7 @@ bool AlertService::operatorChange(const std::string& tenantId, int64_t alertId, 
     int created = 0;
     std::vector<std::optional<std::string>> params = {std::to_string(alertId), tenantId};
     params.insert(params.end(), extraParams.begin(), extraParams.end());
-    withConnection([&](storage::PgConnection& conn) {
+    pool_.with([&](storage::PgConnection& conn) {
         conn.exec("BEGIN");
         storage::scopeToTenants(conn, {tenantId});
         auto rows = conn.query(updateSql, params);
@@ -365,7 +336,10 @@ bool AlertService::close(const std::string& tenantId, int64_t alertId, const std
         "UPDATE pulse.alerts SET status = 'CLOSED', closed_at = now(), closed_by = $3, close_reason = $4 "
         "WHERE id = $1::bigint AND tenant_id = $2::uuid AND status <> 'CLOSED' RETURNING id",
         {actor, reason}, "CLOSED", actor,
-        [&](const std::string&) { return "{\"reason\":\"" + logging::jsonEscape(reason) + "\"}"; }, true);
+        [&](const std::string&) {
+            return json::objectOf({{"reason", reason}});
+        },
+        true);
 }
 
 bool AlertService::silence(const std::string& tenantId, int64_t alertId, int64_t untilMs,
@@ -376,7 +350,10 @@ bool AlertService::silence(const std::string& tenantId, int64_t alertId, int64_t
             " WHERE id = $1::bigint AND tenant_id = $2::uuid AND status <> 'CLOSED' RETURNING "
             "silenced_until::text",
         {}, "SILENCED", actor,
-        [](const std::string& until) { return "{\"until\":\"" + logging::jsonEscape(until) + "\"}"; }, false);
+        [](const std::string& until) {
+            return json::objectOf({{"until", until}});
+        },
+        false);
 }
 
 bool AlertService::assign(const std::string& tenantId, int64_t alertId,
@@ -391,7 +368,7 @@ bool AlertService::assign(const std::string& tenantId, int64_t alertId,
         {userId}, "ASSIGNED", actor,
         [](const std::string& user) {
             return user.empty() ? std::string("{\"assignee_id\":null}")
-                                : "{\"assignee_id\":\"" + logging::jsonEscape(user) + "\"}";
+                                : json::objectOf({{"assignee_id", user}});
         },
         false);
 }
@@ -401,7 +378,10 @@ bool AlertService::comment(const std::string& tenantId, int64_t alertId, const s
     return operatorChange(
         tenantId, alertId, "SELECT id FROM pulse.alerts WHERE id = $1::bigint AND tenant_id = $2::uuid", {},
         "COMMENTED", actor,
-        [&](const std::string&) { return "{\"text\":\"" + logging::jsonEscape(text) + "\"}"; }, false);
+        [&](const std::string&) {
+            return json::objectOf({{"text", text}});
+        },
+        false);
 }
 
 void AlertService::run() {

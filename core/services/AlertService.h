@@ -20,7 +20,8 @@ class MetricsRegistry;
 }
 namespace pulse::storage {
 class PgConnection;
-}
+class PgPool;
+}  // namespace pulse::storage
 
 namespace pulse::services {
 
@@ -60,7 +61,7 @@ struct AlertSettings {
 // written by one thread, so that the ingest path never waits on the database for them.
 class AlertService {
   public:
-    AlertService(std::string conninfo, AlertSettings settings, metrics::MetricsRegistry* metrics,
+    AlertService(storage::PgPool& pool, AlertSettings settings, metrics::MetricsRegistry* metrics,
                  std::function<void()> deliveriesCreated);
     ~AlertService();
 
@@ -101,9 +102,8 @@ class AlertService {
                         std::vector<std::optional<std::string>> extraParams, const char* kind,
                         const std::string& actor,
                         const std::function<std::string(const std::string&)>& detail, bool notify);
-    void withConnection(const std::function<void(storage::PgConnection&)>& fn);
 
-    std::string conninfo_;
+    storage::PgPool& pool_;
     AlertSettings settings_;
     metrics::MetricsRegistry* metrics_;
     std::function<void()> deliveriesCreated_;
@@ -114,8 +114,6 @@ class AlertService {
     bool stopping_ = false;
     std::thread thread_;
 
-    std::mutex connMutex_;  // the service's own connection, for the writer thread and operator actions
-    std::unique_ptr<storage::PgConnection> conn_;
     // Opening times per (rule, device), for flapping detection. Soft state: lost on restart.
     std::map<std::pair<std::string, int64_t>, std::deque<int64_t>> opens_;
 };

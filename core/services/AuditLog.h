@@ -11,7 +11,8 @@ namespace pulse::services {
 
 struct Principal;
 
-// One audited action (RELIABILITY.md S10): who, for which tenant, from where, what, on what, how it ended.
+// One audited action (docs/reliability.md S10): who, for which tenant, from where, what, on what, how it
+// ended.
 struct AuditEntry {
     long long id = 0;
     std::string at;

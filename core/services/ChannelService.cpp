@@ -1,5 +1,7 @@
 #include "services/ChannelService.h"
 
+#include "services/Severities.h"
+
 #include "logging/Logging.h"
 
 #include "json/JsonSchema.h"
@@ -92,12 +94,9 @@ std::string pgArray(const std::vector<std::string>& items) {
 
 }  // namespace
 
-ChannelService::ChannelService(std::string conninfo, const plugins::PluginManager& plugins,
+ChannelService::ChannelService(storage::PgPool& pool, const plugins::PluginManager& plugins,
                                const SecretBox& box, const net::EgressGuard& guard)
-    : pool_(std::make_unique<storage::PgPool>(std::move(conninfo), 4)),
-      plugins_(plugins),
-      box_(box),
-      guard_(guard) {}
+    : pool_(pool), plugins_(plugins), box_(box), guard_(guard) {}
 
 ChannelService::~ChannelService() = default;
 
@@ -158,7 +157,7 @@ std::string ChannelService::create(const std::string& tenantId, const ChannelSpe
     if (parts.secretsJson != "{}") sealed = toHex(box_.seal(parts.secretsJson));
     try {
         std::string id;
-        pool_->withTenant(tenantId, [&](storage::PgConnection& conn) {
+        pool_.withTenant(tenantId, [&](storage::PgConnection& conn) {
             id = *conn.query(
                           "INSERT INTO pulse.channels (tenant_id, name, type, config, secrets, "
                           "max_concurrency) "
@@ -183,7 +182,7 @@ std::string ChannelService::create(const std::string& tenantId, const ChannelSpe
 
 void ChannelService::updateConfig(const std::string& tenantId, const std::string& channelId,
                                   const std::string& configJson) {
-    pool_->withTenant(tenantId, [&](storage::PgConnection& conn) {
+    pool_.withTenant(tenantId, [&](storage::PgConnection& conn) {
         auto rows = conn.query(
             "SELECT type, encode(secrets, 'hex') FROM pulse.channels WHERE id = $1::uuid AND "
             "tenant_id = $2::uuid FOR UPDATE",
@@ -203,7 +202,7 @@ void ChannelService::updateConfig(const std::string& tenantId, const std::string
 
 std::string ChannelService::maskedConfig(const std::string& tenantId, const std::string& channelId) const {
     storage::PgRows rows;
-    pool_->withTenant(tenantId, [&](storage::PgConnection& conn) {
+    pool_.withTenant(tenantId, [&](storage::PgConnection& conn) {
         rows = conn.query(
             "SELECT type, config::text, secrets IS NOT NULL FROM pulse.channels WHERE id = $1::uuid "
             "AND tenant_id = $2::uuid",
@@ -225,14 +224,12 @@ std::string ChannelService::mask(const std::string& type, const std::string& sto
 }
 
 std::string ChannelService::createRoute(const std::string& tenantId, const RouteSpec& spec) {
-    static const std::vector<std::string> severities = {"CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"};
     for (const auto& s : spec.severities)
-        if (std::find(severities.begin(), severities.end(), s) == severities.end())
-            throw std::invalid_argument("severities: unknown severity '" + s + "'");
+        if (!isSeverity(s)) throw std::invalid_argument("severities: unknown severity '" + s + "'");
     if (spec.throttleS < 0) throw std::invalid_argument("throttle_s must not be negative");
     try {
         std::string id;
-        pool_->withTenant(tenantId, [&](storage::PgConnection& conn) {
+        pool_.withTenant(tenantId, [&](storage::PgConnection& conn) {
             auto rows = conn.query(
                 "INSERT INTO pulse.routing_rules (tenant_id, channel_id, name, severities, rule_types, "
                 "site_id, "

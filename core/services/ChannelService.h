@@ -44,7 +44,7 @@ struct RouteSpec {
 // Invalid input throws std::invalid_argument with a message fit for a 422 problem.
 class ChannelService {
   public:
-    ChannelService(std::string conninfo, const plugins::PluginManager& plugins, const SecretBox& box,
+    ChannelService(storage::PgPool& pool, const plugins::PluginManager& plugins, const SecretBox& box,
                    const net::EgressGuard& guard);
     ~ChannelService();
 
@@ -76,8 +76,7 @@ class ChannelService {
     Split split(const std::string& type, const std::string& configJson,
                 const std::string& storedSecretsJson) const;
 
-    std::unique_ptr<storage::PgPool>
-        pool_;  // a few connections reused across calls (the API calls per request)
+    storage::PgPool& pool_;
     const plugins::PluginManager& plugins_;
     const SecretBox& box_;
     const net::EgressGuard& guard_;

@@ -1,19 +1,24 @@
 #include "services/DeviceProvisioning.h"
 
+#include "services/DeviceImport.h"
 #include "services/ServiceErrors.h"
 #include "services/Tokens.h"
 #include "storage/Database.h"
-#include "storage/PgConnection.h"
-#include "storage/TenantScope.h"
+#include "storage/DeviceStore.h"
+#include "storage/PgPool.h"
+#include "storage/SiteStore.h"
+#include "storage/TenantStore.h"
 
 #include <Poco/Base64Encoder.h>
 #include <Poco/String.h>
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 namespace pulse::services {
 namespace {
@@ -31,15 +36,10 @@ void ensureSodium() {
     if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
 }
 
-// Issues a credential for the device: the token's digest and its Mosquitto hash are stored, the token
-// returned.
-std::string issueCredential(storage::PgConnection& conn, const std::string& tenantId, int64_t deviceId) {
+// A fresh token and what is stored of it.
+std::pair<std::string, storage::DeviceCredential> newCredential() {
     std::string token = newDeviceToken();
-    conn.query(
-        "INSERT INTO pulse.device_credentials (tenant_id, device_id, token_sha256, token_prefix, mqtt_hash) "
-        "VALUES ($1::uuid, $2::bigint, decode($3, 'hex'), $4, $5)",
-        {tenantId, std::to_string(deviceId), tokenDigest(token), token.substr(0, 10), mosquittoHash(token)});
-    return token;
+    return {token, {tokenDigest(token), token.substr(0, 10), mosquittoHash(token)}};
 }
 
 }  // namespace
@@ -58,9 +58,9 @@ std::string mosquittoHash(const std::string& secret) {
     return "$7$101$" + base64(salt, sizeof salt, false) + "$" + base64(hash, sizeof hash, false);
 }
 
-std::vector<ProvisionedDevice> insertDevices(storage::PgConnection& conn, const std::string& tenantId,
-                                             const std::string& tenantSlug,
-                                             const std::vector<DeviceSpec>& specs) {
+std::vector<ProvisionedDevice> provisionDevices(storage::PgPool& pool, const std::string& tenantId,
+                                                const std::string& tenantSlug,
+                                                const std::vector<DeviceSpec>& specs) {
     std::set<std::string> names;
     for (const auto& spec : specs) {
         std::string field, problem = deviceSpecProblem(spec, field);
@@ -68,100 +68,65 @@ std::vector<ProvisionedDevice> insertDevices(storage::PgConnection& conn, const 
         if (!names.insert(spec.name).second)
             throw Conflict("the device name '" + spec.name + "' is given twice");
     }
-    // The sites named, all checked in one query (an import names many devices, few sites).
-    std::set<std::string> sites;
-    for (const auto& spec : specs)
-        if (spec.siteId) sites.insert(Poco::toLower(*spec.siteId));
-    if (!sites.empty()) {
-        std::string list = "{";
-        for (const auto& id : sites) list += (list.size() > 1 ? "," : "") + id;  // UUIDs (deviceSpecProblem)
-        for (const auto& r :
-             conn.query("SELECT id::text FROM pulse.sites WHERE id = ANY ($1::uuid[])", {list + "}"}).rows)
-            sites.erase(*r[0]);
-        if (!sites.empty()) throw NotFound("no such site " + *sites.begin());
-    }
     std::vector<ProvisionedDevice> out;
+    std::vector<storage::NewDevice> rows;
     out.reserve(specs.size());
+    rows.reserve(specs.size());
     for (const auto& spec : specs) {
-        storage::PgRows rows;
-        try {
-            // ON CONFLICT: a name in use is a Conflict, not an aborted transaction to untangle.
-            rows = conn.query(
-                "INSERT INTO pulse.devices (tenant_id, name, tags, site_id) VALUES ($1::uuid, $2, "
-                "$3::text[], "
-                "$4::uuid) ON CONFLICT (tenant_id, name) DO NOTHING RETURNING id::text",
-                {tenantId, spec.name, textArrayLiteral(spec.tags), spec.siteId});
-        } catch (const storage::DatabaseError& e) {
-            if (e.sqlState() == "P0001" &&
-                std::string(e.what()).find("subscription allows") != std::string::npos)
-                throw LimitExceeded(e.what());
-            throw;
-        }
-        if (rows.rows.empty())
-            throw Conflict("tenant '" + tenantSlug + "' already has a device named '" + spec.name + "'");
-        ProvisionedDevice d;
-        d.tenantSlug = tenantSlug;
-        d.name = spec.name;
-        d.deviceId = std::stoll(*rows.rows[0][0]);
-        d.mqttUsername = tenantSlug + "/" + spec.name;
-        d.token = issueCredential(conn, tenantId, d.deviceId);
-        out.push_back(std::move(d));
+        auto [token, credential] = newCredential();
+        out.push_back({tenantSlug, spec.name, 0, token, tenantSlug + "/" + spec.name});
+        rows.push_back({spec.name, spec.tags, spec.siteId, std::move(credential)});
     }
+    auto ids = storage::DeviceStore(pool).insert(tenantId, tenantSlug, rows);
+    for (size_t i = 0; i < out.size(); ++i) out[i].deviceId = ids.at(i);
     return out;
 }
 
-namespace {
-
-int revokeLiveCredentials(storage::PgConnection& conn, int64_t deviceId) {
-    return static_cast<int>(
-        conn.query("UPDATE pulse.device_credentials SET revoked_at = now() WHERE device_id = "
-                   "$1::bigint AND revoked_at IS NULL RETURNING id",
-                   {std::to_string(deviceId)})
-            .rows.size());
+std::vector<ProvisionedDevice> importDevices(storage::PgPool& pool, const std::string& tenantId,
+                                             const std::string& tenantSlug, ImportPlan& plan) {
+    // The tenant's side in two queries, however long the file: names taken, and the sites.
+    std::vector<std::string> names;
+    for (const auto& row : plan.rows) names.push_back(row.device.name);
+    auto taken = storage::DeviceStore(pool).namesInUse(tenantId, names);
+    std::map<std::string, std::string> siteByName;
+    std::set<std::string> siteIds;
+    for (const auto& site : storage::SiteStore(pool).names(tenantId)) {
+        siteByName[site.name] = site.id;
+        siteIds.insert(site.id);
+    }
+    for (auto& row : plan.rows) {
+        if (taken.count(row.device.name))
+            plan.problems.push_back({row.line, "name", "a device named '" + row.device.name + "' exists"});
+        if (row.site.empty()) continue;
+        auto byName = siteByName.find(row.site);
+        std::string asId = Poco::toLower(row.site);
+        if (byName != siteByName.end())
+            row.device.siteId = byName->second;
+        else if (siteIds.count(asId))
+            row.device.siteId = asId;
+        else
+            plan.problems.push_back({row.line, "site", "no site named '" + row.site + "'"});
+    }
+    if (!plan.problems.empty()) return {};
+    std::vector<DeviceSpec> specs;
+    for (const auto& row : plan.rows) specs.push_back(row.device);
+    return provisionDevices(pool, tenantId, tenantSlug, specs);
 }
 
-}  // namespace
-
-std::optional<ProvisionedDevice> rotateDeviceToken(storage::PgConnection& conn, const std::string& tenantId,
+std::optional<ProvisionedDevice> rotateDeviceToken(storage::PgPool& pool, const std::string& tenantId,
                                                    const std::string& tenantSlug, int64_t deviceId) {
-    // FOR UPDATE: two rotations at once leave one live token, not two.
-    auto found = conn.query(
-        "SELECT name FROM pulse.devices WHERE id = $1::bigint AND decommissioned_at IS NULL FOR UPDATE",
-        {std::to_string(deviceId)});
-    if (found.rows.empty()) return std::nullopt;
-    revokeLiveCredentials(conn, deviceId);
-    const std::string& name = *found.rows[0][0];
-    return ProvisionedDevice{tenantSlug, name, deviceId, issueCredential(conn, tenantId, deviceId),
-                             tenantSlug + "/" + name};
-}
-
-std::optional<int> revokeDeviceCredentials(storage::PgConnection& conn, int64_t deviceId) {
-    auto found = conn.query("SELECT 1 FROM pulse.devices WHERE id = $1::bigint", {std::to_string(deviceId)});
-    if (found.rows.empty()) return std::nullopt;
-    return revokeLiveCredentials(conn, deviceId);
-}
-
-bool decommissionDevice(storage::PgConnection& conn, int64_t deviceId) {
-    auto rows = conn.query(
-        "UPDATE pulse.devices SET decommissioned_at = now(), status = 'OFFLINE' WHERE id = $1::bigint AND "
-        "decommissioned_at IS NULL RETURNING id",
-        {std::to_string(deviceId)});
-    if (rows.rows.empty()) return false;
-    revokeLiveCredentials(conn, deviceId);
-    return true;
+    auto [token, credential] = newCredential();
+    auto name = storage::DeviceStore(pool).replaceCredentials(tenantId, deviceId, credential);
+    if (!name) return std::nullopt;
+    return ProvisionedDevice{tenantSlug, *name, deviceId, token, tenantSlug + "/" + *name};
 }
 
 ProvisionedDevice createDevice(storage::Database& db, const std::string& tenantSlug, const std::string& name,
                                const std::vector<std::string>& tags) {
-    storage::PgConnection conn(db.conninfo());
-    // Tenants are readable without a tenant scope (they carry no tenant_id).
-    auto tenant = conn.query("SELECT id::text FROM pulse.tenants WHERE slug = $1", {tenantSlug});
-    if (tenant.rows.empty()) throw NotFound("no tenant '" + tenantSlug + "'");
-    storage::TenantTransaction tx(conn, *tenant.rows[0][0]);
-    auto created =
-        insertDevices(conn, *tenant.rows[0][0], tenantSlug, {DeviceSpec{name, tags, std::nullopt}});
-    tx.commit();
-    return created.front();
+    storage::PgPool pool(db.conninfo(), 1);
+    auto tenantId = storage::TenantStore(pool).idBySlug(tenantSlug);
+    if (!tenantId) throw NotFound("no tenant '" + tenantSlug + "'");
+    return provisionDevices(pool, *tenantId, tenantSlug, {DeviceSpec{name, tags, std::nullopt}}).front();
 }
 
 }  // namespace pulse::services

@@ -9,10 +9,12 @@
 
 namespace pulse::storage {
 class Database;
-class PgConnection;
+class PgPool;
 }  // namespace pulse::storage
 
 namespace pulse::services {
+
+struct ImportPlan;
 
 struct ProvisionedDevice {
     std::string tenantSlug;
@@ -22,28 +24,29 @@ struct ProvisionedDevice {
     std::string mqttUsername;  // "<tenant>/<device>"; the MQTT password is the token
 };
 
-// Creates devices with fresh tokens in the transaction open on conn, which must be scoped to the tenant;
-// the caller commits. Throws std::invalid_argument for a bad spec, Conflict for a name in use, NotFound for
-// a site that is not the tenant's, LimitExceeded when the subscription's device limit would be passed
-// (ServiceErrors.h): one failure and the caller's transaction holds none of them.
-std::vector<ProvisionedDevice> insertDevices(storage::PgConnection& conn, const std::string& tenantId,
-                                             const std::string& tenantSlug,
-                                             const std::vector<DeviceSpec>& specs);
+// Creates devices with fresh tokens, all in one transaction of the tenant: the one way devices are made
+// (the API, its CSV import, the command line and the demo seed). Throws std::invalid_argument for a bad
+// spec, Conflict for a name in use or given twice, NotFound for a site that is not the tenant's,
+// LimitExceeded when the subscription's device limit would be passed (ServiceErrors.h): one failure and
+// none is created.
+std::vector<ProvisionedDevice> provisionDevices(storage::PgPool& pool, const std::string& tenantId,
+                                                const std::string& tenantSlug,
+                                                const std::vector<DeviceSpec>& specs);
 
-// A new token for the device in the scoped transaction on conn; its other live credentials are revoked.
-// nullopt when the device is not the tenant's or is decommissioned.
-std::optional<ProvisionedDevice> rotateDeviceToken(storage::PgConnection& conn, const std::string& tenantId,
+// Checks an import plan without problems (DeviceImport.h) against the tenant (names in use; sites, named by
+// name or id, resolved to ids) and adds what it finds to plan.problems. When there is none, creates every
+// device through provisionDevices and returns them; throws LimitExceeded when the device limit would be
+// passed. Imports nothing otherwise.
+std::vector<ProvisionedDevice> importDevices(storage::PgPool& pool, const std::string& tenantId,
+                                             const std::string& tenantSlug, ImportPlan& plan);
+
+// A new token for the device; its other live credentials are revoked. nullopt when the device is not the
+// tenant's or is decommissioned.
+std::optional<ProvisionedDevice> rotateDeviceToken(storage::PgPool& pool, const std::string& tenantId,
                                                    const std::string& tenantSlug, int64_t deviceId);
 
-// Revokes every live credential of the device (it can no longer report until rotated); the number revoked,
-// or nullopt when the device is not the tenant's.
-std::optional<int> revokeDeviceCredentials(storage::PgConnection& conn, int64_t deviceId);
-
-// Marks the device decommissioned and revokes its credentials. False when it is not the tenant's or was
-// decommissioned already.
-bool decommissionDevice(storage::PgConnection& conn, int64_t deviceId);
-
-// One device in a tenant named by slug, in its own transaction (command line and demo seed).
+// One device in a tenant named by slug (command line and demo seed), through provisionDevices. Throws
+// NotFound when there is no such tenant, and what provisionDevices throws.
 ProvisionedDevice createDevice(storage::Database& db, const std::string& tenantSlug, const std::string& name,
                                const std::vector<std::string>& tags = {});
 

@@ -1,7 +1,7 @@
 #include "services/DeviceStatusTracker.h"
 
 #include "logging/Logging.h"
-#include "storage/PgConnection.h"
+#include "storage/PgPool.h"
 
 namespace pulse::services {
 namespace {
@@ -12,9 +12,9 @@ const char* kSweep = "SELECT pulse.sweep_device_status()";
 
 }  // namespace
 
-DeviceStatusTracker::DeviceStatusTracker(std::string conninfo, std::chrono::milliseconds flushInterval,
+DeviceStatusTracker::DeviceStatusTracker(storage::PgPool& pool, std::chrono::milliseconds flushInterval,
                                          std::chrono::milliseconds sweepInterval)
-    : conninfo_(std::move(conninfo)), flushInterval_(flushInterval), sweepInterval_(sweepInterval) {}
+    : pool_(pool), flushInterval_(flushInterval), sweepInterval_(sweepInterval) {}
 
 DeviceStatusTracker::~DeviceStatusTracker() {
     stop();
@@ -24,11 +24,6 @@ void DeviceStatusTracker::seen(int64_t deviceId, int64_t tsMs) {
     std::lock_guard lock(mutex_);
     auto& latest = pending_[deviceId];
     if (tsMs > latest) latest = tsMs;
-}
-
-storage::PgConnection& DeviceStatusTracker::connection() {
-    if (!conn_) conn_ = std::make_unique<storage::PgConnection>(conninfo_);
-    return *conn_;
 }
 
 void DeviceStatusTracker::flush() {
@@ -44,9 +39,8 @@ void DeviceStatusTracker::flush() {
         times += (times.size() > 1 ? "," : "") + std::to_string(ts);
     }
     try {
-        connection().query(kFlush, {ids + "}", times + "}"});
+        pool_.with([&](storage::PgConnection& conn) { conn.query(kFlush, {ids + "}", times + "}"}); });
     } catch (const storage::DatabaseError&) {
-        conn_.reset();
         std::lock_guard lock(mutex_);  // keep the newer of what failed and what arrived since
         for (const auto& [id, ts] : batch)
             if (pending_[id] < ts) pending_[id] = ts;
@@ -55,12 +49,11 @@ void DeviceStatusTracker::flush() {
 }
 
 int DeviceStatusTracker::sweep() {
-    try {
-        return std::stoi(connection().query(kSweep).rows.at(0).at(0).value_or("0"));
-    } catch (const storage::DatabaseError&) {
-        conn_.reset();
-        throw;
-    }
+    int changed = 0;
+    pool_.with([&](storage::PgConnection& conn) {
+        changed = std::stoi(conn.query(kSweep).rows.at(0).at(0).value_or("0"));
+    });
+    return changed;
 }
 
 void DeviceStatusTracker::start() {

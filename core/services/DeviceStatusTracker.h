@@ -10,7 +10,7 @@
 #include <unordered_map>
 
 namespace pulse::storage {
-class PgConnection;
+class PgPool;
 }
 
 namespace pulse::services {
@@ -21,7 +21,7 @@ namespace pulse::services {
 // in transactions that lock the rows they change, so several instances can run them at once.
 class DeviceStatusTracker {
   public:
-    DeviceStatusTracker(std::string conninfo, std::chrono::milliseconds flushInterval,
+    DeviceStatusTracker(storage::PgPool& pool, std::chrono::milliseconds flushInterval,
                         std::chrono::milliseconds sweepInterval);
     ~DeviceStatusTracker();
 
@@ -35,11 +35,9 @@ class DeviceStatusTracker {
 
   private:
     void run();
-    storage::PgConnection& connection();
 
-    std::string conninfo_;
+    storage::PgPool& pool_;
     std::chrono::milliseconds flushInterval_, sweepInterval_;
-    std::unique_ptr<storage::PgConnection> conn_;
     std::mutex mutex_;
     std::unordered_map<int64_t, int64_t> pending_;  // device -> latest ts
     std::condition_variable wake_;

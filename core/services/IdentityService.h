@@ -25,7 +25,7 @@ struct Principal {
     std::string label;      // user:<email>, api-key:<prefix> or oidc:<email>, for the audit log
     std::string csrfToken;  // sessions only: unsafe requests must echo it in X-CSRF-Token
 
-    bool isOperator() const { return role == "operator" || role == "operator-admin"; }
+    bool isOperator() const { return isOperatorRole(role); }
 };
 
 struct IdentitySettings {

@@ -10,23 +10,18 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include "config/Settings.h"
 
 struct evp_pkey_st;  // OpenSSL's EVP_PKEY
 
 namespace pulse::services {
 
 // What an identity provider's access tokens must carry for Pulse (config keys oidc.*).
-struct OidcSettings {
-    std::string issuer;                                        // "iss" must equal it; empty: OIDC is off
-    std::string audience;                                      // "aud" (a string or an array) must contain it
-    std::string jwksUri;                                       // where the provider publishes its keys
-    std::vector<std::string> algorithms = {"RS256", "ES256"};  // of these only
-    std::string roleClaim = "pulse_role";        // dotted path into the claims (Keycloak: realm_access.roles)
-    std::map<std::string, std::string> roleMap;  // claim value -> Pulse role; empty: values are role names
-    std::string tenantClaim = "pulse_tenant";    // the tenant's slug, for tenant roles
-    int leewayS = 60;                            // clock skew allowed on exp and nbf
-    int jwksRefreshS = 60;                       // an unknown kid refetches the keys at most this often
-    int jwksMaxAgeS = 3600;                      // keys older than this are refetched when next needed
+// The configured issuer (config::OidcSettings) and two limits that are not settings.
+struct OidcSettings : config::OidcSettings {
+    OidcSettings() : config::OidcSettings(config::defaults().oidc) {}
+    explicit OidcSettings(const config::OidcSettings& configured) : config::OidcSettings(configured) {}
+    int jwksMaxAgeS = 3600;  // keys older than this are refetched when next needed
     size_t maxTokenBytes = 8192;
 };
 

@@ -28,6 +28,7 @@ Database::Database(const std::string& conninfo, int poolMin, int poolMax) : conn
     std::call_once(registered, [] { Poco::Data::PostgreSQL::Connector::registerConnector(); });
     pool_ = std::make_unique<Poco::Data::SessionPool>(Poco::Data::PostgreSQL::Connector::KEY, conninfo,
                                                       poolMin, poolMax, 60);
+    sessions_ = std::make_unique<std::counting_semaphore<>>(poolMax);
 }
 
 Database::~Database() {
@@ -35,6 +36,13 @@ Database::~Database() {
 }
 
 void Database::withSession(const std::function<void(Poco::Data::Session&)>& fn) {
+    if (!sessions_->try_acquire_for(std::chrono::seconds(5)))
+        throw DatabaseError("no database session became free within 5000 ms (db.pool_max " +
+                            std::to_string(pool_->capacity()) + ")");
+    struct Slot {
+        std::counting_semaphore<>& s;
+        ~Slot() { s.release(); }
+    } slot{*sessions_};
     for (int attempt = 0;; ++attempt) {
         // Poco 1.11 leaks the PGconn (~35 KB) of every failed connection attempt, so a new connection
         // is only attempted once libpq's PQping (which cleans up) says the server accepts connections.

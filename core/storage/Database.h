@@ -5,12 +5,15 @@
 
 #include <functional>
 #include <memory>
+#include <semaphore>
 #include <string>
 #include <vector>
 
 namespace pulse::storage {
 
-// The pool of application-role connections for ordinary queries (Poco Data, PostgreSQL connector).
+// The pool of application-role connections for ordinary queries (Poco Data, PostgreSQL connector):
+// identity, the audit log, the device registry, broker accounts (docs/architecture.md "Pools and the
+// connection budget"). The other pool, for what libpq does better, is PgPool.
 class Database {
   public:
     Database(const std::string& conninfo, int poolMin, int poolMax);
@@ -41,6 +44,8 @@ class Database {
   private:
     std::string conninfo_;
     std::unique_ptr<Poco::Data::SessionPool> pool_;
+    // Poco's pool throws at once when every session is out; callers wait for one instead (up to 5 s).
+    std::unique_ptr<std::counting_semaphore<>> sessions_;
 };
 
 }  // namespace pulse::storage

@@ -53,9 +53,11 @@ PgRows PgConnection::query(const std::string& sql, const std::vector<std::option
 }
 
 void PgConnection::prepare(const std::string& name, const std::string& sql) {
+    if (prepared_.count(name)) return;
     std::unique_ptr<PGresult, void (*)(PGresult*)> res(
         PQprepare(conn_.get(), name.c_str(), sql.c_str(), 0, nullptr), &PQclear);
     check(res.get(), conn_.get());
+    prepared_.insert(name);
 }
 
 std::vector<PgConnection::Outcome> PgConnection::pipeline(const std::vector<Statement>& statements) {

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -35,8 +36,9 @@ struct PgRows {
     std::vector<std::vector<std::optional<std::string>>> rows;
 };
 
-// A libpq connection for what Poco Data cannot do: multi-statement migration scripts, session-level
-// advisory locks, and (later) COPY on the telemetry hot path.
+// A libpq connection for what Poco Data does not do: multi-statement migration scripts, session-level
+// advisory locks, pipeline mode with binary arrays (the telemetry and alert writers), and statements with
+// many optional parameters. Taken from PgPool, except the schema owner's for migrations.
 class PgConnection {
   public:
     explicit PgConnection(const std::string& conninfo);
@@ -44,7 +46,8 @@ class PgConnection {
     void exec(const std::string& sql);
     // Runs one statement with text parameters and returns its rows.
     PgRows query(const std::string& sql, const std::vector<std::optional<std::string>>& params = {});
-    // Prepares a statement under a name for this connection: parsed and planned once, not per call.
+    // Prepares a statement under a name for this connection: parsed and planned once, not per call. A name
+    // this connection has prepared already is not sent again (pooled connections serve several users).
     void prepare(const std::string& name, const std::string& sql);
     // One statement of a pipeline: SQL with text parameters, or a prepared statement's name with
     // parameters in PostgreSQL's binary form (see BinaryEncoding.h; the statement gives their types,
@@ -71,6 +74,7 @@ class PgConnection {
   private:
     PgRows rowsOf(PGresult* result);  // takes the result; throws DatabaseError for an error
     std::unique_ptr<PGconn, void (*)(PGconn*)> conn_;
+    std::set<std::string> prepared_;
 };
 
 }  // namespace pulse::storage

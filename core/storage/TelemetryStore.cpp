@@ -119,11 +119,7 @@ Uuid parseUuid(const std::string& text) {
     return u;
 }
 
-TelemetryStore::TelemetryStore(const std::string& conninfo) : conninfo_(conninfo) {}
-
-bool TelemetryStore::transient(const DatabaseError& e) {
-    return isTransient(e);
-}
+TelemetryStore::TelemetryStore(PgPool& pool) : pool_(pool) {}
 
 void TelemetryStore::resolveMetrics(const std::vector<TelemetryRow>& rows,
                                     const std::vector<std::string>& tenantIds, std::vector<int32_t>& ids) {
@@ -219,11 +215,12 @@ size_t TelemetryStore::write(const std::vector<TelemetryRow>& rows) {
     if (rows.empty()) return 0;
     try {
         if (!conn_) {
-            auto conn = std::make_unique<PgConnection>(conninfo_);
-            // date_trunc('hour', ..) of the rollups in UTC. The statements of every batch are planned once:
-            // their plans do not depend on the arrays' contents, and a small batch would otherwise spend
-            // about a quarter of its database time parsing and planning (tests/bench, perf).
-            conn->exec("SET TIME ZONE 'UTC'; SET plan_cache_mode = force_generic_plan");
+            // The pool's connections are in UTC (date_trunc('hour', ..) of the rollups). The statements of
+            // every batch are planned once: their plans do not depend on the arrays' contents, and a small
+            // batch would otherwise spend about a quarter of its database time parsing and planning
+            // (tests/bench, perf). force_generic_plan is set per transaction (below), not for the session,
+            // so it never reaches the pool's other users.
+            PgPool::Lease conn = pool_.acquire();
             conn->prepare("insert_all_new", kInsertAllNew);
             conn->prepare("insert_new_only", kInsertNewOnly);
             conn->prepare("upsert_rollups", kUpsertRollups);
@@ -249,7 +246,10 @@ size_t TelemetryStore::write(const std::vector<TelemetryRow>& rows) {
         Statement updateLatest{"update_latest", latest, true};
         auto outcomes = conn_->pipeline(
             {Statement{"BEGIN", {}, false},
-             Statement{"SELECT set_config('pulse.tenants', $1, true)", {tenantSetting(tenantIds)}, false},
+             Statement{"SELECT set_config('pulse.tenants', $1, true), "
+                       "set_config('plan_cache_mode', 'force_generic_plan', true)",
+                       {tenantSetting(tenantIds)},
+                       false},
              Statement{"SAVEPOINT all_new", {}, false}, Statement{"insert_all_new", readings, true},
              Statement{"upsert_rollups", rollupArrays(batch), true}, lockMetrics, updateLatest,
              Statement{"COMMIT", {}, false}});
@@ -264,16 +264,8 @@ size_t TelemetryStore::write(const std::vector<TelemetryRow>& rows) {
                                     Statement{"COMMIT", {}, false}});
         if ((failed = firstFailure(outcomes))) throw DatabaseError(failed->message, failed->sqlState);
         return std::stoul(*outcomes[1].rows.rows.at(0).at(0));
-    } catch (const DatabaseError& e) {
-        if (transient(e) || !conn_) {
-            conn_.reset();  // a broken connection is replaced on the next write
-        } else {
-            try {
-                conn_->exec("ROLLBACK");
-            } catch (const DatabaseError&) {
-                conn_.reset();
-            }
-        }
+    } catch (const DatabaseError&) {
+        conn_.release();  // the pool rolls it back or drops it; the next batch leases one again
         throw;
     }
 }

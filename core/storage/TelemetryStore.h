@@ -1,6 +1,7 @@
 #pragma once
 
 #include "storage/PgConnection.h"
+#include "storage/PgPool.h"
 
 #include <array>
 #include <cstdint>
@@ -32,21 +33,21 @@ struct TelemetryRow {
 // catalog's last values are upserted from what the writer computed, in one round trip. When one is (a
 // redelivery), the insert falls back to ON CONFLICT DO NOTHING, and rollups and last values follow
 // exactly the rows inserted: a redelivered reading is not stored or counted twice.
+//
+// The store holds one pooled connection between batches (a writer thread's); after a failure it gives it
+// back to the pool, which drops or rolls it back, and leases another for the next batch.
 class TelemetryStore {
   public:
-    explicit TelemetryStore(const std::string& conninfo);
-    // Returns how many rows were new. Throws DatabaseError (the transaction is rolled back).
+    explicit TelemetryStore(PgPool& pool);
+    // Returns how many rows were new. Throws DatabaseError (the transaction is rolled back);
+    // storage::isTransient tells whether retrying can help.
     size_t write(const std::vector<TelemetryRow>& rows);
-
-    // Whether an error means the connection or server is gone (retry on a new connection), as opposed
-    // to a problem with the data.
-    static bool transient(const DatabaseError& e);
 
   private:
     void resolveMetrics(const std::vector<TelemetryRow>& rows, const std::vector<std::string>& tenantIds,
                         std::vector<int32_t>& ids);
-    std::string conninfo_;
-    std::unique_ptr<PgConnection> conn_;
+    PgPool& pool_;
+    PgPool::Lease conn_;
     std::map<Uuid, std::unordered_map<std::string, int32_t>> metricIds_;  // tenant -> name -> catalog id
 };
 

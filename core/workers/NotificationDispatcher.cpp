@@ -3,13 +3,13 @@
 #include "logging/Logging.h"
 #include "metrics/MetricsRegistry.h"
 #include "plugins/PluginInstance.h"
-#include "storage/PgConnection.h"
+#include "services/ChannelService.h"
+#include "storage/PgPool.h"
 #include "storage/TenantScope.h"
 #include "workers/Backoff.h"
 
 #include <Poco/Environment.h>
 
-#include <libpq-fe.h>
 #include <unistd.h>
 
 #include <random>
@@ -52,10 +52,16 @@ constexpr const char* kClaimSql =
 
 }  // namespace
 
-NotificationDispatcher::NotificationDispatcher(std::string conninfo, DispatcherSettings settings,
+ChannelFactory channelsOf(services::ChannelService& channels) {
+    return [&channels](const ChannelRow& row) {
+        return channels.instantiate("channel:" + row.name, row.type, row.configJson, row.sealedSecretsHex);
+    };
+}
+
+NotificationDispatcher::NotificationDispatcher(storage::PgPool& pool, DispatcherSettings settings,
                                                ChannelFactory channels, std::shared_ptr<WakeSignal> wake,
                                                metrics::MetricsRegistry* metrics)
-    : conninfo_(std::move(conninfo)),
+    : pool_(pool),
       settings_(std::move(settings)),
       channels_(std::move(channels)),
       wake_(wake ? std::move(wake) : std::make_shared<WakeSignal>()),
@@ -163,7 +169,8 @@ std::optional<NotificationDispatcher::Claimed> NotificationDispatcher::claim(sto
     return c;
 }
 
-void NotificationDispatcher::process(storage::PgConnection& conn, Claimed& c, const std::string& worker) {
+// No connection is held while the sender works: only the claim before and the outcome after use one.
+void NotificationDispatcher::process(Claimed& c, const std::string& worker) {
     auto log = logging::get("notify");
     // The per-channel cap: a claim beyond it is handed back untouched (another thread raced us to it).
     {
@@ -172,12 +179,13 @@ void NotificationDispatcher::process(storage::PgConnection& conn, Claimed& c, co
         s.cap = c.channel.maxConcurrency;
         int cap = s.consecutiveFailures >= settings_.breakerFailures ? 1 : s.cap;
         if (s.inFlight >= cap) {
-            storage::TenantTransaction tx(conn, c.tenantId);
-            conn.query(
-                "UPDATE pulse.deliveries SET lease_owner = NULL, lease_until = NULL, attempts = attempts - 1 "
-                "WHERE id = $1::bigint AND lease_owner = $2",
-                {std::to_string(c.id), worker});
-            tx.commit();
+            pool_.withTenant(c.tenantId, [&](storage::PgConnection& conn) {
+                conn.query(
+                    "UPDATE pulse.deliveries SET lease_owner = NULL, lease_until = NULL, attempts = attempts "
+                    "- "
+                    "1 WHERE id = $1::bigint AND lease_owner = $2",
+                    {std::to_string(c.id), worker});
+            });
             return;
         }
         ++s.inFlight;
@@ -248,49 +256,62 @@ void NotificationDispatcher::process(storage::PgConnection& conn, Claimed& c, co
     }
     recordOutcome(c.channel.id, transient, outcome.code == PULSE_OK);
 
-    storage::TenantTransaction tx(conn, c.tenantId);
-    auto updated = conn.query(
-        "UPDATE pulse.deliveries SET status = $3, next_attempt_at = now() + make_interval(secs => $4::double "
-        "precision), lease_owner = NULL, lease_until = NULL, last_status_code = $5::int, last_error = $6, "
-        "attempts = attempts - $8::int, completed_at = CASE WHEN $3 <> 'PENDING' THEN now() END "
-        "WHERE id = $1::bigint AND lease_owner = $2 AND attempts = $7::int RETURNING id",
-        {std::to_string(c.id), worker, status, std::to_string(static_cast<double>(delayMs) / 1000.0),
-         outcome.statusCode ? std::optional<std::string>(std::to_string(outcome.statusCode)) : std::nullopt,
-         outcome.detail, std::to_string(c.attempts), defer ? "1" : "0"});
-    if (updated.rows.empty()) {  // tx rolls back
+    bool takenOver = false;
+    pool_.with([&](storage::PgConnection& conn) {
+        storage::TenantTransaction tx(conn, c.tenantId);
+        auto updated = conn.query(
+            "UPDATE pulse.deliveries SET status = $3, next_attempt_at = now() + make_interval(secs => "
+            "$4::double "
+            "precision), lease_owner = NULL, lease_until = NULL, last_status_code = $5::int, last_error = "
+            "$6, "
+            "attempts = attempts - $8::int, completed_at = CASE WHEN $3 <> 'PENDING' THEN now() END "
+            "WHERE id = $1::bigint AND lease_owner = $2 AND attempts = $7::int RETURNING id",
+            {std::to_string(c.id), worker, status, std::to_string(static_cast<double>(delayMs) / 1000.0),
+             outcome.statusCode ? std::optional<std::string>(std::to_string(outcome.statusCode))
+                                : std::nullopt,
+             outcome.detail, std::to_string(c.attempts), defer ? "1" : "0"});
+        if (updated.rows.empty()) {  // tx rolls back
+            takenOver = true;
+            return;
+        }
+        conn.query(
+            "INSERT INTO pulse.delivery_attempts (tenant_id, delivery_id, attempt, started_at, duration_ms, "
+            "outcome, "
+            "status_code, detail, worker) VALUES ($1::uuid, $2::bigint, $3::int, to_timestamp($4::bigint / "
+            "1000.0), "
+            "$5::int, $6, $7::int, $8, $9)",
+            {c.tenantId, std::to_string(c.id), std::to_string(c.attempts), std::to_string(startedMs),
+             std::to_string(durationMs), attemptOutcome,
+             outcome.statusCode ? std::optional<std::string>(std::to_string(outcome.statusCode))
+                                : std::nullopt,
+             outcome.detail, worker});
+        if (!eventKind.empty())
+            conn.query(
+                "INSERT INTO pulse.alert_events (tenant_id, alert_id, kind, detail) VALUES ($1::uuid, "
+                "$2::bigint, "
+                "$3, jsonb_build_object('channel', $4::text, 'delivery', $5::bigint, 'attempts', $6::int, "
+                "'status_code', $7::int, 'detail', $8::text))",
+                {c.tenantId, std::to_string(c.alertId), eventKind, c.channel.name, std::to_string(c.id),
+                 std::to_string(c.attempts),
+                 outcome.statusCode ? std::optional<std::string>(std::to_string(outcome.statusCode))
+                                    : std::nullopt,
+                 outcome.detail});
+        if (outcome.statusCode == 410) {
+            conn.query(
+                "UPDATE pulse.channels SET enabled = false, disabled_reason = 'the endpoint answered 410 "
+                "Gone', "
+                "updated_at = now() WHERE id = $1::uuid",
+                {c.channel.id});
+            log->warn("channel {} ({}) disabled: the endpoint answered 410 Gone", c.channel.name,
+                      c.channel.id);
+        }
+        tx.commit();
+    });
+    if (takenOver) {
         log->warn("delivery {} was taken over by another dispatcher (lease expired during the attempt)",
                   c.id);
         return;
     }
-    conn.query(
-        "INSERT INTO pulse.delivery_attempts (tenant_id, delivery_id, attempt, started_at, duration_ms, "
-        "outcome, "
-        "status_code, detail, worker) VALUES ($1::uuid, $2::bigint, $3::int, to_timestamp($4::bigint / "
-        "1000.0), "
-        "$5::int, $6, $7::int, $8, $9)",
-        {c.tenantId, std::to_string(c.id), std::to_string(c.attempts), std::to_string(startedMs),
-         std::to_string(durationMs), attemptOutcome,
-         outcome.statusCode ? std::optional<std::string>(std::to_string(outcome.statusCode)) : std::nullopt,
-         outcome.detail, worker});
-    if (!eventKind.empty())
-        conn.query(
-            "INSERT INTO pulse.alert_events (tenant_id, alert_id, kind, detail) VALUES ($1::uuid, "
-            "$2::bigint, "
-            "$3, jsonb_build_object('channel', $4::text, 'delivery', $5::bigint, 'attempts', $6::int, "
-            "'status_code', $7::int, 'detail', $8::text))",
-            {c.tenantId, std::to_string(c.alertId), eventKind, c.channel.name, std::to_string(c.id),
-             std::to_string(c.attempts),
-             outcome.statusCode ? std::optional<std::string>(std::to_string(outcome.statusCode))
-                                : std::nullopt,
-             outcome.detail});
-    if (outcome.statusCode == 410) {
-        conn.query(
-            "UPDATE pulse.channels SET enabled = false, disabled_reason = 'the endpoint answered 410 Gone', "
-            "updated_at = now() WHERE id = $1::uuid",
-            {c.channel.id});
-        log->warn("channel {} ({}) disabled: the endpoint answered 410 Gone", c.channel.name, c.channel.id);
-    }
-    tx.commit();
 
     if (metrics_) {
         const char* what = status == "DONE" ? "delivered" : status == "DEAD" ? "dead" : "retry";
@@ -309,34 +330,22 @@ void NotificationDispatcher::process(storage::PgConnection& conn, Claimed& c, co
 void NotificationDispatcher::work(int index) {
     auto log = logging::get("notify");
     std::string worker = settings_.owner + "/" + std::to_string(index);
-    std::unique_ptr<storage::PgConnection> conn;
     bool failing = false;
     uint64_t seen = wake_->generation();
     while (!stopping_) {
         try {
-            if (!conn) {
-                conn = std::make_unique<storage::PgConnection>(conninfo_);
-                conn->exec("SET TimeZone = 'UTC'");
-            }
-            auto claimed = claim(*conn, worker);
+            std::optional<Claimed> claimed;
+            pool_.with([&](storage::PgConnection& conn) { claimed = claim(conn, worker); });
             if (failing) log->info("dispatcher {} reconnected", worker);
             failing = false;
             if (!claimed) {
                 seen = wake_->wait(seen, settings_.poll);
                 continue;
             }
-            process(*conn, *claimed, worker);
+            process(*claimed, worker);
         } catch (const std::exception& e) {
             if (!failing) log->error("dispatcher {}: {} (retrying)", worker, e.what());
             failing = true;
-            if (conn && PQstatus(conn->native()) != CONNECTION_OK) conn.reset();
-            if (conn && PQtransactionStatus(conn->native()) != PQTRANS_IDLE) {
-                try {
-                    conn->exec("ROLLBACK");
-                } catch (...) {
-                    conn.reset();
-                }
-            }
             seen = wake_->wait(seen, std::chrono::milliseconds(1000));
         }
     }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "config/Settings.h"
 #include "workers/WakeSignal.h"
 
 #include <atomic>
@@ -21,21 +22,16 @@ class PluginInstance;
 }
 namespace pulse::storage {
 class PgConnection;
+class PgPool;
+}  // namespace pulse::storage
+
+namespace pulse::services {
+class ChannelService;
 }
 
 namespace pulse::workers {
 
-struct DispatcherSettings {
-    int workers = 8;
-    std::chrono::milliseconds poll{500};
-    std::chrono::seconds lease{60};
-    std::chrono::milliseconds attemptTimeout{15000};
-    std::chrono::milliseconds backoffBase{5000};
-    std::chrono::milliseconds backoffMax{std::chrono::hours(6)};
-    int breakerFailures = 5;
-    std::chrono::milliseconds breakerOpen{30000};
-    std::string owner;  // identifies this process in leases; generated when empty
-};
+using DispatcherSettings = config::DispatcherSettings;
 
 // A channel as stored, enough to build its sender instance.
 struct ChannelRow {
@@ -51,6 +47,9 @@ struct ChannelRow {
 
 using ChannelFactory = std::function<std::shared_ptr<plugins::PluginInstance>(const ChannelRow&)>;
 
+// The channels of the channel service, as the dispatcher instantiates them (pulsed and the tests alike).
+ChannelFactory channelsOf(services::ChannelService& channels);
+
 // Delivers the outbox: worker threads claim due deliveries with FOR UPDATE SKIP LOCKED and a lease (so
 // that several threads and several pulsed instances never hold one delivery at once, and a crashed
 // holder's claim is taken over when its lease ends), call the channel's sender, and record the attempt.
@@ -59,7 +58,7 @@ using ChannelFactory = std::function<std::shared_ptr<plugins::PluginInstance>(co
 // that keeps failing has its circuit breaker opened so that it holds no worker while it is down.
 class NotificationDispatcher {
   public:
-    NotificationDispatcher(std::string conninfo, DispatcherSettings settings, ChannelFactory channels,
+    NotificationDispatcher(storage::PgPool& pool, DispatcherSettings settings, ChannelFactory channels,
                            std::shared_ptr<WakeSignal> wake, metrics::MetricsRegistry* metrics);
     ~NotificationDispatcher();
 
@@ -87,12 +86,12 @@ class NotificationDispatcher {
 
     void work(int index);
     std::optional<Claimed> claim(storage::PgConnection& conn, const std::string& worker);
-    void process(storage::PgConnection& conn, Claimed& c, const std::string& worker);
+    void process(Claimed& c, const std::string& worker);
     std::vector<std::string> excludedChannels();
     std::shared_ptr<plugins::PluginInstance> instanceFor(const ChannelRow& row);
     void recordOutcome(const std::string& channelId, bool transientFailure, bool success);
 
-    std::string conninfo_;
+    storage::PgPool& pool_;
     DispatcherSettings settings_;
     ChannelFactory channels_;
     std::shared_ptr<WakeSignal> wake_;

@@ -9,6 +9,7 @@
 // kept by the host for every channel once the token is known) and 503 all carry an RFC 9457 problem body.
 // Unauthenticated floods are the HTTP server's per-address limits' business, not a per-token count here
 // (a count per presented token never throttles random tokens).
+#include <pulse/json.hpp>
 #include <pulse/plugin.hpp>
 
 #include <cctype>
@@ -32,27 +33,18 @@ constexpr const char* kConfigSchema = R"json({
   "examples": [{"commit_wait_ms": 5000}]
 })json";
 
-std::string problem(int status, const char* title, const std::string& detail) {
-    std::string escaped;
-    for (char c : detail) {
-        if (c == '"' || c == '\\') escaped += '\\';
-        escaped += c;
-    }
-    return std::string("{\"type\":\"about:blank\",\"title\":\"") + title +
-           "\",\"status\":" + std::to_string(status) + ",\"detail\":\"" + escaped + "\"}";
-}
-
 pulse::HttpResponse problemResponse(int status, const char* title, const std::string& detail,
                                     uint32_t retry = 0) {
-    return pulse::HttpResponse{status, "application/problem+json", problem(status, title, detail), retry};
+    return pulse::HttpResponse{status, "application/problem+json",
+                               pulse::json::problem(status, title, detail), retry};
 }
 
 class HttpIngest : public pulse::Ingest {
   public:
     HttpIngest(pulse::Host host, std::string_view)
         : host_(host),
-          waitMs_(static_cast<int64_t>(host.config_number("/commit_wait_ms", 10000))),
-          maxBody_(static_cast<size_t>(host.config_number("/max_body_bytes", 1048576))),
+          waitMs_(static_cast<int64_t>(host.config_number("/commit_wait_ms"))),
+          maxBody_(static_cast<size_t>(host.config_number("/max_body_bytes"))),
           headerRoute_([this](const pulse::HttpRequest& r) {
               std::string auth = r.header("Authorization");
               if (auth.size() < 8 ||
@@ -63,7 +55,7 @@ class HttpIngest : public pulse::Ingest {
           }),
           pathRoute_([this](const pulse::HttpRequest& r) { return handle(r, r.param("token")); }) {
         host_.route("POST", "/api/v1/telemetry", &headerRoute_);
-        if (host.config_bool("/path_token_alias", true))
+        if (host.config_bool("/path_token_alias"))
             host_.route("POST", "/api/v1/{token}/telemetry", &pathRoute_);
     }
 

@@ -50,28 +50,27 @@ constexpr const char* kConfigSchema = R"json({
   "examples": [{"uri": "tcp://127.0.0.1:1", "connections": 1}]
 })json";
 
-std::string fromEnvOr(const pulse::Host& host, const char* envKey, const char* valueKey,
-                      const std::string& fallback) {
+std::string fromEnvOr(const pulse::Host& host, const char* envKey, const char* valueKey) {
     std::string env = host.config_string(envKey);
     if (!env.empty())
         if (const char* v = std::getenv(env.c_str())) return v;
-    return host.config_string(valueKey, fallback);
+    return host.config_string(valueKey);
 }
 
 class MqttIngest : public pulse::Ingest {
   public:
     MqttIngest(pulse::Host host, std::string_view)
         : host_(host),
-          uri_(fromEnvOr(host, "/uri_env", "/uri", "tcp://127.0.0.1:1883")),
-          username_(host.config_string("/username", "pulse-ingest")),
-          password_(fromEnvOr(host, "/password_env", "/password", "")),
-          clientId_(host.config_string("/client_id", "pulse-ingest")),
-          connections_(static_cast<int>(host.config_number("/connections", 2))),
-          filter_(host.config_string("/share_group", "pulse").empty()
+          uri_(fromEnvOr(host, "/uri_env", "/uri")),
+          username_(host.config_string("/username")),
+          password_(fromEnvOr(host, "/password_env", "/password")),
+          clientId_(host.config_string("/client_id")),
+          connections_(static_cast<int>(host.config_number("/connections"))),
+          filter_(host.config_string("/share_group").empty()
                       ? std::string("devices/+/+/telemetry")
-                      : "$share/" + host.config_string("/share_group", "pulse") + "/devices/+/+/telemetry"),
-          sessionExpiry_(static_cast<int>(host.config_number("/session_expiry_s", 3600))),
-          keepAlive_(static_cast<int>(host.config_number("/keep_alive_s", 20))) {
+                      : "$share/" + host.config_string("/share_group") + "/devices/+/+/telemetry"),
+          sessionExpiry_(static_cast<int>(host.config_number("/session_expiry_s"))),
+          keepAlive_(static_cast<int>(host.config_number("/keep_alive_s"))) {
         if (connections_ > 1 && filter_.rfind("$share/", 0) != 0)
             throw pulse::Error(PULSE_ERR_CONFIG,
                                "connections > 1 needs a share_group: with a plain subscription every "

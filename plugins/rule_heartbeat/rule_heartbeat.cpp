@@ -32,7 +32,7 @@ constexpr const char* kConfigSchema = R"({
 class HeartbeatRule : public pulse::Rule {
   public:
     HeartbeatRule(pulse::Host host, std::string_view /*config*/)
-        : windowMs_(static_cast<int64_t>(host.config_number("/window_s", 300)) * 1000) {}
+        : windowMs_(static_cast<int64_t>(host.config_number("/window_s")) * 1000) {}
 
     pulse::Verdict evaluate(const pulse::Sample& s) override {
         if (tenant_.empty()) tenant_ = std::string(s.tenant);

@@ -45,7 +45,7 @@ class ThresholdRule : public pulse::Rule {
         : metric_(host.config_string("/metric")),
           threshold_(host.config_number("/threshold")),
           clear_(host.config_number("/clear_threshold", threshold_)),
-          holdMs_(static_cast<int64_t>(std::llround(host.config_number("/hold_for_s", 0) * 1000))) {
+          holdMs_(static_cast<int64_t>(std::llround(host.config_number("/hold_for_s") * 1000))) {
         std::string op = host.config_string("/operator");
         op_ = op == "GT" ? Op::GT : op == "LT" ? Op::LT : op == "GTE" ? Op::GTE : Op::LTE;
         symbol_ = op == "GT" ? ">" : op == "LT" ? "<" : op == "GTE" ? ">=" : "<=";

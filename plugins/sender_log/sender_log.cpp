@@ -29,9 +29,9 @@ class LogSender : public pulse::Sender {
   public:
     LogSender(pulse::Host host, std::string_view /*config: read through the host*/)
         : host_(host),
-          level_(host.config_string("/level", "info") == "warn" ? PULSE_LOG_WARN : PULSE_LOG_INFO),
-          includePayload_(host.config_bool("/include_payload", true)),
-          maxPayload_(static_cast<size_t>(host.config_number("/max_payload_bytes", 4096))) {}
+          level_(host.config_string("/level") == "warn" ? PULSE_LOG_WARN : PULSE_LOG_INFO),
+          includePayload_(host.config_bool("/include_payload")),
+          maxPayload_(static_cast<size_t>(host.config_number("/max_payload_bytes"))) {}
 
     pulse::DeliveryOutcome deliver(const pulse::Delivery& d) override {
         std::string line =

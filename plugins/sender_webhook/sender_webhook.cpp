@@ -34,7 +34,7 @@ class WebhookSender : public pulse::Sender {
         : host_(host),
           url_(host.config_string("/url")),
           secret_(host.config_string("/secret")),
-          timeoutMs_(static_cast<int64_t>(host.config_number("/timeout_ms", 10000))) {
+          timeoutMs_(static_cast<int64_t>(host.config_number("/timeout_ms"))) {
         if (host.abi_minor() < 2)
             throw pulse::Error(PULSE_ERR_UNSUPPORTED, "needs a host with ABI 1.2 (http_send)");
         pulse::webhooks::sign(secret_, "msg_check", 0,

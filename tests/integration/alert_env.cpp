@@ -87,7 +87,7 @@ AlertFixture::AlertFixture(const std::string& name)
     writeFile(pluginsD + "/heartbeat.properties", "plugin.library = rule_heartbeat.so\n");
     writeFile(pluginsD + "/webhook.properties", "plugin.library = sender_webhook.so\n");
     writeFile(pluginsD + "/throwing.properties", "plugin.library = throwing.so\n");
-    config::Settings settings;
+    auto settings = config::defaults();
     settings.pluginConfigDir = pluginsD;
     settings.pluginPaths = {PULSE_PLUGIN_DIR, PULSE_TEST_PLUGIN_DIR};
     plugins =
@@ -107,10 +107,10 @@ AlertFixture::AlertFixture(const std::string& name)
         *conn.query("INSERT INTO pulse.devices (tenant_id, name) VALUES ($1::uuid, $2) RETURNING id",
                     {tenantId, deviceName})
              .rows[0][0]);
-    channels = std::make_unique<services::ChannelService>(appUri(), *plugins, box, http.guard());
+    channels = std::make_unique<services::ChannelService>(pool, *plugins, box, http.guard());
     auto w = wake;
     alerts = std::make_unique<services::AlertService>(
-        appUri(), services::AlertSettings{1000, 3, std::chrono::milliseconds(200)}, nullptr,
+        pool, services::AlertSettings{1000, 3, std::chrono::milliseconds(200)}, nullptr,
         [w] { w->notify(); });
 }
 
@@ -153,13 +153,8 @@ void AlertFixture::routeAll(const std::string& channelId, int throttleS) {
 }
 
 std::unique_ptr<workers::NotificationDispatcher> AlertFixture::dispatcher(workers::DispatcherSettings s) {
-    services::ChannelService* c = channels.get();
-    return std::make_unique<workers::NotificationDispatcher>(
-        appUri(), s,
-        [c](const workers::ChannelRow& row) {
-            return c->instantiate("channel:" + row.name, row.type, row.configJson, row.sealedSecretsHex);
-        },
-        wake, nullptr);
+    return std::make_unique<workers::NotificationDispatcher>(pool, s, workers::channelsOf(*channels), wake,
+                                                             nullptr);
 }
 
 services::Transition AlertFixture::transition(const std::string& rule, pulse_transition kind, double value,

@@ -9,6 +9,7 @@
 #include "services/AlertService.h"
 #include "services/ChannelService.h"
 #include "services/SecretBox.h"
+#include "storage/PgPool.h"
 #include "test_env.h"
 #include "workers/NotificationDispatcher.h"
 
@@ -67,6 +68,7 @@ class AlertFixture {
     std::string dir;
     net::OutboundHttp http;
     services::SecretBox box;
+    storage::PgPool pool{appUri(), 16};  // as pulsed's libpq pool: the services' connections
     std::unique_ptr<plugins::PluginManager> plugins;
     std::unique_ptr<services::ChannelService> channels;
     std::shared_ptr<workers::WakeSignal> wake = std::make_shared<workers::WakeSignal>();

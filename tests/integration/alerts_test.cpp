@@ -24,7 +24,7 @@ using namespace pulse::test;
 namespace {
 
 workers::DispatcherSettings fastDispatch(int workers = 4) {
-    workers::DispatcherSettings s;
+    workers::DispatcherSettings s = config::defaults().notify;
     s.workers = workers;
     s.poll = std::chrono::milliseconds(50);
     s.lease = std::chrono::seconds(5);
@@ -430,18 +430,13 @@ TEST(Alerts, TenantChosenTargetsCannotReachInternalAddresses) {
     enqueue(f, channel, 1);
     net::OutboundHttp strict;
     plugins::PluginManager pm(nullptr, plugins::HostServices{nullptr, nullptr, &strict});
-    config::Settings settings;
+    auto settings = config::defaults();
     settings.pluginConfigDir = f.dir + "/plugins.d";
     settings.pluginPaths = {PULSE_PLUGIN_DIR, PULSE_TEST_PLUGIN_DIR};
     pm.load(settings, plugins::PluginManager::Mode::Serve);
-    services::ChannelService strictChannels(appUri(), pm, f.box, strict.guard());
-    workers::NotificationDispatcher d(
-        appUri(), fastDispatch(1),
-        [&](const workers::ChannelRow& row) {
-            return strictChannels.instantiate("channel:" + row.name, row.type, row.configJson,
-                                              row.sealedSecretsHex);
-        },
-        f.wake, nullptr);
+    services::ChannelService strictChannels(f.pool, pm, f.box, strict.guard());
+    workers::NotificationDispatcher d(f.pool, fastDispatch(1), workers::channelsOf(strictChannels), f.wake,
+                                      nullptr);
     d.start();
     ASSERT_TRUE(f.settled());
     d.stop();
@@ -521,7 +516,7 @@ TEST(Alerts, PulsedTurnsABreachingReadingIntoOneSignedWebhook) {
 
     // Channel and routes through the service, sealed with the key pulsed reads.
     services::SecretBox box = services::SecretBox::fromHex(keyHex);
-    services::ChannelService channels(appUri(), *f.plugins, box, f.http.guard());
+    services::ChannelService channels(f.pool, *f.plugins, box, f.http.guard());
     std::string channel =
         channels.create(f.tenantId, services::ChannelSpec{"ops", "webhook",
                                                           "{\"url\":\"" + f.receiver.url("/ok") +

@@ -67,14 +67,14 @@ TEST_F(DatabaseTest, DemoSeedIsIdempotentAndTheLoginWorks) {
 }
 
 TEST_F(DatabaseTest, MigrationCheckWithoutOwnerReportsPending) {
-    config::Settings s;
-    s.dbUri = test::appUri();
-    s.dbMigrationsDir = test::tempDir("pending");
+    auto s = config::defaults();
+    s.db.uri = test::appUri();
+    s.db.migrationsDir = test::tempDir("pending");
     for (Poco::DirectoryIterator it(std::string(PULSE_SOURCE_DIR "/sql")), end; it != end; ++it)
-        test::writeFile(s.dbMigrationsDir + "/" + it.name(), test::readFile(it->path()));
-    test::writeFile(s.dbMigrationsDir + "/999_future.sql", "SELECT 1;");
-    s.dbConnectTimeoutS = 3;
-    s.dbStartupTimeoutS = 0;
+        test::writeFile(s.db.migrationsDir + "/" + it.name(), test::readFile(it->path()));
+    test::writeFile(s.db.migrationsDir + "/999_future.sql", "SELECT 1;");
+    s.db.connectTimeoutS = 3;
+    s.db.startupTimeoutS = 0;
     try {
         app::migrateOrCheck(s, false);
         FAIL();

@@ -83,7 +83,8 @@ SELECT count(*) FROM ((TABLE expected EXCEPT TABLE actual) UNION ALL (TABLE actu
 }  // namespace
 
 TEST_F(TelemetryStoreTest, NewReadingsAreInsertedWithRollupsAndLatestValues) {
-    TelemetryStore store(appUri());
+    PgPool pool(appUri(), 2);
+    TelemetryStore store(pool);
     std::vector<TelemetryRow> batch{reading(0, "temp", -1000, 20.5), reading(0, "temp", 2000, 22.0),
                                     reading(0, "temp", -3000, 19.0), reading(1, "temp", 1000, 30.0),
                                     reading(1, "door", 500, 1.0),    reading(0, "temp", 2000, 99.0)};
@@ -106,7 +107,8 @@ TEST_F(TelemetryStoreTest, NewReadingsAreInsertedWithRollupsAndLatestValues) {
 }
 
 TEST_F(TelemetryStoreTest, RedeliveredReadingsAreNeitherStoredNorCountedTwice) {
-    TelemetryStore store(appUri());
+    PgPool pool(appUri(), 2);
+    TelemetryStore store(pool);
     std::vector<TelemetryRow> first{reading(0, "temp", -10, 1.0), reading(0, "temp", 10, 2.0)};
     EXPECT_EQ(store.write(first), 2u);
     std::vector<TelemetryRow> second{reading(0, "temp", 10, 2.0), reading(0, "temp", 20, 4.0),
@@ -131,7 +133,8 @@ TEST_F(TelemetryStoreTest, ConcurrentWritersWithOverlappingBatchesStoreEachReadi
     std::atomic<size_t> inserted{0};
     std::atomic<int> deadlocks{0};
     auto writer = [&](int which) {
-        TelemetryStore store(appUri());
+        PgPool pool(appUri(), 2);
+        TelemetryStore store(pool);
         for (int b = 0; b < 30; ++b) {
             std::vector<TelemetryRow> batch;
             int source = which == 1 && b % 2 ? 0 : which;  // odd batches of writer 1 repeat writer 0's
@@ -145,7 +148,7 @@ TEST_F(TelemetryStoreTest, ConcurrentWritersWithOverlappingBatchesStoreEachReadi
                     inserted += store.write(batch);
                     break;
                 } catch (const DatabaseError& e) {  // retried, as the writer does, but counted
-                    ASSERT_TRUE(TelemetryStore::transient(e)) << e.what();
+                    ASSERT_TRUE(isTransient(e)) << e.what();
                     if (e.sqlState() == "40P01") ++deadlocks;
                     ASSERT_LT(attempt, 5) << e.what();
                 }
@@ -163,7 +166,8 @@ TEST_F(TelemetryStoreTest, ConcurrentWritersWithOverlappingBatchesStoreEachReadi
 }
 
 TEST_F(TelemetryStoreTest, ABatchTheDatabaseRejectsLeavesTheConnectionUsable) {
-    TelemetryStore store(appUri());
+    PgPool pool(appUri(), 2);
+    TelemetryStore store(pool);
     // Twenty years back: no partition holds it, and the whole batch is refused.
     std::vector<TelemetryRow> refused{reading(0, "temp", 0, 1.0),
                                       reading(0, "temp", -20LL * 365 * 24 * kHourUs, 2.0)};
@@ -172,7 +176,7 @@ TEST_F(TelemetryStoreTest, ABatchTheDatabaseRejectsLeavesTheConnectionUsable) {
         ADD_FAILURE() << "a reading outside every partition was stored";
     } catch (const DatabaseError& e) {
         EXPECT_EQ(e.sqlState(), "23514") << e.what();  // check_violation: no partition for the row
-        EXPECT_FALSE(TelemetryStore::transient(e));
+        EXPECT_FALSE(isTransient(e));
     }
     EXPECT_EQ(scalar("SELECT count(*) FROM pulse.telemetry WHERE tenant_id = $1::uuid"), "0");
     EXPECT_EQ(store.write({reading(0, "temp", 0, 1.0), reading(1, "hum", 5, 50.0)}), 2u);
@@ -180,7 +184,8 @@ TEST_F(TelemetryStoreTest, ABatchTheDatabaseRejectsLeavesTheConnectionUsable) {
 }
 
 TEST_F(TelemetryStoreTest, AFailureAfterARedeliveryRollsTheWholeBatchBack) {
-    TelemetryStore store(appUri());
+    PgPool pool(appUri(), 2);
+    TelemetryStore store(pool);
     EXPECT_EQ(store.write({reading(0, "temp", 0, 1.0)}), 1u);
     // The repeat sends the batch down the ON CONFLICT path, where the reading no partition holds fails.
     std::vector<TelemetryRow> batch{reading(0, "temp", 0, 1.0), reading(1, "temp", 10, 2.0),

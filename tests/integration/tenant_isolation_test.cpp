@@ -1,4 +1,4 @@
-// Tenant isolation in the database (RELIABILITY.md S2 and S3), against the real PostgreSQL in a scratch
+// Tenant isolation in the database (docs/reliability.md S2, S3), against the real PostgreSQL in a scratch
 // database: the audit pulsed runs before it serves, and row-level security at run time as the application
 // role: nothing without a tenant, nothing carried over by a pooled connection, no cross-tenant write.
 #include "storage/Database.h"

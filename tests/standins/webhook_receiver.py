@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A strict Standard Webhooks v1 receiver for tests (CONTRACTS.md section 4).
+"""A strict Standard Webhooks v1 receiver for tests (the contract in docs/openapi.json, "webhooks").
 
 Every request must carry webhook-id, webhook-timestamp (within 300 s) and a webhook-signature with a
 valid v1 HMAC-SHA256 over "{id}.{timestamp}.{body}" (constant-time compare); otherwise it answers 401

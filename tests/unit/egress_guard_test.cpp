@@ -1,4 +1,4 @@
-// The egress guard against the S8 list (RELIABILITY.md): every form of an internal address is refused,
+// The egress guard against the list of docs/reliability.md S8: every form of an internal address is refused,
 // public addresses pass, the allow-list is explicit, and only http/https are accepted.
 #include "net/EgressGuard.h"
 #include "net/OutboundHttp.h"

@@ -1,7 +1,7 @@
-// OIDC bearer tokens (RELIABILITY.md S4): RS256 and ES256 tokens from the configured issuer verify against
-// its JWKS; alg none, HS256 signed with the public key, expired and not-yet-valid tokens, other issuers and
-// audiences, tampered claims, unknown and hostile kids are refused, and a stream of unknown kids fetches the
-// keys once, not once each.
+// OIDC bearer tokens (docs/reliability.md S4): RS256 and ES256 tokens from the configured issuer verify
+// against its JWKS; alg none, HS256 signed with the public key, expired and not-yet-valid tokens, other
+// issuers and audiences, tampered claims, unknown and hostile kids are refused, and a stream of unknown kids
+// fetches the keys once, not once each.
 #include "TestJwt.h"
 #include "services/OidcVerifier.h"
 

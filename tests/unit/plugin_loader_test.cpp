@@ -60,7 +60,7 @@ class PluginDir {
 
   private:
     std::string dir_;
-    pulse::config::Settings settings_;
+    pulse::config::Settings settings_ = pulse::config::defaults();
 };
 
 const InstanceStatus& statusOf(const PluginReport& r, const std::string& name) {

@@ -1,5 +1,5 @@
 // Standard Webhooks v1 signing: the specification's test vector, verification with rotation, and
-// refusals (CONTRACTS.md section 4).
+// refusals (the alert webhook's contract: docs/openapi.json, "webhooks").
 #include "StandardWebhooks.h"
 
 #include <gtest/gtest.h>

@@ -5,53 +5,91 @@
 #include "http/api/RequestBodies.h"
 #include "logging/Logging.h"
 #include "services/AlertService.h"
-#include "storage/PgPool.h"
+#include "storage/AlertStore.h"
 
 #include <Poco/JSON/Array.h>
-
-#include <map>
 
 namespace pulse::http {
 namespace {
 
-const std::string kColumns =
-    "a.id::text, a.status, a.condition, a.severity, a.flapping::text, a.summary, "
-    "a.last_value::text, a.device_id::text, d.name, a.rule_id::text, r.name, r.type, " +
-    storage::isoTime("a.triggered_at") + ", " + storage::isoTime("a.opened_at") + ", " +
-    storage::isoTime("a.acknowledged_at") + ", a.acknowledged_by, " + storage::isoTime("a.closed_at") +
-    ", a.closed_by, a.close_reason, " + storage::isoTime("a.silenced_until") +
-    ", a.assignee_id::text, a.tenant_id::text";
-const std::string kFrom =
-    " FROM pulse.alerts a JOIN pulse.devices d ON d.id = a.device_id JOIN pulse.rules r ON r.id = a.rule_id";
+Poco::Dynamic::Var numberOrNull(const std::optional<double>& value) {
+    return value ? Poco::Dynamic::Var(*value) : Poco::Dynamic::Var();
+}
 
-Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& r) {
+Poco::JSON::Object::Ptr describe(const storage::AlertRow& a) {
     Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
-    o->set("id", std::stoll(*r[0]));
-    o->set("status", *r[1]);
-    o->set("condition", *r[2]);
-    o->set("severity", *r[3]);
-    o->set("flapping", *r[4] == "true");
-    o->set("summary", *r[5]);
-    o->set("last_value", r[6] ? Poco::Dynamic::Var(storage::sqlNumber(*r[6])) : Poco::Dynamic::Var());
+    o->set("id", a.id);
+    o->set("status", a.status);
+    o->set("condition", a.condition);
+    o->set("severity", a.severity);
+    o->set("flapping", a.flapping);
+    o->set("summary", a.summary);
+    o->set("last_value", numberOrNull(a.lastValue));
     Poco::JSON::Object::Ptr device = new Poco::JSON::Object;
-    device->set("id", std::stoll(*r[7]));
-    device->set("name", *r[8]);
+    device->set("id", a.deviceId);
+    device->set("name", a.deviceName);
     o->set("device", device);
     Poco::JSON::Object::Ptr rule = new Poco::JSON::Object;
-    rule->set("id", *r[9]);
-    rule->set("name", *r[10]);
-    rule->set("type", *r[11]);
+    rule->set("id", a.ruleId);
+    rule->set("name", a.ruleName);
+    rule->set("type", a.ruleType);
     o->set("rule", rule);
-    o->set("triggered_at", orNull(r[12]));
-    o->set("opened_at", orNull(r[13]));
-    o->set("acknowledged_at", orNull(r[14]));
-    o->set("acknowledged_by", orNull(r[15]));
-    o->set("closed_at", orNull(r[16]));
-    o->set("closed_by", orNull(r[17]));
-    o->set("close_reason", orNull(r[18]));
-    o->set("silenced_until", orNull(r[19]));
-    o->set("assignee_id", orNull(r[20]));
-    o->set("tenant_id", *r[21]);
+    o->set("triggered_at", a.triggeredAt);
+    o->set("opened_at", a.openedAt);
+    o->set("acknowledged_at", orNull(a.acknowledgedAt));
+    o->set("acknowledged_by", orNull(a.acknowledgedBy));
+    o->set("closed_at", orNull(a.closedAt));
+    o->set("closed_by", orNull(a.closedBy));
+    o->set("close_reason", orNull(a.closeReason));
+    o->set("silenced_until", orNull(a.silencedUntil));
+    o->set("assignee_id", orNull(a.assigneeId));
+    o->set("tenant_id", a.tenantId);
+    return o;
+}
+
+Poco::JSON::Object::Ptr describe(const storage::AlertEventRow& e) {
+    Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+    o->set("kind", e.kind);
+    o->set("at", e.at);
+    o->set("actor", e.actor);
+    o->set("value", numberOrNull(e.value));
+    o->set("detail", jsonValue(e.detailJson));
+    return o;
+}
+
+Poco::JSON::Object::Ptr describe(const storage::DeliveryAttemptRow& t) {
+    Poco::JSON::Object::Ptr a = new Poco::JSON::Object;
+    a->set("attempt", t.attempt);
+    a->set("started_at", t.startedAt);
+    a->set("duration_ms", t.durationMs);
+    a->set("outcome", t.outcome);
+    a->set("status_code", t.statusCode ? Poco::Dynamic::Var(*t.statusCode) : Poco::Dynamic::Var());
+    a->set("detail", t.detail);
+    return a;
+}
+
+Poco::JSON::Object::Ptr describe(const storage::DeliveryRow& d) {
+    Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+    o->set("id", d.id);
+    Poco::JSON::Object::Ptr channel = new Poco::JSON::Object;
+    channel->set("id", d.channelId);
+    channel->set("name", d.channelName);
+    channel->set("type", d.channelType);
+    o->set("channel", channel);
+    o->set("event", d.eventKind);
+    o->set("status", d.status);
+    o->set("attempts", d.attempts);
+    o->set("max_attempts", d.maxAttempts);
+    o->set("last_status_code",
+           d.lastStatusCode ? Poco::Dynamic::Var(*d.lastStatusCode) : Poco::Dynamic::Var());
+    o->set("last_error", d.lastError);
+    o->set("idempotency_key", d.idempotencyKey);
+    o->set("created_at", d.createdAt);
+    o->set("next_attempt_at", d.nextAttemptAt);
+    o->set("completed_at", orNull(d.completedAt));
+    Poco::JSON::Array::Ptr attempts = new Poco::JSON::Array;
+    for (const auto& t : d.attemptLog) attempts->add(describe(t));
+    o->set("attempt_log", attempts);
     return o;
 }
 
@@ -63,12 +101,9 @@ services::AlertService& alertService(Call& call) {
 
 // Sends the alert as it is now (after an action), or 404 when it is not the tenant's.
 void sendAlert(Call& call, long long id, int status) {
-    storage::PgRows rows;
-    call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
-        rows = conn.query("SELECT " + kColumns + kFrom + " WHERE a.id = $1::bigint", {std::to_string(id)});
-    });
-    if (rows.rows.empty()) throw ApiError(404, "Not Found", "no such alert");
-    sendObject(call.ex, status, describe(rows.rows[0]));
+    auto alert = storage::AlertStore(*call.api.services().pool).find(call.tenant(), id);
+    if (!alert) throw ApiError(404, "Not Found", "no such alert");
+    sendObject(call.ex, status, describe(*alert));
 }
 
 // The actor named in the alert's history: the principal's audit label.
@@ -80,51 +115,32 @@ std::string actor(const Call& call) {
 
 void addAlertRoutes(Router& router, Api& api) {
     api.route(router, "GET", "/api/v1/alerts", "api.alerts.list", Access::Reader, [](Call& call) {
-        int limit = call.limit();
-        std::string status = call.oneOf("status", kAlertStatusFilters, "OPEN"),
-                    severity = call.oneOf("severity", kAlertSeverities), site = call.query("site_id");
+        storage::AlertFilter filter;
+        filter.limit = call.limit();
+        filter.status = call.oneOf("status", kAlertStatusFilters, "OPEN");
+        filter.severity = storage::nonEmpty(call.oneOf("severity", kAlertSeverities));
+        std::string site = call.query("site_id");
         auto device = call.idQuery("device_id", "device_id must be a device id");
         auto before = call.idQuery("cursor", "cursor is not one this API returned");
         if (!site.empty() && !storage::isUuid(site))
             throw ApiError(422, "Unprocessable Content", "site_id must be a site id", "site_id");
-        storage::PgRows rows;
-        call.api.services().pool->withTenants(call.listedTenants(), [&](storage::PgConnection& conn) {
-            rows = conn.query(
-                "SELECT " + kColumns + kFrom +
-                    " WHERE ($1 = 'ALL' OR a.status = $1) AND ($2::text IS NULL OR a.severity = $2) "
-                    "AND ($3::uuid IS NULL OR d.site_id = $3::uuid) "
-                    "AND ($4::bigint IS NULL OR a.device_id = $4::bigint) "
-                    "AND ($5::bigint IS NULL OR a.id < $5::bigint) ORDER BY a.id DESC LIMIT $6::int",
-                {status, storage::nonEmpty(severity), storage::nonEmpty(site), device, before,
-                 std::to_string(limit + 1)});
-        });
-        call.sendRows(rows, limit, describe);
+        filter.siteId = storage::nonEmpty(site);
+        if (device) filter.deviceId = std::stoll(*device);
+        if (before) filter.beforeId = std::stoll(*before);
+        auto page = storage::AlertStore(*call.api.services().pool).list(call.listedTenants(), filter);
+        Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
+        for (const auto& a : page.rows) items->add(describe(a));
+        call.sendPage(items, page.more ? std::optional<std::string>(std::to_string(page.rows.back().id))
+                                       : std::nullopt);
     });
 
     api.route(router, "GET", "/api/v1/alerts/{id}", "api.alerts.get", Access::Reader, [](Call& call) {
         long long id = call.numericId("alert");
-        storage::PgRows alert, events;
-        call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
-            alert =
-                conn.query("SELECT " + kColumns + kFrom + " WHERE a.id = $1::bigint", {std::to_string(id)});
-            events =
-                conn.query("SELECT kind, " + storage::isoTime("at") +
-                               ", actor, value::text, detail::text FROM pulse.alert_events WHERE alert_id = "
-                               "$1::bigint ORDER BY id",
-                           {std::to_string(id)});
-        });
-        if (alert.rows.empty()) throw ApiError(404, "Not Found", "no such alert");
-        auto out = describe(alert.rows[0]);
+        auto found = storage::AlertStore(*call.api.services().pool).findWithHistory(call.tenant(), id);
+        if (!found) throw ApiError(404, "Not Found", "no such alert");
+        auto out = describe(found->alert);
         Poco::JSON::Array::Ptr history = new Poco::JSON::Array;
-        for (const auto& e : events.rows) {
-            Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
-            o->set("kind", *e[0]);
-            o->set("at", *e[1]);
-            o->set("actor", *e[2]);
-            o->set("value", e[3] ? Poco::Dynamic::Var(storage::sqlNumber(*e[3])) : Poco::Dynamic::Var());
-            o->set("detail", jsonValue(*e[4]));
-            history->add(o);
-        }
+        for (const auto& e : found->events) history->add(describe(e));
         out->set("events", history);
         sendObject(call.ex, 200, out);
     });
@@ -159,27 +175,18 @@ void addAlertRoutes(Router& router, Api& api) {
                   sendAlert(call, id, done ? 200 : 409);
               });
 
-    api.route(
-        router, "POST", "/api/v1/alerts/{id}/assign", "api.alerts.assign", Access::Member, [](Call& call) {
-            long long id = call.numericId("alert");
-            auto assignee = parseAssignee(call.bodyText());
-            bool done = alertService(call).assign(call.tenant(), id, assignee, actor(call));
-            call.audit("alert.assign", std::to_string(id), done ? "ok" : "failed",
-                       assignee ? "{\"assignee_id\":\"" + *assignee + "\"}" : "{\"assignee_id\":null}");
-            if (!done) {
-                bool exists = false;
-                call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
-                    exists =
-                        !conn.query("SELECT 1 FROM pulse.alerts WHERE id = $1::bigint AND status <> 'CLOSED'",
-                                    {std::to_string(id)})
-                             .rows.empty();
-                });
-                if (exists)
-                    throw ApiError(422, "Unprocessable Content",
-                                   "assignee_id is not an enabled user of the tenant", "assignee_id");
-            }
-            sendAlert(call, id, done ? 200 : 409);
-        });
+    api.route(router, "POST", "/api/v1/alerts/{id}/assign", "api.alerts.assign", Access::Member,
+              [](Call& call) {
+                  long long id = call.numericId("alert");
+                  auto assignee = parseAssignee(call.bodyText());
+                  bool done = alertService(call).assign(call.tenant(), id, assignee, actor(call));
+                  call.audit("alert.assign", std::to_string(id), done ? "ok" : "failed",
+                             assignee ? "{\"assignee_id\":\"" + *assignee + "\"}" : "{\"assignee_id\":null}");
+                  if (!done && storage::AlertStore(*call.api.services().pool).isOpen(call.tenant(), id))
+                      throw ApiError(422, "Unprocessable Content",
+                                     "assignee_id is not an enabled user of the tenant", "assignee_id");
+                  sendAlert(call, id, done ? 200 : 409);
+              });
 
     api.route(router, "POST", "/api/v1/alerts/{id}/comments", "api.alerts.comment", Access::Member,
               [](Call& call) {
@@ -227,71 +234,16 @@ void addAlertRoutes(Router& router, Api& api) {
         sendObject(call.ex, 200, out);
     });
 
-    api.route(
-        router, "GET", "/api/v1/alerts/{id}/deliveries", "api.alerts.deliveries", Access::Reader,
-        [](Call& call) {
-            long long id = call.numericId("alert");
-            storage::PgRows alert, deliveries, attempts;
-            call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
-                alert = conn.query("SELECT 1 FROM pulse.alerts WHERE id = $1::bigint", {std::to_string(id)});
-                deliveries = conn.query(
-                    "SELECT dl.id::text, dl.channel_id::text, c.name, c.type, e.kind, dl.status, "
-                    "dl.attempts::text, dl.max_attempts::text, dl.last_status_code::text, dl.last_error, "
-                    "dl.idempotency_key, " +
-                        storage::isoTime("dl.created_at") + ", " + storage::isoTime("dl.next_attempt_at") +
-                        ", " + storage::isoTime("dl.completed_at") +
-                        " FROM pulse.deliveries dl JOIN pulse.channels c ON c.id = dl.channel_id "
-                        "JOIN pulse.alert_events e ON e.id = dl.event_id WHERE dl.alert_id = $1::bigint "
-                        "ORDER BY dl.id LIMIT 500",
-                    {std::to_string(id)});
-                attempts = conn.query(
-                    "SELECT t.delivery_id::text, t.attempt::text, " + storage::isoTime("t.started_at") +
-                        ", t.duration_ms::text, t.outcome, t.status_code::text, t.detail FROM "
-                        "pulse.delivery_attempts t JOIN pulse.deliveries dl ON dl.id = t.delivery_id WHERE "
-                        "dl.alert_id = $1::bigint ORDER BY t.delivery_id, t.attempt LIMIT 5000",
-                    {std::to_string(id)});
-            });
-            if (alert.rows.empty()) throw ApiError(404, "Not Found", "no such alert");
-            std::map<std::string, Poco::JSON::Array::Ptr> byDelivery;
-            for (const auto& t : attempts.rows) {
-                Poco::JSON::Object::Ptr a = new Poco::JSON::Object;
-                a->set("attempt", std::stoi(*t[1]));
-                a->set("started_at", *t[2]);
-                a->set("duration_ms", std::stoi(*t[3]));
-                a->set("outcome", *t[4]);
-                a->set("status_code", t[5] ? Poco::Dynamic::Var(std::stoi(*t[5])) : Poco::Dynamic::Var());
-                a->set("detail", *t[6]);
-                auto& list = byDelivery[*t[0]];
-                if (!list) list = new Poco::JSON::Array;
-                list->add(a);
-            }
-            Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
-            for (const auto& r : deliveries.rows) {
-                Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
-                o->set("id", std::stoll(*r[0]));
-                Poco::JSON::Object::Ptr channel = new Poco::JSON::Object;
-                channel->set("id", *r[1]);
-                channel->set("name", *r[2]);
-                channel->set("type", *r[3]);
-                o->set("channel", channel);
-                o->set("event", *r[4]);
-                o->set("status", *r[5]);
-                o->set("attempts", std::stoi(*r[6]));
-                o->set("max_attempts", std::stoi(*r[7]));
-                o->set("last_status_code",
-                       r[8] ? Poco::Dynamic::Var(std::stoi(*r[8])) : Poco::Dynamic::Var());
-                o->set("last_error", *r[9]);
-                o->set("idempotency_key", *r[10]);
-                o->set("created_at", *r[11]);
-                o->set("next_attempt_at", orNull(r[12]));
-                o->set("completed_at", orNull(r[13]));
-                auto it = byDelivery.find(*r[0]);
-                o->set("attempt_log",
-                       it == byDelivery.end() ? Poco::JSON::Array::Ptr(new Poco::JSON::Array) : it->second);
-                items->add(o);
-            }
-            call.sendPage(items, std::nullopt);
-        });
+    api.route(router, "GET", "/api/v1/alerts/{id}/deliveries", "api.alerts.deliveries", Access::Reader,
+              [](Call& call) {
+                  long long id = call.numericId("alert");
+                  auto deliveries =
+                      storage::AlertStore(*call.api.services().pool).deliveries(call.tenant(), id);
+                  if (!deliveries) throw ApiError(404, "Not Found", "no such alert");
+                  Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
+                  for (const auto& d : *deliveries) items->add(describe(d));
+                  call.sendPage(items, std::nullopt);
+              });
 }
 
 }  // namespace pulse::http

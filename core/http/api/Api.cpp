@@ -6,10 +6,13 @@
 #include "services/AuditLog.h"
 #include "services/OidcVerifier.h"
 #include "services/ServiceErrors.h"
+#include "services/Severities.h"
 #include "services/Tokens.h"
 #include "storage/PgConnection.h"
-#include "storage/PgPool.h"
 #include "storage/TenantScope.h"
+#include "storage/TenantStore.h"
+
+#include <pulse/json.hpp>
 
 #include <Poco/Data/DataException.h>
 #include <Poco/DateTimeFormat.h>
@@ -103,7 +106,7 @@ Poco::Dynamic::Var jsonValue(const std::string& text) {
     return parser.parse(text);
 }
 
-const std::vector<std::string> kAlertSeverities = {"CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"};
+const std::vector<std::string> kAlertSeverities(services::kSeverities.begin(), services::kSeverities.end());
 const std::vector<std::string> kAlertStatusFilters = {"OPEN", "ACKNOWLEDGED", "CLOSED", "ALL"};
 
 long long nowMs() {
@@ -230,11 +233,7 @@ const std::string& Call::tenant() const {
 
 std::vector<std::string> Call::listedTenants() {
     if (!tenantId.empty() || !principal || !principal->isOperator()) return {tenant()};
-    std::vector<std::string> all;
-    api.services().pool->with([&](storage::PgConnection& conn) {
-        for (const auto& r : conn.query("SELECT id::text FROM pulse.tenants ORDER BY id").rows)
-            all.push_back(*r[0]);
-    });
+    auto all = storage::TenantStore(*api.services().pool).ids();
     audit("operator.access", ex.request.getMethod() + " " + ex.path + " (all tenants)");
     return all;
 }
@@ -380,11 +379,7 @@ std::optional<services::Principal> Api::fromOidcToken(Call& call, const std::str
     p.id = h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" +
            h.substr(20, 12);
     if (!identity->tenantSlug.empty()) {
-        services_.pool->with([&](storage::PgConnection& conn) {
-            auto rows =
-                conn.query("SELECT id::text FROM pulse.tenants WHERE slug = $1", {identity->tenantSlug});
-            if (!rows.rows.empty()) p.tenantId = *rows.rows[0][0];
-        });
+        p.tenantId = storage::TenantStore(*services_.pool).idBySlug(identity->tenantSlug).value_or("");
         if (p.tenantId.empty()) {
             call.rejection = "the token's tenant '" + identity->tenantSlug.substr(0, 64) + "' does not exist";
             return std::nullopt;
@@ -407,10 +402,9 @@ void Api::route(Router& router, const std::string& method, const std::string& pa
                 call.principal = authenticate(call, presented);
                 if (!call.principal) {
                     if (presented) {
-                        call.audit("auth.rejected", ex.path, "denied",
-                                   call.rejection.empty()
-                                       ? "{}"
-                                       : "{\"reason\":\"" + logging::jsonEscape(call.rejection) + "\"}");
+                        call.audit(
+                            "auth.rejected", ex.path, "denied",
+                            call.rejection.empty() ? "{}" : json::objectOf({{"reason", call.rejection}}));
                         logging::get("api")->info("{} {} from {}: credentials rejected{}{}",
                                                   ex.request.getMethod(), ex.path, call.address,
                                                   call.rejection.empty() ? "" : ": ", call.rejection);
@@ -457,7 +451,7 @@ void Api::route(Router& router, const std::string& method, const std::string& pa
                         throw ApiError(429, "Too Many Requests", "the tenant's request rate is exceeded");
                     }
                 }
-                // Every operator access to a tenant's data is audited (RELIABILITY.md S10).
+                // Every operator access to a tenant's data is audited (docs/reliability.md S10).
                 if (p.isOperator() && !call.tenantId.empty())
                     call.audit("operator.access", ex.request.getMethod() + " " + ex.path);
             }
@@ -493,11 +487,7 @@ std::string Api::sessionCookieName() const {
 }
 
 bool Api::tenantExists(const std::string& tenantId) const {
-    bool found = false;
-    services_.pool->with([&](storage::PgConnection& conn) {
-        found = !conn.query("SELECT 1 FROM pulse.tenants WHERE id = $1::uuid", {tenantId}).rows.empty();
-    });
-    return found;
+    return storage::TenantStore(*services_.pool).exists(tenantId);
 }
 
 void Api::mountAll(Router& router) {

@@ -1,11 +1,11 @@
 #pragma once
 
+#include "config/Settings.h"
 #include "http/Router.h"
 #include "http/api/ApiError.h"
 #include "net/EgressGuard.h"
 #include "services/IdentityService.h"
 #include "services/RateLimits.h"
-#include "storage/PgConnection.h"
 #include "storage/SqlText.h"
 #include "storage/TenantScope.h"
 
@@ -59,13 +59,10 @@ struct ApiServices {
     std::function<void(bool credentials)> devicesChanged;
 };
 
-struct ApiSettings {
-    bool secureCookies = false;
+// The API's limits, and the proxies whose X-Forwarded-For it believes (from http.trusted_proxies).
+struct ApiSettings : config::ApiSettings {
     std::vector<net::Cidr> trustedProxies;
-    int sessionTtlS = 28800;
-    int ipPerS = 20, ipBurst = 60, tenantPerS = 50, tenantBurst = 150;
-    int loginMaxPerIp = 20, loginMaxPerAccount = 5, loginWindowS = 300;
-    long long maxBodyBytes = 1 << 20;
+    long long maxBodyBytes = 0;  // http.max_body_bytes
 };
 
 // Who may call a route.
@@ -124,15 +121,6 @@ struct Call {
     void sendNoContent();
     // A list page: {"items": [...], "next_cursor": cursor or null}.
     void sendPage(const Poco::JSON::Array::Ptr& items, const std::optional<std::string>& nextCursor);
-    // A page from rows queried with LIMIT limit + 1, ordered by the id in their first column: the first
-    // `limit` rows described, the last one's id as the cursor when there are more.
-    template <typename Describe>
-    void sendRows(const storage::PgRows& rows, int limit, Describe describe) {
-        Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
-        size_t shown = std::min(rows.rows.size(), static_cast<size_t>(limit));
-        for (size_t i = 0; i < shown; ++i) items->add(describe(rows.rows[i]));
-        sendPage(items, rows.rows.size() > shown ? rows.rows[shown - 1][0] : std::nullopt);
-    }
 
   private:
     mutable std::optional<Poco::URI::QueryParameters> query_;

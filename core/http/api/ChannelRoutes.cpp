@@ -1,22 +1,19 @@
 // /api/v1/channels and /api/v1/routing-rules: where the tenant's alerts are sent (tenant-admins change them).
 // Secrets never leave: configs come back with every secret field as "***", and a "***" sent back keeps the
-// stored value (RELIABILITY.md S9). Targets are checked by the egress guard when saved (S8).
+// stored value (docs/reliability.md S9). Targets are checked by the egress guard when saved (S8).
 #include "http/api/Api.h"
 #include "http/api/RequestBodies.h"
 #include "logging/Logging.h"
 #include "services/ChannelService.h"
 #include "services/ServiceErrors.h"
-#include "storage/PgPool.h"
+#include "storage/ChannelStore.h"
+
+#include <pulse/json.hpp>
 
 #include <Poco/JSON/Array.h>
 
 namespace pulse::http {
 namespace {
-
-const std::string kChannelColumns =
-    "c.id::text, c.name, c.type, c.config::text, (c.secrets IS NOT NULL)::text, "
-    "c.enabled::text, nullif(c.disabled_reason, ''), c.max_concurrency::text, " +
-    storage::isoTime("c.created_at") + ", " + storage::isoTime("c.updated_at");
 
 services::ChannelService& channels(Call& call) {
     if (!call.api.services().channels)
@@ -24,40 +21,48 @@ services::ChannelService& channels(Call& call) {
     return *call.api.services().channels;
 }
 
-Poco::JSON::Object::Ptr describeChannel(Call& call, const std::vector<std::optional<std::string>>& r) {
+Poco::JSON::Object::Ptr describeChannel(Call& call, const storage::ChannelRow& c) {
     Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
-    o->set("id", *r[0]);
-    o->set("name", *r[1]);
-    o->set("type", *r[2]);
-    o->set("config", jsonValue(channels(call).mask(*r[2], *r[3], *r[4] == "true")));
-    o->set("enabled", *r[5] == "true");
-    o->set("disabled_reason", orNull(r[6]));
-    o->set("max_concurrency", std::stoi(*r[7]));
-    o->set("created_at", *r[8]);
-    o->set("updated_at", *r[9]);
+    o->set("id", c.id);
+    o->set("name", c.name);
+    o->set("type", c.type);
+    o->set("config", jsonValue(channels(call).mask(c.type, c.configJson, c.hasSecrets)));
+    o->set("enabled", c.enabled);
+    o->set("disabled_reason", orNull(c.disabledReason));
+    o->set("max_concurrency", c.maxConcurrency);
+    o->set("created_at", c.createdAt);
+    o->set("updated_at", c.updatedAt);
+    return o;
+}
+
+Poco::JSON::Object::Ptr describeRoute(const storage::RoutingRuleRow& r) {
+    Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+    o->set("id", r.id);
+    o->set("channel_id", r.channelId);
+    o->set("name", r.name);
+    o->set("severities", jsonValue(r.severitiesJson));
+    o->set("rule_types", jsonValue(r.ruleTypesJson));
+    o->set("site_id", orNull(r.siteId));
+    o->set("tag", orNull(r.tag));
+    o->set("throttle_s", r.throttleS);
+    o->set("enabled", r.enabled);
+    o->set("created_at", r.createdAt);
     return o;
 }
 
 void sendChannel(Call& call, const std::string& id, int status) {
-    storage::PgRows rows;
-    call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
-        rows = conn.query("SELECT " + kChannelColumns + " FROM pulse.channels c WHERE c.id = $1::uuid", {id});
-    });
-    if (rows.rows.empty()) throw ApiError(404, "Not Found", "no such channel");
-    sendObject(call.ex, status, describeChannel(call, rows.rows[0]));
+    auto channel = storage::ChannelStore(*call.api.services().pool).find(call.tenant(), id);
+    if (!channel) throw ApiError(404, "Not Found", "no such channel");
+    sendObject(call.ex, status, describeChannel(call, *channel));
 }
 
 }  // namespace
 
 void addChannelRoutes(Router& router, Api& api) {
     api.route(router, "GET", "/api/v1/channels", "api.channels.list", Access::Reader, [](Call& call) {
-        storage::PgRows rows;
-        call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
-            rows =
-                conn.query("SELECT " + kChannelColumns + " FROM pulse.channels c ORDER BY c.name LIMIT 1000");
-        });
         Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
-        for (const auto& r : rows.rows) items->add(describeChannel(call, r));
+        for (const auto& c : storage::ChannelStore(*call.api.services().pool).list(call.tenant()))
+            items->add(describeChannel(call, c));
         call.sendPage(items, std::nullopt);  // the whole list in one page
     });
 
@@ -77,8 +82,7 @@ void addChannelRoutes(Router& router, Api& api) {
                 throw ApiError(409, "Conflict", e.what(), "name");
             throw ApiError(422, "Unprocessable Content", e.what(), "config");
         }
-        call.audit("channel.create", id, "ok",
-                   "{\"type\":\"" + logging::jsonEscape(body.type) + "\"}");  // never the config
+        call.audit("channel.create", id, "ok", json::objectOf({{"type", body.type}}));  // never the config
         call.ex.response.set("Location", "/api/v1/channels/" + id);
         sendChannel(call, id, 201);
     });
@@ -105,30 +109,9 @@ void addChannelRoutes(Router& router, Api& api) {
               });
 
     api.route(router, "GET", "/api/v1/routing-rules", "api.routes.list", Access::Reader, [](Call& call) {
-        storage::PgRows rows;
-        call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
-            rows = conn.query(
-                "SELECT r.id::text, r.channel_id::text, r.name, array_to_json(r.severities)::text, "
-                "array_to_json(r.rule_types)::text, r.site_id::text, r.tag, r.throttle_s::text, "
-                "r.enabled::text, " +
-                storage::isoTime("r.created_at") +
-                " FROM pulse.routing_rules r ORDER BY r.created_at, r.id LIMIT 1000");
-        });
         Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
-        for (const auto& r : rows.rows) {
-            Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
-            o->set("id", *r[0]);
-            o->set("channel_id", *r[1]);
-            o->set("name", *r[2]);
-            o->set("severities", jsonValue(*r[3]));
-            o->set("rule_types", jsonValue(*r[4]));
-            o->set("site_id", orNull(r[5]));
-            o->set("tag", orNull(r[6]));
-            o->set("throttle_s", std::stoi(*r[7]));
-            o->set("enabled", *r[8] == "true");
-            o->set("created_at", *r[9]);
-            items->add(o);
-        }
+        for (const auto& r : storage::ChannelStore(*call.api.services().pool).routingRules(call.tenant()))
+            items->add(describeRoute(r));
         call.sendPage(items, std::nullopt);  // the whole list in one page
     });
 

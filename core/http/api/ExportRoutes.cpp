@@ -3,7 +3,8 @@
 // audited: they are how data leaves in bulk.
 #include "formats/Csv.h"
 #include "http/api/Api.h"
-#include "storage/PgPool.h"
+#include "storage/AlertStore.h"
+#include "storage/DeviceExportStore.h"
 
 #include <Poco/JSON/Array.h>
 
@@ -14,42 +15,51 @@ namespace {
 
 constexpr int kMaxRows = 100000;
 
+// A column value that is never NULL.
+std::optional<std::string> text(const std::string& value) {
+    return value;
+}
+
+// One column of an export: its name, whether it is a number, and its value in a row (nullopt: NULL).
+template <typename Row>
 struct Column {
     const char* name;
     enum Kind { Text, Number } kind;
+    std::optional<std::string> (*value)(const Row&);
 };
 
-// Sends rows (one text value per column, NULL as empty / null) in the format the caller asked for.
+// Sends the rows in the format the caller asked for: NULL as an empty CSV field or a JSON null.
+template <typename Row>
 void sendExport(Call& call, const std::string& format, const std::string& what,
-                const std::string& auditAction, const std::vector<Column>& columns,
-                const storage::PgRows& rows) {
+                const std::string& auditAction, const std::vector<Column<Row>>& columns,
+                const std::vector<Row>& rows) {
     std::ostringstream out;
     if (format == "csv") {
         for (size_t c = 0; c < columns.size(); ++c) out << (c ? "," : "") << columns[c].name;
         out << "\r\n";
-        for (const auto& r : rows.rows) {
+        for (const auto& r : rows) {
             for (size_t c = 0; c < columns.size(); ++c) {
                 if (c) out << ',';
-                if (!r[c]) continue;
+                auto value = columns[c].value(r);
+                if (!value) continue;
                 // Numbers as they are (a minus sign is not a formula); text through the injection guard.
-                out << (columns[c].kind == Column::Number ? *r[c] : formats::csvField(*r[c]));
+                out << (columns[c].kind == Column<Row>::Number ? *value : formats::csvField(*value));
             }
             out << "\r\n";
         }
         call.ex.response.setContentType("text/csv; charset=utf-8");
     } else {
         Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
-        for (const auto& r : rows.rows) {
+        for (const auto& r : rows) {
             Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
-            for (size_t c = 0; c < columns.size(); ++c) {
-                if (!r[c]) {
-                    o->set(columns[c].name, Poco::Dynamic::Var());
-                    continue;
-                }
-                if (columns[c].kind == Column::Number)
-                    o->set(columns[c].name, storage::sqlNumber(*r[c]));
+            for (const auto& column : columns) {
+                auto value = column.value(r);
+                if (!value)
+                    o->set(column.name, Poco::Dynamic::Var());
+                else if (column.kind == Column<Row>::Number)
+                    o->set(column.name, storage::sqlNumber(*value));
                 else
-                    o->set(columns[c].name, *r[c]);
+                    o->set(column.name, *value);
             }
             items->add(o);
         }
@@ -58,7 +68,7 @@ void sendExport(Call& call, const std::string& format, const std::string& what,
     }
     call.ex.response.set("Content-Disposition", "attachment; filename=\"" + what + "." + format + "\"");
     call.audit(auditAction, "", "ok",
-               "{\"rows\":" + std::to_string(rows.rows.size()) + ",\"format\":\"" + format + "\"}");
+               "{\"rows\":" + std::to_string(rows.size()) + ",\"format\":\"" + format + "\"}");
     std::string body = out.str();
     call.ex.response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_OK);
     call.ex.response.setContentLength(static_cast<std::streamsize>(body.size()));
@@ -74,63 +84,43 @@ std::string format(const Call& call) {
 void addExportRoutes(Router& router, Api& api) {
     api.route(router, "GET", "/api/v1/devices/export", "api.devices.export", Access::Reader, [](Call& call) {
         std::string as = format(call);
-        storage::PgRows rows;
-        call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
-            rows = conn.query(
-                "SELECT d.id::text, d.name, d.status, s.name, array_to_string(d.tags, ';'), " +
-                    storage::isoTime("d.last_seen_at") + ", " + storage::isoTime("d.created_at") + ", " +
-                    storage::isoTime("d.decommissioned_at") +
-                    " FROM pulse.devices d LEFT JOIN pulse.sites s ON s.id = d.site_id ORDER BY d.id "
-                    "LIMIT $1::int",
-                {std::to_string(kMaxRows)});
-        });
-        sendExport(call, as, "devices", "device.export",
-                   {{"id", Column::Number},
-                    {"name", Column::Text},
-                    {"status", Column::Text},
-                    {"site", Column::Text},
-                    {"tags", Column::Text},
-                    {"last_seen_at", Column::Text},
-                    {"created_at", Column::Text},
-                    {"decommissioned_at", Column::Text}},
-                   rows);
+        auto rows = storage::DeviceExportStore(*call.api.services().pool).rows(call.tenant(), kMaxRows);
+        using D = storage::DeviceExportRow;
+        sendExport<D>(call, as, "devices", "device.export",
+                      {{"id", Column<D>::Number, [](const D& d) { return text(std::to_string(d.id)); }},
+                       {"name", Column<D>::Text, [](const D& d) { return text(d.name); }},
+                       {"status", Column<D>::Text, [](const D& d) { return text(d.status); }},
+                       {"site", Column<D>::Text, [](const D& d) { return d.siteName; }},
+                       {"tags", Column<D>::Text, [](const D& d) { return text(d.tags); }},
+                       {"last_seen_at", Column<D>::Text, [](const D& d) { return d.lastSeenAt; }},
+                       {"created_at", Column<D>::Text, [](const D& d) { return text(d.createdAt); }},
+                       {"decommissioned_at", Column<D>::Text, [](const D& d) { return d.decommissionedAt; }}},
+                      rows);
     });
 
     api.route(router, "GET", "/api/v1/alerts/export", "api.alerts.export", Access::Reader, [](Call& call) {
         std::string as = format(call);
         auto [from, to] = call.timeRange(30LL * 24 * 3600 * 1000);
         std::string status = call.oneOf("status", kAlertStatusFilters, "ALL");
-        storage::PgRows rows;
-        call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
-            rows = conn.query(
-                "SELECT a.id::text, a.status, a.severity, a.condition, d.name, r.name, a.summary, "
-                "a.last_value::text, " +
-                    storage::isoTime("a.opened_at") + ", " + storage::isoTime("a.acknowledged_at") +
-                    ", a.acknowledged_by, " + storage::isoTime("a.closed_at") +
-                    ", a.closed_by, a.close_reason" +
-                    " FROM pulse.alerts a JOIN pulse.devices d ON d.id = a.device_id JOIN pulse.rules r ON "
-                    "r.id = "
-                    "a.rule_id WHERE ($1 = 'ALL' OR a.status = $1) AND a.opened_at >= " +
-                    storage::timeFromMs("$2") + " AND a.opened_at < " + storage::timeFromMs("$3") +
-                    " ORDER BY a.id LIMIT $4::int",
-                {status, std::to_string(from), std::to_string(to), std::to_string(kMaxRows)});
-        });
-        sendExport(call, as, "alerts", "alert.export",
-                   {{"id", Column::Number},
-                    {"status", Column::Text},
-                    {"severity", Column::Text},
-                    {"condition", Column::Text},
-                    {"device", Column::Text},
-                    {"rule", Column::Text},
-                    {"summary", Column::Text},
-                    {"last_value", Column::Number},
-                    {"opened_at", Column::Text},
-                    {"acknowledged_at", Column::Text},
-                    {"acknowledged_by", Column::Text},
-                    {"closed_at", Column::Text},
-                    {"closed_by", Column::Text},
-                    {"close_reason", Column::Text}},
-                   rows);
+        auto rows = storage::AlertStore(*call.api.services().pool)
+                        .exportRows(call.tenant(), status, from, to, kMaxRows);
+        using A = storage::AlertExportRow;
+        sendExport<A>(call, as, "alerts", "alert.export",
+                      {{"id", Column<A>::Number, [](const A& a) { return text(std::to_string(a.id)); }},
+                       {"status", Column<A>::Text, [](const A& a) { return text(a.status); }},
+                       {"severity", Column<A>::Text, [](const A& a) { return text(a.severity); }},
+                       {"condition", Column<A>::Text, [](const A& a) { return text(a.condition); }},
+                       {"device", Column<A>::Text, [](const A& a) { return text(a.deviceName); }},
+                       {"rule", Column<A>::Text, [](const A& a) { return text(a.ruleName); }},
+                       {"summary", Column<A>::Text, [](const A& a) { return text(a.summary); }},
+                       {"last_value", Column<A>::Number, [](const A& a) { return a.lastValue; }},
+                       {"opened_at", Column<A>::Text, [](const A& a) { return text(a.openedAt); }},
+                       {"acknowledged_at", Column<A>::Text, [](const A& a) { return a.acknowledgedAt; }},
+                       {"acknowledged_by", Column<A>::Text, [](const A& a) { return a.acknowledgedBy; }},
+                       {"closed_at", Column<A>::Text, [](const A& a) { return a.closedAt; }},
+                       {"closed_by", Column<A>::Text, [](const A& a) { return a.closedBy; }},
+                       {"close_reason", Column<A>::Text, [](const A& a) { return a.closeReason; }}},
+                      rows);
     });
 }
 

@@ -1,5 +1,8 @@
 #include "http/api/RequestBodies.h"
 
+#include "services/Roles.h"
+#include "services/Severities.h"
+
 #include "storage/Uuid.h"
 
 #include <Poco/JSON/Array.h>
@@ -184,8 +187,7 @@ NewApiKeyBody parseNewApiKey(const std::string& text) {
     NewApiKeyBody b;
     b.name = requiredString(o, "name", 200);
     b.role = optionalString(o, "role", 16).value_or("customer");
-    if (b.role != "customer" && b.role != "tenant-admin")
-        throw invalid("role", "role must be customer or tenant-admin");
+    if (!services::isTenantRole(b.role)) throw invalid("role", "role must be customer or tenant-admin");
     b.ttlDays = optionalInt(o, "ttl_days", 1, 3650);
     return b;
 }
@@ -233,8 +235,7 @@ NewUserBody parseNewUser(const std::string& text) {
         throw invalid("email", "email must be an e-mail address");
     b.displayName = optionalString(o, "display_name", 200).value_or("");
     b.role = optionalString(o, "role", 16).value_or("customer");
-    if (b.role != "customer" && b.role != "tenant-admin")
-        throw invalid("role", "role must be customer or tenant-admin");
+    if (!services::isTenantRole(b.role)) throw invalid("role", "role must be customer or tenant-admin");
     b.password = requiredString(o, "password", 1024);
     if (b.password.size() < 12) throw invalid("password", "password must be at least 12 characters");
     return b;
@@ -245,7 +246,7 @@ UserChangeBody parseUserChange(const std::string& text) {
     expectSomeOf(o, {"role", "disabled", "display_name"});
     UserChangeBody b;
     b.role = optionalString(o, "role", 16);
-    if (b.role && *b.role != "customer" && *b.role != "tenant-admin")
+    if (b.role && !services::isTenantRole(*b.role))
         throw invalid("role", "role must be customer or tenant-admin");
     b.disabled = optionalBool(o, "disabled");
     if (o->has("display_name")) {
@@ -382,9 +383,8 @@ RuleBody parseRule(const std::string& text) {
     b.configJson = objectText(o, "config").value_or("{}");
     if (auto severity = optionalString(o, "severity", 16)) {
         b.severity = *severity;
-        if (b.severity != "CRITICAL" && b.severity != "HIGH" && b.severity != "MEDIUM" &&
-            b.severity != "LOW" && b.severity != "INFO")
-            throw invalid("severity", "severity must be CRITICAL, HIGH, MEDIUM, LOW or INFO");
+        if (!services::isSeverity(b.severity))
+            throw invalid("severity", "severity must be " + services::severityList());
     }
     if (o->has("scope")) {
         auto scope = o->getObject("scope");

@@ -65,12 +65,6 @@ RuleBody parseRule(const std::string& text);
 template <typename T>
 using Change = std::optional<std::optional<T>>;
 
-// A change as two SQL parameters for "CASE WHEN $n::boolean THEN $n+1 ELSE column END": whether to set, and
-// the value (NULL to clear).
-template <typename T>
-std::string changes(const Change<T>& c) {
-    return c ? "true" : "false";
-}
 inline std::optional<std::string> changedTo(const Change<std::string>& c) {
     return c ? *c : std::nullopt;
 }

@@ -6,34 +6,31 @@
 #include "http/api/RequestBodies.h"
 #include "logging/Logging.h"
 #include "services/PasswordHasher.h"
-#include "storage/PgPool.h"
+#include "services/ServiceErrors.h"
+#include "storage/UserStore.h"
+
+#include <pulse/json.hpp>
 
 #include <Poco/JSON/Array.h>
 
 namespace pulse::http {
 namespace {
 
-const std::string kColumns = "u.id::text, u.email::text, u.display_name, u.role, u.disabled::text, " +
-                             storage::isoTime("u.created_at");
-
-Poco::JSON::Object::Ptr describe(const std::vector<std::optional<std::string>>& r) {
+Poco::JSON::Object::Ptr describe(const storage::UserRow& u) {
     Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
-    o->set("id", *r[0]);
-    o->set("email", *r[1]);
-    o->set("display_name", *r[2]);
-    o->set("role", *r[3]);
-    o->set("disabled", *r[4] == "true");
-    o->set("created_at", *r[5]);
+    o->set("id", u.id);
+    o->set("email", u.email);
+    o->set("display_name", u.displayName);
+    o->set("role", u.role);
+    o->set("disabled", u.disabled);
+    o->set("created_at", u.createdAt);
     return o;
 }
 
 void sendUser(Call& call, const std::string& id, int status) {
-    storage::PgRows rows;
-    call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
-        rows = conn.query("SELECT " + kColumns + " FROM pulse.users u WHERE u.id = $1::uuid", {id});
-    });
-    if (rows.rows.empty()) throw ApiError(404, "Not Found", "no such user");
-    sendObject(call.ex, status, describe(rows.rows[0]));
+    auto user = storage::UserStore(*call.api.services().pool).find(call.tenant(), id);
+    if (!user) throw ApiError(404, "Not Found", "no such user");
+    sendObject(call.ex, status, describe(*user));
 }
 
 // Nothing a key creates may outlive or outrank it: a user made (or promoted) by a key would keep its
@@ -50,12 +47,9 @@ void refuseApiKeys(Call& call, const std::string& action, const std::string& wha
 
 void addUserRoutes(Router& router, Api& api) {
     api.route(router, "GET", "/api/v1/users", "api.users.list", Access::TenantAdmin, [](Call& call) {
-        storage::PgRows rows;
-        call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
-            rows = conn.query("SELECT " + kColumns + " FROM pulse.users u ORDER BY u.email LIMIT 5000");
-        });
         Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
-        for (const auto& r : rows.rows) items->add(describe(r));
+        for (const auto& u : storage::UserStore(*call.api.services().pool).list(call.tenant()))
+            items->add(describe(u));
         call.sendPage(items, std::nullopt);
     });
 
@@ -65,23 +59,15 @@ void addUserRoutes(Router& router, Api& api) {
     api.route(router, "POST", "/api/v1/users", "api.users.create", Access::TenantAdmin, [](Call& call) {
         refuseApiKeys(call, "user.create", "create users");
         auto body = parseNewUser(call.bodyText());
-        std::string hash = services::hashPassword(body.password);
+        storage::NewUser user{body.email, body.displayName, body.role, services::hashPassword(body.password)};
         std::string id;
         try {
-            call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
-                id = *conn.query(
-                              "INSERT INTO pulse.users (tenant_id, email, display_name, role, password_hash) "
-                              "VALUES ($1::uuid, $2, $3, $4, $5) RETURNING id::text",
-                              {call.tenant(), body.email, body.displayName, body.role, hash})
-                          .rows[0][0];
-            });
-        } catch (const storage::DatabaseError& e) {
-            if (e.sqlState() != "23505") throw;
+            id = storage::UserStore(*call.api.services().pool).create(call.tenant(), user);
+        } catch (const services::Conflict& e) {
             call.audit("user.create", body.email, "failed", "{\"reason\":\"e-mail in use\"}");
-            throw ApiError(409, "Conflict", "the e-mail address is in use", "email");
+            throw ApiError(409, "Conflict", e.what(), "email");
         }
-        call.audit("user.create", id, "ok",
-                   "{\"email\":\"" + logging::jsonEscape(body.email) + "\",\"role\":\"" + body.role + "\"}");
+        call.audit("user.create", id, "ok", json::objectOf({{"email", body.email}, {"role", body.role}}));
         call.ex.response.set("Location", "/api/v1/users/" + id);
         sendUser(call, id, 201);
     });
@@ -93,29 +79,15 @@ void addUserRoutes(Router& router, Api& api) {
         if (id == call.principal->id && (body.role || body.disabled))
             throw ApiError(409, "Conflict",
                            "you cannot change your own role or disable yourself; ask another admin");
-        std::optional<std::vector<std::optional<std::string>>> before, after;  // role, disabled
-        call.api.services().pool->withTenant(call.tenant(), [&](storage::PgConnection& conn) {
-            auto old = conn.query(
-                "SELECT role, disabled::text FROM pulse.users WHERE id = $1::uuid FOR UPDATE", {id});
-            if (old.rows.empty()) return;
-            before = old.rows[0];
-            after =
-                conn.query(
-                        "UPDATE pulse.users SET role = coalesce($2, role), disabled = coalesce($3::boolean, "
-                        "disabled), display_name = coalesce($4, display_name) WHERE id = $1::uuid RETURNING "
-                        "role, disabled::text",
-                        {id, body.role,
-                         body.disabled ? std::optional<std::string>(*body.disabled ? "true" : "false")
-                                       : std::nullopt,
-                         body.displayName})
-                    .rows[0];
-        });
-        if (!before) throw ApiError(404, "Not Found", "no such user");
-        if ((*before)[0] != (*after)[0])
+        auto update = storage::UserStore(*call.api.services().pool)
+                          .update(call.tenant(), id, {body.role, body.disabled, body.displayName});
+        if (!update) throw ApiError(404, "Not Found", "no such user");
+        const auto& [before, after] = *update;
+        if (before.role != after.role)
             call.audit("user.role_change", id, "ok",
-                       "{\"from\":\"" + *(*before)[0] + "\",\"to\":\"" + *(*after)[0] + "\"}");
-        if ((*before)[1] != (*after)[1])
-            call.audit(*(*after)[1] == "true" ? "user.disable" : "user.enable", id);
+                       "{\"from\":\"" + before.role + "\",\"to\":\"" + after.role + "\"}");
+        if (before.disabled != after.disabled)
+            call.audit(after.disabled ? "user.disable" : "user.enable", id);
         if (body.displayName) call.audit("user.update", id);
         sendUser(call, id, 200);
     });

@@ -1,0 +1,31 @@
+#pragma once
+
+#include "storage/PgConnection.h"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace pulse::storage {
+
+// One row of a statement's result, read by column name: the storage objects fill their structs field by
+// field from the names their statements give the columns, never from positions. A name the statement does
+// not return, or NULL where a value is required, is a bug in the store: std::logic_error.
+class ResultRow {
+  public:
+    ResultRow(const PgRows& result, size_t row) : result_(result), row_(row) {}
+
+    const std::optional<std::string>& optionalText(std::string_view column) const;
+    const std::string& text(std::string_view column) const;
+    std::optional<long long> optionalInteger(std::string_view column) const;
+    long long integer(std::string_view column) const;
+    std::optional<double> optionalNumber(std::string_view column) const;  // double precision (sqlNumber)
+    double number(std::string_view column) const;
+    bool flag(std::string_view column) const;  // a boolean: "t" or "true"
+
+  private:
+    const PgRows& result_;
+    size_t row_;
+};
+
+}  // namespace pulse::storage

@@ -1,0 +1,72 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pulse::storage {
+
+class PgPool;
+
+// What a rule is saved with.
+struct RuleFields {
+    std::string name;
+    std::string type;  // the rule component: threshold, heartbeat
+    std::string configJson = "{}";
+    std::string severity = "MEDIUM";
+    std::string scopeKind = "tenant";       // tenant, site, tag, device
+    std::optional<std::string> scopeValue;  // the site's id, the tag, or the device's id
+    bool autoClose = true;
+    int flapThreshold = 3;
+    int flapWindowS = 600;
+    bool enabled = true;
+};
+
+// A stored rule that is not deleted.
+struct RuleRow {
+    std::string id, name, type, configJson, severity;
+    std::string scopeKind;  // and the one of these it names:
+    std::optional<std::string> scopeSiteId, scopeTag;
+    std::optional<long long> scopeDeviceId;
+    bool autoClose = true;
+    int flapThreshold = 3, flapWindowS = 600;
+    bool enabled = true;
+    std::string createdAt, updatedAt;  // RFC 3339 UTC
+};
+
+// How a save ended, short of a database error.
+struct RuleSave {
+    enum class Result {
+        Saved,
+        NoSuchRule,    // replacing: the tenant has no such rule (or it is deleted)
+        NoSuchSite,    // the scope's site is not the tenant's
+        NoSuchDevice,  // the scope's device is not the tenant's, or is decommissioned
+    } result = Result::Saved;
+    std::string id;  // the rule's, when saved
+};
+
+// The tenant's alert rules in pulse.rules, each call in a transaction scoped to the tenant (row-level
+// security). Deleting keeps the row (its alerts refer to it) and marks it deleted. Saving goes through
+// services::RuleService, which checks the config first.
+class RuleStore {
+  public:
+    explicit RuleStore(PgPool& pool) : pool_(pool) {}
+
+    // By name, the first 1000. Throws DatabaseError, like every method here.
+    std::vector<RuleRow> list(const std::string& tenantId);
+    std::optional<RuleRow> find(const std::string& tenantId, const std::string& id);
+    // Inserts the rule (no id) or replaces the tenant's rule with that id, once its scope's site or device is
+    // found to be the tenant's in the same transaction. A name taken is a DatabaseError with SQLSTATE 23505.
+    RuleSave save(const std::string& tenantId, const std::optional<std::string>& id, const RuleFields& rule);
+    // False when the tenant has no such rule.
+    bool remove(const std::string& tenantId, const std::string& id);
+    // The id of the tenant's site or (not decommissioned) device of that name, as the command line names
+    // them; nullopt when there is none.
+    std::optional<std::string> siteIdByName(const std::string& tenantId, const std::string& name);
+    std::optional<std::string> deviceIdByName(const std::string& tenantId, const std::string& name);
+
+  private:
+    PgPool& pool_;
+};
+
+}  // namespace pulse::storage

@@ -1,0 +1,140 @@
+// Tenant isolation through the API: another tenant's ids on every resource and verb find and change nothing.
+#include "api_fixture.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+using namespace pulse::test;
+
+namespace {
+class ApiTenantIsolation : public ApiTest {};
+}  // namespace
+
+// S1: tenant A's user and API key use tenant B's ids on every resource and verb: 404, no B data, no B change.
+TEST_F(ApiTenantIsolation, CrossTenantMatrixFindsNothingAndChangesNothing) {
+    auto adminB = login(b_.admin);
+    std::string keyOfB = json(call("POST", "/api/v1/api-keys", "{\"name\":\"b\"}", with(adminB)).body)
+                             ->optValue<std::string>("id", "");
+    ASSERT_FALSE(keyOfB.empty());
+    auto adminA = login(a_.admin);
+    std::string keyA = newKey(adminA);
+    std::string bAlertBefore = scalar(
+        "SELECT status || coalesce(silenced_until::text, '') FROM pulse.alerts WHERE "
+        "id = $1::bigint",
+        {b_.alertId});
+    struct Case {
+        std::string method, path, body;
+    };
+    std::vector<Case> cases = {
+        {"GET", "/api/v1/devices/" + b_.deviceId, ""},
+        {"GET", "/api/v1/alerts/" + b_.alertId, ""},
+        {"POST", "/api/v1/alerts/" + b_.alertId + "/acknowledge", ""},
+        {"POST", "/api/v1/alerts/" + b_.alertId + "/close", "{\"reason\":\"x\"}"},
+        {"POST", "/api/v1/alerts/" + b_.alertId + "/silence", "{\"minutes\":5}"},
+        {"DELETE", "/api/v1/api-keys/" + keyOfB, ""},
+        {"GET", "/api/v1/rules/" + b_.ruleId, ""},
+        {"PUT", "/api/v1/rules/" + b_.ruleId,
+         "{\"name\":\"x\",\"type\":\"threshold\",\"config\":{\"metric\":\"t\",\"operator\":\"GT\","
+         "\"threshold\":1}}"},
+        {"DELETE", "/api/v1/rules/" + b_.ruleId, ""},
+        {"GET", "/api/v1/channels/" + b_.channelId, ""},
+        {"PUT", "/api/v1/channels/" + b_.channelId + "/config", "{\"level\":\"error\"}"},
+        {"PATCH", "/api/v1/devices/" + b_.deviceId, "{\"tags\":[\"stolen\"]}"},
+        {"POST", "/api/v1/devices/" + b_.deviceId + "/rotate-token", ""},
+        {"POST", "/api/v1/devices/" + b_.deviceId + "/revoke", ""},
+        {"POST", "/api/v1/devices/" + b_.deviceId + "/decommission", ""},
+        {"GET", "/api/v1/devices/" + b_.deviceId + "/telemetry?metric=fixture", ""},
+        {"GET", "/api/v1/sites/" + b_.siteId, ""},
+        {"PATCH", "/api/v1/sites/" + b_.siteId, "{\"name\":\"taken\"}"},
+        {"DELETE", "/api/v1/sites/" + b_.siteId, ""},
+        {"GET", "/api/v1/users/" + b_.adminId, ""},
+        {"PATCH", "/api/v1/users/" + b_.adminId, "{\"disabled\":true}"},
+        {"PATCH", "/api/v1/metrics/" + b_.metricId, "{\"unit\":\"x\"}"},
+        {"GET", "/api/v1/alerts/" + b_.alertId + "/deliveries", ""},
+        {"POST", "/api/v1/alerts/" + b_.alertId + "/assign", "{\"assignee_id\":null}"},
+        {"POST", "/api/v1/alerts/" + b_.alertId + "/comments", "{\"text\":\"hi\"}"},
+        {"GET", "/api/v1/tenants/" + b_.id, ""},
+    };
+    std::vector<std::map<std::string, std::string>> principals = {with(adminA),
+                                                                  {{"Authorization", "Bearer " + keyA}}};
+    for (const auto& who : principals) {
+        for (const auto& c : cases) {
+            auto r = call(c.method, c.path, c.body, who);
+            // A key changing a user is refused before any lookup (403 whatever the id: no oracle either).
+            bool keyChangesUser =
+                c.method == "PATCH" && c.path.rfind("/api/v1/users/", 0) == 0 && who.count("Authorization");
+            EXPECT_EQ(r.status, keyChangesUser ? 403 : 404) << c.method << " " << c.path << ": " << r.body;
+            EXPECT_EQ(r.body.find(b_.slug), std::string::npos);
+            EXPECT_EQ(r.body.find("too hot"), std::string::npos);
+        }
+        // Lists show only A's rows, whatever filter names B's.
+        auto devices = call("GET", "/api/v1/devices?limit=200", "", who);
+        EXPECT_EQ(json(devices.body)->getArray("items")->size(), 1u) << devices.body;
+        auto alerts = call("GET", "/api/v1/alerts?status=ALL&device_id=" + b_.deviceId, "", who);
+        EXPECT_EQ(json(alerts.body)->getArray("items")->size(), 0u) << alerts.body;
+        // Routing A's alerts to B's channel: refused as an unknown channel.
+        EXPECT_EQ(
+            call("POST", "/api/v1/routing-rules", "{\"channel_id\":\"" + b_.channelId + "\"}", who).status,
+            422);
+        // A device in A cannot be put on B's site, nor an alert of A given to B's user.
+        EXPECT_EQ(call("PATCH", "/api/v1/devices/" + a_.deviceId, "{\"site_id\":\"" + b_.siteId + "\"}", who)
+                      .status,
+                  422);
+        EXPECT_EQ(call("POST", "/api/v1/alerts/" + a_.alertId + "/assign",
+                       "{\"assignee_id\":\"" + b_.adminId + "\"}", who)
+                      .status,
+                  422);
+        auto bulk = call("POST", "/api/v1/alerts/bulk",
+                         "{\"action\":\"silence\",\"minutes\":5,\"ids\":[" + b_.alertId + "]}", who);
+        EXPECT_EQ(bulk.status, 200) << bulk.body;
+        EXPECT_EQ(json(bulk.body)->getValue<int>("changed"), 0) << bulk.body;
+        for (const auto& list :
+             {"/api/v1/rules", "/api/v1/channels", "/api/v1/routing-rules", "/api/v1/api-keys",
+              "/api/v1/sites", "/api/v1/users", "/api/v1/metrics", "/api/v1/tenants",
+              "/api/v1/devices/export?format=json", "/api/v1/alerts/export?format=json"}) {
+            auto r = call("GET", list, "", who);
+            EXPECT_EQ(r.body.find(b_.ruleId), std::string::npos) << list;
+            EXPECT_EQ(r.body.find(b_.channelId), std::string::npos) << list;
+            EXPECT_EQ(r.body.find(keyOfB), std::string::npos) << list;
+            EXPECT_EQ(r.body.find(b_.siteId), std::string::npos) << list;
+            EXPECT_EQ(r.body.find(b_.admin), std::string::npos) << list;
+            EXPECT_EQ(r.body.find(b_.slug), std::string::npos) << list;
+            EXPECT_EQ(r.body.find("\"id\":" + b_.alertId + ","), std::string::npos) << list;
+        }
+        // An operator-only way to name a tenant does nothing for a tenant user.
+        auto named = call("GET", "/api/v1/devices?tenant=" + b_.id, "", who);
+        auto namedItems = json(named.body)->getArray("items");
+        ASSERT_EQ(namedItems->size(), 1u) << named.body;
+        EXPECT_EQ(std::to_string(namedItems->getObject(0)->getValue<long long>("id")), a_.deviceId);
+    }
+    EXPECT_EQ(
+        scalar("SELECT status || coalesce(silenced_until::text, '') FROM pulse.alerts WHERE id = $1::bigint",
+               {b_.alertId}),
+        bAlertBefore);
+    EXPECT_EQ(
+        scalar("SELECT count(*) FROM pulse.api_keys WHERE id = $1::uuid AND revoked_at IS NULL", {keyOfB}),
+        "1");
+    EXPECT_EQ(scalar("SELECT count(*) FROM pulse.alert_events WHERE alert_id = $1::bigint", {b_.alertId}),
+              "0");
+    EXPECT_EQ(
+        scalar(
+            "SELECT name || enabled::text || (deleted_at IS NULL)::text FROM pulse.rules WHERE id = $1::uuid",
+            {b_.ruleId}),
+        "hottruetrue");
+    EXPECT_EQ(scalar("SELECT config::text FROM pulse.channels WHERE id = $1::uuid", {b_.channelId}), "{}");
+    EXPECT_EQ(
+        scalar("SELECT cardinality(tags)::text FROM pulse.devices WHERE id = $1::bigint", {b_.deviceId}),
+        "0");
+    EXPECT_EQ(scalar("SELECT (decommissioned_at IS NULL)::text FROM pulse.devices WHERE id = $1::bigint",
+                     {b_.deviceId}),
+              "true");
+    EXPECT_EQ(scalar("SELECT name FROM pulse.sites WHERE id = $1::uuid", {b_.siteId}), "HQ");
+    EXPECT_EQ(scalar("SELECT disabled::text FROM pulse.users WHERE id = $1::uuid", {b_.adminId}), "false");
+    EXPECT_EQ(scalar("SELECT unit FROM pulse.metrics WHERE id = $1::int", {b_.metricId}), "");
+    EXPECT_EQ(
+        scalar("SELECT (assignee_id IS NULL)::text FROM pulse.alerts WHERE id = $1::bigint", {b_.alertId}),
+        "true");
+}
