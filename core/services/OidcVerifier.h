@@ -19,7 +19,6 @@ namespace pulse::services {
 // What an identity provider's access tokens must carry for Pulse (config keys oidc.*).
 // The configured issuer (config::OidcSettings) and two limits that are not settings.
 struct OidcSettings : config::OidcSettings {
-    OidcSettings() : config::OidcSettings(config::defaults().oidc) {}
     explicit OidcSettings(const config::OidcSettings& configured) : config::OidcSettings(configured) {}
     int jwksMaxAgeS = 3600;  // keys older than this are refetched when next needed
     size_t maxTokenBytes = 8192;

@@ -22,11 +22,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string text(reinterpret_cast<const char*>(data), size);
     static pulse::services::OidcVerifier verifier(
         [] {
-            pulse::services::OidcSettings s;
-            s.issuer = "https://idp.test";
-            s.audience = "pulse";
-            s.jwksUri = "https://idp.test/certs";
-            return s;
+            // Built here, not from config::defaults(): the target links OidcVerifier.cpp alone.
+            pulse::config::OidcSettings c{};
+            c.issuer = "https://idp.test";
+            c.audience = "pulse";
+            c.jwksUri = "https://idp.test/certs";
+            c.algorithms = {"RS256", "ES256"};
+            c.roleClaim = "pulse_role";
+            c.tenantClaim = "pulse_tenant";
+            c.leewayS = 60;
+            c.jwksRefreshS = 60;
+            return pulse::services::OidcSettings(c);
         }(),
         [] { return std::string(kJwks); });
     std::string why;

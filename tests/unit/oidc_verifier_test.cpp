@@ -61,7 +61,7 @@ class Oidc : public ::testing::Test {
 
     static TestSigningKey* rsa_;
     static TestSigningKey* ec_;
-    OidcSettings settings_;
+    OidcSettings settings_{pulse::config::defaults().oidc};
     std::string jwks_;
     std::atomic<int> fetches_{0};
 };
