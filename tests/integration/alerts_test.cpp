@@ -320,7 +320,8 @@ TEST(Alerts, CompetingDispatchersNeverHoldOneDeliveryTwiceAndTakeOverADeadOnesCl
 TEST(Alerts, ASlowTenantHoldsNoMoreThanItsCapAndHealthyTenantsAreNotDelayed) {
     AlertFixture f("slow");
     auto s = fastDispatch(8);
-    s.attemptTimeout = std::chrono::milliseconds(1500);
+    // Longer than the healthy deliveries can take, even in a sanitizer build on a busy machine.
+    s.attemptTimeout = std::chrono::milliseconds(3000);
     s.breakerFailures = 3;
     s.breakerOpen = std::chrono::seconds(30);
     // Baseline: healthy channels alone.
@@ -342,10 +343,10 @@ TEST(Alerts, ASlowTenantHoldsNoMoreThanItsCapAndHealthyTenantsAreNotDelayed) {
     auto p99 = [](const std::vector<double>& v) {
         return v.empty() ? 0.0 : v[std::min(v.size() - 1, v.size() * 99 / 100)];
     };
+    // Both runs queue everything before their dispatcher starts, so both latencies count the same queue.
+    for (const auto& c : healthy) enqueue(f, c, 5);
     auto d = f.dispatcher(s);
     d->start();
-    for (const auto& c : healthy) enqueue(f, c, 5);
-    f.wake->notify();
     ASSERT_TRUE(f.settled(30000));
     auto baseline = latencies(healthy);
     storage::PgConnection(ownerUri())
@@ -353,10 +354,14 @@ TEST(Alerts, ASlowTenantHoldsNoMoreThanItsCapAndHealthyTenantsAreNotDelayed) {
     storage::PgConnection(ownerUri())
         .query("DELETE FROM pulse.deliveries WHERE tenant_id = $1::uuid", {f.tenantId});
 
-    std::string slow = f.webhookChannel("slow", "/hang/30", 2, 1500);
+    // The hanging endpoint's first attempts and the healthy deliveries begin together (queueing alone
+    // can take longer than a timeout under ASan).
+    d->stop();
+    std::string slow = f.webhookChannel("slow", "/hang/30", 2, 3000);
     enqueue(f, slow, 20, 10);
     for (const auto& c : healthy) enqueue(f, c, 5);
-    f.wake->notify();
+    d = f.dispatcher(s);
+    d->start();
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     std::string healthyPending = "1";
     while (healthyPending != "0" && std::chrono::steady_clock::now() < deadline) {
@@ -373,7 +378,7 @@ TEST(Alerts, ASlowTenantHoldsNoMoreThanItsCapAndHealthyTenantsAreNotDelayed) {
                       "a.delivery_id WHERE d.channel_id = $1::uuid",
                       {slow}),
         "0");
-    for (int i = 0; i < 200 && !d->breakerOpen(slow); ++i)
+    for (int i = 0; i < 400 && !d->breakerOpen(slow); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     EXPECT_TRUE(d->breakerOpen(slow));
     d->stop();
