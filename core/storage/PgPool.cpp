@@ -107,6 +107,13 @@ void PgPool::withTenant(const std::string& tenantId, const std::function<void(Pg
     withTenants({tenantId}, fn);
 }
 
+PgRows PgPool::queryAsTenant(const std::string& tenantId, const std::string& sql,
+                             const std::vector<std::optional<std::string>>& params) {
+    PgRows rows;
+    withTenant(tenantId, [&](PgConnection& conn) { rows = conn.query(sql, params); });
+    return rows;
+}
+
 void PgPool::withTenants(const std::vector<std::string>& tenantIds,
                          const std::function<void(PgConnection&)>& fn) {
     with([&](PgConnection& conn) {

@@ -55,6 +55,9 @@ class PgPool {
               std::chrono::milliseconds wait = std::chrono::milliseconds(5000));
     // fn inside a transaction scoped to the tenant (row-level security); committed when fn returns.
     void withTenant(const std::string& tenantId, const std::function<void(PgConnection&)>& fn);
+    // One statement inside a transaction scoped to the tenant: the stores' common case.
+    PgRows queryAsTenant(const std::string& tenantId, const std::string& sql,
+                         const std::vector<std::optional<std::string>>& params = {});
     // fn inside a transaction scoped to several tenants (an operator's list across tenants).
     void withTenants(const std::vector<std::string>& tenantIds, const std::function<void(PgConnection&)>& fn);
 

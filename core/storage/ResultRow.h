@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace pulse::storage {
 
@@ -27,5 +29,23 @@ class ResultRow {
     const PgRows& result_;
     size_t row_;
 };
+
+// Every row of a result as the store's struct: rowsOf(rows, siteOf) where siteOf(const ResultRow&) ->
+// SiteRow.
+template <class FromRow>
+auto rowsOf(const PgRows& result, FromRow fromRow) {
+    std::vector<decltype(fromRow(std::declval<const ResultRow&>()))> out;
+    out.reserve(result.rows.size());
+    for (size_t i = 0; i < result.rows.size(); ++i) out.push_back(fromRow(ResultRow(result, i)));
+    return out;
+}
+
+// The first row as the store's struct, or nothing when the statement found none.
+template <class FromRow>
+auto firstOf(const PgRows& result, FromRow fromRow)
+    -> std::optional<decltype(fromRow(std::declval<const ResultRow&>()))> {
+    if (result.rows.empty()) return std::nullopt;
+    return fromRow(ResultRow(result, 0));
+}
 
 }  // namespace pulse::storage

@@ -66,10 +66,6 @@ ApiServer* const apiServer = static_cast<ApiServer*>(::testing::AddGlobalTestEnv
 
 }  // namespace
 
-std::map<std::string, std::string> dbEnv() {
-    return {{"PULSE_DB_URI", appUri()}, {"PULSE_DB_MIGRATE_URI", ownerUri()}};
-}
-
 Poco::JSON::Object::Ptr json(const std::string& text) {
     try {
         return Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();

@@ -17,7 +17,6 @@
 namespace pulse::test {
 
 // pulsed's database environment: the application role, and the owner for its migrations.
-std::map<std::string, std::string> dbEnv();
 
 // The body as a JSON object; fails the test (and gives an empty object) when it is none.
 Poco::JSON::Object::Ptr json(const std::string& text);

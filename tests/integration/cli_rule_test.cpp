@@ -51,7 +51,7 @@ class CliRule : public ::testing::Test {
         std::vector<std::string> argv = {pulsedBinary(),       "--config", config_,         "--create-rule",
                                          tenant_ + "/" + name, "--type",   "test_threshold"};
         argv.insert(argv.end(), options.begin(), options.end());
-        return run(argv, {{"PULSE_DB_URI", appUri()}, {"PULSE_DB_MIGRATE_URI", ownerUri()}}, out);
+        return run(argv, dbEnv(), out);
     }
 
     std::string stored(const std::string& name, const std::string& column) {
@@ -116,7 +116,7 @@ TEST_F(CliRule, CommandChangesAreAuditedAsTheCliUser) {
     ASSERT_EQ(createRule("audited", {"--json", kConfig, "--scope", "site:plant"}, out), 0) << out;
     std::vector<std::string> argv = {pulsedBinary(), "--config", config_, "--create-device",
                                      tenant_ + "/pump-1"};
-    ASSERT_EQ(run(argv, {{"PULSE_DB_URI", appUri()}, {"PULSE_DB_MIGRATE_URI", ownerUri()}}, out), 0) << out;
+    ASSERT_EQ(run(argv, dbEnv(), out), 0) << out;
     pulse::storage::PgConnection owner(ownerUri());
     auto rows = owner.query(
         "SELECT a.action, a.actor, a.actor_role, a.address, a.target, a.detail::text FROM pulse.audit_log a "

@@ -35,7 +35,7 @@ TEST(DatabaseOutage, ReadinessFailsWhileTheDatabaseIsDownAndRecovers) {
     int port = freePort();
     std::string dir = tempDir("outage");
     std::string config = writePulseConfig(dir, port, dir);
-    Pulsed pulsed(config, {{"PULSE_DB_URI", appUri()}, {"PULSE_DB_MIGRATE_URI", ownerUri()}});
+    Pulsed pulsed(config, dbEnv());
     ASSERT_TRUE(pulsed.started());
     ASSERT_EQ(httpGet(port, "/health/ready").status, 200);
     // A signed-in user, for a REST call during the outage.

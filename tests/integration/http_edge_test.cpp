@@ -37,10 +37,6 @@ int envInt(const char* name, int fallback) {
     return v && *v ? std::atoi(v) : fallback;
 }
 
-std::map<std::string, std::string> dbEnv() {
-    return {{"PULSE_DB_URI", appUri()}, {"PULSE_DB_MIGRATE_URI", ownerUri()}};
-}
-
 std::map<std::string, std::string> with(std::map<std::string, std::string> env,
                                         const std::map<std::string, std::string>& more) {
     env.insert(more.begin(), more.end());

@@ -22,10 +22,6 @@ using namespace pulse::test;
 
 namespace {
 
-std::map<std::string, std::string> dbEnv() {
-    return {{"PULSE_DB_URI", appUri()}, {"PULSE_DB_MIGRATE_URI", ownerUri()}};
-}
-
 // The loss oracle: which acknowledged (device, seq) are missing from PostgreSQL, and how many rows are
 // duplicated.
 struct Oracle {

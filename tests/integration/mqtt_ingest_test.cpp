@@ -59,17 +59,7 @@ class MqttIngest : public ::testing::Test {
     }
 
     std::string createDevice(const std::string& name) {
-        std::string out;
-        EXPECT_EQ(
-            run({pulsedBinary(), "--config", config_, "--create-device", tenant_ + "/" + name}, env(), out),
-            0)
-            << out;
-        auto pos = out.find("pt_", out.find("token:"));
-        return pos == std::string::npos ? "" : out.substr(pos, out.find(' ', pos) - pos);
-    }
-
-    std::map<std::string, std::string> env() {
-        return {{"PULSE_DB_URI", appUri()}, {"PULSE_DB_MIGRATE_URI", ownerUri()}};
+        return pulse::test::createDevice(config_, tenant_ + "/" + name);
     }
 
     // A device session on the device listener; clientId is what the device asks for (the broker binds
@@ -117,7 +107,7 @@ TEST_F(MqttIngest, PublishedReadingsAreStoredAndTheAclHolds) {
     configure("pulse", 2);
     std::string tokenA = createDevice("valve-a"), tokenB = createDevice("valve-b");
     ASSERT_FALSE(tokenA.empty());
-    Pulsed pulsed(config_, env());
+    Pulsed pulsed(config_, dbEnv());
     ASSERT_TRUE(pulsed.started());
     ASSERT_TRUE(eventually(10, [&] { return httpGet(port_, "/health/ready").status == 200; }))
         << httpGet(port_, "/health/ready").body;
@@ -146,7 +136,7 @@ TEST_F(MqttIngest, PublishedReadingsAreStoredAndTheAclHolds) {
 TEST_F(MqttIngest, NoDeviceCanTakeOverTheIngestSessionOrAnotherDevice) {
     configure("", 1);
     std::string attackerToken = createDevice("attacker"), victimToken = createDevice("victim");
-    Pulsed pulsed(config_, env());
+    Pulsed pulsed(config_, dbEnv());
     ASSERT_TRUE(ready(pulsed)) << httpGet(port_, "/health/ready").body;
     auto victim = device("victim", victimToken);
     // The attacker logs in with its own credentials but the client ids of Pulse's ingest session (as
@@ -201,7 +191,7 @@ int occurrences(const std::string& text, const std::string& what) {
 TEST_F(MqttIngest, AFloodingDeviceIsRefusedAtTheBrokerAndTheOthersAreServed) {
     configure("", 1);
     std::string flood = createDevice("flood"), quiet = createDevice("quiet");
-    Pulsed pulsed(config_, env());
+    Pulsed pulsed(config_, dbEnv());
     ASSERT_TRUE(ready(pulsed)) << httpGet(port_, "/health/ready").body;
     // 30,000 messages as fast as the broker answers, over the device's broker budget (burst 10,000, then
     // 1,000/s): whatever the machine's speed, everything past burst + rate x elapsed is refused at the
@@ -234,7 +224,7 @@ TEST_F(MqttIngest, AFloodingDeviceIsRefusedAtTheBrokerAndTheOthersAreServed) {
 TEST_F(MqttIngest, RetainedMessagesAreNotTelemetry) {
     configure("", 1);
     std::string token = createDevice("retainer");
-    Pulsed pulsed(config_, env());
+    Pulsed pulsed(config_, dbEnv());
     ASSERT_TRUE(ready(pulsed)) << httpGet(port_, "/health/ready").body;
     // A retained reading would be delivered again at every (re)subscription and stored again. The broker
     // announces that it keeps none (MQTT v5 CONNACK: Retain Available 0): a client drops the flag, and
@@ -272,7 +262,7 @@ TEST_F(MqttIngest, ReadingsPublishedWhilePulsedIsStoppedArriveAfterRestart) {
     configure("", 1);
     std::string token = createDevice("meter");
     {
-        Pulsed pulsed(config_, env());  // establishes the persistent sessions, then stops gracefully
+        Pulsed pulsed(config_, dbEnv());  // establishes the persistent sessions, then stops gracefully
         ASSERT_TRUE(pulsed.started());
         ASSERT_TRUE(eventually(10, [&] { return httpGet(port_, "/health/ready").status == 200; }));
     }
@@ -283,7 +273,7 @@ TEST_F(MqttIngest, ReadingsPublishedWhilePulsedIsStoppedArriveAfterRestart) {
             ->wait();
     d->disconnect()->wait();
     EXPECT_EQ(rows("meter"), "0");
-    Pulsed pulsed(config_, env());
+    Pulsed pulsed(config_, dbEnv());
     ASSERT_TRUE(pulsed.started());
     EXPECT_TRUE(eventually(20, [&] { return rows("meter") == "200"; })) << rows("meter") << " of 200";
     EXPECT_EQ(

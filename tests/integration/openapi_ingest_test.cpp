@@ -24,17 +24,6 @@ using Poco::JSON::Object;
 
 namespace {
 
-std::map<std::string, std::string> dbEnv() {
-    return {{"PULSE_DB_URI", appUri()}, {"PULSE_DB_MIGRATE_URI", ownerUri()}};
-}
-
-std::string createDevice(const std::string& config, const std::string& spec) {
-    std::string out;
-    EXPECT_EQ(run({pulsedBinary(), "--config", config, "--create-device", spec}, dbEnv(), out), 0) << out;
-    auto pos = out.find("pt_", out.find("token:"));
-    return pos == std::string::npos ? "" : out.substr(pos, out.find(' ', pos) - pos);
-}
-
 const std::set<int> kNotProvokedHere = {500, 503};  // a failing writer; the database or queue unavailable
 
 // The document pulsed serves, and the checks of real exchanges against it.

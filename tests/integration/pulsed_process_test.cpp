@@ -20,10 +20,6 @@ std::string pluginsD(const std::string& name, const std::map<std::string, std::s
 
 const char* kLogSpec = "plugin.library = sender_log.so\ninstance.log.component = sender/log\n";
 
-std::map<std::string, std::string> dbEnv() {
-    return {{"PULSE_DB_URI", appUri()}, {"PULSE_DB_MIGRATE_URI", ownerUri()}};
-}
-
 }  // namespace
 
 TEST(Pulsed, VersionAndHelp) {

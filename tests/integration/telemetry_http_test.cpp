@@ -20,19 +20,6 @@ using namespace pulse::test;
 
 namespace {
 
-std::map<std::string, std::string> dbEnv() {
-    return {{"PULSE_DB_URI", appUri()}, {"PULSE_DB_MIGRATE_URI", ownerUri()}};
-}
-
-std::string createDevice(const std::string& config, const std::string& spec) {
-    std::string out;
-    EXPECT_EQ(run({pulsedBinary(), "--config", config, "--create-device", spec}, dbEnv(), out), 0) << out;
-    auto pos = out.find("token:");
-    if (pos == std::string::npos) return "";
-    pos = out.find("pt_", pos);
-    return out.substr(pos, out.find(' ', pos) - pos);
-}
-
 HttpResult post(int port, const std::string& path, const std::string& body,
                 const std::map<std::string, std::string>& headers) {
     HttpResult r;

@@ -214,6 +214,17 @@ std::string pulsedBinary() {
     return std::string(PULSE_BINARY_DIR) + "/bin/pulsed";
 }
 
+std::map<std::string, std::string> dbEnv() {
+    return {{"PULSE_DB_URI", appUri()}, {"PULSE_DB_MIGRATE_URI", ownerUri()}};
+}
+
+std::string createDevice(const std::string& config, const std::string& spec) {
+    std::string out;
+    EXPECT_EQ(run({pulsedBinary(), "--config", config, "--create-device", spec}, dbEnv(), out), 0) << out;
+    auto pos = out.find("pt_", out.find("token:"));
+    return pos == std::string::npos ? "" : out.substr(pos, out.find(' ', pos) - pos);
+}
+
 std::string writePulseConfig(const std::string& dir, int httpPort, const std::string& pluginsD,
                              const std::string& extra) {
     std::string path = dir + "/pulse.properties";

@@ -95,5 +95,9 @@ class Pulsed {
 };
 
 std::string pulsedBinary();
+// The database URIs a pulsed of the tests connects with: the application role and the schema owner.
+std::map<std::string, std::string> dbEnv();
+// Creates a device with `pulsed --create-device <spec>` (tenant/name[,...]) and returns its token.
+std::string createDevice(const std::string& config, const std::string& spec);
 
 }  // namespace pulse::test
