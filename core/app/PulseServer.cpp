@@ -85,7 +85,7 @@ void PulseServer::initialize(Poco::Util::Application& self) {
         return;
     }
     ctx_ = std::make_unique<ServerContext>();
-    addSubsystem(new ConfigSubsystem(*ctx_, configPath(), !command_ || command_->needsDatabase()));
+    addConfigSubsystem(*this, *ctx_, configPath(), !command_ || command_->needsDatabase());
     if (!command_) {
         registerProcessMetrics();
         addServingSubsystems(*this, *ctx_);

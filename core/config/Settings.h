@@ -77,6 +77,13 @@ struct BudgetSettings {
     double tenantBurst;
 };
 
+// The alert writer (services::AlertService).
+struct AlertSettings {
+    size_t queueCapacity;                     // rule transitions waiting for the writer at most
+    int maxAttempts;                          // of each delivery it creates
+    std::chrono::milliseconds flappingSweep;  // how often held flapping alerts are checked for release
+};
+
 struct DispatcherSettings {
     int workers;
     std::chrono::milliseconds poll;
@@ -138,8 +145,7 @@ struct Settings {
     std::vector<net::Cidr> egressAllow;
     int rulesReloadMs;
     int rulesTickMs;
-    int alertsQueue;
-    int notifyMaxAttempts;
+    AlertSettings alerts;
 
     // Effective values for display, secrets masked, with where each came from.
     struct Shown {

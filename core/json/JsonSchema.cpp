@@ -1,8 +1,9 @@
 #include "json/JsonSchema.h"
 
+#include "json/JsonText.h"
+
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
-#include <Poco/JSON/Stringifier.h>
 #include <Poco/RegularExpression.h>
 #include <Poco/UTF8String.h>
 #include <Poco/Unicode.h>
@@ -55,10 +56,7 @@ std::string typeName(const Var& v) {
 }
 
 std::string toJson(const Var& v) {
-    if (isNull(v)) return "null";
-    std::ostringstream os;
-    Poco::JSON::Stringifier::condense(v, os);
-    return os.str();
+    return toJsonText(v);
 }
 
 bool jsonEqual(const Var& a, const Var& b) {
@@ -511,10 +509,6 @@ std::optional<Poco::Dynamic::Var> lookupPointer(const Poco::Dynamic::Var& doc, c
         pos = next == std::string::npos ? pointer.size() : next;
     }
     return std::optional<Poco::Dynamic::Var>(std::in_place, cur);
-}
-
-std::string toJsonText(const Poco::Dynamic::Var& value) {
-    return toJson(value);
 }
 
 std::string describe(const std::vector<Violation>& violations) {

@@ -3,6 +3,8 @@
 #include <Poco/Dynamic/Var.h>
 #include <Poco/JSON/Object.h>
 
+#include "json/JsonText.h"
+
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -55,9 +57,6 @@ class JsonSchema {
 
 // The value at a JSON Pointer (RFC 6901) in doc, or nullopt when there is none.
 std::optional<Poco::Dynamic::Var> lookupPointer(const Poco::Dynamic::Var& doc, const std::string& pointer);
-
-// Compact JSON text of a value.
-std::string toJsonText(const Poco::Dynamic::Var& value);
 
 // Parses JSON text; throws std::invalid_argument with the parser's message.
 Poco::Dynamic::Var parseJson(const std::string& text);

@@ -5,19 +5,11 @@
 #include "plugins/PluginInstance.h"
 #include "plugins/PluginManager.h"
 #include "services/DeviceRegistry.h"
-#include "storage/PgPool.h"
-#include "storage/TenantScope.h"
 
 #include <algorithm>
 
 namespace pulse::pipeline {
 namespace {
-
-// Every tenant's rules, through a SECURITY DEFINER function (sql/004).
-constexpr const char* kRulesSql =
-    "SELECT id, tenant_id, tenant_slug, name, type, config, scope_kind, scope_site_id, scope_tag, "
-    "scope_device_id, severity, auto_close, flap_threshold, flap_window_s, updated_at FROM "
-    "pulse.active_rules()";
 
 pulse_str view(const std::string& s) {
     return pulse_str{s.data(), s.size()};
@@ -36,7 +28,7 @@ bool ActiveRule::inScope(const services::DeviceIdentity& device) const {
 
 RuleEngine::RuleEngine(storage::PgPool& pool, services::AlertService& alerts,
                        services::DeviceRegistry& registry, metrics::MetricsRegistry* metrics)
-    : pool_(pool),
+    : store_(pool),
       alerts_(alerts),
       registry_(registry),
       metrics_(metrics),
@@ -73,51 +65,36 @@ size_t RuleEngine::ruleCount() const {
     return n;
 }
 
-std::shared_ptr<ActiveRule> RuleEngine::build(const std::vector<std::optional<std::string>>& r) {
+std::shared_ptr<ActiveRule> RuleEngine::build(const storage::ActiveRuleRow& r) {
     auto rule = std::make_shared<ActiveRule>();
-    rule->id = *r[0];
-    rule->tenantId = *r[1];
-    rule->tenantSlug = *r[2];
-    rule->name = *r[3];
-    rule->type = *r[4];
-    rule->configJson = *r[5];
-    rule->scopeKind = *r[6];
-    rule->scopeSiteId = *r[7];
-    rule->scopeTag = *r[8];
-    rule->scopeDeviceId = std::stoll(*r[9]);
-    rule->severity = *r[10];
-    rule->autoClose = *r[11] == "t";
-    rule->flapThreshold = std::stoi(*r[12]);
-    rule->flapWindowS = std::stoi(*r[13]);
-    rule->updatedAt = *r[14];
+    rule->id = r.id;
+    rule->tenantId = r.tenantId;
+    rule->tenantSlug = r.tenantSlug;
+    rule->name = r.name;
+    rule->type = r.type;
+    rule->configJson = r.configJson;
+    rule->scopeKind = r.scopeKind;
+    rule->scopeSiteId = r.scopeSiteId;
+    rule->scopeTag = r.scopeTag;
+    rule->scopeDeviceId = r.scopeDeviceId;
+    rule->severity = r.severity;
+    rule->autoClose = r.autoClose;
+    rule->flapThreshold = r.flapThreshold;
+    rule->flapWindowS = r.flapWindowS;
+    rule->updatedAt = r.updatedAt;
     rule->instance = plugins_->createInstance("rule/" + rule->type, "rule:" + rule->name, rule->configJson);
     return rule;
 }
 
 // Tells a new rule instance which devices are in its scope and when each was last seen.
-void RuleEngine::track(storage::PgConnection& conn, const ActiveRule& rule) {
-    storage::TenantTransaction tx(conn, rule.tenantId);
-    auto rows = conn.query(
-        "SELECT d.name, coalesce((extract(epoch FROM d.last_seen_at) * 1000)::bigint, 0), "
-        "coalesce(d.site_id::text, ''), "
-        "array_to_string(d.tags, E'\\x1f'), d.id FROM pulse.devices d WHERE d.tenant_id = $1::uuid AND "
-        "d.decommissioned_at IS NULL",
-        {rule.tenantId});
-    tx.commit();
-    for (const auto& row : rows.rows) {
+void RuleEngine::track(const ActiveRule& rule) {
+    for (const auto& row : store_.devicesToTrack(rule.tenantId)) {
         services::DeviceIdentity device;
-        device.deviceName = *row[0];
-        device.siteId = *row[2];
-        device.deviceId = std::stoll(*row[4]);
-        const std::string& tags = *row[3];
-        for (size_t start = 0; !tags.empty() && start <= tags.size();) {
-            size_t end = tags.find('\x1f', start);
-            if (end == std::string::npos) end = tags.size();
-            device.tags.push_back(tags.substr(start, end - start));
-            start = end + 1;
-        }
-        if (rule.inScope(device))
-            rule.instance->track(rule.tenantSlug, device.deviceName, std::stoll(*row[1]));
+        device.deviceName = row.name;
+        device.siteId = row.siteId;
+        device.deviceId = row.id;
+        device.tags = row.tags;
+        if (rule.inScope(device)) rule.instance->track(rule.tenantSlug, device.deviceName, row.lastSeenMs);
     }
 }
 
@@ -125,36 +102,30 @@ void RuleEngine::reload() {
     std::lock_guard lock(reloadMutex_);
     if (!plugins_) return;
     auto log = logging::get("rules");
-    storage::PgPool::Lease lease = pool_.acquire();
-    storage::PgConnection& conn = *lease;
-    auto version = conn.query("SELECT pulse.rules_version()");
-    std::string v = *version.rows.at(0).at(0);
+    std::string v = store_.rulesVersion();
     if (v == version_) return;
-    auto rows = conn.query(kRulesSql);
     std::map<std::string, std::shared_ptr<const ActiveRule>> next;
     auto index = std::make_shared<Index>();
-    for (const auto& row : rows.rows) {
-        const std::string& id = *row[0];
-        const std::string& updatedAt = *row[14];
+    for (const auto& row : store_.activeRules()) {
         std::shared_ptr<const ActiveRule> rule;
-        if (auto it = byId_.find(id); it != byId_.end() && it->second->updatedAt == updatedAt) {
+        if (auto it = byId_.find(row.id); it != byId_.end() && it->second->updatedAt == row.updatedAt) {
             rule = it->second;  // unchanged: keep its instance and per-device state
-        } else if (auto f = failed_.find(id); f != failed_.end() && f->second == updatedAt) {
+        } else if (auto f = failed_.find(row.id); f != failed_.end() && f->second == row.updatedAt) {
             continue;  // this version was refused already and logged
         } else {
             try {
                 auto built = build(row);
-                track(conn, *built);
+                track(*built);
                 rule = built;
                 log->info("rule {} ({}, {}) of tenant {} loaded", built->name, built->type, built->severity,
                           built->tenantSlug);
             } catch (const std::exception& e) {
-                failed_[id] = updatedAt;
-                log->error("rule {} ({}) refused: {}", *row[3], *row[4], e.what());
+                failed_[row.id] = row.updatedAt;
+                log->error("rule {} ({}) refused: {}", row.name, row.type, e.what());
                 continue;
             }
         }
-        next[id] = rule;
+        next[row.id] = rule;
         (*index)[rule->tenantId].push_back(rule);
     }
     for (const auto& [id, rule] : byId_)

@@ -2,6 +2,7 @@
 
 #include "pipeline/TelemetryDecoder.h"
 #include "services/AlertService.h"
+#include "storage/RuleStore.h"
 
 #include <map>
 #include <memory>
@@ -19,9 +20,8 @@ class PluginManager;
 class PluginInstance;
 }  // namespace pulse::plugins
 namespace pulse::storage {
-class PgConnection;
 class PgPool;
-}  // namespace pulse::storage
+}
 namespace pulse::services {
 class DeviceRegistry;
 struct DeviceIdentity;
@@ -66,10 +66,10 @@ class RuleEngine {
   private:
     using Index = std::unordered_map<std::string, std::vector<std::shared_ptr<const ActiveRule>>>;
     std::shared_ptr<const Index> snapshot() const;
-    std::shared_ptr<ActiveRule> build(const std::vector<std::optional<std::string>>& row);
-    void track(storage::PgConnection& conn, const ActiveRule& rule);
+    std::shared_ptr<ActiveRule> build(const storage::ActiveRuleRow& row);
+    void track(const ActiveRule& rule);
 
-    storage::PgPool& pool_;
+    storage::RuleStore store_;
     services::AlertService& alerts_;
     services::DeviceRegistry& registry_;
     metrics::MetricsRegistry* metrics_;

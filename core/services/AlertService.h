@@ -1,5 +1,8 @@
 #pragma once
 
+#include "config/Settings.h"
+#include "storage/AlertStore.h"
+
 #include <pulse/plugin.h>
 
 #include <chrono>
@@ -19,9 +22,8 @@ namespace pulse::metrics {
 class MetricsRegistry;
 }
 namespace pulse::storage {
-class PgConnection;
 class PgPool;
-}  // namespace pulse::storage
+}
 
 namespace pulse::services {
 
@@ -49,19 +51,13 @@ struct Transition {
     int64_t atMs = 0;  // the reading's time (or the tick's)
 };
 
-struct AlertSettings {
-    size_t queueCapacity = 100000;
-    int maxAttempts = 10;  // of each delivery created
-    std::chrono::milliseconds sweepInterval{1000};
-};
-
 // Turns rule transitions into alerts: one open alert per (device, rule), its event history, and the
 // deliveries the tenant's routing rules ask for, all in one transaction (the outbox). Holds a flapping
 // alert open instead of re-paging, and releases it once stable. Transitions are queued (bounded) and
 // written by one thread, so that the ingest path never waits on the database for them.
 class AlertService {
   public:
-    AlertService(storage::PgPool& pool, AlertSettings settings, metrics::MetricsRegistry* metrics,
+    AlertService(storage::PgPool& pool, config::AlertSettings settings, metrics::MetricsRegistry* metrics,
                  std::function<void()> deliveriesCreated);
     ~AlertService();
 
@@ -92,19 +88,20 @@ class AlertService {
 
   private:
     void run();
-    void apply(storage::PgConnection& conn, const Transition& t);
-    int64_t addEvent(storage::PgConnection& conn, const std::string& tenantId, int64_t alertId,
+    void apply(const Transition& t);
+    int64_t addEvent(storage::AlertTransaction& tx, const std::string& tenantId, int64_t alertId,
                      const char* kind, const std::string& actor, std::optional<double> value,
                      const std::string& detailJson);
-    int route(storage::PgConnection& conn, int64_t alertId, int64_t eventId, const char* eventKind);
+    int route(storage::AlertTransaction& tx, int64_t alertId, int64_t eventId);
     bool flapCheck(const Transition& t);
-    bool operatorChange(const std::string& tenantId, int64_t alertId, const std::string& updateSql,
-                        std::vector<std::optional<std::string>> extraParams, const char* kind,
-                        const std::string& actor,
+    // change: the guarded change (nullopt: nothing to change); its result goes into the event's detail.
+    bool operatorChange(const std::string& tenantId, int64_t alertId,
+                        const std::function<std::optional<std::string>(storage::AlertTransaction&)>& change,
+                        const char* kind, const std::string& actor,
                         const std::function<std::string(const std::string&)>& detail, bool notify);
 
-    storage::PgPool& pool_;
-    AlertSettings settings_;
+    storage::AlertStore store_;
+    config::AlertSettings settings_;
     metrics::MetricsRegistry* metrics_;
     std::function<void()> deliveriesCreated_;
 

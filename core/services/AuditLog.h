@@ -1,31 +1,16 @@
 #pragma once
 
+#include "storage/AuditStore.h"
+
 #include <string>
 #include <vector>
-
-namespace pulse::storage {
-class Database;
-}
 
 namespace pulse::services {
 
 struct Principal;
 
-// One audited action (docs/reliability.md S10): who, for which tenant, from where, what, on what, how it
-// ended.
-struct AuditEntry {
-    long long id = 0;
-    std::string at;
-    std::string actor;  // user:<email>, api-key:<prefix>, anonymous
-    std::string actorId;
-    std::string actorRole;
-    std::string tenantId;  // whose data; empty when none
-    std::string address;
-    std::string action;  // e.g. session.login, device.create, alert.acknowledge, tenant.read
-    std::string target;
-    std::string result;  // ok, denied, failed
-    std::string detailJson = "{}";
-};
+// One audited action (docs/reliability.md S10), as the audit log stores it.
+using AuditEntry = storage::AuditRow;
 
 // The audit log (sql/005): written through pulse.write_audit, never updated or deleted by pulsed.
 class AuditLog {

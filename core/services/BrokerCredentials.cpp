@@ -1,10 +1,7 @@
 #include "services/BrokerCredentials.h"
 
 #include "logging/Logging.h"
-#include "storage/Database.h"
-
-#include <Poco/Data/RecordSet.h>
-#include <Poco/Data/Session.h>
+#include "storage/BrokerAccountStore.h"
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -14,8 +11,6 @@
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
-
-using namespace Poco::Data::Keywords;
 
 namespace pulse::services {
 
@@ -33,12 +28,8 @@ int syncBrokerCredentials(storage::Database& db, const BrokerFiles& files) {
         content = ss.str();
         if (!content.empty() && content.back() != '\n') content += '\n';
     }
-    std::vector<std::string> users, hashes;
-    db.withSession([&](Poco::Data::Session& s) {
-        // Every tenant's accounts, through a SECURITY DEFINER function (sql/004).
-        s << "SELECT username, mqtt_hash FROM pulse.broker_accounts()", into(users), into(hashes), now;
-    });
-    for (size_t i = 0; i < users.size(); ++i) content += users[i] + ":" + hashes[i] + "\n";
+    auto accounts = storage::BrokerAccountStore(db).live();
+    for (const auto& account : accounts) content += account.username + ":" + account.mqttHash + "\n";
     // Written beside the file and renamed over it, so the broker never reads half a file (several
     // instances may sync at once); the new file takes the old one's owner and mode, which the broker's
     // user must be able to read.
@@ -68,7 +59,7 @@ int syncBrokerCredentials(storage::Database& db, const BrokerFiles& files) {
         if (!(pidIn >> pid) || pid <= 1 || kill(static_cast<pid_t>(pid), SIGHUP) != 0)
             throw std::runtime_error("cannot signal the broker with the PID in " + files.pidFile);
     }
-    return static_cast<int>(users.size());
+    return static_cast<int>(accounts.size());
 }
 
 }  // namespace pulse::services

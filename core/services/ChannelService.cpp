@@ -11,11 +11,9 @@
 #include "services/SecretBox.h"
 #include "services/ServiceErrors.h"
 #include "storage/PgConnection.h"
-#include "storage/PgPool.h"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
-#include <Poco/JSON/Stringifier.h>
 
 #include <sodium.h>
 
@@ -40,12 +38,6 @@ Poco::JSON::Object::Ptr parseObject(const std::string& text, const char* what) {
     } catch (const std::bad_cast&) {
         throw std::invalid_argument(std::string(what) + " is not a JSON object");
     }
-}
-
-std::string text(const Poco::JSON::Object::Ptr& obj) {
-    std::ostringstream os;
-    Poco::JSON::Stringifier::condense(obj, os);
-    return os.str();
 }
 
 std::vector<std::string> fieldsWhere(const std::string& schemaText,
@@ -79,24 +71,11 @@ std::string fromHex(const std::string& hex) {
     return bin;
 }
 
-std::string pgArray(const std::vector<std::string>& items) {
-    std::string out = "{";
-    for (size_t i = 0; i < items.size(); ++i) {
-        out += i ? ",\"" : "\"";
-        for (char c : items[i]) {
-            if (c == '"' || c == '\\') out += '\\';
-            out += c;
-        }
-        out += '"';
-    }
-    return out + "}";
-}
-
 }  // namespace
 
 ChannelService::ChannelService(storage::PgPool& pool, const plugins::PluginManager& plugins,
                                const SecretBox& box, const net::EgressGuard& guard)
-    : pool_(pool), plugins_(plugins), box_(box), guard_(guard) {}
+    : store_(pool), plugins_(plugins), box_(box), guard_(guard) {}
 
 ChannelService::~ChannelService() = default;
 
@@ -125,7 +104,7 @@ ChannelService::Split ChannelService::split(const std::string& type, const std::
         secrets->set(field, value);
     }
     // The whole config (secrets included) must satisfy the schema before anything is stored.
-    std::string full = text(config);
+    std::string full = json::toJsonText(config);
     std::string violations = plugins_.validateConfig("sender/" + type, full);
     if (!violations.empty()) throw std::invalid_argument("config: " + violations);
     for (const auto& field : fieldsWhere(component->configSchemaText, [](const Poco::JSON::Object& p) {
@@ -146,7 +125,7 @@ ChannelService::Split ChannelService::split(const std::string& type, const std::
         }
     }
     for (const auto& [name, value] : *secrets) config->remove(name);
-    return Split{text(config), text(secrets)};
+    return Split{json::toJsonText(config), json::toJsonText(secrets)};
 }
 
 std::string ChannelService::create(const std::string& tenantId, const ChannelSpec& spec) {
@@ -156,18 +135,7 @@ std::string ChannelService::create(const std::string& tenantId, const ChannelSpe
     std::optional<std::string> sealed;
     if (parts.secretsJson != "{}") sealed = toHex(box_.seal(parts.secretsJson));
     try {
-        std::string id;
-        pool_.withTenant(tenantId, [&](storage::PgConnection& conn) {
-            id = *conn.query(
-                          "INSERT INTO pulse.channels (tenant_id, name, type, config, secrets, "
-                          "max_concurrency) "
-                          "VALUES ($1, $2, $3, $4::jsonb, decode($5, 'hex'), $6::int) RETURNING id::text",
-                          {tenantId, spec.name, spec.type, parts.publicJson, sealed,
-                           std::to_string(spec.maxConcurrency)})
-                      .rows.at(0)
-                      .at(0);
-        });
-        return id;
+        return store_.create(tenantId, {spec.name, spec.type, parts.publicJson, sealed, spec.maxConcurrency});
     } catch (const storage::DatabaseError& e) {
         if (e.sqlState() == "23505") throw Conflict("a channel named '" + spec.name + "' exists");
         // The database's own words stay in the log: they name tables and constraints, not the request.
@@ -182,34 +150,20 @@ std::string ChannelService::create(const std::string& tenantId, const ChannelSpe
 
 void ChannelService::updateConfig(const std::string& tenantId, const std::string& channelId,
                                   const std::string& configJson) {
-    pool_.withTenant(tenantId, [&](storage::PgConnection& conn) {
-        auto rows = conn.query(
-            "SELECT type, encode(secrets, 'hex') FROM pulse.channels WHERE id = $1::uuid AND "
-            "tenant_id = $2::uuid FOR UPDATE",
-            {channelId, tenantId});
-        if (rows.rows.empty()) throw NotFound("no such channel");
-        std::string type = *rows.rows[0][0];
-        std::string stored = rows.rows[0][1] ? box_.open(fromHex(*rows.rows[0][1])) : "{}";
-        Split parts = split(type, configJson, stored);
+    bool found = store_.replaceConfig(tenantId, channelId, [&](const storage::StoredChannelSecrets& stored) {
+        Split parts = split(stored.type, configJson,
+                            stored.sealedSecretsHex ? box_.open(fromHex(*stored.sealedSecretsHex)) : "{}");
         std::optional<std::string> sealed;
         if (parts.secretsJson != "{}") sealed = toHex(box_.seal(parts.secretsJson));
-        conn.query(
-            "UPDATE pulse.channels SET config = $3::jsonb, secrets = decode($4, 'hex'), updated_at = now(), "
-            "enabled = true, disabled_reason = '' WHERE id = $1::uuid AND tenant_id = $2::uuid",
-            {channelId, tenantId, parts.publicJson, sealed});
+        return storage::ChannelConfigUpdate{parts.publicJson, sealed};
     });
+    if (!found) throw NotFound("no such channel");
 }
 
 std::string ChannelService::maskedConfig(const std::string& tenantId, const std::string& channelId) const {
-    storage::PgRows rows;
-    pool_.withTenant(tenantId, [&](storage::PgConnection& conn) {
-        rows = conn.query(
-            "SELECT type, config::text, secrets IS NOT NULL FROM pulse.channels WHERE id = $1::uuid "
-            "AND tenant_id = $2::uuid",
-            {channelId, tenantId});
-    });
-    if (rows.rows.empty()) throw NotFound("no such channel");
-    return mask(*rows.rows[0][0], *rows.rows[0][1], *rows.rows[0][2] == "t");
+    auto channel = store_.find(tenantId, channelId);
+    if (!channel) throw NotFound("no such channel");
+    return mask(channel->type, channel->configJson, channel->hasSecrets);
 }
 
 std::string ChannelService::mask(const std::string& type, const std::string& storedConfigJson,
@@ -220,7 +174,7 @@ std::string ChannelService::mask(const std::string& type, const std::string& sto
         // Which secrets are set is not itself secret; their values are.
         for (const auto& field : secretFields(component->configSchemaText)) config->set(field, kMask);
     }
-    return text(config);
+    return json::toJsonText(config);
 }
 
 std::string ChannelService::createRoute(const std::string& tenantId, const RouteSpec& spec) {
@@ -228,22 +182,10 @@ std::string ChannelService::createRoute(const std::string& tenantId, const Route
         if (!isSeverity(s)) throw std::invalid_argument("severities: unknown severity '" + s + "'");
     if (spec.throttleS < 0) throw std::invalid_argument("throttle_s must not be negative");
     try {
-        std::string id;
-        pool_.withTenant(tenantId, [&](storage::PgConnection& conn) {
-            auto rows = conn.query(
-                "INSERT INTO pulse.routing_rules (tenant_id, channel_id, name, severities, rule_types, "
-                "site_id, "
-                "tag, throttle_s) SELECT $1::uuid, c.id, $3, $4::text[], $5::text[], $6::uuid, $7, $8::int "
-                "FROM pulse.channels c WHERE c.id = $2::uuid AND c.tenant_id = $1::uuid "
-                // The site must be this tenant's (foreign keys are checked without row-level security).
-                "AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM pulse.sites s WHERE s.id = $6::uuid)) "
-                "RETURNING id::text",
-                {tenantId, spec.channelId, spec.name, pgArray(spec.severities), pgArray(spec.ruleTypes),
-                 spec.siteId, spec.tag, std::to_string(spec.throttleS)});
-            if (rows.rows.empty()) throw NotFound("no such channel or site");
-            id = *rows.rows[0][0];
-        });
-        return id;
+        auto id = store_.createRoutingRule(tenantId, {spec.channelId, spec.name, spec.severities,
+                                                      spec.ruleTypes, spec.siteId, spec.tag, spec.throttleS});
+        if (!id) throw NotFound("no such channel or site");
+        return *id;
     } catch (const storage::DatabaseError& e) {
         if (e.sqlState() == "22P02" || e.sqlState() == "23503") {
             logging::get("api")->info("routing rule refused by the database: {}", e.what());
@@ -261,7 +203,7 @@ std::string ChannelService::fullConfig(const std::string& type, const std::strin
         auto secrets = parseObject(box_.open(fromHex(*sealedHex)), "stored secrets");
         for (const auto& [name, value] : *secrets) config->set(name, value);
     }
-    return text(config);
+    return json::toJsonText(config);
 }
 
 std::shared_ptr<plugins::PluginInstance> ChannelService::instantiate(

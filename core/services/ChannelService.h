@@ -1,5 +1,7 @@
 #pragma once
 
+#include "storage/ChannelStore.h"
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,7 +78,7 @@ class ChannelService {
     Split split(const std::string& type, const std::string& configJson,
                 const std::string& storedSecretsJson) const;
 
-    storage::PgPool& pool_;
+    mutable storage::ChannelStore store_;
     const plugins::PluginManager& plugins_;
     const SecretBox& box_;
     const net::EgressGuard& guard_;

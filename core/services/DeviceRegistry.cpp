@@ -1,33 +1,13 @@
 #include "services/DeviceRegistry.h"
 
-#include "storage/Database.h"
-
-#include <Poco/Data/Session.h>
-#include <Poco/DigestEngine.h>
-#include <Poco/SHA2Engine.h>
-
-using namespace Poco::Data::Keywords;
-
 namespace pulse::services {
 namespace {
 
 constexpr size_t kMaxCacheEntries = 200000;
 
-// Both run before any tenant is known, through SECURITY DEFINER functions (sql/004): the application role
-// cannot read devices across tenants itself.
-const char* kSelect =
-    "SELECT tenant_id, tenant_slug, device_id, device_name, decommissioned, site_id, tags FROM ";
-
-std::vector<std::string> splitTags(const std::string& joined) {
-    std::vector<std::string> out;
-    size_t start = 0;
-    while (!joined.empty() && start <= joined.size()) {
-        size_t end = joined.find('\x1f', start);
-        if (end == std::string::npos) end = joined.size();
-        out.push_back(joined.substr(start, end - start));
-        start = end + 1;
-    }
-    return out;
+DeviceIdentity identityOf(storage::DeviceIdentityRow row) {
+    storage::Uuid tenant = storage::parseUuid(row.tenantId);
+    return {std::move(row), tenant};
 }
 
 }  // namespace
@@ -74,20 +54,9 @@ std::optional<DeviceIdentity> DeviceRegistry::byToken(std::string_view token) {
     if (token.empty() || token.size() > 256) return std::nullopt;
     std::string digest = tokenDigest(token);
     return resolve("t:" + digest, [&]() -> std::optional<DeviceIdentity> {
-        DeviceIdentity id;
-        std::string tags;
-        size_t found = 0;
-        db_.withSession([&](Poco::Data::Session& s) {
-            Poco::Data::Statement st(s);
-            st << std::string(kSelect) + "pulse.device_by_token(decode($1, 'hex'))", use(digest),
-                into(id.tenantId), into(id.tenantSlug), into(id.deviceId), into(id.deviceName),
-                into(id.decommissioned), into(id.siteId), into(tags), range(0, 1);
-            found = st.execute();
-        });
-        if (!found) return std::nullopt;
-        id.tenantUuid = storage::parseUuid(id.tenantId);
-        id.tags = splitTags(tags);
-        return id;
+        auto row = storage::DeviceIdentityStore(db_).byToken(digest);
+        if (!row) return std::nullopt;
+        return identityOf(std::move(*row));
     });
 }
 
@@ -95,20 +64,9 @@ std::optional<DeviceIdentity> DeviceRegistry::byName(std::string_view tenantSlug
                                                      std::string_view deviceName) {
     std::string slug(tenantSlug), name(deviceName);
     return resolve("n:" + slug + "/" + name, [&]() -> std::optional<DeviceIdentity> {
-        DeviceIdentity id;
-        std::string tags;
-        size_t found = 0;
-        db_.withSession([&](Poco::Data::Session& s) {
-            Poco::Data::Statement st(s);
-            st << std::string(kSelect) + "pulse.device_by_name($1, $2)", use(slug), use(name),
-                into(id.tenantId), into(id.tenantSlug), into(id.deviceId), into(id.deviceName),
-                into(id.decommissioned), into(id.siteId), into(tags), range(0, 1);
-            found = st.execute();
-        });
-        if (!found) return std::nullopt;
-        id.tenantUuid = storage::parseUuid(id.tenantId);
-        id.tags = splitTags(tags);
-        return id;
+        auto row = storage::DeviceIdentityStore(db_).byName(slug, name);
+        if (!row) return std::nullopt;
+        return identityOf(std::move(*row));
     });
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "services/Tokens.h"
+#include "storage/DeviceIdentityStore.h"
 #include "storage/TelemetryStore.h"
 
 #include <chrono>
@@ -18,15 +19,9 @@ class Database;
 
 namespace pulse::services {
 
-struct DeviceIdentity {
-    std::string tenantId;
+// The device and tenant the store found, with the tenant's id parsed once for the telemetry writer.
+struct DeviceIdentity : storage::DeviceIdentityRow {
     storage::Uuid tenantUuid{};
-    std::string tenantSlug;
-    int64_t deviceId = 0;
-    std::string deviceName;
-    bool decommissioned = false;
-    std::string siteId;  // empty when the device has no site
-    std::vector<std::string> tags;
 };
 
 // Maps what a device presents (a token, or the MQTT username "<tenant>/<device>" the broker checked) to

@@ -1,20 +1,15 @@
 #include "services/DeviceStatusTracker.h"
 
 #include "logging/Logging.h"
-#include "storage/PgPool.h"
+#include "storage/PgConnection.h"
+
+#include <vector>
 
 namespace pulse::services {
-namespace {
-
-// Devices of every tenant, through SECURITY DEFINER functions (sql/004).
-const char* kFlush = "SELECT pulse.record_devices_seen($1::bigint[], $2::bigint[])";
-const char* kSweep = "SELECT pulse.sweep_device_status()";
-
-}  // namespace
 
 DeviceStatusTracker::DeviceStatusTracker(storage::PgPool& pool, std::chrono::milliseconds flushInterval,
                                          std::chrono::milliseconds sweepInterval)
-    : pool_(pool), flushInterval_(flushInterval), sweepInterval_(sweepInterval) {}
+    : store_(pool), flushInterval_(flushInterval), sweepInterval_(sweepInterval) {}
 
 DeviceStatusTracker::~DeviceStatusTracker() {
     stop();
@@ -33,13 +28,11 @@ void DeviceStatusTracker::flush() {
         batch.swap(pending_);
     }
     if (batch.empty()) return;
-    std::string ids = "{", times = "{";
-    for (const auto& [id, ts] : batch) {
-        ids += (ids.size() > 1 ? "," : "") + std::to_string(id);
-        times += (times.size() > 1 ? "," : "") + std::to_string(ts);
-    }
+    std::vector<storage::DeviceSeenRow> seen;
+    seen.reserve(batch.size());
+    for (const auto& [id, ts] : batch) seen.push_back({id, ts});
     try {
-        pool_.with([&](storage::PgConnection& conn) { conn.query(kFlush, {ids + "}", times + "}"}); });
+        store_.recordSeen(seen);
     } catch (const storage::DatabaseError&) {
         std::lock_guard lock(mutex_);  // keep the newer of what failed and what arrived since
         for (const auto& [id, ts] : batch)
@@ -49,11 +42,7 @@ void DeviceStatusTracker::flush() {
 }
 
 int DeviceStatusTracker::sweep() {
-    int changed = 0;
-    pool_.with([&](storage::PgConnection& conn) {
-        changed = std::stoi(conn.query(kSweep).rows.at(0).at(0).value_or("0"));
-    });
-    return changed;
+    return store_.sweep();
 }
 
 void DeviceStatusTracker::start() {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "storage/DeviceStatusStore.h"
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -36,7 +38,7 @@ class DeviceStatusTracker {
   private:
     void run();
 
-    storage::PgPool& pool_;
+    storage::DeviceStatusStore store_;
     std::chrono::milliseconds flushInterval_, sweepInterval_;
     std::mutex mutex_;
     std::unordered_map<int64_t, int64_t> pending_;  // device -> latest ts

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "services/Roles.h"
+#include "storage/ApiKeyStore.h"
 
 #include <optional>
 #include <semaphore>
@@ -29,7 +30,7 @@ struct Principal {
 };
 
 struct IdentitySettings {
-    int sessionTtlS = 28800;
+    int sessionTtlS;  // api.session_ttl_s
 };
 
 struct NewSession {
@@ -37,9 +38,7 @@ struct NewSession {
     Principal principal;
 };
 
-struct ApiKeyInfo {
-    std::string id, name, role, prefix, createdAt, lastUsedAt, expiresAt, revokedAt;
-};
+using ApiKeyInfo = storage::ApiKeyRow;
 
 struct NewApiKey {
     ApiKeyInfo info;

@@ -3,7 +3,9 @@
 #include "storage/PgPool.h"
 #include "storage/ResultRow.h"
 #include "storage/SqlText.h"
+#include "storage/TenantScope.h"
 
+#include <cstdio>
 #include <map>
 
 namespace pulse::storage {
@@ -69,6 +71,135 @@ const std::string kAlertExport =
     " WHERE ($1 = 'ALL' OR a.status = $1) AND a.opened_at >= " + timeFromMs("$2") + " AND a.opened_at < " +
     timeFromMs("$3") + " ORDER BY a.id LIMIT $4::int";
 
+// The writer's look at the alert a rule holds open for a device, locked so that writers (several pulsed
+// instances) change it one after the other.
+const char* kLockOpenAlert =
+    "SELECT id, condition, flapping FROM pulse.alerts WHERE rule_id = $1::uuid AND device_id = $2::bigint "
+    "AND status <> 'CLOSED' FOR UPDATE";
+
+// A rule fired for a device: one open alert per (rule, device), so another writer's alert opened meanwhile
+// leaves no row here.
+const char* kOpenAlert =
+    "INSERT INTO pulse.alerts (tenant_id, rule_id, device_id, severity, summary, last_value, triggered_at) "
+    "VALUES ($1::uuid, $2::uuid, $3::bigint, $4, $5, $6::double precision, to_timestamp($7::bigint / "
+    "1000.0)) "
+    "ON CONFLICT (rule_id, device_id) WHERE status <> 'CLOSED' DO NOTHING RETURNING id";
+
+// A cleared alert fires again: the same alert, not a new one (changed_at tells the inbox).
+const char* kRefireAlert =
+    "UPDATE pulse.alerts SET condition = 'FIRING', last_value = $2::double precision, summary = $3, "
+    "changed_at = now() WHERE id = $1::bigint";
+
+// A firing alert's latest reading: no state changes, so changed_at stays.
+const char* kUpdateAlertReading =
+    "UPDATE pulse.alerts SET last_value = $2::double precision, summary = $3 WHERE id = $1::bigint";
+
+// The condition recovered but the alert stays open (flapping, or a rule without auto-close).
+const char* kClearAlert =
+    "UPDATE pulse.alerts SET condition = 'CLEARED', changed_at = now() WHERE id = $1::bigint";
+
+// The condition recovered once too often within the window: held open as flapping.
+const char* kClearAlertAsFlapping =
+    "UPDATE pulse.alerts SET condition = 'CLEARED', flapping = true, changed_at = now() WHERE id = "
+    "$1::bigint";
+
+// The condition recovered and the rule closes its alerts itself.
+const char* kCloseRecoveredAlert =
+    "UPDATE pulse.alerts SET status = 'CLOSED', condition = 'CLEARED', closed_at = now(), "
+    "closed_by = 'system', close_reason = 'recovered', changed_at = now(), "
+    "last_value = $2::double precision WHERE id = $1::bigint";
+
+// Every tenant's settled flapping alerts, through a SECURITY DEFINER function (sql/004) that locks them.
+const char* kLockSettledFlapping =
+    "SELECT id, tenant_id, condition, auto_close FROM pulse.settled_flapping_alerts()";
+
+// A flapping alert stable for its rule's window notifies again.
+const char* kMarkAlertStable = "UPDATE pulse.alerts SET flapping = false WHERE id = $1::bigint";
+
+// A settled alert whose condition had recovered is closed, as it would have been had it not flapped.
+const char* kCloseSettledAlert =
+    "UPDATE pulse.alerts SET status = 'CLOSED', closed_at = now(), closed_by = 'system', "
+    "close_reason = 'recovered' WHERE id = $1::bigint";
+
+// The operator actions: each guarded by the alert's status, $1 the alert, $2 the tenant.
+const char* kAcknowledgeAlert =
+    "UPDATE pulse.alerts SET status = 'ACKNOWLEDGED', acknowledged_at = now(), acknowledged_by = $3 "
+    "WHERE id = $1::bigint AND tenant_id = $2::uuid AND status = 'OPEN' RETURNING id";
+const char* kCloseAlert =
+    "UPDATE pulse.alerts SET status = 'CLOSED', closed_at = now(), closed_by = $3, close_reason = $4 "
+    "WHERE id = $1::bigint AND tenant_id = $2::uuid AND status <> 'CLOSED' RETURNING id";
+const char* kSilenceAlert =
+    "UPDATE pulse.alerts SET silenced_until = to_timestamp($3::bigint / 1000.0) WHERE id = $1::bigint AND "
+    "tenant_id = $2::uuid AND status <> 'CLOSED' RETURNING silenced_until::text AS silenced_until";
+// The users table is under row-level security too: only the tenant's users can be found.
+const char* kAssignAlert =
+    "UPDATE pulse.alerts SET assignee_id = $3::uuid WHERE id = $1::bigint AND tenant_id = $2::uuid AND "
+    "status <> 'CLOSED' AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM pulse.users u WHERE u.id = $3::uuid "
+    "AND u.tenant_id = $2::uuid AND NOT u.disabled)) RETURNING coalesce(assignee_id::text, '') AS "
+    "assignee_id";
+const char* kAlertOfTenant = "SELECT id FROM pulse.alerts WHERE id = $1::bigint AND tenant_id = $2::uuid";
+
+// Every change of an alert leaves an event in its history.
+const char* kAddAlertEvent =
+    "INSERT INTO pulse.alert_events (tenant_id, alert_id, kind, actor, value, detail) "
+    "VALUES ($1::uuid, $2::bigint, $3, $4, $5::double precision, $6::jsonb) RETURNING id";
+
+// Deliveries for one alert event, with the payload built in the same statement. Which events notify:
+// OPENED (throttled per routing rule, rule and device), ACKNOWLEDGED and CLOSED (only where the
+// opening was notified, so receivers never see a resolve without its trigger). Silenced and flapping
+// alerts notify nobody.
+const char* kRouteAlertEvent = R"SQL(
+WITH a AS (
+    SELECT a.*, t.slug, r.name AS rule_name, r.type AS rule_type, d.name AS device_name, d.site_id, d.tags,
+           e.kind AS event_kind, e.at AS event_at, e.actor AS event_actor
+    FROM pulse.alerts a
+    JOIN pulse.tenants t ON t.id = a.tenant_id
+    JOIN pulse.rules r ON r.id = a.rule_id
+    JOIN pulse.devices d ON d.id = a.device_id
+    JOIN pulse.alert_events e ON e.id = $2::bigint AND e.alert_id = a.id
+    WHERE a.id = $1::bigint
+), p AS (
+    SELECT a.*, jsonb_build_object(
+        'type', 'alert.' || lower(a.event_kind),
+        'event', jsonb_build_object('id', $2::bigint, 'kind', a.event_kind, 'at', a.event_at, 'actor', a.event_actor),
+        'tenant', jsonb_build_object('id', a.tenant_id, 'slug', a.slug),
+        'alert', jsonb_build_object(
+            'id', a.id, 'status', a.status, 'condition', a.condition, 'severity', a.severity,
+            'summary', a.summary, 'value', a.last_value, 'flapping', a.flapping,
+            'triggered_at', a.triggered_at,
+            'triggered_at_ms', (extract(epoch FROM a.triggered_at) * 1000)::bigint,
+            'opened_at', a.opened_at, 'acknowledged_at', a.acknowledged_at,
+            'acknowledged_by', a.acknowledged_by, 'closed_at', a.closed_at, 'close_reason', a.close_reason,
+            'rule', jsonb_build_object('id', a.rule_id, 'name', a.rule_name, 'type', a.rule_type),
+            'device', jsonb_build_object('id', a.device_id, 'name', a.device_name)))::text AS payload
+    FROM a
+    WHERE NOT a.flapping AND (a.silenced_until IS NULL OR a.silenced_until <= now())
+)
+INSERT INTO pulse.deliveries (tenant_id, alert_id, event_id, channel_id, routing_rule_id, payload, max_attempts)
+SELECT p.tenant_id, p.id, $2::bigint, r.channel_id, r.id, p.payload, $3::int
+FROM p
+JOIN pulse.routing_rules r ON r.tenant_id = p.tenant_id AND r.enabled
+JOIN pulse.channels c ON c.id = r.channel_id AND c.enabled
+WHERE (cardinality(r.severities) = 0 OR p.severity = ANY (r.severities))
+  AND (cardinality(r.rule_types) = 0 OR p.rule_type = ANY (r.rule_types))
+  AND (r.site_id IS NULL OR r.site_id = p.site_id)
+  AND (r.tag IS NULL OR r.tag = ANY (p.tags))
+  AND CASE WHEN p.event_kind = 'OPENED' THEN
+          r.throttle_s = 0 OR NOT EXISTS (
+              SELECT 1 FROM pulse.deliveries d JOIN pulse.alerts a2 ON a2.id = d.alert_id
+              WHERE d.routing_rule_id = r.id AND a2.rule_id = p.rule_id AND a2.device_id = p.device_id
+                AND d.created_at > now() - make_interval(secs => r.throttle_s))
+      ELSE EXISTS (SELECT 1 FROM pulse.deliveries d WHERE d.alert_id = p.id AND d.routing_rule_id = r.id)
+  END
+ RETURNING id)SQL";
+
+// A double as a parameter, every digit kept.
+std::string numberText(double v) {
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+}
+
 AlertRow alertOf(const ResultRow& r) {
     AlertRow a;
     a.id = r.integer("id");
@@ -96,10 +227,8 @@ AlertRow alertOf(const ResultRow& r) {
     return a;
 }
 
-std::vector<AlertRow> alertsOf(const PgRows& rows) {
-    std::vector<AlertRow> out;
-    for (size_t i = 0; i < rows.rows.size(); ++i) out.push_back(alertOf(ResultRow(rows, i)));
-    return out;
+AlertEventRow eventOf(const ResultRow& r) {
+    return {r.text("kind"), r.text("at"), r.text("actor"), r.optionalNumber("value"), r.text("detail")};
 }
 
 std::optional<int> optionalInt(const ResultRow& r, const char* column) {
@@ -107,26 +236,78 @@ std::optional<int> optionalInt(const ResultRow& r, const char* column) {
     return value ? std::optional<int>(static_cast<int>(*value)) : std::nullopt;
 }
 
+DeliveryAttemptRow attemptOf(const ResultRow& r) {
+    return {static_cast<int>(r.integer("attempt")),
+            r.text("started_at"),
+            static_cast<int>(r.integer("duration_ms")),
+            r.text("outcome"),
+            optionalInt(r, "status_code"),
+            r.text("detail")};
+}
+
+DeliveryRow deliveryOf(const ResultRow& r) {
+    DeliveryRow d;
+    d.id = r.integer("id");
+    d.channelId = r.text("channel_id");
+    d.channelName = r.text("channel_name");
+    d.channelType = r.text("channel_type");
+    d.eventKind = r.text("event_kind");
+    d.status = r.text("status");
+    d.attempts = static_cast<int>(r.integer("attempts"));
+    d.maxAttempts = static_cast<int>(r.integer("max_attempts"));
+    d.lastStatusCode = optionalInt(r, "last_status_code");
+    d.lastError = r.text("last_error");
+    d.idempotencyKey = r.text("idempotency_key");
+    d.createdAt = r.text("created_at");
+    d.nextAttemptAt = r.text("next_attempt_at");
+    d.completedAt = r.optionalText("completed_at");
+    return d;
+}
+
+AlertExportRow exportRowOf(const ResultRow& r) {
+    AlertExportRow a;
+    a.id = r.integer("id");
+    a.status = r.text("status");
+    a.severity = r.text("severity");
+    a.condition = r.text("condition");
+    a.deviceName = r.text("device_name");
+    a.ruleName = r.text("rule_name");
+    a.summary = r.text("summary");
+    a.lastValue = r.optionalText("last_value");
+    a.openedAt = r.text("opened_at");
+    a.acknowledgedAt = r.optionalText("acknowledged_at");
+    a.acknowledgedBy = r.optionalText("acknowledged_by");
+    a.closedAt = r.optionalText("closed_at");
+    a.closedBy = r.optionalText("closed_by");
+    a.closeReason = r.optionalText("close_reason");
+    return a;
+}
+
+OpenAlertRow openAlertOf(const ResultRow& r) {
+    return {r.integer("id"), r.text("condition"), r.flag("flapping")};
+}
+
+SettledFlappingAlertRow settledOf(const ResultRow& r) {
+    return {r.integer("id"), r.text("tenant_id"), r.text("condition"), r.flag("auto_close")};
+}
+
+long long idOf(const ResultRow& r) {
+    return r.integer("id");
+}
+
 }  // namespace
 
 Page<AlertRow> AlertStore::list(const std::vector<std::string>& tenantIds, const AlertFilter& f) {
-    auto number = [](const std::optional<long long>& v) {
-        return v ? std::optional<std::string>(std::to_string(*v)) : std::nullopt;
-    };
     PgRows rows;
     pool_.withTenants(tenantIds, [&](PgConnection& conn) {
-        rows = conn.query(kAlertPage, {f.status, f.severity, f.siteId, number(f.deviceId), number(f.beforeId),
-                                       std::to_string(f.limit + 1)});
+        rows = conn.query(kAlertPage, {f.status, f.severity, f.siteId, integerParam(f.deviceId),
+                                       integerParam(f.beforeId), std::to_string(f.limit + 1)});
     });
-    return pageOf(alertsOf(rows), f.limit);
+    return pageOf(rowsOf(rows, alertOf), f.limit);
 }
 
 std::optional<AlertRow> AlertStore::find(const std::string& tenantId, long long id) {
-    PgRows rows;
-    pool_.withTenant(tenantId,
-                     [&](PgConnection& conn) { rows = conn.query(kAlertById, {std::to_string(id)}); });
-    if (rows.rows.empty()) return std::nullopt;
-    return alertOf(ResultRow(rows, 0));
+    return firstOf(pool_.queryAsTenant(tenantId, kAlertById, {std::to_string(id)}), alertOf);
 }
 
 std::optional<AlertHistory> AlertStore::findWithHistory(const std::string& tenantId, long long id) {
@@ -135,22 +316,13 @@ std::optional<AlertHistory> AlertStore::findWithHistory(const std::string& tenan
         alert = conn.query(kAlertById, {std::to_string(id)});
         events = conn.query(kEventsOfAlert, {std::to_string(id)});
     });
-    if (alert.rows.empty()) return std::nullopt;
-    AlertHistory history{alertOf(ResultRow(alert, 0)), {}};
-    for (size_t i = 0; i < events.rows.size(); ++i) {
-        ResultRow r(events, i);
-        history.events.push_back(
-            {r.text("kind"), r.text("at"), r.text("actor"), r.optionalNumber("value"), r.text("detail")});
-    }
-    return history;
+    auto found = firstOf(alert, alertOf);
+    if (!found) return std::nullopt;
+    return AlertHistory{std::move(*found), rowsOf(events, eventOf)};
 }
 
 bool AlertStore::isOpen(const std::string& tenantId, long long id) {
-    bool open = false;
-    pool_.withTenant(tenantId, [&](PgConnection& conn) {
-        open = !conn.query(kAlertIsOpen, {std::to_string(id)}).rows.empty();
-    });
-    return open;
+    return !pool_.queryAsTenant(tenantId, kAlertIsOpen, {std::to_string(id)}).rows.empty();
 }
 
 std::optional<std::vector<DeliveryRow>> AlertStore::deliveries(const std::string& tenantId,
@@ -165,63 +337,132 @@ std::optional<std::vector<DeliveryRow>> AlertStore::deliveries(const std::string
     std::map<long long, std::vector<DeliveryAttemptRow>> byDelivery;
     for (size_t i = 0; i < attempts.rows.size(); ++i) {
         ResultRow r(attempts, i);
-        byDelivery[r.integer("delivery_id")].push_back(
-            {static_cast<int>(r.integer("attempt")), r.text("started_at"),
-             static_cast<int>(r.integer("duration_ms")), r.text("outcome"), optionalInt(r, "status_code"),
-             r.text("detail")});
+        byDelivery[r.integer("delivery_id")].push_back(attemptOf(r));
     }
-    std::vector<DeliveryRow> out;
-    for (size_t i = 0; i < deliveries.rows.size(); ++i) {
-        ResultRow r(deliveries, i);
-        DeliveryRow d;
-        d.id = r.integer("id");
-        d.channelId = r.text("channel_id");
-        d.channelName = r.text("channel_name");
-        d.channelType = r.text("channel_type");
-        d.eventKind = r.text("event_kind");
-        d.status = r.text("status");
-        d.attempts = static_cast<int>(r.integer("attempts"));
-        d.maxAttempts = static_cast<int>(r.integer("max_attempts"));
-        d.lastStatusCode = optionalInt(r, "last_status_code");
-        d.lastError = r.text("last_error");
-        d.idempotencyKey = r.text("idempotency_key");
-        d.createdAt = r.text("created_at");
-        d.nextAttemptAt = r.text("next_attempt_at");
-        d.completedAt = r.optionalText("completed_at");
+    auto out = rowsOf(deliveries, deliveryOf);
+    for (auto& d : out)
         if (auto it = byDelivery.find(d.id); it != byDelivery.end()) d.attemptLog = std::move(it->second);
-        out.push_back(std::move(d));
-    }
     return out;
 }
 
 std::vector<AlertExportRow> AlertStore::exportRows(const std::string& tenantId, const std::string& status,
                                                    long long fromMs, long long toMs, int maxRows) {
-    PgRows rows;
-    pool_.withTenant(tenantId, [&](PgConnection& conn) {
-        rows = conn.query(kAlertExport,
-                          {status, std::to_string(fromMs), std::to_string(toMs), std::to_string(maxRows)});
+    return rowsOf(
+        pool_.queryAsTenant(tenantId, kAlertExport,
+                            {status, std::to_string(fromMs), std::to_string(toMs), std::to_string(maxRows)}),
+        exportRowOf);
+}
+
+// The writer's transactions: BEGIN and the tenant as separate statements, and a plain COMMIT, as the writer
+// has always sent them (a statement that fails throws, and the pool rolls the connection back).
+void AlertStore::writeAsTenant(const std::string& tenantId, const std::function<bool(AlertTransaction&)>& fn,
+                               int tries) {
+    pool_.with([&](PgConnection& conn) {
+        for (int attempt = 0; attempt < tries; ++attempt) {
+            conn.exec("BEGIN");
+            scopeToTenants(conn, {tenantId});
+            AlertTransaction tx(conn);
+            if (fn(tx)) {
+                conn.exec("COMMIT");
+                return;
+            }
+            conn.exec("ROLLBACK");
+        }
     });
-    std::vector<AlertExportRow> out;
-    for (size_t i = 0; i < rows.rows.size(); ++i) {
-        ResultRow r(rows, i);
-        AlertExportRow a;
-        a.id = r.integer("id");
-        a.status = r.text("status");
-        a.severity = r.text("severity");
-        a.condition = r.text("condition");
-        a.deviceName = r.text("device_name");
-        a.ruleName = r.text("rule_name");
-        a.summary = r.text("summary");
-        a.lastValue = r.optionalText("last_value");
-        a.openedAt = r.text("opened_at");
-        a.acknowledgedAt = r.optionalText("acknowledged_at");
-        a.acknowledgedBy = r.optionalText("acknowledged_by");
-        a.closedAt = r.optionalText("closed_at");
-        a.closedBy = r.optionalText("closed_by");
-        a.closeReason = r.optionalText("close_reason");
-        out.push_back(std::move(a));
-    }
-    return out;
+}
+
+void AlertStore::writeAcrossTenants(const std::function<void(AlertTransaction&)>& fn) {
+    pool_.with([&](PgConnection& conn) {
+        conn.exec("BEGIN");
+        AlertTransaction tx(conn);
+        fn(tx);
+        conn.exec("COMMIT");
+    });
+}
+
+void AlertTransaction::scopeTo(const std::string& tenantId) {
+    scopeToTenants(conn_, {tenantId});
+}
+
+std::optional<OpenAlertRow> AlertTransaction::lockOpenAlert(const std::string& ruleId, long long deviceId) {
+    return firstOf(conn_.query(kLockOpenAlert, {ruleId, std::to_string(deviceId)}), openAlertOf);
+}
+
+std::optional<long long> AlertTransaction::openAlert(const NewAlertFields& a) {
+    return firstOf(conn_.query(kOpenAlert, {a.tenantId, a.ruleId, std::to_string(a.deviceId), a.severity,
+                                            a.summary, numberText(a.value), std::to_string(a.triggeredAtMs)}),
+                   idOf);
+}
+
+void AlertTransaction::refire(long long alertId, double value, const std::string& summary) {
+    conn_.query(kRefireAlert, {std::to_string(alertId), numberText(value), summary});
+}
+
+void AlertTransaction::updateReading(long long alertId, double value, const std::string& summary) {
+    conn_.query(kUpdateAlertReading, {std::to_string(alertId), numberText(value), summary});
+}
+
+void AlertTransaction::clear(long long alertId) {
+    conn_.query(kClearAlert, {std::to_string(alertId)});
+}
+
+void AlertTransaction::clearAsFlapping(long long alertId) {
+    conn_.query(kClearAlertAsFlapping, {std::to_string(alertId)});
+}
+
+void AlertTransaction::closeRecovered(long long alertId, double value) {
+    conn_.query(kCloseRecoveredAlert, {std::to_string(alertId), numberText(value)});
+}
+
+std::vector<SettledFlappingAlertRow> AlertTransaction::lockSettledFlapping() {
+    return rowsOf(conn_.query(kLockSettledFlapping), settledOf);
+}
+
+void AlertTransaction::markStable(long long alertId) {
+    conn_.query(kMarkAlertStable, {std::to_string(alertId)});
+}
+
+void AlertTransaction::closeSettled(long long alertId) {
+    conn_.query(kCloseSettledAlert, {std::to_string(alertId)});
+}
+
+bool AlertTransaction::acknowledge(const std::string& tenantId, long long alertId, const std::string& actor) {
+    return !conn_.query(kAcknowledgeAlert, {std::to_string(alertId), tenantId, actor}).rows.empty();
+}
+
+bool AlertTransaction::close(const std::string& tenantId, long long alertId, const std::string& actor,
+                             const std::string& reason) {
+    return !conn_.query(kCloseAlert, {std::to_string(alertId), tenantId, actor, reason}).rows.empty();
+}
+
+std::optional<std::string> AlertTransaction::silence(const std::string& tenantId, long long alertId,
+                                                     long long untilMs) {
+    return firstOf(conn_.query(kSilenceAlert, {std::to_string(alertId), tenantId, std::to_string(untilMs)}),
+                   [](const ResultRow& r) { return r.text("silenced_until"); });
+}
+
+std::optional<std::string> AlertTransaction::assign(const std::string& tenantId, long long alertId,
+                                                    const std::optional<std::string>& userId) {
+    return firstOf(conn_.query(kAssignAlert, {std::to_string(alertId), tenantId, userId}),
+                   [](const ResultRow& r) { return r.text("assignee_id"); });
+}
+
+bool AlertTransaction::exists(const std::string& tenantId, long long alertId) {
+    return !conn_.query(kAlertOfTenant, {std::to_string(alertId), tenantId}).rows.empty();
+}
+
+long long AlertTransaction::addEvent(const AlertEventFields& e) {
+    auto rows = conn_.query(
+        kAddAlertEvent,
+        {e.tenantId, std::to_string(e.alertId), e.kind, e.actor,
+         e.value ? std::optional<std::string>(numberText(*e.value)) : std::nullopt, e.detailJson});
+    return idOf(ResultRow(rows, 0));
+}
+
+int AlertTransaction::route(long long alertId, long long eventId, int maxAttempts) {
+    auto rows = conn_.query(kRouteAlertEvent,
+                            {std::to_string(alertId), std::to_string(eventId), std::to_string(maxAttempts)});
+    return static_cast<int>(rows.rows.size());
 }
 
 }  // namespace pulse::storage

@@ -2,12 +2,14 @@
 
 #include "storage/Page.h"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace pulse::storage {
 
+class PgConnection;
 class PgPool;
 
 // One alert as the API shows it, with its device's and rule's names.
@@ -85,8 +87,97 @@ struct AlertExportRow {
     std::optional<std::string> acknowledgedAt, acknowledgedBy, closedAt, closedBy, closeReason;
 };
 
-// What the API reads of alerts, their history and their deliveries, each in a transaction scoped to the
-// tenant(s) (row-level security). Changes to alerts go through services::AlertService.
+// The alert a rule holds open for a device, as the writer finds it.
+struct OpenAlertRow {
+    long long id = 0;
+    std::string condition;  // FIRING, CLEARED
+    bool flapping = false;
+};
+
+// A new alert: a rule fired for a device it holds none open for.
+struct NewAlertFields {
+    std::string tenantId, ruleId;
+    long long deviceId = 0;
+    std::string severity, summary;
+    double value = 0;
+    long long triggeredAtMs = 0;  // the reading's time
+};
+
+// One entry of an alert's history, as the writer adds it.
+struct AlertEventFields {
+    std::string tenantId;
+    long long alertId = 0;
+    std::string kind;  // OPENED, FIRING, CLEARED, ...
+    std::string actor;
+    std::optional<double> value;
+    std::string detailJson;
+};
+
+// A flapping alert (of any tenant) that was stable for its rule's window.
+struct SettledFlappingAlertRow {
+    long long id = 0;
+    std::string tenantId;
+    std::string condition;
+    bool autoClose = false;
+};
+
+// The alert writer's statements (services::AlertService decides which), inside the one transaction that
+// AlertStore::writeAsTenant or writeAcrossTenants opened: an alert's change, its event and the deliveries
+// it causes are committed together (the outbox, docs/architecture.md). Throws DatabaseError.
+class AlertTransaction {
+  public:
+    // Names the tenant whose alerts the next statements change (the sweep's alerts are of several).
+    void scopeTo(const std::string& tenantId);
+
+    // The rule's open alert for the device, locked until the transaction ends (writers take turns).
+    std::optional<OpenAlertRow> lockOpenAlert(const std::string& ruleId, long long deviceId);
+    // The new alert's id; nullopt when another writer opened one for the rule and device meanwhile.
+    std::optional<long long> openAlert(const NewAlertFields& alert);
+    // CLEARED to FIRING again.
+    void refire(long long alertId, double value, const std::string& summary);
+    // Still FIRING: the latest reading.
+    void updateReading(long long alertId, double value, const std::string& summary);
+    // FIRING to CLEARED, the alert staying open.
+    void clear(long long alertId);
+    // FIRING to CLEARED and flapping: held open, notifying nobody until it is stable.
+    void clearAsFlapping(long long alertId);
+    // Closed by the system: its condition recovered.
+    void closeRecovered(long long alertId, double value);
+
+    // Every tenant's settled flapping alerts, locked for this transaction.
+    std::vector<SettledFlappingAlertRow> lockSettledFlapping();
+    void markStable(long long alertId);
+    // Closed by the system once stable (its condition had recovered).
+    void closeSettled(long long alertId);
+
+    // Operator actions on the tenant's alert, guarded: false (or nullopt) when the tenant has no such alert
+    // or it is closed (acknowledge: or not OPEN).
+    bool acknowledge(const std::string& tenantId, long long alertId, const std::string& actor);
+    bool close(const std::string& tenantId, long long alertId, const std::string& actor,
+               const std::string& reason);
+    // Returns the time silenced until, as PostgreSQL prints it.
+    std::optional<std::string> silence(const std::string& tenantId, long long alertId, long long untilMs);
+    // To a user of the tenant who is not disabled, or nobody (nullopt); returns the assignee's id or ""
+    // (none).
+    std::optional<std::string> assign(const std::string& tenantId, long long alertId,
+                                      const std::optional<std::string>& userId);
+    // Whether the tenant has the alert, closed or not (comments are added to closed ones too).
+    bool exists(const std::string& tenantId, long long alertId);
+
+    // Returns the event's id.
+    long long addEvent(const AlertEventFields& event);
+    // The deliveries the tenant's routing rules ask for the event, each with maxAttempts; returns how many.
+    int route(long long alertId, long long eventId, int maxAttempts);
+
+  private:
+    friend class AlertStore;
+    explicit AlertTransaction(PgConnection& conn) : conn_(conn) {}
+    PgConnection& conn_;
+};
+
+// Alerts, their history and their deliveries: what the API reads, each in a transaction scoped to the
+// tenant(s) (row-level security), and the alert writer's transactions. Changes to alerts go through
+// services::AlertService.
 class AlertStore {
   public:
     explicit AlertStore(PgPool& pool) : pool_(pool) {}
@@ -102,6 +193,14 @@ class AlertStore {
     // Alerts opened in [fromMs, toMs) with the status (or ALL), oldest first, at most maxRows.
     std::vector<AlertExportRow> exportRows(const std::string& tenantId, const std::string& status,
                                            long long fromMs, long long toMs, int maxRows);
+
+    // fn inside a transaction scoped to the tenant, on one connection: committed when fn returns true; when
+    // it returns false, rolled back and fn run again in a new one, at most `tries` times in all.
+    void writeAsTenant(const std::string& tenantId, const std::function<bool(AlertTransaction&)>& fn,
+                       int tries = 1);
+    // fn inside a transaction scoped to no tenant yet (fn names each alert's with scopeTo); committed when
+    // fn returns.
+    void writeAcrossTenants(const std::function<void(AlertTransaction&)>& fn);
 
   private:
     PgPool& pool_;

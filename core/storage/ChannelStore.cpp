@@ -28,6 +28,34 @@ const std::string kRoutingRuleList =
     isoTime("r.created_at") +
     " AS created_at FROM pulse.routing_rules r ORDER BY r.created_at, r.id LIMIT 1000";
 
+// (tenant, name) is unique: a name in use fails with 23505.
+const char* kInsertChannel =
+    "INSERT INTO pulse.channels (tenant_id, name, type, config, secrets, max_concurrency) "
+    "VALUES ($1, $2, $3, $4::jsonb, decode($5, 'hex'), $6::int) RETURNING id::text AS id";
+
+// What a new config is made from, locked until it is replaced.
+const char* kLockChannelSecrets =
+    "SELECT type, encode(secrets, 'hex') AS secrets FROM pulse.channels WHERE id = $1::uuid AND "
+    "tenant_id = $2::uuid FOR UPDATE";
+
+// A saved config enables the channel again (the dispatcher disables it when its endpoint is gone).
+const char* kReplaceChannelConfig =
+    "UPDATE pulse.channels SET config = $3::jsonb, secrets = decode($4, 'hex'), updated_at = now(), "
+    "enabled = true, disabled_reason = '' WHERE id = $1::uuid AND tenant_id = $2::uuid";
+
+// No row when the channel is not the tenant's. The site must be this tenant's too (foreign keys are checked
+// without row-level security).
+const char* kInsertRoutingRule =
+    "INSERT INTO pulse.routing_rules (tenant_id, channel_id, name, severities, rule_types, site_id, tag, "
+    "throttle_s) SELECT $1::uuid, c.id, $3, $4::text[], $5::text[], $6::uuid, $7, $8::int "
+    "FROM pulse.channels c WHERE c.id = $2::uuid AND c.tenant_id = $1::uuid "
+    "AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM pulse.sites s WHERE s.id = $6::uuid)) "
+    "RETURNING id::text AS id";
+
+std::string idOf(const ResultRow& r) {
+    return r.text("id");
+}
+
 ChannelRow channelOf(const ResultRow& r) {
     ChannelRow c;
     c.id = r.text("id");
@@ -43,43 +71,66 @@ ChannelRow channelOf(const ResultRow& r) {
     return c;
 }
 
+RoutingRuleRow routingRuleOf(const ResultRow& r) {
+    RoutingRuleRow route;
+    route.id = r.text("id");
+    route.channelId = r.text("channel_id");
+    route.name = r.text("name");
+    route.severitiesJson = r.text("severities");
+    route.ruleTypesJson = r.text("rule_types");
+    route.siteId = r.optionalText("site_id");
+    route.tag = r.optionalText("tag");
+    route.throttleS = static_cast<int>(r.integer("throttle_s"));
+    route.enabled = r.flag("enabled");
+    route.createdAt = r.text("created_at");
+    return route;
+}
+
 }  // namespace
 
 std::vector<ChannelRow> ChannelStore::list(const std::string& tenantId) {
-    PgRows rows;
-    pool_.withTenant(tenantId, [&](PgConnection& conn) { rows = conn.query(kChannelList); });
-    std::vector<ChannelRow> out;
-    for (size_t i = 0; i < rows.rows.size(); ++i) out.push_back(channelOf(ResultRow(rows, i)));
-    return out;
+    return rowsOf(pool_.queryAsTenant(tenantId, kChannelList), channelOf);
 }
 
 std::optional<ChannelRow> ChannelStore::find(const std::string& tenantId, const std::string& id) {
-    PgRows rows;
-    pool_.withTenant(tenantId, [&](PgConnection& conn) { rows = conn.query(kChannelById, {id}); });
-    if (rows.rows.empty()) return std::nullopt;
-    return channelOf(ResultRow(rows, 0));
+    return firstOf(pool_.queryAsTenant(tenantId, kChannelById, {id}), channelOf);
 }
 
 std::vector<RoutingRuleRow> ChannelStore::routingRules(const std::string& tenantId) {
-    PgRows rows;
-    pool_.withTenant(tenantId, [&](PgConnection& conn) { rows = conn.query(kRoutingRuleList); });
-    std::vector<RoutingRuleRow> out;
-    for (size_t i = 0; i < rows.rows.size(); ++i) {
-        ResultRow r(rows, i);
-        RoutingRuleRow route;
-        route.id = r.text("id");
-        route.channelId = r.text("channel_id");
-        route.name = r.text("name");
-        route.severitiesJson = r.text("severities");
-        route.ruleTypesJson = r.text("rule_types");
-        route.siteId = r.optionalText("site_id");
-        route.tag = r.optionalText("tag");
-        route.throttleS = static_cast<int>(r.integer("throttle_s"));
-        route.enabled = r.flag("enabled");
-        route.createdAt = r.text("created_at");
-        out.push_back(std::move(route));
-    }
-    return out;
+    return rowsOf(pool_.queryAsTenant(tenantId, kRoutingRuleList), routingRuleOf);
+}
+
+std::string ChannelStore::create(const std::string& tenantId, const ChannelFields& c) {
+    auto rows = pool_.queryAsTenant(
+        tenantId, kInsertChannel,
+        {tenantId, c.name, c.type, c.publicConfigJson, c.sealedSecretsHex, std::to_string(c.maxConcurrency)});
+    return idOf(ResultRow(rows, 0));
+}
+
+bool ChannelStore::replaceConfig(
+    const std::string& tenantId, const std::string& channelId,
+    const std::function<ChannelConfigUpdate(const StoredChannelSecrets&)>& update) {
+    bool found = false;
+    pool_.withTenant(tenantId, [&](PgConnection& conn) {
+        auto stored = firstOf(conn.query(kLockChannelSecrets, {channelId, tenantId}), [](const ResultRow& r) {
+            return StoredChannelSecrets{r.text("type"), r.optionalText("secrets")};
+        });
+        if (!stored) return;
+        ChannelConfigUpdate next = update(*stored);
+        conn.query(kReplaceChannelConfig,
+                   {channelId, tenantId, next.publicConfigJson, next.sealedSecretsHex});
+        found = true;
+    });
+    return found;
+}
+
+std::optional<std::string> ChannelStore::createRoutingRule(const std::string& tenantId,
+                                                           const RoutingRuleFields& rule) {
+    return firstOf(pool_.queryAsTenant(
+                       tenantId, kInsertRoutingRule,
+                       {tenantId, rule.channelId, rule.name, arrayLiteral(rule.severities),
+                        arrayLiteral(rule.ruleTypes), rule.siteId, rule.tag, std::to_string(rule.throttleS)}),
+                   idOf);
 }
 
 }  // namespace pulse::storage

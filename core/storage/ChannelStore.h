@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,8 +31,36 @@ struct RoutingRuleRow {
     std::string createdAt;
 };
 
-// What the API reads of the tenant's channels and routing rules, each in a transaction scoped to the tenant
-// (row-level security). Saving them (secrets sealed, targets checked) is services::ChannelService's.
+// A new channel as saved: the public part of its config, and the secret fields sealed (SecretBox) apart.
+struct ChannelFields {
+    std::string name, type;
+    std::string publicConfigJson;
+    std::optional<std::string> sealedSecretsHex;  // none: no secret fields
+    int maxConcurrency = 4;
+};
+
+// What a channel's new config is made from: its type, and its sealed secrets (a "***" keeps a stored one).
+struct StoredChannelSecrets {
+    std::string type;
+    std::optional<std::string> sealedSecretsHex;
+};
+
+// A channel's config as it replaces the stored one.
+struct ChannelConfigUpdate {
+    std::string publicConfigJson;
+    std::optional<std::string> sealedSecretsHex;
+};
+
+// A new routing rule: which alerts (empty lists match all) go to which channel.
+struct RoutingRuleFields {
+    std::string channelId, name;
+    std::vector<std::string> severities, ruleTypes;
+    std::optional<std::string> siteId, tag;
+    int throttleS = 0;
+};
+
+// The tenant's channels and routing rules, each call in a transaction scoped to the tenant (row-level
+// security). Saving them (secrets sealed, targets checked) goes through services::ChannelService.
 class ChannelStore {
   public:
     explicit ChannelStore(PgPool& pool) : pool_(pool) {}
@@ -41,6 +70,16 @@ class ChannelStore {
     std::optional<ChannelRow> find(const std::string& tenantId, const std::string& id);
     // Oldest first, the first 1000.
     std::vector<RoutingRuleRow> routingRules(const std::string& tenantId);
+
+    // Returns the new channel's id. A name taken is a DatabaseError with SQLSTATE 23505, a value out of range
+    // 23514.
+    std::string create(const std::string& tenantId, const ChannelFields& channel);
+    // Replaces the channel's config with what update makes of the stored one (the row locked in between;
+    // whatever update throws rolls back) and enables it again; false when the tenant has no such channel.
+    bool replaceConfig(const std::string& tenantId, const std::string& channelId,
+                       const std::function<ChannelConfigUpdate(const StoredChannelSecrets&)>& update);
+    // Returns the new routing rule's id; nullopt when the tenant has no such channel or site.
+    std::optional<std::string> createRoutingRule(const std::string& tenantId, const RoutingRuleFields& rule);
 
   private:
     PgPool& pool_;

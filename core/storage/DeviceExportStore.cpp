@@ -15,27 +15,23 @@ const std::string kDeviceExport =
     " AS decommissioned_at FROM pulse.devices d LEFT JOIN pulse.sites s ON s.id = d.site_id ORDER BY d.id "
     "LIMIT $1::int";
 
+DeviceExportRow exportedDeviceOf(const ResultRow& r) {
+    DeviceExportRow d;
+    d.id = r.integer("id");
+    d.name = r.text("name");
+    d.status = r.text("status");
+    d.siteName = r.optionalText("site_name");
+    d.tags = r.text("tags");
+    d.lastSeenAt = r.optionalText("last_seen_at");
+    d.createdAt = r.text("created_at");
+    d.decommissionedAt = r.optionalText("decommissioned_at");
+    return d;
+}
+
 }  // namespace
 
 std::vector<DeviceExportRow> DeviceExportStore::rows(const std::string& tenantId, int maxRows) {
-    PgRows rows;
-    pool_.withTenant(
-        tenantId, [&](PgConnection& conn) { rows = conn.query(kDeviceExport, {std::to_string(maxRows)}); });
-    std::vector<DeviceExportRow> out;
-    for (size_t i = 0; i < rows.rows.size(); ++i) {
-        ResultRow r(rows, i);
-        DeviceExportRow d;
-        d.id = r.integer("id");
-        d.name = r.text("name");
-        d.status = r.text("status");
-        d.siteName = r.optionalText("site_name");
-        d.tags = r.text("tags");
-        d.lastSeenAt = r.optionalText("last_seen_at");
-        d.createdAt = r.text("created_at");
-        d.decommissionedAt = r.optionalText("decommissioned_at");
-        out.push_back(std::move(d));
-    }
-    return out;
+    return rowsOf(pool_.queryAsTenant(tenantId, kDeviceExport, {std::to_string(maxRows)}), exportedDeviceOf);
 }
 
 }  // namespace pulse::storage

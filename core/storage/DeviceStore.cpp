@@ -99,29 +99,24 @@ std::vector<std::string> tagsOf(const std::string& json) {
     return tags;
 }
 
-std::vector<DeviceRow> devicesOf(const PgRows& rows) {
-    std::vector<DeviceRow> out;
-    for (size_t i = 0; i < rows.rows.size(); ++i) {
-        ResultRow r(rows, i);
-        DeviceRow d;
-        d.id = r.integer("id");
-        d.name = r.text("name");
-        d.status = r.text("status");
-        d.siteId = r.optionalText("site_id");
-        d.tags = tagsOf(r.text("tags"));
-        d.lastSeenAt = r.optionalText("last_seen_at");
-        d.createdAt = r.text("created_at");
-        d.decommissionedAt = r.optionalText("decommissioned_at");
-        d.staleAfterS = optionalInt(r, "stale_after_s");
-        d.offlineAfterS = optionalInt(r, "offline_after_s");
-        d.tenantId = r.text("tenant_id");
-        out.push_back(std::move(d));
-    }
-    return out;
+DeviceRow deviceOf(const ResultRow& r) {
+    DeviceRow d;
+    d.id = r.integer("id");
+    d.name = r.text("name");
+    d.status = r.text("status");
+    d.siteId = r.optionalText("site_id");
+    d.tags = tagsOf(r.text("tags"));
+    d.lastSeenAt = r.optionalText("last_seen_at");
+    d.createdAt = r.text("created_at");
+    d.decommissionedAt = r.optionalText("decommissioned_at");
+    d.staleAfterS = optionalInt(r, "stale_after_s");
+    d.offlineAfterS = optionalInt(r, "offline_after_s");
+    d.tenantId = r.text("tenant_id");
+    return d;
 }
 
-std::optional<std::string> number(const std::optional<long long>& value) {
-    return value ? std::optional<std::string>(std::to_string(*value)) : std::nullopt;
+std::string idOf(const ResultRow& r) {
+    return r.text("id");
 }
 
 // A change as the two parameters of "CASE WHEN $n::boolean THEN $n+1": whether to set, and the value.
@@ -151,31 +146,22 @@ int revokeLive(PgConnection& conn, long long deviceId) {
 Page<DeviceRow> DeviceStore::list(const std::vector<std::string>& tenantIds, const DeviceFilter& f) {
     PgRows rows;
     pool_.withTenants(tenantIds, [&](PgConnection& conn) {
-        rows =
-            conn.query(kSelectPage, {nonEmpty(f.status), nonEmpty(f.tag), nonEmpty(f.siteId),
-                                     number(f.afterId), nonEmpty(f.namePrefix), std::to_string(f.limit + 1)});
+        rows = conn.query(kSelectPage,
+                          {nonEmpty(f.status), nonEmpty(f.tag), nonEmpty(f.siteId), integerParam(f.afterId),
+                           nonEmpty(f.namePrefix), std::to_string(f.limit + 1)});
     });
-    return pageOf(devicesOf(rows), f.limit);
+    return pageOf(rowsOf(rows, deviceOf), f.limit);
 }
 
 std::optional<DeviceRow> DeviceStore::find(const std::string& tenantId, long long id) {
-    PgRows rows;
-    pool_.withTenant(tenantId,
-                     [&](PgConnection& conn) { rows = conn.query(kSelectOne, {std::to_string(id)}); });
-    auto devices = devicesOf(rows);
-    if (devices.empty()) return std::nullopt;
-    return devices.front();
+    return firstOf(pool_.queryAsTenant(tenantId, kSelectOne, {std::to_string(id)}), deviceOf);
 }
 
 std::set<std::string> DeviceStore::namesInUse(const std::string& tenantId,
                                               const std::vector<std::string>& names) {
-    PgRows rows;
-    pool_.withTenant(tenantId, [&](PgConnection& conn) {
-        rows = conn.query(kSelectNamesInUse, {services::textArrayLiteral(names)});
-    });
-    std::set<std::string> out;
-    for (size_t i = 0; i < rows.rows.size(); ++i) out.insert(ResultRow(rows, i).text("name"));
-    return out;
+    auto inUse = rowsOf(pool_.queryAsTenant(tenantId, kSelectNamesInUse, {services::textArrayLiteral(names)}),
+                        [](const ResultRow& r) { return r.text("name"); });
+    return {inUse.begin(), inUse.end()};
 }
 
 std::vector<long long> DeviceStore::insert(const std::string& tenantId, const std::string& tenantSlug,
@@ -187,7 +173,7 @@ std::vector<long long> DeviceStore::insert(const std::string& tenantId, const st
     pool_.withTenant(tenantId, [&](PgConnection& conn) {
         if (!sites.empty()) {
             auto found = conn.query(kSelectSites, {services::textArrayLiteral({sites.begin(), sites.end()})});
-            for (size_t i = 0; i < found.rows.size(); ++i) sites.erase(ResultRow(found, i).text("id"));
+            for (const auto& id : rowsOf(found, idOf)) sites.erase(id);
             if (!sites.empty()) throw services::NotFound("no such site " + *sites.begin());
         }
         for (const auto& d : devices) {

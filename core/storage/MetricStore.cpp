@@ -78,9 +78,7 @@ Series<Point> readSeries(PgPool& pool, const std::string& tenantId, const Series
                                       std::to_string(after), std::to_string(range.fromMs),
                                       std::to_string(range.toMs), std::to_string(range.limit + 1)});
     });
-    std::vector<Point> points;
-    for (size_t i = 0; i < rows.rows.size(); ++i) points.push_back(point(ResultRow(rows, i)));
-    series.points = pageOf(std::move(points), range.limit);
+    series.points = pageOf(rowsOf(rows, point), range.limit);
     return series;
 }
 
@@ -88,26 +86,16 @@ Series<Point> readSeries(PgPool& pool, const std::string& tenantId, const Series
 
 Page<MetricRow> MetricStore::list(const std::string& tenantId, std::optional<long long> afterId,
                                   const std::string& namePrefix, int limit) {
-    PgRows rows;
-    pool_.withTenant(tenantId, [&](PgConnection& conn) {
-        rows = conn.query(kMetricPage,
-                          {afterId ? std::optional<std::string>(std::to_string(*afterId)) : std::nullopt,
-                           nonEmpty(namePrefix), std::to_string(limit + 1)});
-    });
-    std::vector<MetricRow> metrics;
-    for (size_t i = 0; i < rows.rows.size(); ++i) metrics.push_back(metricOf(ResultRow(rows, i)));
-    return pageOf(std::move(metrics), limit);
+    auto rows = pool_.queryAsTenant(tenantId, kMetricPage,
+                                    {integerParam(afterId), nonEmpty(namePrefix), std::to_string(limit + 1)});
+    return pageOf(rowsOf(rows, metricOf), limit);
 }
 
 std::optional<MetricRow> MetricStore::update(const std::string& tenantId, long long id,
                                              const std::optional<std::string>& unit,
                                              const std::optional<std::string>& description) {
-    PgRows rows;
-    pool_.withTenant(tenantId, [&](PgConnection& conn) {
-        rows = conn.query(kUpdateMetric, {std::to_string(id), unit, description});
-    });
-    if (rows.rows.empty()) return std::nullopt;
-    return metricOf(ResultRow(rows, 0));
+    return firstOf(pool_.queryAsTenant(tenantId, kUpdateMetric, {std::to_string(id), unit, description}),
+                   metricOf);
 }
 
 Series<ReadingRow> MetricStore::readings(const std::string& tenantId, const SeriesRange& range) {

@@ -37,7 +37,7 @@ struct PgRows {
 };
 
 // A libpq connection for what Poco Data does not do: multi-statement migration scripts, session-level
-// advisory locks, pipeline mode with binary arrays (the telemetry and alert writers), and statements with
+// advisory locks, pipeline mode with binary arrays (the telemetry writers), and statements with
 // many optional parameters. Taken from PgPool, except the schema owner's for migrations.
 class PgConnection {
   public:

@@ -13,9 +13,9 @@
 namespace pulse::storage {
 
 // The pool of libpq connections (docs/architecture.md "Database"): for the work where libpq pays over Poco
-// Data, namely pipeline mode and binary arrays (the telemetry writers, the alert writer, the outbox's
-// claims) and statements with many optional parameters and nullable columns (the REST API's storage
-// objects, whose PgConnection::query binds and returns them plainly). Every libpq user takes its
+// Data, namely pipeline mode and binary arrays (the telemetry writers) and statements with many optional
+// parameters and nullable columns (the REST API's stores, the alert writer's and the outbox's, whose
+// PgConnection::query binds and returns them plainly). Every libpq user takes its
 // connections from here, so db.libpq_pool_max bounds them all, and a connection that comes back is checked
 // in one place: one that broke is dropped, one left inside a transaction is rolled back first.
 class PgPool {

@@ -55,6 +55,20 @@ const char* kDeleteRule =
     "UPDATE pulse.rules SET deleted_at = now(), enabled = false, updated_at = clock_timestamp() WHERE id = "
     "$1::uuid AND deleted_at IS NULL RETURNING id";
 
+// Every tenant's rules and their version, through SECURITY DEFINER functions (sql/004): the rule engine
+// re-reads the rules only when the version changed.
+const char* kRulesVersion = "SELECT pulse.rules_version() AS version";
+const char* kActiveRules =
+    "SELECT id, tenant_id, tenant_slug, name, type, config, scope_kind, scope_site_id, scope_tag, "
+    "scope_device_id, severity, auto_close, flap_threshold, flap_window_s, updated_at FROM "
+    "pulse.active_rules()";
+
+// A new rule instance's devices, their tags as one text joined by the unit separator.
+const char* kDevicesToTrack =
+    "SELECT d.name, coalesce((extract(epoch FROM d.last_seen_at) * 1000)::bigint, 0) AS last_seen_ms, "
+    "coalesce(d.site_id::text, '') AS site_id, array_to_string(d.tags, E'\\x1f') AS tags, d.id "
+    "FROM pulse.devices d WHERE d.tenant_id = $1::uuid AND d.decommissioned_at IS NULL";
+
 RuleRow ruleOf(const ResultRow& r) {
     RuleRow rule;
     rule.id = r.text("id");
@@ -75,21 +89,54 @@ RuleRow ruleOf(const ResultRow& r) {
     return rule;
 }
 
+ActiveRuleRow activeRuleOf(const ResultRow& r) {
+    ActiveRuleRow rule;
+    rule.id = r.text("id");
+    rule.tenantId = r.text("tenant_id");
+    rule.tenantSlug = r.text("tenant_slug");
+    rule.name = r.text("name");
+    rule.type = r.text("type");
+    rule.configJson = r.text("config");
+    rule.severity = r.text("severity");
+    rule.scopeKind = r.text("scope_kind");
+    rule.scopeSiteId = r.text("scope_site_id");
+    rule.scopeTag = r.text("scope_tag");
+    rule.scopeDeviceId = r.integer("scope_device_id");
+    rule.autoClose = r.flag("auto_close");
+    rule.flapThreshold = static_cast<int>(r.integer("flap_threshold"));
+    rule.flapWindowS = static_cast<int>(r.integer("flap_window_s"));
+    rule.updatedAt = r.text("updated_at");
+    return rule;
+}
+
+RuleTrackedDeviceRow trackedDeviceOf(const ResultRow& r) {
+    RuleTrackedDeviceRow device;
+    device.id = r.integer("id");
+    device.name = r.text("name");
+    device.lastSeenMs = r.integer("last_seen_ms");
+    device.siteId = r.text("site_id");
+    const std::string& tags = r.text("tags");
+    for (size_t start = 0; !tags.empty() && start <= tags.size();) {
+        size_t end = tags.find('\x1f', start);
+        if (end == std::string::npos) end = tags.size();
+        device.tags.push_back(tags.substr(start, end - start));
+        start = end + 1;
+    }
+    return device;
+}
+
+std::string idOf(const ResultRow& r) {
+    return r.text("id");
+}
+
 }  // namespace
 
 std::vector<RuleRow> RuleStore::list(const std::string& tenantId) {
-    PgRows rows;
-    pool_.withTenant(tenantId, [&](PgConnection& conn) { rows = conn.query(kRuleList); });
-    std::vector<RuleRow> out;
-    for (size_t i = 0; i < rows.rows.size(); ++i) out.push_back(ruleOf(ResultRow(rows, i)));
-    return out;
+    return rowsOf(pool_.queryAsTenant(tenantId, kRuleList), ruleOf);
 }
 
 std::optional<RuleRow> RuleStore::find(const std::string& tenantId, const std::string& id) {
-    PgRows rows;
-    pool_.withTenant(tenantId, [&](PgConnection& conn) { rows = conn.query(kRuleById, {id}); });
-    if (rows.rows.empty()) return std::nullopt;
-    return ruleOf(ResultRow(rows, 0));
+    return firstOf(pool_.queryAsTenant(tenantId, kRuleById, {id}), ruleOf);
 }
 
 RuleSave RuleStore::save(const std::string& tenantId, const std::optional<std::string>& id,
@@ -115,34 +162,40 @@ RuleSave RuleStore::save(const std::string& tenantId, const std::optional<std::s
             saved.result = RuleSave::Result::NoSuchDevice;
             return;
         }
-        auto rows = conn.query(id ? kReplaceRule : kInsertRule, params);
-        if (rows.rows.empty())
-            saved.result = RuleSave::Result::NoSuchRule;
+        if (auto savedId = firstOf(conn.query(id ? kReplaceRule : kInsertRule, params), idOf))
+            saved.id = *savedId;
         else
-            saved.id = ResultRow(rows, 0).text("id");
+            saved.result = RuleSave::Result::NoSuchRule;
     });
     return saved;
 }
 
 bool RuleStore::remove(const std::string& tenantId, const std::string& id) {
-    bool found = false;
-    pool_.withTenant(tenantId,
-                     [&](PgConnection& conn) { found = !conn.query(kDeleteRule, {id}).rows.empty(); });
-    return found;
+    return !pool_.queryAsTenant(tenantId, kDeleteRule, {id}).rows.empty();
 }
 
 std::optional<std::string> RuleStore::siteIdByName(const std::string& tenantId, const std::string& name) {
-    PgRows rows;
-    pool_.withTenant(tenantId, [&](PgConnection& conn) { rows = conn.query(kSiteIdByName, {name}); });
-    if (rows.rows.empty()) return std::nullopt;
-    return ResultRow(rows, 0).text("id");
+    return firstOf(pool_.queryAsTenant(tenantId, kSiteIdByName, {name}), idOf);
 }
 
 std::optional<std::string> RuleStore::deviceIdByName(const std::string& tenantId, const std::string& name) {
+    return firstOf(pool_.queryAsTenant(tenantId, kDeviceIdByName, {name}), idOf);
+}
+
+std::string RuleStore::rulesVersion() {
     PgRows rows;
-    pool_.withTenant(tenantId, [&](PgConnection& conn) { rows = conn.query(kDeviceIdByName, {name}); });
-    if (rows.rows.empty()) return std::nullopt;
-    return ResultRow(rows, 0).text("id");
+    pool_.with([&](PgConnection& conn) { rows = conn.query(kRulesVersion); });
+    return ResultRow(rows, 0).text("version");
+}
+
+std::vector<ActiveRuleRow> RuleStore::activeRules() {
+    PgRows rows;
+    pool_.with([&](PgConnection& conn) { rows = conn.query(kActiveRules); });
+    return rowsOf(rows, activeRuleOf);
+}
+
+std::vector<RuleTrackedDeviceRow> RuleStore::devicesToTrack(const std::string& tenantId) {
+    return rowsOf(pool_.queryAsTenant(tenantId, kDevicesToTrack, {tenantId}), trackedDeviceOf);
 }
 
 }  // namespace pulse::storage

@@ -45,9 +45,30 @@ struct RuleSave {
     std::string id;  // the rule's, when saved
 };
 
+// A rule of any tenant as the rule engine loads it: enabled and not deleted.
+struct ActiveRuleRow {
+    std::string id, tenantId, tenantSlug, name, type, configJson, severity;
+    std::string scopeKind;  // and the one of these it names ("" and 0 for the others):
+    std::string scopeSiteId, scopeTag;
+    long long scopeDeviceId = 0;
+    bool autoClose = true;
+    int flapThreshold = 3, flapWindowS = 600;
+    std::string updatedAt;  // a changed rule is rebuilt
+};
+
+// A device in service as a new rule instance learns of it (which are in the rule's scope, and when each was
+// last seen).
+struct RuleTrackedDeviceRow {
+    long long id = 0;
+    std::string name;
+    long long lastSeenMs = 0;  // 0: never seen
+    std::string siteId;        // "" when at no site
+    std::vector<std::string> tags;
+};
+
 // The tenant's alert rules in pulse.rules, each call in a transaction scoped to the tenant (row-level
-// security). Deleting keeps the row (its alerts refer to it) and marks it deleted. Saving goes through
-// services::RuleService, which checks the config first.
+// security), and every tenant's for the rule engine. Deleting keeps the row (its alerts refer to it) and
+// marks it deleted. Saving goes through services::RuleService, which checks the config first.
 class RuleStore {
   public:
     explicit RuleStore(PgPool& pool) : pool_(pool) {}
@@ -64,6 +85,13 @@ class RuleStore {
     // them; nullopt when there is none.
     std::optional<std::string> siteIdByName(const std::string& tenantId, const std::string& name);
     std::optional<std::string> deviceIdByName(const std::string& tenantId, const std::string& name);
+
+    // Changes whenever a rule of any tenant is saved, enabled, disabled or deleted.
+    std::string rulesVersion();
+    // Every tenant's enabled rules.
+    std::vector<ActiveRuleRow> activeRules();
+    // The tenant's devices that are not decommissioned.
+    std::vector<RuleTrackedDeviceRow> devicesToTrack(const std::string& tenantId);
 
   private:
     PgPool& pool_;

@@ -47,14 +47,12 @@ const char* kSelectReferences =
 // Only once nothing names the site (checked in the same transaction).
 const char* kDelete = "DELETE FROM pulse.sites WHERE id = $1::uuid";
 
-std::vector<SiteRow> sitesOf(const PgRows& rows) {
-    std::vector<SiteRow> out;
-    for (size_t i = 0; i < rows.rows.size(); ++i) {
-        ResultRow r(rows, i);
-        out.push_back(
-            {r.text("id"), r.text("name"), r.text("time_zone"), r.integer("devices"), r.text("created_at")});
-    }
-    return out;
+SiteRow siteOf(const ResultRow& r) {
+    return {r.text("id"), r.text("name"), r.text("time_zone"), r.integer("devices"), r.text("created_at")};
+}
+
+SiteName siteNameOf(const ResultRow& r) {
+    return {r.text("id"), r.text("name")};
 }
 
 void checkTimeZone(PgConnection& conn, const std::optional<std::string>& zone) {
@@ -77,28 +75,15 @@ void nameMustBeFree(const std::optional<std::string>& name, Fn&& fn) {
 }  // namespace
 
 std::vector<SiteRow> SiteStore::list(const std::string& tenantId) {
-    PgRows rows;
-    pool_.withTenant(tenantId, [&](PgConnection& conn) { rows = conn.query(kSelectAll); });
-    return sitesOf(rows);
+    return rowsOf(pool_.queryAsTenant(tenantId, kSelectAll), siteOf);
 }
 
 std::optional<SiteRow> SiteStore::find(const std::string& tenantId, const std::string& id) {
-    PgRows rows;
-    pool_.withTenant(tenantId, [&](PgConnection& conn) { rows = conn.query(kSelectOne, {id}); });
-    auto sites = sitesOf(rows);
-    if (sites.empty()) return std::nullopt;
-    return sites.front();
+    return firstOf(pool_.queryAsTenant(tenantId, kSelectOne, {id}), siteOf);
 }
 
 std::vector<SiteName> SiteStore::names(const std::string& tenantId) {
-    PgRows rows;
-    pool_.withTenant(tenantId, [&](PgConnection& conn) { rows = conn.query(kSelectNames); });
-    std::vector<SiteName> out;
-    for (size_t i = 0; i < rows.rows.size(); ++i) {
-        ResultRow r(rows, i);
-        out.push_back({r.text("id"), r.text("name")});
-    }
-    return out;
+    return rowsOf(pool_.queryAsTenant(tenantId, kSelectNames), siteNameOf);
 }
 
 std::string SiteStore::create(const std::string& tenantId, const std::string& name,

@@ -20,4 +20,21 @@ double sqlNumber(const std::string& text) {
     return std::strtod(text.c_str(), nullptr);
 }
 
+std::string arrayLiteral(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (size_t i = 0; i < items.size(); ++i) {
+        out += i ? ",\"" : "\"";
+        for (char c : items[i]) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
+std::optional<std::string> integerParam(const std::optional<long long>& value) {
+    return value ? std::optional<std::string>(std::to_string(*value)) : std::nullopt;
+}
+
 }  // namespace pulse::storage

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace pulse::storage {
 
@@ -17,5 +18,10 @@ std::optional<std::string> nonEmpty(const std::string& value);
 // A double precision column's text as a number; never throws (subnormal values, which std::stod refuses,
 // are stored by ingest like any other finite value).
 double sqlNumber(const std::string& text);
+// A text[] (or uuid[]) parameter in PostgreSQL's array syntax, every element quoted, so that commas, braces
+// and quotes stay part of the text.
+std::string arrayLiteral(const std::vector<std::string>& items);
+// An optional integer as a parameter: NULL when there is none.
+std::optional<std::string> integerParam(const std::optional<long long>& value);
 
 }  // namespace pulse::storage

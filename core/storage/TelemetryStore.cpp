@@ -1,6 +1,8 @@
 #include "storage/TelemetryStore.h"
 
 #include "storage/BinaryEncoding.h"
+#include "storage/ResultRow.h"
+#include "storage/SqlText.h"
 #include "storage/TelemetryBatch.h"
 #include "storage/TenantScope.h"
 
@@ -20,20 +22,6 @@ std::string hex(const Uuid& u) {
         out += digits[u[i] & 15];
     }
     return out;
-}
-
-std::string pgArray(const std::vector<std::string>& items) {
-    std::string out = "{";
-    for (size_t i = 0; i < items.size(); ++i) {
-        if (i) out += ',';
-        out += '"';
-        for (char c : items[i]) {
-            if (c == '"' || c == '\\') out += '\\';
-            out += c;
-        }
-        out += '"';
-    }
-    return out + "}";
 }
 
 // Readings go to PostgreSQL as binary arrays, one per column, unnested in the statement: no staging table
@@ -89,6 +77,12 @@ const std::string kInsertNewOnly =
     "    max = greatest(h.max, EXCLUDED.max), sum = h.sum + EXCLUDED.sum, count = h.count + EXCLUDED.count)"
     "SELECT count(*) FROM ins";
 
+// One partition per UTC day, made before the readings that need it arrive.
+const char* kEnsurePartitions = "SELECT pulse.ensure_telemetry_partitions($1, $2) AS created";
+
+// Retention: raw readings go by whole partitions, hourly rollups by rows.
+const char* kDropExpiredPartitions = "SELECT pulse.drop_expired_telemetry($1, $2) AS dropped";
+
 // One binary array parameter of `count` values, each written by add(encoder, index).
 template <class Add>
 std::string binaryArray(uint32_t elementOid, size_t count, size_t bytesPerValue, Add add) {
@@ -121,6 +115,18 @@ Uuid parseUuid(const std::string& text) {
 
 TelemetryStore::TelemetryStore(PgPool& pool) : pool_(pool) {}
 
+TelemetryPartitionChanges TelemetryStore::maintainPartitions(int rawRetentionDays, int rollupRetentionDays,
+                                                             int daysAhead) {
+    PgRows created, dropped;
+    pool_.with([&](PgConnection& conn) {
+        created =
+            conn.query(kEnsurePartitions, {std::to_string(rawRetentionDays), std::to_string(daysAhead)});
+        dropped = conn.query(kDropExpiredPartitions,
+                             {std::to_string(rawRetentionDays), std::to_string(rollupRetentionDays)});
+    });
+    return {ResultRow(created, 0).integer("created"), ResultRow(dropped, 0).integer("dropped")};
+}
+
 void TelemetryStore::resolveMetrics(const std::vector<TelemetryRow>& rows,
                                     const std::vector<std::string>& tenantIds, std::vector<int32_t>& ids) {
     ids.assign(rows.size(), -1);
@@ -149,11 +155,11 @@ void TelemetryStore::resolveMetrics(const std::vector<TelemetryRow>& rows,
         "INSERT INTO pulse.metrics (tenant_id, name, is_boolean) "
         "SELECT * FROM unnest($1::uuid[], $2::text[], $3::boolean[]) ON CONFLICT (tenant_id, name) DO "
         "NOTHING",
-        {pgArray(tenants), pgArray(names), pgArray(bools)});
+        {arrayLiteral(tenants), arrayLiteral(names), arrayLiteral(bools)});
     auto result = conn_->query(
         "SELECT m.tenant_id, m.name, m.id FROM pulse.metrics m "
         "JOIN unnest($1::uuid[], $2::text[]) AS n(tenant_id, name) USING (tenant_id, name)",
-        {pgArray(tenants), pgArray(names)});
+        {arrayLiteral(tenants), arrayLiteral(names)});
     conn_->exec("COMMIT");
     for (const auto& row : result.rows) metricIds_[parseUuid(*row[0])][*row[1]] = std::stoi(*row[2]);
     for (size_t i = 0; i < rows.size(); ++i) {

@@ -27,6 +27,12 @@ struct TelemetryRow {
     double value = 0;
 };
 
+// What one partition maintenance did.
+struct TelemetryPartitionChanges {
+    long long created = 0;  // partitions made for the retention window and ahead
+    long long dropped = 0;  // partitions retention expired
+};
+
 // Writes batches of readings on one connection, each in one transaction: metric names resolved through
 // the tenant's catalog (new names are added first), rows put in key order and sent as binary arrays.
 // Usually no reading of a batch is stored yet: all are inserted, and the hourly rollups and the
@@ -42,6 +48,11 @@ class TelemetryStore {
     // Returns how many rows were new. Throws DatabaseError (the transaction is rolled back);
     // storage::isTransient tells whether retrying can help.
     size_t write(const std::vector<TelemetryRow>& rows);
+    // Creates the partitions for the raw retention window and daysAhead, and drops what retention expired
+    // (raw readings and hourly rollups, each by its own), through the schema's functions (sql/002, sql/004).
+    // Throws DatabaseError.
+    TelemetryPartitionChanges maintainPartitions(int rawRetentionDays, int rollupRetentionDays,
+                                                 int daysAhead);
 
   private:
     void resolveMetrics(const std::vector<TelemetryRow>& rows, const std::vector<std::string>& tenantIds,

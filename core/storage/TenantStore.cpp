@@ -46,94 +46,69 @@ TenantRow tenantOf(const ResultRow& r) {
             r.text("created_at")};
 }
 
-std::optional<std::string> number(std::optional<int> value) {
-    return value ? std::optional<std::string>(std::to_string(*value)) : std::nullopt;
+std::string idOf(const ResultRow& r) {
+    return r.text("id");
+}
+
+// One statement outside any tenant's scope: pulse.tenants has no row-level security.
+PgRows queryUnscoped(PgPool& pool, const std::string& sql,
+                     const std::vector<std::optional<std::string>>& params = {}) {
+    PgRows rows;
+    pool.with([&](PgConnection& conn) { rows = conn.query(sql, params); });
+    return rows;
 }
 
 }  // namespace
 
 std::vector<std::string> TenantStore::ids() {
-    std::vector<std::string> out;
-    pool_.with([&](PgConnection& conn) {
-        auto rows = conn.query(kSelectIds);
-        for (size_t i = 0; i < rows.rows.size(); ++i) out.push_back(ResultRow(rows, i).text("id"));
-    });
-    return out;
+    return rowsOf(queryUnscoped(pool_, kSelectIds), idOf);
 }
 
 bool TenantStore::exists(const std::string& id) {
-    bool found = false;
-    pool_.with([&](PgConnection& conn) { found = !conn.query(kSelectExists, {id}).rows.empty(); });
-    return found;
+    return !queryUnscoped(pool_, kSelectExists, {id}).rows.empty();
 }
 
 std::optional<std::string> TenantStore::idBySlug(const std::string& slug) {
-    std::optional<std::string> id;
-    pool_.with([&](PgConnection& conn) {
-        auto rows = conn.query(kSelectIdBySlug, {slug});
-        if (!rows.rows.empty()) id = ResultRow(rows, 0).text("id");
-    });
-    return id;
+    return firstOf(queryUnscoped(pool_, kSelectIdBySlug, {slug}), idOf);
 }
 
 std::optional<std::string> TenantStore::slugOf(const std::string& id) {
-    std::optional<std::string> slug;
-    pool_.with([&](PgConnection& conn) {
-        auto rows = conn.query(kSelectSlug, {id});
-        if (!rows.rows.empty()) slug = ResultRow(rows, 0).text("slug");
-    });
-    return slug;
+    return firstOf(queryUnscoped(pool_, kSelectSlug, {id}),
+                   [](const ResultRow& r) { return r.text("slug"); });
 }
 
 std::optional<TenantRow> TenantStore::find(const std::string& id) {
-    std::optional<TenantRow> out;
-    pool_.with([&](PgConnection& conn) {
-        auto rows = conn.query(kSelectOne, {id});
-        if (!rows.rows.empty()) out = tenantOf(ResultRow(rows, 0));
-    });
-    return out;
+    return firstOf(queryUnscoped(pool_, kSelectOne, {id}), tenantOf);
 }
 
 Page<TenantRow> TenantStore::page(const std::optional<std::string>& only,
                                   const std::optional<std::string>& after, int limit) {
-    PgRows rows;
-    pool_.with([&](PgConnection& conn) {
-        rows = conn.query(kSelectPage, {only, after, std::to_string(limit + 1)});
-    });
-    std::vector<TenantRow> tenants;
-    for (size_t i = 0; i < rows.rows.size(); ++i) tenants.push_back(tenantOf(ResultRow(rows, i)));
-    return pageOf(std::move(tenants), limit);
+    return pageOf(
+        rowsOf(queryUnscoped(pool_, kSelectPage, {only, after, std::to_string(limit + 1)}), tenantOf), limit);
 }
 
 long long TenantStore::devicesInUse(const std::string& id) {
-    long long used = 0;
-    pool_.withTenant(
-        id, [&](PgConnection& conn) { used = ResultRow(conn.query(kCountDevicesInUse), 0).integer("used"); });
-    return used;
+    auto rows = pool_.queryAsTenant(id, kCountDevicesInUse);
+    return ResultRow(rows, 0).integer("used");
 }
 
 std::string TenantStore::create(const std::string& slug, const std::string& name,
                                 std::optional<int> deviceLimit) {
-    std::string id;
+    PgRows rows;
     try {
-        pool_.with([&](PgConnection& conn) {
-            id = ResultRow(conn.query(kCreate, {slug, name, number(deviceLimit)}), 0).text("id");
-        });
+        rows = queryUnscoped(pool_, kCreate, {slug, name, integerParam(deviceLimit)});
     } catch (const DatabaseError& e) {
         if (e.sqlState() != "23505") throw;
         throw services::Conflict("a tenant with the slug '" + slug + "' exists");
     }
-    return id;
+    return idOf(ResultRow(rows, 0));
 }
 
 bool TenantStore::update(const std::string& id, const std::optional<std::string>& name, bool setDeviceLimit,
                          std::optional<int> deviceLimit) {
-    bool found = false;
-    pool_.with([&](PgConnection& conn) {
-        auto rows = conn.query(kUpdate, {id, name, setDeviceLimit ? "true" : "false", number(deviceLimit)});
-        found = ResultRow(rows, 0).flag("found");
-    });
-    return found;
+    auto rows = queryUnscoped(pool_, kUpdate,
+                              {id, name, setDeviceLimit ? "true" : "false", integerParam(deviceLimit)});
+    return ResultRow(rows, 0).flag("found");
 }
 
 }  // namespace pulse::storage

@@ -31,50 +31,35 @@ const char* kUpdate =
     "UPDATE pulse.users SET role = coalesce($2, role), disabled = coalesce($3::boolean, disabled), "
     "display_name = coalesce($4, display_name) WHERE id = $1::uuid RETURNING role, disabled";
 
-std::vector<UserRow> usersOf(const PgRows& rows) {
-    std::vector<UserRow> out;
-    for (size_t i = 0; i < rows.rows.size(); ++i) {
-        ResultRow r(rows, i);
-        out.push_back({r.text("id"), r.text("email"), r.text("display_name"), r.text("role"),
-                       r.flag("disabled"), r.text("created_at")});
-    }
-    return out;
+UserRow userOf(const ResultRow& r) {
+    return {r.text("id"),   r.text("email"),    r.text("display_name"),
+            r.text("role"), r.flag("disabled"), r.text("created_at")};
 }
 
-UserAccess accessOf(const PgRows& rows) {
-    ResultRow r(rows, 0);
+UserAccess accessOf(const ResultRow& r) {
     return {r.text("role"), r.flag("disabled")};
 }
 
 }  // namespace
 
 std::vector<UserRow> UserStore::list(const std::string& tenantId) {
-    PgRows rows;
-    pool_.withTenant(tenantId, [&](PgConnection& conn) { rows = conn.query(kSelectAll); });
-    return usersOf(rows);
+    return rowsOf(pool_.queryAsTenant(tenantId, kSelectAll), userOf);
 }
 
 std::optional<UserRow> UserStore::find(const std::string& tenantId, const std::string& id) {
-    PgRows rows;
-    pool_.withTenant(tenantId, [&](PgConnection& conn) { rows = conn.query(kSelectOne, {id}); });
-    auto users = usersOf(rows);
-    if (users.empty()) return std::nullopt;
-    return users.front();
+    return firstOf(pool_.queryAsTenant(tenantId, kSelectOne, {id}), userOf);
 }
 
 std::string UserStore::create(const std::string& tenantId, const NewUser& user) {
-    std::string id;
+    PgRows rows;
     try {
-        pool_.withTenant(tenantId, [&](PgConnection& conn) {
-            auto rows =
-                conn.query(kInsert, {tenantId, user.email, user.displayName, user.role, user.passwordHash});
-            id = ResultRow(rows, 0).text("id");
-        });
+        rows = pool_.queryAsTenant(tenantId, kInsert,
+                                   {tenantId, user.email, user.displayName, user.role, user.passwordHash});
     } catch (const DatabaseError& e) {
         if (e.sqlState() != "23505") throw;
         throw services::Conflict("the e-mail address is in use");
     }
-    return id;
+    return ResultRow(rows, 0).text("id");
 }
 
 std::optional<UserUpdate> UserStore::update(const std::string& tenantId, const std::string& id,
@@ -88,7 +73,7 @@ std::optional<UserUpdate> UserStore::update(const std::string& tenantId, const s
             {id, change.role,
              change.disabled ? std::optional<std::string>(*change.disabled ? "true" : "false") : std::nullopt,
              change.displayName});
-        out = UserUpdate{accessOf(before), accessOf(after)};
+        out = UserUpdate{accessOf(ResultRow(before, 0)), accessOf(ResultRow(after, 0))};
     });
     return out;
 }

@@ -4,8 +4,6 @@
 #include "metrics/MetricsRegistry.h"
 #include "plugins/PluginInstance.h"
 #include "services/ChannelService.h"
-#include "storage/PgPool.h"
-#include "storage/TenantScope.h"
 #include "workers/Backoff.h"
 
 #include <Poco/Environment.h>
@@ -37,19 +35,6 @@ int64_t wallMs() {
         .count();
 }
 
-std::string pgUuidArray(const std::vector<std::string>& ids) {
-    std::string out = "{";
-    for (size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + ids[i];
-    return out + "}";
-}
-
-// The next due delivery of any tenant, through a SECURITY DEFINER function (sql/004).
-constexpr const char* kClaimSql =
-    "SELECT id, tenant_id, alert_id, idempotency_key, payload, attempts, max_attempts, channel_id, "
-    "channel_name, "
-    "channel_type, channel_config, channel_secrets, channel_updated_at, channel_max_concurrency, "
-    "channel_enabled, channel_disabled_reason FROM pulse.claim_delivery($1, $2::int, $3::uuid[])";
-
 }  // namespace
 
 ChannelFactory channelsOf(services::ChannelService& channels) {
@@ -61,7 +46,7 @@ ChannelFactory channelsOf(services::ChannelService& channels) {
 NotificationDispatcher::NotificationDispatcher(storage::PgPool& pool, DispatcherSettings settings,
                                                ChannelFactory channels, std::shared_ptr<WakeSignal> wake,
                                                metrics::MetricsRegistry* metrics)
-    : pool_(pool),
+    : outbox_(pool),
       settings_(std::move(settings)),
       channels_(std::move(channels)),
       wake_(wake ? std::move(wake) : std::make_shared<WakeSignal>()),
@@ -142,30 +127,27 @@ void NotificationDispatcher::recordOutcome(const std::string& channelId, bool tr
     }
 }
 
-std::optional<NotificationDispatcher::Claimed> NotificationDispatcher::claim(storage::PgConnection& conn,
-                                                                             const std::string& worker) {
-    auto rows = conn.query(
-        kClaimSql, {worker, std::to_string(settings_.lease.count()), pgUuidArray(excludedChannels())});
-    if (rows.rows.empty()) return std::nullopt;
-    const auto& r = rows.rows[0];
+std::optional<NotificationDispatcher::Claimed> NotificationDispatcher::claim(const std::string& worker) {
+    auto row = outbox_.claim(worker, settings_.lease.count(), excludedChannels());
+    if (!row) return std::nullopt;
     Claimed c;
-    c.id = std::stoll(*r[0]);
-    c.tenantId = *r[1];
-    c.alertId = std::stoll(*r[2]);
-    c.key = *r[3];
-    c.payload = *r[4];
-    c.attempts = std::stoi(*r[5]);
-    c.maxAttempts = std::stoi(*r[6]);
-    c.channel.id = *r[7];
+    c.id = row->id;
+    c.tenantId = row->tenantId;
+    c.alertId = row->alertId;
+    c.key = row->idempotencyKey;
+    c.payload = row->payload;
+    c.attempts = row->attempts;
+    c.maxAttempts = row->maxAttempts;
+    c.channel.id = row->channelId;
     c.channel.tenantId = c.tenantId;
-    c.channel.name = *r[8];
-    c.channel.type = *r[9];
-    c.channel.configJson = *r[10];
-    c.channel.sealedSecretsHex = r[11];
-    c.channel.updatedAt = *r[12];
-    c.channel.maxConcurrency = std::stoi(*r[13]);
-    c.channelEnabled = *r[14] == "t";
-    c.disabledReason = *r[15];
+    c.channel.name = row->channelName;
+    c.channel.type = row->channelType;
+    c.channel.configJson = row->channelConfigJson;
+    c.channel.sealedSecretsHex = row->channelSealedSecretsHex;
+    c.channel.updatedAt = row->channelUpdatedAt;
+    c.channel.maxConcurrency = row->channelMaxConcurrency;
+    c.channelEnabled = row->channelEnabled;
+    c.disabledReason = row->channelDisabledReason;
     return c;
 }
 
@@ -179,13 +161,7 @@ void NotificationDispatcher::process(Claimed& c, const std::string& worker) {
         s.cap = c.channel.maxConcurrency;
         int cap = s.consecutiveFailures >= settings_.breakerFailures ? 1 : s.cap;
         if (s.inFlight >= cap) {
-            pool_.withTenant(c.tenantId, [&](storage::PgConnection& conn) {
-                conn.query(
-                    "UPDATE pulse.deliveries SET lease_owner = NULL, lease_until = NULL, attempts = attempts "
-                    "- "
-                    "1 WHERE id = $1::bigint AND lease_owner = $2",
-                    {std::to_string(c.id), worker});
-            });
+            outbox_.handBack(c.tenantId, c.id, worker);
             return;
         }
         ++s.inFlight;
@@ -256,57 +232,27 @@ void NotificationDispatcher::process(Claimed& c, const std::string& worker) {
     }
     recordOutcome(c.channel.id, transient, outcome.code == PULSE_OK);
 
-    bool takenOver = false;
-    pool_.with([&](storage::PgConnection& conn) {
-        storage::TenantTransaction tx(conn, c.tenantId);
-        auto updated = conn.query(
-            "UPDATE pulse.deliveries SET status = $3, next_attempt_at = now() + make_interval(secs => "
-            "$4::double "
-            "precision), lease_owner = NULL, lease_until = NULL, last_status_code = $5::int, last_error = "
-            "$6, "
-            "attempts = attempts - $8::int, completed_at = CASE WHEN $3 <> 'PENDING' THEN now() END "
-            "WHERE id = $1::bigint AND lease_owner = $2 AND attempts = $7::int RETURNING id",
-            {std::to_string(c.id), worker, status, std::to_string(static_cast<double>(delayMs) / 1000.0),
-             outcome.statusCode ? std::optional<std::string>(std::to_string(outcome.statusCode))
-                                : std::nullopt,
-             outcome.detail, std::to_string(c.attempts), defer ? "1" : "0"});
-        if (updated.rows.empty()) {  // tx rolls back
-            takenOver = true;
-            return;
-        }
-        conn.query(
-            "INSERT INTO pulse.delivery_attempts (tenant_id, delivery_id, attempt, started_at, duration_ms, "
-            "outcome, "
-            "status_code, detail, worker) VALUES ($1::uuid, $2::bigint, $3::int, to_timestamp($4::bigint / "
-            "1000.0), "
-            "$5::int, $6, $7::int, $8, $9)",
-            {c.tenantId, std::to_string(c.id), std::to_string(c.attempts), std::to_string(startedMs),
-             std::to_string(durationMs), attemptOutcome,
-             outcome.statusCode ? std::optional<std::string>(std::to_string(outcome.statusCode))
-                                : std::nullopt,
-             outcome.detail, worker});
-        if (!eventKind.empty())
-            conn.query(
-                "INSERT INTO pulse.alert_events (tenant_id, alert_id, kind, detail) VALUES ($1::uuid, "
-                "$2::bigint, "
-                "$3, jsonb_build_object('channel', $4::text, 'delivery', $5::bigint, 'attempts', $6::int, "
-                "'status_code', $7::int, 'detail', $8::text))",
-                {c.tenantId, std::to_string(c.alertId), eventKind, c.channel.name, std::to_string(c.id),
-                 std::to_string(c.attempts),
-                 outcome.statusCode ? std::optional<std::string>(std::to_string(outcome.statusCode))
-                                    : std::nullopt,
-                 outcome.detail});
-        if (outcome.statusCode == 410) {
-            conn.query(
-                "UPDATE pulse.channels SET enabled = false, disabled_reason = 'the endpoint answered 410 "
-                "Gone', "
-                "updated_at = now() WHERE id = $1::uuid",
-                {c.channel.id});
-            log->warn("channel {} ({}) disabled: the endpoint answered 410 Gone", c.channel.name,
-                      c.channel.id);
-        }
-        tx.commit();
-    });
+    storage::DeliveryAttemptRecord record;
+    record.deliveryId = c.id;
+    record.tenantId = c.tenantId;
+    record.alertId = c.alertId;
+    record.worker = worker;
+    record.attempts = c.attempts;
+    record.status = status;
+    record.retryDelayMs = delayMs;
+    record.deferred = defer;
+    if (outcome.statusCode) record.statusCode = outcome.statusCode;
+    record.detail = outcome.detail;
+    record.startedMs = startedMs;
+    record.durationMs = durationMs;
+    record.attemptOutcome = attemptOutcome;
+    if (!eventKind.empty()) record.alertEventKind = eventKind;
+    record.channelId = c.channel.id;
+    record.channelName = c.channel.name;
+    record.disableChannel = outcome.statusCode == 410;
+    bool takenOver = !outbox_.recordAttempt(record);
+    if (!takenOver && record.disableChannel)
+        log->warn("channel {} ({}) disabled: the endpoint answered 410 Gone", c.channel.name, c.channel.id);
     if (takenOver) {
         log->warn("delivery {} was taken over by another dispatcher (lease expired during the attempt)",
                   c.id);
@@ -335,7 +281,7 @@ void NotificationDispatcher::work(int index) {
     while (!stopping_) {
         try {
             std::optional<Claimed> claimed;
-            pool_.with([&](storage::PgConnection& conn) { claimed = claim(conn, worker); });
+            claimed = claim(worker);
             if (failing) log->info("dispatcher {} reconnected", worker);
             failing = false;
             if (!claimed) {

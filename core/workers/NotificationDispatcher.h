@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/Settings.h"
+#include "storage/OutboxStore.h"
 #include "workers/WakeSignal.h"
 
 #include <atomic>
@@ -21,9 +22,8 @@ namespace pulse::plugins {
 class PluginInstance;
 }
 namespace pulse::storage {
-class PgConnection;
 class PgPool;
-}  // namespace pulse::storage
+}
 
 namespace pulse::services {
 class ChannelService;
@@ -85,13 +85,13 @@ class NotificationDispatcher {
     };
 
     void work(int index);
-    std::optional<Claimed> claim(storage::PgConnection& conn, const std::string& worker);
+    std::optional<Claimed> claim(const std::string& worker);
     void process(Claimed& c, const std::string& worker);
     std::vector<std::string> excludedChannels();
     std::shared_ptr<plugins::PluginInstance> instanceFor(const ChannelRow& row);
     void recordOutcome(const std::string& channelId, bool transientFailure, bool success);
 
-    storage::PgPool& pool_;
+    storage::OutboxStore outbox_;
     DispatcherSettings settings_;
     ChannelFactory channels_;
     std::shared_ptr<WakeSignal> wake_;

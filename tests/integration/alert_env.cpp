@@ -109,9 +109,11 @@ AlertFixture::AlertFixture(const std::string& name)
              .rows[0][0]);
     channels = std::make_unique<services::ChannelService>(pool, *plugins, box, http.guard());
     auto w = wake;
-    alerts = std::make_unique<services::AlertService>(
-        pool, services::AlertSettings{1000, 3, std::chrono::milliseconds(200)}, nullptr,
-        [w] { w->notify(); });
+    auto alertSettings = config::defaults().alerts;
+    alertSettings.queueCapacity = 1000;
+    alertSettings.maxAttempts = 3;
+    alertSettings.flappingSweep = std::chrono::milliseconds(200);
+    alerts = std::make_unique<services::AlertService>(pool, alertSettings, nullptr, [w] { w->notify(); });
 }
 
 AlertFixture::~AlertFixture() {

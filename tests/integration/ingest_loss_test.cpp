@@ -78,7 +78,8 @@ Fleet makeFleet(const std::string& name) {
     f.config = writePulseConfig(f.dir, f.port, pluginsD,
                                 "telemetry.flush_ms = 50\nhttp.address_requests_per_s = 0\n"
                                 "ingest.device_readings_per_s = 0\ningest.tenant_readings_per_s = 0\n");
-    f.tenant = name.substr(name.size() - 4) + std::to_string(getpid() % 100000);
+    // The name after "loss-", whole: its last four letters made "loss-kill" and "loss-mqkill" one tenant.
+    f.tenant = name.substr(name.find('-') + 1) + std::to_string(getpid() % 100000);
     {
         pulse::storage::PgConnection conn(ownerUri());
         pulse::storage::MigrationRunner(PULSE_SOURCE_DIR "/sql").migrate(conn, "pulse_app");

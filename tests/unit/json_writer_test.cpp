@@ -1,4 +1,8 @@
-// pulse/json.hpp: the one JSON writer and problem builder of the host and the plugins.
+// pulse/json.hpp: the one JSON writer and problem builder of the host and the plugins; json::toJsonText
+// writes the host's Poco values with it.
+#include "json/JsonText.h"
+
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <gtest/gtest.h>
@@ -21,10 +25,30 @@ TEST(JsonWriter, NestsAndSeparatesAndEscapes) {
     EXPECT_EQ(parsed->getValue<std::string>("name"), "a \"quoted\"\\ line\n\x01");
 }
 
-TEST(JsonWriter, NumbersJsonCannotHoldAreNull) {
+TEST(JsonWriter, NumbersAreShortReadBackExactlyAndNullWhereJsonCannotHoldThem) {
     Writer w;
-    w.beginArray().value(std::numeric_limits<double>::quiet_NaN()).value(0.1).endArray();
-    EXPECT_EQ(w.str(), "[null,0.10000000000000001]");
+    w.beginArray().value(std::numeric_limits<double>::quiet_NaN()).value(0.1).value(21.5).value(1e300);
+    w.value(0.1 + 0.2).value(-3).endArray();
+    EXPECT_EQ(w.str(), "[null,0.1,21.5,1e+300,0.30000000000000004,-3]");
+}
+
+TEST(JsonWriter, HostValuesAreWrittenByTheSameWriterInTheirOrder) {
+    Poco::JSON::Object::Ptr ordered = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    ordered->set("z", 1);
+    ordered->set("a", Poco::Dynamic::Var());
+    Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
+    list->add(true);
+    list->add(std::string("line\n\"quoted\""));
+    list->add(0.1);
+    list->add(Poco::UInt64(18446744073709551615ULL));
+    ordered->set("list", list);
+    EXPECT_EQ(pulse::json::toJsonText(ordered),
+              "{\"z\":1,\"a\":null,\"list\":[true,\"line\\n\\\"quoted\\\"\",0.1,18446744073709551615]}");
+    Poco::JSON::Object::Ptr sorted = new Poco::JSON::Object;
+    sorted->set("b", 2);
+    sorted->set("a", 1);
+    EXPECT_EQ(pulse::json::toJsonText(sorted), "{\"a\":1,\"b\":2}");
+    EXPECT_EQ(pulse::json::toJsonText(Poco::Dynamic::Var()), "null");
 }
 
 TEST(JsonWriter, ProblemEscapesEveryMemberAndTakesExtensions) {

@@ -1,4 +1,5 @@
 #include "http/api/Api.h"
+#include "json/JsonText.h"
 
 #include "http/Problem.h"
 #include "http/RequestBody.h"
@@ -92,9 +93,7 @@ bool meetsAccess(const services::Principal& p, Access access) {
 }  // namespace
 
 std::string toJson(const Poco::JSON::Object::Ptr& object) {
-    std::ostringstream os;
-    object->stringify(os);
-    return os.str();
+    return json::toJsonText(object);
 }
 
 void sendObject(Exchange& ex, int status, const Poco::JSON::Object::Ptr& object) {

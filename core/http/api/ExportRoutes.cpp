@@ -3,10 +3,12 @@
 // audited: they are how data leaves in bulk.
 #include "formats/Csv.h"
 #include "http/api/Api.h"
+#include "json/JsonText.h"
 #include "storage/AlertStore.h"
 #include "storage/DeviceExportStore.h"
 
 #include <Poco/JSON/Array.h>
+#include <pulse/json.hpp>
 
 #include <sstream>
 
@@ -63,12 +65,13 @@ void sendExport(Call& call, const std::string& format, const std::string& what,
             }
             items->add(o);
         }
-        items->stringify(out);
+        out << json::toJsonText(items);
         call.ex.response.setContentType("application/json");
     }
     call.ex.response.set("Content-Disposition", "attachment; filename=\"" + what + "." + format + "\"");
-    call.audit(auditAction, "", "ok",
-               "{\"rows\":" + std::to_string(rows.size()) + ",\"format\":\"" + format + "\"}");
+    json::Writer detail;
+    detail.beginObject().member("rows", rows.size()).member("format", format).endObject();
+    call.audit(auditAction, "", "ok", detail.str());
     std::string body = out.str();
     call.ex.response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_OK);
     call.ex.response.setContentLength(static_cast<std::streamsize>(body.size()));

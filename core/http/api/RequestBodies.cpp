@@ -1,4 +1,5 @@
 #include "http/api/RequestBodies.h"
+#include "json/JsonText.h"
 
 #include "services/Roles.h"
 #include "services/Severities.h"
@@ -143,9 +144,7 @@ std::optional<std::string> objectText(const Poco::JSON::Object::Ptr& o, const st
     if (!o->has(name)) return std::nullopt;
     auto object = o->getObject(name);
     if (!object) throw invalid(name, name + " must be an object");
-    std::ostringstream text;
-    object->stringify(text);
-    return text.str();
+    return json::toJsonText(object);
 }
 
 }  // namespace
