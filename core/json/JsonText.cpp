@@ -4,6 +4,8 @@
 #include <Poco/JSON/Object.h>
 #include <pulse/json.hpp>
 
+#include <vector>
+
 namespace pulse::json {
 namespace {
 
@@ -44,9 +46,9 @@ void write(Writer& out, const Poco::Dynamic::Var& v) {
             out.null();
     } else if (v.type() == typeid(Poco::JSON::Array)) {
         writeArray(out, v.extract<Poco::JSON::Array>());
-    } else if (v.isArray()) {  // a std::vector<Var> and the like
+    } else if (v.type() == typeid(std::vector<Poco::Dynamic::Var>)) {
         out.beginArray();
-        for (size_t i = 0; i < v.size(); ++i) write(out, v[i]);
+        for (const auto& item : v.extract<std::vector<Poco::Dynamic::Var>>()) write(out, item);
         out.endArray();
     } else if (v.isBoolean()) {
         out.value(v.convert<bool>());

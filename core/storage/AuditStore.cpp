@@ -37,9 +37,10 @@ AuditRow auditOf(const ResultRow& r) {
 
 void AuditStore::write(const AuditRow& e) {
     db_.withTenant(e.tenantId, [&](Poco::Data::Session& s) {
-        if (queryIn(s, kWrite, e.actor, e.actorId, e.actorRole, e.tenantId, e.address, e.action, e.target,
-                    e.result, e.detailJson)
-                .rows.empty())
+        // write_audit returns one row either way: NULL when it wrote none (a tenant outside the scope).
+        auto rows = queryIn(s, kWrite, e.actor, e.actorId, e.actorRole, e.tenantId, e.address, e.action,
+                            e.target, e.result, e.detailJson);
+        if (rows.rows.empty() || !ResultRow(rows, 0).optionalInteger("id"))
             throw std::runtime_error("the audit row was refused");
     });
 }

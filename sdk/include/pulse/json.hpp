@@ -83,12 +83,13 @@ class Writer {
     Writer& value(N n) {
         if constexpr (std::is_floating_point_v<N>) {
             if (!std::isfinite(n)) return null();  // JSON has no NaN or infinity
-            // The shortest of 15 or 17 significant digits that reads back as the same double: 0.1 stays
-            // "0.1", and no value is rounded.
+            // The fewest significant digits (up to 17) that read back as the same double: 0.1 stays "0.1",
+            // and no value is rounded.
             char buf[32];
-            std::snprintf(buf, sizeof buf, "%.15g", static_cast<double>(n));
-            if (std::strtod(buf, nullptr) != static_cast<double>(n))
-                std::snprintf(buf, sizeof buf, "%.17g", static_cast<double>(n));
+            for (int digits = 15; digits <= 17; ++digits) {
+                std::snprintf(buf, sizeof buf, "%.*g", digits, static_cast<double>(n));
+                if (std::strtod(buf, nullptr) == static_cast<double>(n)) break;
+            }
             return raw(buf);
         } else {
             return raw(std::to_string(n));
