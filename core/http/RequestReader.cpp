@@ -1,9 +1,3 @@
-// g++ 12 at -O2 warns that Beast's boost::optional content length "may be used uninitialized" where it
-// inlines the parser (a known false positive of boost::optional); the parser is only instantiated here.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 #include "http/RequestReader.h"
 
 #include <boost/asio/buffer.hpp>
@@ -295,7 +289,3 @@ size_t RequestReader::feedChunked(std::string_view data) {
 }
 
 }  // namespace pulse::http
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif

@@ -1,7 +1,17 @@
 #pragma once
 
+// g++ 12 at -O2 warns that Beast's boost::optional content length "may be used uninitialized" where it
+// inlines the parser (a known false positive of boost::optional). Silenced where the parser's templates
+// are included, so it holds in every translation unit they reach (the core compiles in unity batches).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #include <cstddef>
 #include <cstdint>
