@@ -231,18 +231,9 @@ AlertEventRow eventOf(const ResultRow& r) {
     return {r.text("kind"), r.text("at"), r.text("actor"), r.optionalNumber("value"), r.text("detail")};
 }
 
-std::optional<int> optionalInt(const ResultRow& r, const char* column) {
-    auto value = r.optionalInteger(column);
-    return value ? std::optional<int>(static_cast<int>(*value)) : std::nullopt;
-}
-
 DeliveryAttemptRow attemptOf(const ResultRow& r) {
-    return {static_cast<int>(r.integer("attempt")),
-            r.text("started_at"),
-            static_cast<int>(r.integer("duration_ms")),
-            r.text("outcome"),
-            optionalInt(r, "status_code"),
-            r.text("detail")};
+    return {r.int32("attempt"), r.text("started_at"),           r.int32("duration_ms"),
+            r.text("outcome"),  r.optionalInt32("status_code"), r.text("detail")};
 }
 
 DeliveryRow deliveryOf(const ResultRow& r) {
@@ -253,9 +244,9 @@ DeliveryRow deliveryOf(const ResultRow& r) {
     d.channelType = r.text("channel_type");
     d.eventKind = r.text("event_kind");
     d.status = r.text("status");
-    d.attempts = static_cast<int>(r.integer("attempts"));
-    d.maxAttempts = static_cast<int>(r.integer("max_attempts"));
-    d.lastStatusCode = optionalInt(r, "last_status_code");
+    d.attempts = r.int32("attempts");
+    d.maxAttempts = r.int32("max_attempts");
+    d.lastStatusCode = r.optionalInt32("last_status_code");
     d.lastError = r.text("last_error");
     d.idempotencyKey = r.text("idempotency_key");
     d.createdAt = r.text("created_at");

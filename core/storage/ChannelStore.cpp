@@ -65,7 +65,7 @@ ChannelRow channelOf(const ResultRow& r) {
     c.hasSecrets = r.flag("has_secrets");
     c.enabled = r.flag("enabled");
     c.disabledReason = r.optionalText("disabled_reason");
-    c.maxConcurrency = static_cast<int>(r.integer("max_concurrency"));
+    c.maxConcurrency = r.int32("max_concurrency");
     c.createdAt = r.text("created_at");
     c.updatedAt = r.text("updated_at");
     return c;
@@ -80,7 +80,7 @@ RoutingRuleRow routingRuleOf(const ResultRow& r) {
     route.ruleTypesJson = r.text("rule_types");
     route.siteId = r.optionalText("site_id");
     route.tag = r.optionalText("tag");
-    route.throttleS = static_cast<int>(r.integer("throttle_s"));
+    route.throttleS = r.int32("throttle_s");
     route.enabled = r.flag("enabled");
     route.createdAt = r.text("created_at");
     return route;

@@ -87,11 +87,6 @@ const char* kSelectThresholds =
     "coalesce(d.offline_after_s, t.default_offline_after_s) AS offline_after_s FROM pulse.devices d "
     "JOIN pulse.tenants t ON t.id = d.tenant_id WHERE d.id = $1::bigint";
 
-std::optional<int> optionalInt(const ResultRow& r, const char* column) {
-    auto value = r.optionalInteger(column);
-    return value ? std::optional<int>(static_cast<int>(*value)) : std::nullopt;
-}
-
 std::vector<std::string> tagsOf(const std::string& json) {
     std::vector<std::string> tags;
     auto array = Poco::JSON::Parser().parse(json).extract<Poco::JSON::Array::Ptr>();
@@ -109,8 +104,8 @@ DeviceRow deviceOf(const ResultRow& r) {
     d.lastSeenAt = r.optionalText("last_seen_at");
     d.createdAt = r.text("created_at");
     d.decommissionedAt = r.optionalText("decommissioned_at");
-    d.staleAfterS = optionalInt(r, "stale_after_s");
-    d.offlineAfterS = optionalInt(r, "offline_after_s");
+    d.staleAfterS = r.optionalInt32("stale_after_s");
+    d.offlineAfterS = r.optionalInt32("offline_after_s");
     d.tenantId = r.text("tenant_id");
     return d;
 }

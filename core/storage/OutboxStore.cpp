@@ -52,15 +52,15 @@ ClaimedDelivery claimedOf(const ResultRow& r) {
     c.alertId = r.integer("alert_id");
     c.idempotencyKey = r.text("idempotency_key");
     c.payload = r.text("payload");
-    c.attempts = static_cast<int>(r.integer("attempts"));
-    c.maxAttempts = static_cast<int>(r.integer("max_attempts"));
+    c.attempts = r.int32("attempts");
+    c.maxAttempts = r.int32("max_attempts");
     c.channelId = r.text("channel_id");
     c.channelName = r.text("channel_name");
     c.channelType = r.text("channel_type");
     c.channelConfigJson = r.text("channel_config");
     c.channelSealedSecretsHex = r.optionalText("channel_secrets");
     c.channelUpdatedAt = r.text("channel_updated_at");
-    c.channelMaxConcurrency = static_cast<int>(r.integer("channel_max_concurrency"));
+    c.channelMaxConcurrency = r.int32("channel_max_concurrency");
     c.channelEnabled = r.flag("channel_enabled");
     c.channelDisabledReason = r.text("channel_disabled_reason");
     return c;

@@ -27,6 +27,15 @@ long long ResultRow::integer(std::string_view column) const {
     return std::stoll(text(column));
 }
 
+std::optional<int> ResultRow::optionalInt32(std::string_view column) const {
+    auto value = optionalInteger(column);
+    return value ? std::optional<int>(static_cast<int>(*value)) : std::nullopt;
+}
+
+int ResultRow::int32(std::string_view column) const {
+    return static_cast<int>(integer(column));
+}
+
 std::optional<double> ResultRow::optionalNumber(std::string_view column) const {
     const auto& value = optionalText(column);
     return value ? std::optional<double>(sqlNumber(*value)) : std::nullopt;

@@ -21,6 +21,9 @@ class ResultRow {
     const std::string& text(std::string_view column) const;
     std::optional<long long> optionalInteger(std::string_view column) const;
     long long integer(std::string_view column) const;
+    // An integer column the schema bounds to int (counts, seconds, attempts, status codes).
+    std::optional<int> optionalInt32(std::string_view column) const;
+    int int32(std::string_view column) const;
     std::optional<double> optionalNumber(std::string_view column) const;  // double precision (sqlNumber)
     double number(std::string_view column) const;
     bool flag(std::string_view column) const;  // a boolean: "t" or "true"

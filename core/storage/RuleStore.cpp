@@ -81,8 +81,8 @@ RuleRow ruleOf(const ResultRow& r) {
     rule.scopeTag = r.optionalText("scope_tag");
     rule.scopeDeviceId = r.optionalInteger("scope_device_id");
     rule.autoClose = r.flag("auto_close");
-    rule.flapThreshold = static_cast<int>(r.integer("flap_threshold"));
-    rule.flapWindowS = static_cast<int>(r.integer("flap_window_s"));
+    rule.flapThreshold = r.int32("flap_threshold");
+    rule.flapWindowS = r.int32("flap_window_s");
     rule.enabled = r.flag("enabled");
     rule.createdAt = r.text("created_at");
     rule.updatedAt = r.text("updated_at");
@@ -103,8 +103,8 @@ ActiveRuleRow activeRuleOf(const ResultRow& r) {
     rule.scopeTag = r.text("scope_tag");
     rule.scopeDeviceId = r.integer("scope_device_id");
     rule.autoClose = r.flag("auto_close");
-    rule.flapThreshold = static_cast<int>(r.integer("flap_threshold"));
-    rule.flapWindowS = static_cast<int>(r.integer("flap_window_s"));
+    rule.flapThreshold = r.int32("flap_threshold");
+    rule.flapWindowS = r.int32("flap_window_s");
     rule.updatedAt = r.text("updated_at");
     return rule;
 }
