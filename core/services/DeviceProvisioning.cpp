@@ -2,6 +2,7 @@
 
 #include "services/DeviceImport.h"
 #include "services/ServiceErrors.h"
+#include "services/Sodium.h"
 #include "services/Tokens.h"
 #include "storage/Database.h"
 #include "storage/DeviceStore.h"
@@ -30,10 +31,6 @@ std::string base64(const unsigned char* data, size_t len, bool url) {
     enc.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(len));
     enc.close();
     return os.str();
-}
-
-void ensureSodium() {
-    if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
 }
 
 // A fresh token and what is stored of it.

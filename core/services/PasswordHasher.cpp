@@ -1,18 +1,10 @@
 #include "services/PasswordHasher.h"
 
-#include <sodium.h>
+#include "services/Sodium.h"
 
 #include <stdexcept>
 
 namespace pulse::services {
-namespace {
-
-void ensureSodium() {
-    static const bool ready = sodium_init() >= 0;
-    if (!ready) throw std::runtime_error("libsodium failed to initialise");
-}
-
-}  // namespace
 
 std::string hashPassword(const std::string& password) {
     ensureSodium();

@@ -2,6 +2,7 @@
 
 #include "storage/PgPool.h"
 #include "storage/ResultRow.h"
+#include "storage/SqlText.h"
 
 #include <string>
 
@@ -13,6 +14,17 @@ const char* kRecordDevicesSeen = "SELECT pulse.record_devices_seen($1::bigint[],
 
 // Devices of every tenant past their stale or offline thresholds.
 const char* kSweepDeviceStatus = "SELECT pulse.sweep_device_status() AS moved";
+
+// Whether the device is the tenant's (a device with no changes yet has an empty history, not a 404).
+const char* kDeviceExists = "SELECT 1 AS found FROM pulse.devices WHERE id = $1::bigint";
+
+// A device's changes newest first (ids grow with time), before the cursor, a page and one
+// more row.
+const std::string kHistoryPage =
+    "SELECT id, from_status, to_status, " + isoTime("at") +
+    " AS at, reason FROM pulse.device_status_history WHERE device_id = $1::bigint "
+    "AND ($2::bigint IS NULL OR id < $2::bigint) ORDER BY id DESC LIMIT "
+    "$3::int";
 
 }  // namespace
 
@@ -29,6 +41,25 @@ int DeviceStatusStore::sweep() {
     PgRows rows;
     pool_.with([&](PgConnection& conn) { rows = conn.query(kSweepDeviceStatus); });
     return static_cast<int>(ResultRow(rows, 0).optionalInteger("moved").value_or(0));
+}
+
+std::optional<Page<StatusChangeRow>> DeviceStatusStore::history(const std::string& tenantId,
+                                                                long long deviceId,
+                                                                std::optional<long long> beforeId,
+                                                                int limit) {
+    std::optional<Page<StatusChangeRow>> page;
+    pool_.withTenant(tenantId, [&](PgConnection& conn) {
+        if (conn.query(kDeviceExists, {std::to_string(deviceId)}).rows.empty()) return;
+        auto rows = conn.query(kHistoryPage,
+                               {std::to_string(deviceId), integerParam(beforeId), std::to_string(limit + 1)});
+        page = pageOf(rowsOf(rows,
+                             [](const ResultRow& r) {
+                                 return StatusChangeRow{r.integer("id"), r.text("from_status"),
+                                                        r.text("to_status"), r.text("at"), r.text("reason")};
+                             }),
+                      limit);
+    });
+    return page;
 }
 
 }  // namespace pulse::storage

@@ -1,5 +1,9 @@
 #pragma once
 
+#include "storage/Page.h"
+
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace pulse::storage {
@@ -12,6 +16,12 @@ struct DeviceSeenRow {
     long long seenMs = 0;
 };
 
+// One change of a device's status, and why (the reason the sweep or the ingest gave).
+struct StatusChangeRow {
+    long long id = 0;  // the cursor: older changes have smaller ids
+    std::string fromStatus, toStatus, at, reason;
+};
+
 // Devices' last-seen times and ONLINE, STALE and OFFLINE status, across tenants through SECURITY DEFINER
 // functions (sql/004) that lock the rows they change and record each transition. Throws DatabaseError.
 class DeviceStatusStore {
@@ -22,6 +32,10 @@ class DeviceStatusStore {
     void recordSeen(const std::vector<DeviceSeenRow>& seen);
     // Moves the devices past their thresholds to STALE or OFFLINE; returns how many moved.
     int sweep();
+    // A device's status changes, newest first, older than the cursor; nullopt when the tenant has no such
+    // device.
+    std::optional<Page<StatusChangeRow>> history(const std::string& tenantId, long long deviceId,
+                                                 std::optional<long long> beforeId, int limit);
 
   private:
     PgPool& pool_;

@@ -48,6 +48,14 @@ const std::string kHourly =
     seriesStatement("hour", "date_trunc('hour', " + timeFromMs("$4") + ")",
                     "min, max, sum / count AS avg, count FROM pulse.telemetry_hourly");
 
+// The metrics a device has readings of: its hourly rollups (the primary key's device_id prefix) name
+// them, one row per metric and hour, so a device's whole history costs one index range.
+const std::string kDeviceMetrics = "SELECT m.name, m.unit, m.description, m.is_boolean, " +
+                                   isoTime("max(h.hour)") +
+                                   " AS last_hour FROM pulse.telemetry_hourly h JOIN pulse.metrics m ON m.id "
+                                   "= h.metric_id WHERE h.device_id "
+                                   "= $1::bigint GROUP BY m.id ORDER BY m.name";
+
 MetricRow metricOf(const ResultRow& r) {
     MetricRow m;
     m.id = r.integer("id");
@@ -96,6 +104,20 @@ std::optional<MetricRow> MetricStore::update(const std::string& tenantId, long l
                                              const std::optional<std::string>& description) {
     return firstOf(pool_.queryAsTenant(tenantId, kUpdateMetric, {std::to_string(id), unit, description}),
                    metricOf);
+}
+
+std::optional<std::vector<DeviceMetricRow>> MetricStore::deviceMetrics(const std::string& tenantId,
+                                                                       long long deviceId) {
+    std::optional<std::vector<DeviceMetricRow>> metrics;
+    pool_.withTenant(tenantId, [&](PgConnection& conn) {
+        auto subjects = conn.query(kSeriesSubjects, {std::to_string(deviceId), ""});
+        if (!ResultRow(subjects, 0).optionalText("device")) return;
+        metrics = rowsOf(conn.query(kDeviceMetrics, {std::to_string(deviceId)}), [](const ResultRow& r) {
+            return DeviceMetricRow{r.text("name"), r.text("unit"), r.text("description"),
+                                   r.flag("is_boolean"), r.text("last_hour")};
+        });
+    });
+    return metrics;
 }
 
 Series<ReadingRow> MetricStore::readings(const std::string& tenantId, const SeriesRange& range) {

@@ -43,6 +43,13 @@ struct HourlyRollupRow {
     long long count = 0;
 };
 
+// A metric a device has reported, and the hour it last did (from the hourly rollups).
+struct DeviceMetricRow {
+    std::string name, unit, description;
+    bool isBoolean = false;
+    std::string lastHour;  // RFC 3339 UTC
+};
+
 // A series read: empty unless both the device and the metric were found.
 template <typename Point>
 struct Series {
@@ -64,6 +71,9 @@ class MetricStore {
     std::optional<MetricRow> update(const std::string& tenantId, long long id,
                                     const std::optional<std::string>& unit,
                                     const std::optional<std::string>& description);
+    // The metrics the device has readings of, by name; nullopt when the tenant has no such device.
+    std::optional<std::vector<DeviceMetricRow>> deviceMetrics(const std::string& tenantId,
+                                                              long long deviceId);
     Series<ReadingRow> readings(const std::string& tenantId, const SeriesRange& range);
     // Hourly buckets that overlap the range (one that began before fromMs covers part of it).
     Series<HourlyRollupRow> hourly(const std::string& tenantId, const SeriesRange& range);

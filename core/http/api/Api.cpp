@@ -504,6 +504,7 @@ void Api::mountAll(Router& router) {
     addUserRoutes(router, *this);
     addTenantRoutes(router, *this);
     addMetricRoutes(router, *this);
+    addFleetRoutes(router, *this);
     addExportRoutes(router, *this);
 }
 

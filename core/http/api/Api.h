@@ -185,6 +185,7 @@ void addSiteRoutes(Router& router, Api& api);
 void addUserRoutes(Router& router, Api& api);
 void addTenantRoutes(Router& router, Api& api);
 void addMetricRoutes(Router& router, Api& api);
+void addFleetRoutes(Router& router, Api& api);
 void addExportRoutes(Router& router, Api& api);
 
 }  // namespace pulse::http

@@ -9,6 +9,7 @@
 #include "services/DeviceImport.h"
 #include "services/DeviceProvisioning.h"
 #include "services/ServiceErrors.h"
+#include "storage/DeviceStatusStore.h"
 #include "storage/DeviceStore.h"
 #include "storage/TenantStore.h"
 
@@ -140,6 +141,30 @@ void addDeviceRoutes(Router& router, Api& api) {
 
     api.route(router, "GET", "/api/v1/devices/{id}", "api.devices.get", Access::Reader,
               [](Call& call) { sendDevice(call, call.numericId("device"), 200); });
+
+    api.route(
+        router, "GET", "/api/v1/devices/{id}/status-history", "api.devices.status_history", Access::Reader,
+        [](Call& call) {
+            long long id = call.numericId("device");
+            int limit = call.limit();
+            auto before = call.idQuery("cursor", "cursor is not one this API returned");
+            auto page =
+                storage::DeviceStatusStore(*call.api.services().pool)
+                    .history(call.tenant(), id,
+                             before ? std::optional<long long>(std::stoll(*before)) : std::nullopt, limit);
+            if (!page) throw ApiError(404, "Not Found", "no such device");
+            Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
+            for (const auto& c : page->rows) {
+                Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+                o->set("from", c.fromStatus);
+                o->set("to", c.toStatus);
+                o->set("at", c.at);
+                o->set("reason", c.reason);
+                items->add(o);
+            }
+            call.sendPage(items, page->more ? std::optional<std::string>(std::to_string(page->rows.back().id))
+                                            : std::nullopt);
+        });
 
     api.route(router, "POST", "/api/v1/devices", "api.devices.create", Access::TenantAdmin, [](Call& call) {
         auto body = parseNewDevice(call.bodyText());

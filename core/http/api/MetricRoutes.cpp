@@ -82,6 +82,25 @@ void addMetricRoutes(Router& router, Api& api) {
         sendObject(call.ex, 200, describe(*metric));
     });
 
+    api.route(router, "GET", "/api/v1/devices/{id}/metrics", "api.devices.metrics", Access::Reader,
+              [](Call& call) {
+                  long long device = call.numericId("device");
+                  auto metrics =
+                      storage::MetricStore(*call.api.services().pool).deviceMetrics(call.tenant(), device);
+                  if (!metrics) throw ApiError(404, "Not Found", "no such device");
+                  Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
+                  for (const auto& m : *metrics) {
+                      Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+                      o->set("name", m.name);
+                      o->set("unit", m.unit);
+                      o->set("description", m.description);
+                      o->set("boolean", m.isBoolean);
+                      o->set("last_hour", m.lastHour);
+                      items->add(o);
+                  }
+                  call.sendPage(items, std::nullopt);
+              });
+
     api.route(
         router, "GET", "/api/v1/devices/{id}/telemetry", "api.devices.telemetry", Access::Reader,
         [](Call& call) {
