@@ -10,6 +10,7 @@ REQUIRED_PACKAGES=(
     libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libpq-dev libsodium-dev libsimdjson-dev
     postgresql postgresql-contrib mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev prometheus
     clang libc++-14-dev libc++abi-14-dev libclang-rt-14-dev clang-format json-schema-test-suite
+    chromium fonts-dejavu-core
 )
 
 # npm for the OpenAPI linter (tests/openapi): Debian's nodejs and npm unless a Node.js with npm is there.
@@ -19,6 +20,32 @@ ensure_npm() {
     REQUIRED_PACKAGES=(nodejs npm)
     ensure_packages
     REQUIRED_PACKAGES=("${saved[@]}")
+}
+
+# The console (spa/) builds with Vite 8, which needs Node.js ^20.19 or >= 22.12.
+SPA_NODE_RANGE="^20.19.0 || >=22.12.0"
+
+# Builds spa/dist when anything it is built from changed since the last build (the inputs' hash is kept in
+# spa/.dist-inputs, outside what pulsed serves): npm ci when the lock file changed, then the type check, the
+# bundle and its size budget (spa/package.json "build").
+build_spa() {
+    ensure_npm
+    node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>22||(a===22&&b>=12)||(a===20&&b>=19)?0:1)' ||
+        die "the console needs Node.js $SPA_NODE_RANGE to build, and this machine has $(node --version): install a newer Node.js (for example from nodejs.org or NodeSource), then run this again"
+    local spa="$PULSE_ROOT/spa" inputs
+    inputs="$(cd "$PULSE_ROOT" && find spa/src spa/public spa/scripts spa/index.html spa/package-lock.json spa/vite.config.ts \
+        spa/tsconfig.json docs/openapi.json -type f ! -name schema.gen.ts -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+    if [ ! -x "$spa/node_modules/.bin/vite" ] || [ "$spa/package-lock.json" -nt "$spa/node_modules/.package-lock.json" ]; then
+        log "installing the console's packages (npm ci)"
+        (cd "$spa" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in spa/"
+    fi
+    if [ -f "$spa/dist/index.html" ] && [ -f "$spa/.dist-inputs" ] && [ "$(cat "$spa/.dist-inputs")" = "$inputs" ]; then
+        log "the console (spa/dist) is current"
+        return 0
+    fi
+    log "building the console (spa/dist)"
+    (cd "$spa" && npm run --silent build) || die "the console's build failed"
+    echo "$inputs" >"$spa/.dist-inputs"
 }
 
 log() { printf '\033[1m[pulse]\033[0m %s\n' "$*" >&2; }

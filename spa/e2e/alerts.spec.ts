@@ -1,0 +1,103 @@
+// The alert inbox: severity tabs and filters, an alert's history and comments, bulk actions, the keys,
+// and phone width.
+import { expectAccessible } from './support/axe';
+import { raiseAlert } from './support/scene';
+import { expect, screenshot, signIn, test } from './support/test';
+
+test.describe.configure({ mode: 'serial' });
+
+let ids: { boiler1: number; boiler2: number; chiller: number };
+
+test.beforeAll(async ({ admin, pulse }) => {
+  ids = {
+    boiler1: await raiseAlert(admin, pulse, 'boiler-1', 'flow_temp', 'CRITICAL'),
+    boiler2: await raiseAlert(admin, pulse, 'boiler-2', 'return_temp', 'HIGH'),
+    chiller: await raiseAlert(admin, pulse, 'chiller-1', 'coolant_temp', 'HIGH'),
+  };
+});
+
+test('tabs and filters narrow the inbox; a row opens to its history and takes a comment', async ({ page, pulse }) => {
+  await signIn(page, pulse.admin.email, pulse.admin.password);
+  await page.goto('/alerts');
+  const inbox = page.getByRole('table', { name: 'Alerts' });
+  await expect(inbox.getByRole('row')).toHaveCount(4); // the header and three alerts
+  await page.getByRole('tab', { name: 'Critical' }).click();
+  await expect(inbox.getByRole('row')).toHaveCount(2);
+  await expect(inbox).toContainText('boiler-1');
+  await page.getByRole('tab', { name: 'All' }).click();
+  await expect(inbox.getByRole('row')).toHaveCount(4);
+  await expectAccessible(page, 'alert inbox');
+  await screenshot(page, 'alerts');
+
+  await page.getByTestId(`alert-${ids.chiller}`).getByRole('button', { name: 'coolant_temp 95 > 80' }).click();
+  const detail = page.getByTestId(`alert-detail-${ids.chiller}`);
+  await expect(detail.getByRole('listitem').filter({ hasText: 'opened' })).toBeVisible();
+  await detail.getByLabel('Comment').fill('technician on the way');
+  await detail.getByRole('button', { name: 'Comment' }).click();
+  await expect(detail.getByRole('listitem').filter({ hasText: 'commented' })).toContainText('technician on the way');
+  await expect(detail.getByLabel('Comment')).toHaveValue('');
+  // The demo tenant routes every alert to its server-log channel: one delivery, each attempt with its answer.
+  const delivery = detail.locator('details').filter({ hasText: 'Server log (log): OPENED' });
+  await expect(delivery).toContainText('DONE', { timeout: 15_000 });
+  await delivery.locator('summary').click();
+  await expect(delivery.getByRole('table', { name: 'Attempts to Server log' })).toContainText('DELIVERED');
+  await expectAccessible(page, 'alert detail');
+  await screenshot(page, 'alert-detail');
+});
+
+test('bulk acknowledge, then close, moves alerts between the status filters', async ({ page, pulse }) => {
+  await signIn(page, pulse.admin.email, pulse.admin.password);
+  await page.goto('/alerts');
+  await page.getByLabel(/Select alert .*boiler-2/).check();
+  await page.getByLabel(/Select alert .*chiller-1/).check();
+  await page.getByRole('group', { name: 'Actions on the selected alerts' }).getByRole('button', { name: 'Acknowledge' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'acknowledge: 2 changed' })).toBeVisible();
+  const inbox = page.getByRole('table', { name: 'Alerts' });
+  await expect(inbox.getByRole('row')).toHaveCount(2);
+  await page.getByLabel('Status').selectOption('ACKNOWLEDGED');
+  await expect(inbox.getByRole('row')).toHaveCount(3);
+  await page.getByLabel('Select all listed alerts').check();
+  await page.getByRole('group', { name: 'Actions on the selected alerts' }).getByRole('button', { name: 'Close' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'close: 2 changed' })).toBeVisible();
+  await expect(page.getByText('No alert matches.')).toBeVisible();
+  await page.getByLabel('Status').selectOption('CLOSED');
+  await expect(inbox.getByRole('row')).toHaveCount(3);
+});
+
+test('the keys: ? shows them, j/k move, x selects, a acknowledges', async ({ page, pulse, admin }) => {
+  await raiseAlert(admin, pulse, 'meter-1', 'current', 'LOW');
+  await signIn(page, pulse.admin.email, pulse.admin.password);
+  await page.goto('/alerts');
+  const inbox = page.getByRole('table', { name: 'Alerts' });
+  await expect(inbox.getByRole('row')).toHaveCount(3); // boiler-1 and meter-1 are open
+  await page.keyboard.press('?');
+  await expect(page.getByRole('dialog', { name: 'Keyboard' })).toBeVisible();
+  await page.keyboard.press('?');
+  await expect(page.getByRole('dialog', { name: 'Keyboard' })).toBeHidden();
+  await page.keyboard.press('j');
+  await page.keyboard.press('k');
+  await page.keyboard.press('j');
+  await page.keyboard.press('x');
+  const second = inbox.getByRole('row').nth(2);
+  await expect(second).toHaveAttribute('aria-selected', 'true');
+  const summary = (await second.getByRole('button').textContent()) ?? '';
+  await page.keyboard.press('a');
+  await expect(page.getByRole('status').filter({ hasText: 'acknowledge: 1 changed' })).toBeVisible();
+  await expect(inbox.getByRole('row')).toHaveCount(2);
+  await expect(inbox).not.toContainText(summary);
+});
+
+test('the inbox is usable at phone width', async ({ page, pulse }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await signIn(page, pulse.admin.email, pulse.admin.password);
+  await page.getByRole('button', { name: 'Menu' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Alerts' }).click();
+  const inbox = page.getByRole('table', { name: 'Alerts' });
+  await expect(inbox.getByRole('row')).toHaveCount(2);
+  const box = await inbox.boundingBox();
+  expect(box!.width).toBeLessThanOrEqual(390);
+  await page.getByLabel(/Select alert/).first().check();
+  await expect(page.getByRole('group', { name: 'Actions on the selected alerts' }).getByRole('button', { name: 'Acknowledge' })).toBeInViewport();
+  await expectAccessible(page, 'alert inbox at phone width');
+  await screenshot(page, 'alerts-phone');
+});

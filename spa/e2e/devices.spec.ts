@@ -1,0 +1,81 @@
+// Devices: the server filters the list; the detail pane's tabs show status history, telemetry charts, the
+// device's alerts, and its credentials (a rotated token shown once), decommission behind a confirmation.
+import { ingest } from './support/api';
+import { expectAccessible } from './support/axe';
+import { deviceByName, raiseAlert } from './support/scene';
+import { expect, screenshot, signIn, test } from './support/test';
+
+test('the list filters on the server and the detail pane shows a device', async ({ page, pulse, admin }) => {
+  for (const [name, t] of [['boiler-1', 61], ['boiler-2', 58]] as const) {
+    const base = Date.now() - 30 * 60_000;
+    await ingest(
+      pulse.baseURL,
+      pulse.deviceTokens[name]!,
+      Array.from({ length: 30 }, (_, i) => ({ ts: base + i * 60_000, values: { temperature: t + Math.sin(i / 3) * 4, pressure: 1.2 } })),
+    );
+  }
+  await raiseAlert(admin, pulse, 'boiler-2', 'flow_temp');
+  await signIn(page, pulse.admin.email, pulse.admin.password);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Devices' }).click();
+  await expect(page.getByTestId('device-count')).toHaveText('5 shown');
+
+  await page.getByLabel('Name starts with').fill('boiler');
+  await expect(page.getByTestId('device-count')).toHaveText('2 shown');
+  await expect(page).toHaveURL(/q=boiler/);
+  await page.getByLabel('Status').selectOption('OFFLINE');
+  await expect(page.getByTestId('device-count')).toHaveText('0 shown');
+  await expect(page.getByText('No device matches.')).toBeVisible();
+  await page.getByLabel('Status').selectOption('');
+  await expectAccessible(page, 'devices');
+
+  await page.getByRole('link', { name: 'boiler-2' }).click();
+  const detail = page.getByRole('article', { name: 'boiler-2' });
+  await expect(detail.getByText('ONLINE').first()).toBeVisible();
+  await expect(detail.getByRole('table', { name: 'Status history' })).toContainText('OFFLINE');
+
+  await detail.getByRole('tab', { name: 'Telemetry' }).click();
+  await expect(detail.getByRole('img', { name: /^temperature: \d+ points$/ })).toBeVisible();
+  await expect(detail.getByRole('img', { name: /^pressure: \d+ points$/ })).toBeVisible();
+  await expect(page).toHaveURL(/tab=telemetry/);
+  await screenshot(page, 'device-telemetry');
+  await detail.getByLabel('Range').selectOption('7d');
+  await expect(detail.getByRole('img', { name: /^temperature: \d+ points$/ })).toBeVisible();
+  await expectAccessible(page, 'device telemetry');
+
+  await detail.getByRole('tab', { name: 'Alerts' }).click();
+  await expect(detail.getByRole('table', { name: "The device's alerts" })).toContainText('flow_temp 95 > 80');
+});
+
+test('credentials: a rotated token is shown once and works; decommission asks first', async ({ page, pulse, admin }) => {
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  const d = await deviceByName(admin, 'meter-2');
+  await signIn(page, pulse.admin.email, pulse.admin.password);
+  await page.goto(`/devices/${d.id}?tab=credentials`);
+  const detail = page.getByRole('article', { name: 'meter-2' });
+  await detail.getByRole('button', { name: 'Rotate token' }).click();
+  const token = (await detail.getByTestId('secret-value').textContent()) ?? '';
+  expect(token).toMatch(/^pt_/);
+  await detail.getByRole('button', { name: 'Copy' }).click();
+  await expect(detail.getByRole('button', { name: 'Copied' })).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(token);
+  await expectAccessible(page, 'device credentials');
+  await screenshot(page, 'device-credentials');
+  await ingest(pulse.baseURL, token, { power: 1 }); // the new token works
+
+  // Cancelling changes nothing; confirming decommissions.
+  await detail.getByRole('button', { name: 'Decommission' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  await expect(detail.getByText('Decommissioned')).toHaveCount(0);
+  await detail.getByRole('button', { name: 'Decommission' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Decommission' }).click();
+  await expect(detail.getByText(/Decommissioned .*: it can no longer send readings/)).toBeVisible();
+});
+
+test('a customer is not offered what only a tenant-admin may do', async ({ page, admin }) => {
+  await admin.post('/api/v1/users', { email: 'viewer@demo.test', display_name: 'Viewer', role: 'customer', password: 'viewer-password-1' });
+  const d = await deviceByName(admin, 'chiller-1');
+  await signIn(page, 'viewer@demo.test', 'viewer-password-1');
+  await page.goto(`/devices/${d.id}?tab=credentials`);
+  await expect(page.getByText("Only a tenant-admin manages a device's credentials.")).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Rotate token' })).toHaveCount(0);
+});

@@ -1,0 +1,67 @@
+// Server state the pages share, one query key per resource so a change made on one page refreshes the
+// others that show it.
+import { useQuery } from '@tanstack/react-query';
+import { get } from './client';
+import type { AlertList, Device, DeviceList, FleetSummary, MetricList, SiteList } from './types';
+
+export const keys = {
+  summary: ['fleet-summary'] as const,
+  devices: (filter: object) => ['devices', filter] as const,
+  device: (id: number) => ['device', id] as const,
+  alerts: (filter: object) => ['alerts', filter] as const,
+  sites: ['sites'] as const,
+  metrics: ['metrics'] as const,
+};
+
+// Until the console's live stream lands, pages that must stay current poll this often.
+export const LIVE_REFRESH_MS = 5000;
+
+export function useFleetSummary() {
+  return useQuery({
+    queryKey: keys.summary,
+    queryFn: ({ signal }) => get<FleetSummary>('/api/v1/fleet/summary', undefined, signal),
+    refetchInterval: LIVE_REFRESH_MS,
+  });
+}
+
+export interface AlertFilter {
+  status?: string;
+  severity?: string;
+  site_id?: string;
+  device_id?: number;
+  limit?: number;
+}
+
+export function useAlerts(filter: AlertFilter, live = true) {
+  return useQuery({
+    queryKey: keys.alerts(filter),
+    queryFn: ({ signal }) => get<AlertList>('/api/v1/alerts', { ...filter }, signal),
+    refetchInterval: live ? LIVE_REFRESH_MS : false,
+  });
+}
+
+export function useDevice(id: number) {
+  return useQuery({
+    queryKey: keys.device(id),
+    queryFn: ({ signal }) => get<Device>(`/api/v1/devices/${id}`, undefined, signal),
+    refetchInterval: LIVE_REFRESH_MS,
+  });
+}
+
+export function useSites() {
+  return useQuery({
+    queryKey: keys.sites,
+    queryFn: ({ signal }) => get<SiteList>('/api/v1/sites', undefined, signal),
+    staleTime: 60_000,
+  });
+}
+
+export function useMetricCatalog() {
+  return useQuery({
+    queryKey: keys.metrics,
+    queryFn: ({ signal }) => get<MetricList>('/api/v1/metrics', { limit: 200 }, signal),
+    staleTime: 60_000,
+  });
+}
+
+export type { DeviceList };

@@ -1,0 +1,28 @@
+// The API's shapes, generated from docs/openapi.json at build time (npm run api-types): a change to the API
+// that the console does not follow fails its type check.
+import type { components } from './schema.gen';
+
+type S = components['schemas'];
+export type Principal = S['Principal'];
+export type Role = S['Role'];
+export type Device = S['Device'];
+export type DeviceList = S['DeviceList'];
+export type DeviceStatus = S['DeviceStatus'];
+export type NewDevice = S['NewDevice'];
+export type Alert = S['Alert'];
+export type AlertList = S['AlertList'];
+export type AlertDetail = S['AlertDetail'];
+export type Severity = S['Severity'];
+export type Site = S['Site'];
+export type SiteList = S['SiteList'];
+export type Metric = S['Metric'];
+export type MetricList = S['MetricList'];
+export type TelemetryPage = S['TelemetryPage'];
+export type FleetSummary = S['FleetSummary'];
+export type DeliveryList = S['DeliveryList'];
+export type BulkAlertResult = S['BulkAlertResult'];
+
+export const SEVERITIES: Severity[] = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFO'];
+export const DEVICE_STATUSES: DeviceStatus[] = ['ONLINE', 'STALE', 'OFFLINE'];
+export type StatusChangeList = S['StatusChangeList'];
+export type DeviceMetricList = S['DeviceMetricList'];

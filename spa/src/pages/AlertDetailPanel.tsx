@@ -1,0 +1,136 @@
+// One alert, expanded: what happened to it (events, comments among them), every notification delivery with
+// each attempt and the other side's answer, and a comment box that keeps what was typed if sending fails.
+import { useQuery } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { get, post } from '../api/client';
+import type { AlertDetail, DeliveryList } from '../api/types';
+import { can, usePrincipal } from '../auth/session';
+import { ProblemMessage, fieldProblem } from '../components/Problem';
+import { TimeAgo } from '../components/TimeAgo';
+
+function eventText(kind: string, detail: Record<string, unknown>, value: number | null): string {
+  const text = typeof detail.text === 'string' ? detail.text : '';
+  switch (kind) {
+    case 'COMMENTED':
+      return text;
+    case 'FIRING':
+    case 'OPENED':
+    case 'CLEARED':
+      return value === null ? '' : `value ${value}`;
+    default: {
+      const parts = Object.entries(detail).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+      return parts.join(', ');
+    }
+  }
+}
+
+export function AlertDetailPanel({ id, onChanged }: { id: number; onChanged: () => void }) {
+  const principal = usePrincipal();
+  const alert = useQuery({
+    queryKey: ['alert', id],
+    queryFn: ({ signal }) => get<AlertDetail>(`/api/v1/alerts/${id}`, undefined, signal),
+  });
+  const deliveries = useQuery({
+    queryKey: ['alert', id, 'deliveries'],
+    queryFn: ({ signal }) => get<DeliveryList>(`/api/v1/alerts/${id}/deliveries`, undefined, signal),
+  });
+  const [comment, setComment] = useState('');
+  const [commentError, setCommentError] = useState<unknown>(null);
+  const [sending, setSending] = useState(false);
+
+  const send = async (e: FormEvent) => {
+    e.preventDefault();
+    setSending(true);
+    setCommentError(null);
+    try {
+      await post(`/api/v1/alerts/${id}/comments`, { text: comment });
+      setComment('');
+      await alert.refetch();
+      onChanged();
+    } catch (err) {
+      setCommentError(err); // the text stays in the box
+    } finally {
+      setSending(false);
+    }
+  };
+
+  if (alert.error) return <ProblemMessage error={alert.error} />;
+  if (!alert.data) return <p className="muted">Loading…</p>;
+  const a = alert.data;
+  return (
+    <div className="alert-detail" data-testid={`alert-detail-${id}`}>
+      <p>
+        <strong>{a.summary}</strong> — rule <em>{a.rule.name}</em> ({a.rule.type}), last value {a.last_value ?? '–'}, condition{' '}
+        {a.condition}
+        {a.assignee_id && <>, assigned{a.assignee_id === principal.id ? ' to you' : ''}</>}
+      </p>
+      <h3>History</h3>
+      <ol className="events">
+        {a.events.map((ev, i) => (
+          <li key={i}>
+            <TimeAgo at={ev.at} /> <strong>{ev.kind.toLowerCase()}</strong>
+            {ev.actor && <span className="muted"> by {ev.actor}</span>}{' '}
+            <span>{eventText(ev.kind, ev.detail as Record<string, unknown>, ev.value)}</span>
+          </li>
+        ))}
+      </ol>
+      {can(principal, 'change') && (
+        <form onSubmit={send} className="row">
+          <label htmlFor={`comment-${id}`} className="visually-hidden">
+            Comment
+          </label>
+          <textarea
+            id={`comment-${id}`}
+            rows={2}
+            cols={50}
+            placeholder="Add a comment"
+            value={comment}
+            aria-invalid={Boolean(fieldProblem(commentError, 'text'))}
+            onChange={(e) => setComment(e.target.value)}
+          />
+          <button type="submit" disabled={sending || comment.trim() === ''}>
+            Comment
+          </button>
+          <ProblemMessage error={commentError} />
+        </form>
+      )}
+      <h3>Deliveries</h3>
+      <ProblemMessage error={deliveries.error} />
+      {deliveries.data && deliveries.data.items.length === 0 && <p className="muted">No notification was sent for this alert.</p>}
+      {deliveries.data?.items.map((d) => (
+        <details key={d.id}>
+          <summary>
+            {d.channel.name} ({d.channel.type}): {d.event} — {d.status}, {d.attempts}/{d.max_attempts} attempts
+            {d.last_error && <span className="problem"> {d.last_error}</span>}
+          </summary>
+          <table aria-label={`Attempts to ${d.channel.name}`}>
+            <thead>
+              <tr>
+                <th scope="col">#</th>
+                <th scope="col">When</th>
+                <th scope="col">Outcome</th>
+                <th scope="col">Answer</th>
+                <th scope="col">Took</th>
+              </tr>
+            </thead>
+            <tbody>
+              {d.attempt_log.map((t) => (
+                <tr key={t.attempt}>
+                  <td>{t.attempt}</td>
+                  <td>
+                    <TimeAgo at={t.started_at} />
+                  </td>
+                  <td>{t.outcome}</td>
+                  <td>
+                    {t.status_code ?? ''} {t.detail}
+                  </td>
+                  <td>{t.duration_ms} ms</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      ))}
+    </div>
+  );
+}

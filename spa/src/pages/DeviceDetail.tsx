@@ -1,0 +1,228 @@
+// One device: overview (status, thresholds, status history), telemetry charts, its alerts, and its
+// credentials (rotate: the new token shown once; revoke), decommission behind a confirmation.
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { lazy, Suspense, useState } from 'react';
+import { Link, useSearchParams } from 'react-router-dom';
+import { get, post } from '../api/client';
+import { useAlerts, useDevice, useSites } from '../api/queries';
+import type { Device, NewDevice, StatusChangeList } from '../api/types';
+import { can, usePrincipal } from '../auth/session';
+import { SeverityBadge, StatusBadge } from '../components/Badges';
+import { ConfirmButton } from '../components/ConfirmButton';
+import { ProblemMessage } from '../components/Problem';
+import { SecretOnce } from '../components/SecretOnce';
+import { TimeAgo } from '../components/TimeAgo';
+
+// uPlot loads with the telemetry tab, not with the console.
+const DeviceTelemetry = lazy(() => import('./DeviceTelemetry'));
+
+const TABS = ['overview', 'telemetry', 'alerts', 'credentials'] as const;
+type Tab = (typeof TABS)[number];
+
+export function DeviceDetail({ id, onClose }: { id: number; onClose: () => void }) {
+  const device = useDevice(id);
+  const [params, setParams] = useSearchParams();
+  const tab: Tab = (TABS as readonly string[]).includes(params.get('tab') ?? '') ? (params.get('tab') as Tab) : 'overview';
+  const selectTab = (t: Tab) => {
+    const next = new URLSearchParams(params);
+    if (t === 'overview') next.delete('tab');
+    else next.set('tab', t);
+    setParams(next, { replace: true });
+  };
+
+  if (device.error) return <ProblemMessage error={device.error} />;
+  if (!device.data) return <p className="muted">Loading…</p>;
+  const d = device.data;
+  return (
+    <article className="panel" aria-labelledby="device-title">
+      <div className="row">
+        <h1 id="device-title">{d.name}</h1>
+        <StatusBadge status={d.status} />
+        <span className="spacer" />
+        <button onClick={onClose} aria-label="Close the device">
+          Close
+        </button>
+      </div>
+      {d.decommissioned_at && (
+        <p className="problem">
+          Decommissioned <TimeAgo at={d.decommissioned_at} />: it can no longer send readings.
+        </p>
+      )}
+      <div className="tabs" role="tablist" aria-label="Device">
+        {TABS.map((t) => (
+          <button key={t} role="tab" id={`tab-${t}`} aria-selected={tab === t} aria-controls={`panel-${t}`} onClick={() => selectTab(t)}>
+            {t[0]!.toUpperCase() + t.slice(1)}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
+        {tab === 'overview' && <OverviewTab device={d} />}
+        {tab === 'telemetry' && (
+          <Suspense fallback={<p className="muted">Loading charts…</p>}>
+            <DeviceTelemetry deviceId={d.id} />
+          </Suspense>
+        )}
+        {tab === 'alerts' && <AlertsTab deviceId={d.id} />}
+        {tab === 'credentials' && <CredentialsTab device={d} />}
+      </div>
+    </article>
+  );
+}
+
+function OverviewTab({ device: d }: { device: Device }) {
+  const sites = useSites();
+  const history = useQuery({
+    queryKey: ['device-status-history', d.id],
+    queryFn: ({ signal }) => get<StatusChangeList>(`/api/v1/devices/${d.id}/status-history`, { limit: 20 }, signal),
+  });
+  const site = sites.data?.items.find((s) => s.id === d.site_id);
+  return (
+    <>
+      <dl className="facts">
+        <dt>Last seen</dt>
+        <dd>
+          <TimeAgo at={d.last_seen_at} />
+        </dd>
+        <dt>Site</dt>
+        <dd>{site ? `${site.name} (${site.time_zone})` : <span className="muted">none</span>}</dd>
+        <dt>Tags</dt>
+        <dd>{d.tags.length ? d.tags.join(', ') : <span className="muted">none</span>}</dd>
+        <dt>Stale after</dt>
+        <dd>{d.stale_after_s ? `${d.stale_after_s} s` : <span className="muted">the tenant's default</span>}</dd>
+        <dt>Offline after</dt>
+        <dd>{d.offline_after_s ? `${d.offline_after_s} s` : <span className="muted">the tenant's default</span>}</dd>
+        <dt>Created</dt>
+        <dd>
+          <TimeAgo at={d.created_at} />
+        </dd>
+      </dl>
+      <h2>Status history</h2>
+      <ProblemMessage error={history.error} />
+      {history.data && history.data.items.length === 0 && <p className="muted">No status change yet.</p>}
+      {history.data && history.data.items.length > 0 && (
+        <table aria-label="Status history">
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">Change</th>
+              <th scope="col">Why</th>
+            </tr>
+          </thead>
+          <tbody>
+            {history.data.items.map((c, i) => (
+              <tr key={`${c.at}-${i}`}>
+                <td>
+                  <TimeAgo at={c.at} />
+                </td>
+                <td>
+                  <StatusBadge status={c.from} /> → <StatusBadge status={c.to} />
+                </td>
+                <td>{c.reason}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
+
+function AlertsTab({ deviceId }: { deviceId: number }) {
+  const alerts = useAlerts({ device_id: deviceId, limit: 50 });
+  if (alerts.error) return <ProblemMessage error={alerts.error} />;
+  if (!alerts.data) return <p className="muted">Loading…</p>;
+  if (alerts.data.items.length === 0) return <p className="muted">This device has no alerts.</p>;
+  return (
+    <table aria-label="The device's alerts">
+      <thead>
+        <tr>
+          <th scope="col">Severity</th>
+          <th scope="col">Alert</th>
+          <th scope="col">Status</th>
+          <th scope="col">Opened</th>
+        </tr>
+      </thead>
+      <tbody>
+        {alerts.data.items.map((a) => (
+          <tr key={a.id}>
+            <td>
+              <SeverityBadge severity={a.severity} />
+            </td>
+            <td>
+              <Link to={`/alerts?open=${a.id}`}>{a.summary}</Link>
+            </td>
+            <td>{a.status}</td>
+            <td>
+              <TimeAgo at={a.opened_at} />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function CredentialsTab({ device: d }: { device: Device }) {
+  const principal = usePrincipal();
+  const client = useQueryClient();
+  const [token, setToken] = useState<NewDevice | null>(null);
+  const refresh = () => {
+    client.invalidateQueries({ queryKey: ['device', d.id] });
+    client.invalidateQueries({ queryKey: ['devices'] });
+  };
+  const rotate = useMutation({
+    mutationFn: () => post<NewDevice>(`/api/v1/devices/${d.id}/rotate-token`),
+    onSuccess: (n) => {
+      setToken(n);
+      refresh();
+    },
+  });
+  if (!can(principal, 'administer'))
+    return <p className="muted">Only a tenant-admin manages a device's credentials.</p>;
+  if (d.decommissioned_at) return <p className="muted">A decommissioned device has no credentials.</p>;
+  return (
+    <>
+      <p>
+        The device signs in with a token: over HTTP as <code className="mono">Authorization: Bearer …</code>, over MQTT as
+        the password of its MQTT user.
+      </p>
+      {token && (
+        <>
+          <SecretOnce label="The new token" value={token.token} />
+          <p className="muted">
+            MQTT user <code className="mono">{token.mqtt_username}</code>; the old token no longer works.
+          </p>
+        </>
+      )}
+      <ProblemMessage error={rotate.error} />
+      <div className="row">
+        <button className="primary" onClick={() => rotate.mutate()} disabled={rotate.isPending}>
+          Rotate token
+        </button>
+        <ConfirmButton
+          label="Revoke token"
+          title={`Revoke ${d.name}'s token?`}
+          message="The device can no longer send readings until it gets a new token (Rotate token)."
+          confirmLabel="Revoke"
+          danger
+          onConfirm={async () => {
+            await post(`/api/v1/devices/${d.id}/revoke`);
+            setToken(null);
+            refresh();
+          }}
+        />
+        <ConfirmButton
+          label="Decommission"
+          title={`Decommission ${d.name}?`}
+          message="Its credentials are revoked for good and it leaves the fleet's counts; its history is kept."
+          confirmLabel="Decommission"
+          danger
+          onConfirm={async () => {
+            await post(`/api/v1/devices/${d.id}/decommission`);
+            refresh();
+          }}
+        />
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,160 @@
+// The devices: filtered on the server (status, site, tag, name), paged by cursor so 10,000 devices cost
+// what one page does, and a detail pane beside the list for the one selected (/devices/:id).
+import { useInfiniteQuery } from '@tanstack/react-query';
+import { useEffect, useState } from 'react';
+import { Link, useNavigate, useParams, useSearchParams } from 'react-router-dom';
+import { get } from '../api/client';
+import { useSites } from '../api/queries';
+import { DEVICE_STATUSES, type DeviceList } from '../api/types';
+import { StatusBadge } from '../components/Badges';
+import { ProblemMessage, fieldProblem } from '../components/Problem';
+import { TimeAgo } from '../components/TimeAgo';
+import { DeviceDetail } from './DeviceDetail';
+import styles from './Devices.module.css';
+
+const PAGE = 100;
+
+export function Devices() {
+  const { id } = useParams();
+  const selected = id ? Number(id) : undefined;
+  const [params, setParams] = useSearchParams();
+  const navigate = useNavigate();
+  const filter = {
+    status: params.get('status') ?? '',
+    site_id: params.get('site_id') ?? '',
+    tag: params.get('tag') ?? '',
+    q: params.get('q') ?? '',
+  };
+  // The name box filters as the user types, a moment after they pause.
+  const [name, setName] = useState(filter.q);
+  useEffect(() => {
+    const t = setTimeout(() => setFilter('q', name), 300);
+    return () => clearTimeout(t);
+  }, [name]); // eslint-disable-line react-hooks/exhaustive-deps -- setFilter reads the newest params itself
+
+  function setFilter(key: keyof typeof filter, value: string) {
+    setParams(
+      (current) => {
+        if ((current.get(key) ?? '') === value) return current;
+        const next = new URLSearchParams(current);
+        if (value) next.set(key, value);
+        else next.delete(key);
+        return next;
+      },
+      { replace: true },
+    );
+  }
+
+  const sites = useSites();
+  const devices = useInfiniteQuery({
+    queryKey: ['devices', filter],
+    queryFn: ({ pageParam, signal }) =>
+      get<DeviceList>('/api/v1/devices', { ...filter, limit: PAGE, cursor: pageParam }, signal),
+    initialPageParam: '' as string,
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+  });
+  const rows = devices.data?.pages.flatMap((p) => p.items) ?? [];
+  const siteName = new Map((sites.data?.items ?? []).map((s) => [s.id, s.name]));
+  const search = params.toString() ? `?${params.toString()}` : '';
+
+  return (
+    <section className={selected ? styles.split : undefined}>
+      <div className={styles.list}>
+        <h1>Devices</h1>
+        <form className="toolbar" role="search" onSubmit={(e) => e.preventDefault()}>
+          <div>
+            <label htmlFor="device-name">Name starts with</label>
+            <input id="device-name" value={name} onChange={(e) => setName(e.target.value)} />
+          </div>
+          <div>
+            <label htmlFor="device-status">Status</label>
+            <select id="device-status" value={filter.status} onChange={(e) => setFilter('status', e.target.value)}>
+              <option value="">any</option>
+              {DEVICE_STATUSES.map((s) => (
+                <option key={s} value={s}>
+                  {s}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div>
+            <label htmlFor="device-site">Site</label>
+            <select id="device-site" value={filter.site_id} onChange={(e) => setFilter('site_id', e.target.value)}>
+              <option value="">any</option>
+              {(sites.data?.items ?? []).map((s) => (
+                <option key={s.id} value={s.id}>
+                  {s.name}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div>
+            <label htmlFor="device-tag">Tag</label>
+            <input
+              id="device-tag"
+              defaultValue={filter.tag}
+              aria-invalid={Boolean(fieldProblem(devices.error, 'tag'))}
+              onBlur={(e) => setFilter('tag', e.target.value.trim())}
+              onKeyDown={(e) => e.key === 'Enter' && setFilter('tag', e.currentTarget.value.trim())}
+            />
+          </div>
+        </form>
+        <ProblemMessage error={devices.error} />
+        <div className="panel">
+          <table aria-label="Devices">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Status</th>
+                <th scope="col">Last seen</th>
+                <th scope="col">Site</th>
+                <th scope="col">Tags</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((d) => (
+                <tr
+                  key={d.id}
+                  className="selectable"
+                  aria-selected={d.id === selected}
+                  onClick={() => navigate(`/devices/${d.id}${search}`)}
+                >
+                  <td>
+                    <Link to={`/devices/${d.id}${search}`} onClick={(e) => e.stopPropagation()}>
+                      {d.name}
+                    </Link>
+                  </td>
+                  <td>
+                    <StatusBadge status={d.status} />
+                  </td>
+                  <td>
+                    <TimeAgo at={d.last_seen_at} />
+                  </td>
+                  <td>{d.site_id ? siteName.get(d.site_id) ?? '' : ''}</td>
+                  <td>{d.tags.join(', ')}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {devices.isSuccess && rows.length === 0 && <p className="muted">No device matches.</p>}
+          {devices.isPending && <p className="muted">Loading…</p>}
+          <p className="row">
+            <span className="muted" data-testid="device-count">
+              {rows.length} shown{devices.hasNextPage ? ', more below' : ''}
+            </span>
+            {devices.hasNextPage && (
+              <button onClick={() => devices.fetchNextPage()} disabled={devices.isFetchingNextPage}>
+                {devices.isFetchingNextPage ? 'Loading…' : `Load ${PAGE} more`}
+              </button>
+            )}
+          </p>
+        </div>
+      </div>
+      {selected !== undefined && (
+        <div className={styles.detail}>
+          <DeviceDetail id={selected} onClose={() => navigate(`/devices${search}`)} />
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,66 @@
+// Sign in with e-mail and password (the API's session cookie). A wrong password shows the API's message;
+// throttling (429) says when to retry. After it, the user lands where they were going.
+import { useState, type FormEvent } from 'react';
+import { Navigate, useNavigate, useSearchParams } from 'react-router-dom';
+import { ProblemMessage } from '../components/Problem';
+import { useSession } from '../auth/session';
+import styles from './SignIn.module.css';
+
+// Only a path of this console: never an absolute URL someone put in the link.
+function safeNext(next: string | null): string {
+  return next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
+}
+
+export function SignIn() {
+  const { principal, signIn } = useSession();
+  const [params] = useSearchParams();
+  const navigate = useNavigate();
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const next = safeNext(params.get('next'));
+
+  if (principal) return <Navigate to={next} replace />;
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await signIn(email, password);
+      navigate(next, { replace: true });
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main className={styles.page}>
+      <form className={`panel ${styles.form}`} onSubmit={submit} aria-describedby={error ? 'sign-in-problem' : undefined}>
+        <h1>Sign in to Pulse</h1>
+        <div>
+          <label htmlFor="email">E-mail</label>
+          <input id="email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
+        </div>
+        <div>
+          <label htmlFor="password">Password</label>
+          <input
+            id="password"
+            type="password"
+            autoComplete="current-password"
+            required
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
+        </div>
+        <ProblemMessage error={error} id="sign-in-problem" />
+        <button className="primary" type="submit" disabled={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+      </form>
+    </main>
+  );
+}
