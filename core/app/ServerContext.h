@@ -19,6 +19,7 @@
 #include "services/DeviceStatusTracker.h"
 #include "services/HealthService.h"
 #include "services/IdentityService.h"
+#include "services/LiveEvents.h"
 #include "services/OidcVerifier.h"
 #include "services/SecretBox.h"
 #include "storage/Database.h"
@@ -55,6 +56,8 @@ struct ServerContext {
     std::unique_ptr<net::OutboundHttp> outbound;  // senders' HTTP, behind the egress guard
     services::SecretBox secrets;
     std::shared_ptr<workers::WakeSignal> deliveriesWake = std::make_shared<workers::WakeSignal>();
+    // What the console's live streams carry: alert events, device status changes, watched readings.
+    std::unique_ptr<services::LiveEvents> live;
     std::unique_ptr<services::AlertService> alerts;
     std::unique_ptr<pipeline::RuleEngine> rules;
     std::unique_ptr<services::ChannelService> channels;

@@ -12,6 +12,7 @@
 #include "workers/TelemetryMaintenance.h"
 
 #include <Poco/Util/Application.h>
+#include <pulse/json.hpp>
 
 #include <thread>
 
@@ -114,9 +115,26 @@ void startRules(ServerContext& ctx, Poco::Util::Application&) {
     ctx.registry =
         std::make_unique<services::DeviceRegistry>(*ctx.db, std::chrono::milliseconds(s.registryCacheTtlMs));
     auto wake = ctx.deliveriesWake;
+    ctx.live = std::make_unique<services::LiveEvents>(
+        services::LiveEvents::Limits{s.stream.maxPerPrincipal, s.stream.maxTotal,
+                                     static_cast<size_t>(s.stream.replayEvents), s.stream.heartbeatS});
+    services::LiveEvents* live = ctx.live.get();
+    ctx.workers.every("live stream heartbeat", std::chrono::seconds(s.stream.heartbeatS),
+                      [live] { live->heartbeat(); });
+    ctx.metrics.addCollector([live](metrics::MetricsRegistry& m) {
+        m.gauge("pulse_live_streams", "Open live streams (GET /api/v1/stream)")
+            .set(static_cast<double>(live->subscribers()));
+    });
     ctx.alerts = std::make_unique<services::AlertService>(*ctx.pgPool, s.alerts, &ctx.metrics,
                                                           [wake] { wake->notify(); });
     services::AlertService* alerts = ctx.alerts.get();
+    alerts->onCommitted([live](const std::vector<storage::AlertEventFields>& events) {
+        for (const auto& e : events) {
+            json::Writer w;
+            w.beginObject().member("alert_id", e.alertId).member("kind", e.kind).endObject();
+            live->publish(e.tenantId, "alert", 0, w.str());
+        }
+    });
     // Stopped after the ingest plugins and the rule tasks: writes the transitions still queued.
     ctx.workers.start(
         "alert writer", [alerts] { alerts->start(); }, [alerts] { alerts->stop(); });
@@ -148,11 +166,23 @@ void startTelemetry(ServerContext& ctx, Poco::Util::Application&) {
     ctx.deviceStatus = std::make_unique<services::DeviceStatusTracker>(
         *ctx.pgPool, std::chrono::milliseconds(s.statusFlushMs), std::chrono::seconds(s.statusSweepS));
     services::DeviceStatusTracker* status = ctx.deviceStatus.get();
+    status->onChanged([live = ctx.live.get()](const std::vector<storage::DeviceStatusChange>& changes) {
+        for (const auto& c : changes) {
+            json::Writer w;
+            w.beginObject().member("device_id", c.deviceId).member("status", c.status).endObject();
+            live->publish(c.tenantId, "device", c.deviceId, w.str());
+        }
+    });
     // Stopped after the writer: last-seen times of what it wrote last are recorded too.
     ctx.workers.start(
         "device status", [status] { status->start(); }, [status] { status->stop(); });
     ctx.writer = std::make_unique<pipeline::TelemetryWriter>(*ctx.pgPool, s.writer, &ctx.metrics);
     pipeline::TelemetryWriter* writer = ctx.writer.get();
+    writer->onCommitted([live = ctx.live.get()](const std::vector<storage::TelemetryRow>& rows) {
+        for (const auto& r : rows)
+            if (live->watched(r.deviceId))
+                live->publishReading(storage::uuidText(r.tenant), r.deviceId, r.metric, r.tsUs, r.value);
+    });
     // Stopped after the ingest plugins: writes what they handed over.
     ctx.workers.start(
         "telemetry writer", [writer] { writer->start(); }, [writer] { writer->stop(); });
@@ -270,7 +300,8 @@ void startApi(ServerContext& ctx, Poco::Util::Application&) {
                                   logging::get("mqtt")->error("broker credentials not rewritten: {}",
                                                               e.what());
                               }
-                          }},
+                          },
+                          ctx.live.get()},
         apiSettings);
     ctx.api->mountAll(*ctx.router);
 }

@@ -39,6 +39,7 @@ struct HttpSettings {
     double addressBurst;
     std::vector<net::Cidr> trustedProxies;  // their X-Forwarded-For is believed; uncapped (many clients)
     std::string spaDir;
+    long long streamBufferBytes;  // an event stream's frames not yet written, at most (then it is closed)
 };
 
 // The REST API's limits and sessions.
@@ -108,6 +109,14 @@ struct OidcSettings {
     int jwksRefreshS;                            // an unknown kid refetches the keys at most this often
 };
 
+// The console's live streams (GET /api/v1/stream, services::LiveEvents).
+struct StreamSettings {
+    int maxPerPrincipal;  // open streams per user or key (429 above)
+    int maxTotal;         // open streams in all (429 above)
+    int replayEvents;     // alert and device events kept for clients that reconnect with Last-Event-ID
+    int heartbeatS;       // a comment line this often, so that idle streams are seen alive
+};
+
 // Typed, validated server settings. Paths are absolute.
 struct Settings {
     std::string configFile;
@@ -146,6 +155,7 @@ struct Settings {
     int rulesReloadMs;
     int rulesTickMs;
     AlertSettings alerts;
+    StreamSettings stream;
 
     // Effective values for display, secrets masked, with where each came from.
     struct Shown {

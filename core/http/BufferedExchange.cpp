@@ -45,6 +45,15 @@ bool BufferedResponse::closeRequested() const {
     return has("Connection") && Poco::icompare(get("Connection"), "close") == 0;
 }
 
+void BufferedResponse::startStream(StreamOpened opened) {
+    setStatusAndReason(HTTP_OK);
+    setContentType("text/event-stream; charset=utf-8");
+    set("Cache-Control", "no-store");
+    set("X-Accel-Buffering", "no");  // a buffering proxy (nginx) would hold the events back
+    stream_ = std::move(opened);
+    sent_ = true;
+}
+
 std::string BufferedResponse::serialize(bool keepAlive, bool http10, bool headRequest) const {
     std::string body = body_.str();
     std::string out = http10 ? "HTTP/1.0 " : "HTTP/1.1 ";
@@ -62,6 +71,11 @@ std::string BufferedResponse::serialize(bool keepAlive, bool http10, bool headRe
     }
     out += "Date: " + Poco::DateTimeFormatter::format(Poco::DateTime(), Poco::DateTimeFormat::HTTP_FORMAT) +
            "\r\n";
+    if (stream_) {
+        // An event stream has no length: HTTP/1.1 frames it in chunks, HTTP/1.0 ends it by closing.
+        out += http10 ? "Connection: close\r\n\r\n" : "Transfer-Encoding: chunked\r\n\r\n";
+        return out;
+    }
     if (!noBody) out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     if (!keepAlive)
         out += "Connection: close\r\n";

@@ -6,8 +6,14 @@
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/SocketAddress.h>
 
+#include <functional>
+#include <memory>
 #include <sstream>
 #include <string>
+
+namespace pulse::services {
+class EventSink;
+}
 
 namespace pulse::http {
 
@@ -26,6 +32,12 @@ class BufferedResponse : public Poco::Net::HTTPServerResponse {
 
     bool closeRequested() const;  // the handler said Connection: close (setKeepAlive(false))
 
+    // Makes the answer a server-sent event stream (text/event-stream): the connection writes this header,
+    // then stays open, and calls opened with the stream's writing end, on the I/O thread (it must not block).
+    using StreamOpened = std::function<void(std::shared_ptr<services::EventSink>)>;
+    void startStream(StreamOpened opened);
+    const StreamOpened& stream() const { return stream_; }
+
     // Status line, headers and body as they go on the wire. Framing is the server's: Content-Length is the
     // body's size whatever the handler set, and Connection says whether the connection stays open.
     std::string serialize(bool keepAlive, bool http10, bool headRequest) const;
@@ -33,6 +45,7 @@ class BufferedResponse : public Poco::Net::HTTPServerResponse {
   private:
     bool sent_ = false;
     std::ostringstream body_;
+    StreamOpened stream_;
 };
 
 // A request whose header and body were read in full before a worker saw it.

@@ -4,12 +4,13 @@
 #include "http/Problem.h"
 #include "logging/Logging.h"
 #include "metrics/MetricsRegistry.h"
+#include "services/LiveEvents.h"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
 #include <chrono>
-#include <tuple>
+#include <cstdio>
 
 namespace pulse::http {
 namespace asio = boost::asio;
@@ -24,6 +25,51 @@ constexpr int kLingerS = 2;  // how long a closing connection's unread input is 
 constexpr int kHandlingDeadlineS = 300;
 
 }  // namespace
+
+// The writing end of an event stream, for publishers on any thread: a frame is posted to the I/O thread.
+// What is queued but not yet written is bounded (http.stream_buffer_bytes): a client that reads too slowly
+// loses its stream (it reconnects with Last-Event-ID) rather than holding the server's memory.
+class HttpConnection::StreamSink : public services::EventSink {
+  public:
+    StreamSink(std::weak_ptr<HttpConnection> connection, asio::io_context& io, size_t maxQueued)
+        : connection_(std::move(connection)), io_(io), maxQueued_(maxQueued) {}
+
+    bool send(std::string frame) override {
+        if (closed_.load()) return false;
+        size_t n = frame.size();
+        if (queued_.fetch_add(n) + n > maxQueued_) {
+            closed_.store(true);
+            asio::post(io_, [c = connection_] {
+                if (auto self = c.lock()) {
+                    self->server_.countRefusal("stream_behind");
+                    self->close();
+                }
+            });
+            return false;
+        }
+        asio::post(io_, [c = connection_, frame = std::move(frame)]() mutable {
+            if (auto self = c.lock()) self->queueStreamFrame(std::move(frame));
+        });
+        return true;
+    }
+    bool closed() const override { return closed_.load(); }
+    void close() override {
+        if (closed_.exchange(true)) return;
+        asio::post(io_, [c = connection_] {
+            if (auto self = c.lock()) self->close();
+        });
+    }
+
+    void written(size_t n) { queued_.fetch_sub(n); }
+    void markClosed() { closed_.store(true); }
+
+  private:
+    std::weak_ptr<HttpConnection> connection_;
+    asio::io_context& io_;
+    size_t maxQueued_;
+    std::atomic<size_t> queued_{0};
+    std::atomic<bool> closed_{false};
+};
 
 HttpServer::State::State(const HttpSettings& s, std::shared_ptr<Router> router, metrics::MetricsRegistry& m)
     : settings(s),
@@ -92,6 +138,7 @@ void HttpConnection::start() {
 void HttpConnection::close() {
     if (phase_ == Phase::Closed) return;
     phase_ = Phase::Closed;
+    if (sink_) sink_->markClosed();
     ++generation_;
     timer_.cancel();
     error_code ec;
@@ -145,6 +192,8 @@ void HttpConnection::onDeadline() {
             return close();
         case Phase::Lingering:
             return close();
+        case Phase::Streaming:
+            return;  // a stream has no deadline: the heartbeat keeps it busy, the buffer bound ends it
         case Phase::Handling:
             server_.countTimeout("handler");
             logging::get("http")->warn("a request from {} had no answer after {} s; its connection is closed",
@@ -258,7 +307,7 @@ void HttpConnection::onReadable(const error_code& waitError) {
     if (ec == asio::error::eof || (!ec && n == 0)) return onEndOfInput();
     if (ec) return close();
     buffer_.commit(n);
-    if (phase_ == Phase::Lingering) {  // draining what a client sent after the answer
+    if (phase_ == Phase::Lingering || phase_ == Phase::Streaming) {  // input after the answer is ignored
         buffer_.consume(buffer_.size());
         return waitReadable();
     }
@@ -267,7 +316,7 @@ void HttpConnection::onReadable(const error_code& waitError) {
 
 void HttpConnection::onEndOfInput() {
     bool partial = (reader_ && reader_->started()) || buffer_.size() > 0;
-    if (phase_ == Phase::Lingering || !partial) return close();
+    if (phase_ == Phase::Lingering || phase_ == Phase::Streaming || !partial) return close();
     // A request cut off (a chunked upload without its last chunk, a short body): nothing of it is handled.
     respondAndClose(400, "the request ended before it was complete");
 }
@@ -284,20 +333,19 @@ void HttpConnection::dispatch() {
     setDeadline(kHandlingDeadlineS);
     bool queued = server_.workers.trySubmit([self, request, body, keepAlive]() mutable {
         auto& server = self->server_;
-        std::string bytes;
-        bool keep = false;
+        Answer answer;
         try {
-            std::tie(bytes, keep) = self->handle(*request, std::move(*body), keepAlive);
+            answer = self->handle(*request, std::move(*body), keepAlive);
         } catch (const std::exception& e) {
             // Whatever failed, the connection is answered and ends on the I/O thread, never here.
             logging::get("http")->error("a request failed outside its handler: {}", e.what());
-            bytes = closingProblem(500, "the request failed; see the server log");
-            keep = false;
+            answer = Answer{closingProblem(500, "the request failed; see the server log"), false, {}, false};
         }
         // The I/O thread keeps the only reference from here on: the connection ends there.
-        asio::post(server.io, [self = std::move(self), bytes = std::move(bytes), keep]() mutable {
+        asio::post(server.io, [self = std::move(self), answer = std::move(answer)]() mutable {
             if (self->phase_ != Phase::Handling) return;  // closed meanwhile (deadline, server stopping)
-            self->write(std::move(bytes), keep);
+            if (answer.stream) return self->startStreaming(std::move(answer));
+            self->write(std::move(answer.bytes), answer.keepAlive);
         });
     });
     if (!queued) {
@@ -307,8 +355,8 @@ void HttpConnection::dispatch() {
 }
 
 // On a worker: the Poco request the handlers know, the route's handler, the answer as bytes.
-std::pair<std::string, bool> HttpConnection::handle(const RequestReader::Request& request, std::string body,
-                                                    bool keepAlive) {
+HttpConnection::Answer HttpConnection::handle(const RequestReader::Request& request, std::string body,
+                                              bool keepAlive) {
     BufferedResponse response;
     bool hasBody = !body.empty() || request.has_content_length();
     auto length = static_cast<Poco::Int64>(body.size());
@@ -327,7 +375,55 @@ std::pair<std::string, bool> HttpConnection::handle(const RequestReader::Request
     if (hasBody) preq.setContentLength64(length);
     server_.dispatcher.dispatch(preq, response);
     bool keep = keepAlive && !response.closeRequested() && !server_.stopping;
-    return {response.serialize(keep, http10, request.method() == boost::beast::http::verb::head), keep};
+    bool head = request.method() == boost::beast::http::verb::head;
+    if (response.stream() && head) {
+        // HEAD of a stream: its header, with no stream behind it.
+        return {response.serialize(false, http10, true), false, {}, http10};
+    }
+    return {response.serialize(keep, http10, head), keep, response.stream(), http10};
+}
+
+void HttpConnection::startStreaming(Answer answer) {
+    phase_ = Phase::Streaming;
+    timer_.cancel();
+    streamChunked_ = !answer.http10;
+    sink_ = std::make_shared<StreamSink>(weak_from_this(), server_.io,
+                                         static_cast<size_t>(server_.settings.streamBufferBytes));
+    streamOut_.emplace_back(std::move(answer.bytes), 0);  // the header, as it is
+    writeStream();
+    answer.stream(sink_);
+    waitReadable();  // to see the client leave
+}
+
+void HttpConnection::queueStreamFrame(std::string frame) {
+    if (phase_ != Phase::Streaming) return;
+    size_t n = frame.size();
+    if (streamChunked_) {
+        char size[20];
+        std::snprintf(size, sizeof size, "%zx\r\n", n);
+        frame = size + frame + "\r\n";
+    }
+    streamOut_.emplace_back(std::move(frame), n);
+    if (!streamWriting_) writeStream();
+}
+
+void HttpConnection::writeStream() {
+    if (streamOut_.empty() || phase_ != Phase::Streaming) {
+        streamWriting_ = false;
+        return;
+    }
+    streamWriting_ = true;
+    out_ = std::move(streamOut_.front().first);
+    size_t counted = streamOut_.front().second;
+    streamOut_.pop_front();
+    asio::async_write(socket_, asio::buffer(out_),
+                      [self = shared_from_this(), counted](const error_code& ec, size_t) {
+                          if (self->phase_ != Phase::Streaming) return;
+                          if (ec) return self->close();
+                          // The bound counts what publishers sent and the client has not taken yet.
+                          self->sink_->written(counted);
+                          self->writeStream();
+                      });
 }
 
 void HttpConnection::respondAndClose(int status, const std::string& detail, int retryAfterS) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "http/BufferedExchange.h"
 #include "http/HttpServer.h"
 #include "http/RequestDispatcher.h"
 #include "http/RequestReader.h"
@@ -17,6 +18,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <list>
 #include <memory>
 #include <optional>
@@ -82,7 +84,16 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     void close();  // at once: reclaimed for a new client, or the server stops
 
   private:
-    enum class Phase { Idle, Header, Body, Handling, Writing, Lingering, Closed };
+    // Streaming: the answer was an event stream (BufferedResponse::startStream); frames are written as
+    // publishers send them, until the client leaves, falls too far behind, or the server stops.
+    enum class Phase { Idle, Header, Body, Handling, Writing, Lingering, Streaming, Closed };
+    class StreamSink;
+    struct Answer {
+        std::string bytes;
+        bool keepAlive = false;
+        BufferedResponse::StreamOpened stream;  // set: the answer is an event stream
+        bool http10 = false;
+    };
 
     void beginRequest();
     void process();
@@ -90,8 +101,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     void onReadable(const boost::system::error_code& ec);
     void onEndOfInput();
     void dispatch();
-    std::pair<std::string, bool> handle(const RequestReader::Request& request, std::string body,
-                                        bool keepAlive);
+    Answer handle(const RequestReader::Request& request, std::string body, bool keepAlive);
+    void startStreaming(Answer answer);
+    void queueStreamFrame(std::string frame);  // on the I/O thread, from StreamSink
+    void writeStream();
     void respondAndClose(int status, const std::string& detail, int retryAfterS = 1);
     void write(std::string bytes, bool keepAlive);
     void linger();
@@ -117,6 +130,11 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     int served_ = 0;
     bool released_ = false;
     bool uncapped_;  // a trusted proxy: its many clients are not one address
+    // Streaming only
+    std::shared_ptr<StreamSink> sink_;
+    std::deque<std::pair<std::string, size_t>> streamOut_;  // framed bytes waiting, and what the sink counted
+    bool streamWriting_ = false;
+    bool streamChunked_ = true;
 };
 
 }  // namespace pulse::http

@@ -27,6 +27,10 @@ TelemetryWriter::~TelemetryWriter() {
     stop(std::chrono::seconds(5));
 }
 
+void TelemetryWriter::onCommitted(std::function<void(const std::vector<storage::TelemetryRow>&)> committed) {
+    committed_ = std::move(committed);
+}
+
 void TelemetryWriter::start() {
     for (int i = 0; i < settings_.threads; ++i) threads_.emplace_back([this] { run(); });
 }
@@ -156,6 +160,7 @@ void TelemetryWriter::run() {
                             commitAge->observe(static_cast<double>(nowUs - all[begin].tsUs) / 1e6);
                 }
                 for (auto& item : batch) item.done->finish(Completion::State::Committed);
+                if (committed_) committed_(all);
                 done = true;
                 backoff = std::chrono::milliseconds(100);
                 std::lock_guard lock(mutex_);
@@ -185,6 +190,7 @@ void TelemetryWriter::run() {
                                 try {
                                     store.write(message);
                                     batch[i].done->finish(Completion::State::Committed);
+                                    if (committed_) committed_(message);
                                     break;
                                 } catch (const storage::DatabaseError& one) {
                                     std::unique_lock relock(mutex_);

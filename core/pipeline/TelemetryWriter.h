@@ -44,6 +44,9 @@ class TelemetryWriter {
     TelemetryWriter(storage::PgPool& pool, WriterSettings settings, metrics::MetricsRegistry* metrics);
     ~TelemetryWriter();
 
+    // Called on a writer thread with each batch of rows once committed (the live stream's readings); set
+    // before start(). It must not block.
+    void onCommitted(std::function<void(const std::vector<storage::TelemetryRow>&)> committed);
     void start();
     // Stops accepting, writes what is queued (until the deadline), and joins the threads.
     void stop(std::chrono::milliseconds drainDeadline = std::chrono::seconds(30));
@@ -70,6 +73,7 @@ class TelemetryWriter {
 
     storage::PgPool& pool_;
     WriterSettings settings_;
+    std::function<void(const std::vector<storage::TelemetryRow>&)> committed_;
     metrics::MetricsRegistry* metrics_;
     mutable std::mutex mutex_;
     std::condition_variable notEmpty_, notFull_;

@@ -86,6 +86,11 @@ class AlertService {
     // Releases flapping alerts that were stable for their rule's window (runs on the service's thread).
     void sweepFlapping();
 
+    // Told of every alert event once committed, whoever wrote it (the live stream). Set before start().
+    void onCommitted(storage::AlertStore::EventsCommitted committed) {
+        store_.onCommitted(std::move(committed));
+    }
+
   private:
     void run();
     void apply(const Transition& t);

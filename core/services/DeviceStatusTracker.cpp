@@ -32,7 +32,7 @@ void DeviceStatusTracker::flush() {
     seen.reserve(batch.size());
     for (const auto& [id, ts] : batch) seen.push_back({id, ts});
     try {
-        store_.recordSeen(seen);
+        announce(store_.recordSeen(seen));
     } catch (const storage::DatabaseError&) {
         std::lock_guard lock(mutex_);  // keep the newer of what failed and what arrived since
         for (const auto& [id, ts] : batch)
@@ -42,7 +42,18 @@ void DeviceStatusTracker::flush() {
 }
 
 int DeviceStatusTracker::sweep() {
-    return store_.sweep();
+    auto moved = store_.sweep();
+    announce(moved);
+    return static_cast<int>(moved.size());
+}
+
+void DeviceStatusTracker::onChanged(
+    std::function<void(const std::vector<storage::DeviceStatusChange>&)> changed) {
+    changed_ = std::move(changed);
+}
+
+void DeviceStatusTracker::announce(const std::vector<storage::DeviceStatusChange>& changes) {
+    if (changed_ && !changes.empty()) changed_(changes);
 }
 
 void DeviceStatusTracker::start() {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,6 +29,8 @@ class DeviceStatusTracker {
     ~DeviceStatusTracker();
 
     void seen(int64_t deviceId, int64_t tsMs);
+    // Told of every status change once written (the live stream). Set before start(); must not block.
+    void onChanged(std::function<void(const std::vector<storage::DeviceStatusChange>&)> changed);
     void start();
     void stop();  // flushes what is pending
 
@@ -38,7 +41,10 @@ class DeviceStatusTracker {
   private:
     void run();
 
+    void announce(const std::vector<storage::DeviceStatusChange>& changes);
+
     storage::DeviceStatusStore store_;
+    std::function<void(const std::vector<storage::DeviceStatusChange>&)> changed_;
     std::chrono::milliseconds flushInterval_, sweepInterval_;
     std::mutex mutex_;
     std::unordered_map<int64_t, int64_t> pending_;  // device -> latest ts

@@ -355,6 +355,7 @@ void AlertStore::writeAsTenant(const std::string& tenantId, const std::function<
             AlertTransaction tx(conn);
             if (fn(tx)) {
                 conn.exec("COMMIT");
+                committed(tx);
                 return;
             }
             conn.exec("ROLLBACK");
@@ -368,7 +369,12 @@ void AlertStore::writeAcrossTenants(const std::function<void(AlertTransaction&)>
         AlertTransaction tx(conn);
         fn(tx);
         conn.exec("COMMIT");
+        committed(tx);
     });
+}
+
+void AlertStore::committed(const AlertTransaction& tx) const {
+    if (committed_ && !tx.added_.empty()) committed_(tx.added_);
 }
 
 void AlertTransaction::scopeTo(const std::string& tenantId) {
@@ -447,6 +453,7 @@ long long AlertTransaction::addEvent(const AlertEventFields& e) {
         kAddAlertEvent,
         {e.tenantId, std::to_string(e.alertId), e.kind, e.actor,
          e.value ? std::optional<std::string>(numberText(*e.value)) : std::nullopt, e.detailJson});
+    added_.push_back(e);
     return idOf(ResultRow(rows, 0));
 }
 

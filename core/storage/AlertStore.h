@@ -173,6 +173,7 @@ class AlertTransaction {
     friend class AlertStore;
     explicit AlertTransaction(PgConnection& conn) : conn_(conn) {}
     PgConnection& conn_;
+    std::vector<AlertEventFields> added_;  // the events of this transaction, for AlertStore::onCommitted
 };
 
 // Alerts, their history and their deliveries: what the API reads, each in a transaction scoped to the
@@ -202,8 +203,15 @@ class AlertStore {
     // fn returns.
     void writeAcrossTenants(const std::function<void(AlertTransaction&)>& fn);
 
+    // Called after a commit with the events it wrote (the live stream's alert changes). Set before use.
+    using EventsCommitted = std::function<void(const std::vector<AlertEventFields>&)>;
+    void onCommitted(EventsCommitted committed) { committed_ = std::move(committed); }
+
   private:
+    void committed(const AlertTransaction& tx) const;
+
     PgPool& pool_;
+    EventsCommitted committed_;
 };
 
 }  // namespace pulse::storage

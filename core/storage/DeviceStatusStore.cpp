@@ -10,10 +10,17 @@ namespace pulse::storage {
 namespace {
 
 // One statement per flush however many devices: their ids and times as two arrays.
-const char* kRecordDevicesSeen = "SELECT pulse.record_devices_seen($1::bigint[], $2::bigint[])";
+const char* kRecordDevicesSeen =
+    "SELECT tenant_id::text AS tenant_id, device_id, status FROM pulse.record_devices_seen($1::bigint[], "
+    "$2::bigint[])";
 
 // Devices of every tenant past their stale or offline thresholds.
-const char* kSweepDeviceStatus = "SELECT pulse.sweep_device_status() AS moved";
+const char* kSweepDeviceStatus =
+    "SELECT tenant_id::text AS tenant_id, device_id, status FROM pulse.sweep_device_status()";
+
+DeviceStatusChange changeOf(const ResultRow& r) {
+    return {r.text("tenant_id"), r.integer("device_id"), r.text("status")};
+}
 
 // Whether the device is the tenant's (a device with no changes yet has an empty history, not a 404).
 const char* kDeviceExists = "SELECT 1 AS found FROM pulse.devices WHERE id = $1::bigint";
@@ -28,19 +35,21 @@ const std::string kHistoryPage =
 
 }  // namespace
 
-void DeviceStatusStore::recordSeen(const std::vector<DeviceSeenRow>& seen) {
+std::vector<DeviceStatusChange> DeviceStatusStore::recordSeen(const std::vector<DeviceSeenRow>& seen) {
     std::string ids = "{", times = "{";
     for (const auto& device : seen) {
         ids += (ids.size() > 1 ? "," : "") + std::to_string(device.deviceId);
         times += (times.size() > 1 ? "," : "") + std::to_string(device.seenMs);
     }
-    pool_.with([&](PgConnection& conn) { conn.query(kRecordDevicesSeen, {ids + "}", times + "}"}); });
+    PgRows rows;
+    pool_.with([&](PgConnection& conn) { rows = conn.query(kRecordDevicesSeen, {ids + "}", times + "}"}); });
+    return rowsOf(rows, changeOf);
 }
 
-int DeviceStatusStore::sweep() {
+std::vector<DeviceStatusChange> DeviceStatusStore::sweep() {
     PgRows rows;
     pool_.with([&](PgConnection& conn) { rows = conn.query(kSweepDeviceStatus); });
-    return static_cast<int>(ResultRow(rows, 0).optionalInteger("moved").value_or(0));
+    return rowsOf(rows, changeOf);
 }
 
 std::optional<Page<StatusChangeRow>> DeviceStatusStore::history(const std::string& tenantId,

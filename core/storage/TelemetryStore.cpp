@@ -11,9 +11,8 @@
 #include <stdexcept>
 
 namespace pulse::storage {
-namespace {
 
-std::string hex(const Uuid& u) {
+std::string uuidText(const Uuid& u) {
     static const char* digits = "0123456789abcdef";
     std::string out;
     for (size_t i = 0; i < u.size(); ++i) {
@@ -23,6 +22,8 @@ std::string hex(const Uuid& u) {
     }
     return out;
 }
+
+namespace {
 
 // Readings go to PostgreSQL as binary arrays, one per column, unnested in the statement: no staging table
 // to fill and scan again.
@@ -142,7 +143,7 @@ void TelemetryStore::resolveMetrics(const std::vector<TelemetryRow>& rows,
     if (missing.empty()) return;
     std::vector<std::string> tenants, names, bools;
     for (const auto& [key, isBool] : missing) {
-        tenants.push_back(hex(key.first));
+        tenants.push_back(uuidText(key.first));
         names.push_back(key.second);
         bools.push_back(isBool ? "t" : "f");
     }
@@ -238,7 +239,7 @@ size_t TelemetryStore::write(const std::vector<TelemetryRow>& rows) {
         std::set<Uuid> tenants;
         for (const auto& r : rows) tenants.insert(r.tenant);
         std::vector<std::string> tenantIds;
-        for (const auto& t : tenants) tenantIds.push_back(hex(t));
+        for (const auto& t : tenants) tenantIds.push_back(uuidText(t));
         std::vector<int32_t> metricIds;
         resolveMetrics(rows, tenantIds, metricIds);
         KeyedBatch batch = keyBatch(rows, metricIds);

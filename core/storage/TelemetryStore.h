@@ -16,6 +16,7 @@ namespace pulse::storage {
 
 using Uuid = std::array<uint8_t, 16>;
 Uuid parseUuid(const std::string& text);  // throws std::invalid_argument
+std::string uuidText(const Uuid& u);      // the canonical 8-4-4-4-12 form
 
 // One reading on its way to the database.
 struct TelemetryRow {

@@ -101,3 +101,15 @@ test('the inbox is usable at phone width', async ({ page, pulse }) => {
   await expectAccessible(page, 'alert inbox at phone width');
   await screenshot(page, 'alerts-phone');
 });
+
+test('a new alert appears in an open inbox as it happens (the live stream, not a reload)', async ({ page, pulse, admin }) => {
+  await signIn(page, pulse.admin.email, pulse.admin.password);
+  await page.goto('/alerts');
+  await expect(page.getByTestId('live')).toHaveText('live');
+  const inbox = page.getByRole('table', { name: 'Alerts' });
+  const before = await inbox.getByRole('row').count();
+  await raiseAlert(admin, pulse, 'meter-2', 'voltage_dip', 'MEDIUM');
+  // While the stream is up the inbox polls only every 30 s: seeing the row within 3 s is the stream's doing.
+  await expect(inbox.getByRole('row').filter({ hasText: 'voltage_dip 95 > 80' })).toBeVisible({ timeout: 3_000 });
+  await expect(inbox.getByRole('row')).toHaveCount(before + 1);
+});

@@ -38,6 +38,11 @@ test('the list filters on the server and the detail pane shows a device', async 
   await expect(detail.getByRole('img', { name: /^pressure: \d+ points$/ })).toBeVisible();
   await expect(page).toHaveURL(/tab=telemetry/);
   await screenshot(page, 'device-telemetry');
+  // A reading sent now is on the chart within moments: the stream carries the readings of this device.
+  const pressure = detail.getByRole('img', { name: /^pressure: \d+ points$/ });
+  const points = Number(/(\d+) points/.exec((await pressure.getAttribute('aria-label')) ?? '')![1]);
+  await ingest(pulse.baseURL, pulse.deviceTokens['boiler-2']!, { pressure: 1.4 });
+  await expect(detail.getByRole('img', { name: `pressure: ${points + 1} points` })).toBeVisible({ timeout: 3_000 });
   await detail.getByLabel('Range').selectOption('7d');
   await expect(detail.getByRole('img', { name: /^temperature: \d+ points$/ })).toBeVisible();
   await expectAccessible(page, 'device telemetry');

@@ -505,6 +505,7 @@ void Api::mountAll(Router& router) {
     addTenantRoutes(router, *this);
     addMetricRoutes(router, *this);
     addFleetRoutes(router, *this);
+    addStreamRoutes(router, *this);
     addExportRoutes(router, *this);
 }
 

@@ -28,6 +28,7 @@ class AuditLog;
 class AlertService;
 class ChannelService;
 class OidcVerifier;
+class LiveEvents;
 }  // namespace pulse::services
 namespace pulse::plugins {
 class PluginManager;
@@ -57,6 +58,7 @@ struct ApiServices {
     // when credentials changed (create, rotate, revoke, decommission, import), rewrites the broker's password
     // file, so the change holds at once.
     std::function<void(bool credentials)> devicesChanged;
+    services::LiveEvents* live = nullptr;  // null: the live stream answers 503
 };
 
 // The API's limits, and the proxies whose X-Forwarded-For it believes (from http.trusted_proxies).
@@ -186,6 +188,7 @@ void addUserRoutes(Router& router, Api& api);
 void addTenantRoutes(Router& router, Api& api);
 void addMetricRoutes(Router& router, Api& api);
 void addFleetRoutes(Router& router, Api& api);
+void addStreamRoutes(Router& router, Api& api);
 void addExportRoutes(Router& router, Api& api);
 
 }  // namespace pulse::http

@@ -2,6 +2,7 @@
 // others that show it.
 import { useQuery } from '@tanstack/react-query';
 import { get } from './client';
+import { useLiveInterval } from './live';
 import type { AlertList, Device, DeviceList, FleetSummary, MetricList, SiteList } from './types';
 
 export const keys = {
@@ -13,14 +14,12 @@ export const keys = {
   metrics: ['metrics'] as const,
 };
 
-// Until the console's live stream lands, pages that must stay current poll this often.
-export const LIVE_REFRESH_MS = 5000;
-
 export function useFleetSummary() {
   return useQuery({
     queryKey: keys.summary,
     queryFn: ({ signal }) => get<FleetSummary>('/api/v1/fleet/summary', undefined, signal),
-    refetchInterval: LIVE_REFRESH_MS,
+    // Readings per minute change with every reading, which the stream does not announce: refetched often.
+    refetchInterval: 10_000,
   });
 }
 
@@ -32,19 +31,21 @@ export interface AlertFilter {
   limit?: number;
 }
 
-export function useAlerts(filter: AlertFilter, live = true) {
+export function useAlerts(filter: AlertFilter) {
+  const interval = useLiveInterval();
   return useQuery({
     queryKey: keys.alerts(filter),
     queryFn: ({ signal }) => get<AlertList>('/api/v1/alerts', { ...filter }, signal),
-    refetchInterval: live ? LIVE_REFRESH_MS : false,
+    refetchInterval: interval,
   });
 }
 
 export function useDevice(id: number) {
+  const interval = useLiveInterval();
   return useQuery({
     queryKey: keys.device(id),
     queryFn: ({ signal }) => get<Device>(`/api/v1/devices/${id}`, undefined, signal),
-    refetchInterval: LIVE_REFRESH_MS,
+    refetchInterval: interval,
   });
 }
 

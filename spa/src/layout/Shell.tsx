@@ -2,6 +2,7 @@
 // theme switch and sign-out.
 import { useState } from 'react';
 import { NavLink, Outlet, useNavigate } from 'react-router-dom';
+import { LiveProvider, useLive } from '../api/live';
 import { can, usePrincipal, useSession } from '../auth/session';
 import { applyTheme, initialTheme, type Theme } from '../lib/theme';
 import styles from './Shell.module.css';
@@ -19,6 +20,24 @@ const NAV: NavItem[] = [
 ];
 
 export function Shell() {
+  return (
+    <LiveProvider>
+      <Frame />
+    </LiveProvider>
+  );
+}
+
+// Shows whether the live stream is up (else the pages poll).
+function LiveBadge() {
+  const { connected } = useLive();
+  return (
+    <span className={`badge ${connected ? 'status-ONLINE' : 'status-STALE'}`} data-testid="live" title={connected ? 'live updates' : 'reconnecting; refreshing every few seconds'}>
+      {connected ? 'live' : 'polling'}
+    </span>
+  );
+}
+
+function Frame() {
   const principal = usePrincipal();
   const { signOut } = useSession();
   const navigate = useNavigate();
@@ -39,6 +58,7 @@ export function Shell() {
         </button>
         <span className={styles.brand}>Pulse</span>
         <span className={styles.spacer} />
+        <LiveBadge />
         <span className={styles.who} data-testid="who">
           {principal.name} <span className="muted">({principal.role})</span>
         </span>

@@ -5,7 +5,8 @@ import { useInfiniteQuery, useQueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { get, post } from '../api/client';
-import { LIVE_REFRESH_MS, useSites } from '../api/queries';
+import { useLiveInterval } from '../api/live';
+import { useSites } from '../api/queries';
 import { SEVERITIES, type Alert, type AlertList, type BulkAlertResult } from '../api/types';
 import { can, usePrincipal } from '../auth/session';
 import { SeverityBadge } from '../components/Badges';
@@ -41,13 +42,14 @@ export function Alerts() {
     );
 
   const sites = useSites();
+  const interval = useLiveInterval();
   const alerts = useInfiniteQuery({
     queryKey: ['alerts', 'inbox', filter],
     queryFn: ({ pageParam, signal }) =>
       get<AlertList>('/api/v1/alerts', { ...filter, status: filter.status === 'ANY' ? '' : filter.status, limit: PAGE, cursor: pageParam }, signal),
     initialPageParam: '' as string,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
-    refetchInterval: LIVE_REFRESH_MS,
+    refetchInterval: interval,
   });
   const rows: Alert[] = alerts.data?.pages.flatMap((p) => p.items) ?? [];
 

@@ -1,9 +1,9 @@
 // A device's telemetry: one chart per metric it reported. The last hour is raw readings, refreshed live;
 // 7 and 30 days are hourly rollups (average, with the hour's minimum and maximum).
-import { useQuery } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useState } from 'react';
 import { get } from '../api/client';
-import { LIVE_REFRESH_MS } from '../api/queries';
+import { useLive, useLiveInterval } from '../api/live';
 import type { DeviceMetricList, TelemetryPage } from '../api/types';
 import { ProblemMessage } from '../components/Problem';
 import { TimeSeriesChart, type ChartSeries } from '../components/TimeSeriesChart';
@@ -54,15 +54,29 @@ interface Point {
 
 function MetricChart({ deviceId, metric, unit, range }: { deviceId: number; metric: string; unit: string; range: Range }) {
   const r = RANGES[range];
+  const client = useQueryClient();
+  const { watch } = useLive();
+  const interval = useLiveInterval();
+  const key = ['telemetry', deviceId, metric, range];
+  // The last hour follows the stream: each reading is appended as it arrives.
+  useEffect(() => {
+    if (range !== '1h') return;
+    return watch(deviceId, (reading) => {
+      if (reading.metric !== metric) return;
+      client.setQueryData<TelemetryPage>(key, (old) =>
+        old ? { ...old, items: [...old.items, { at: new Date(reading.at_us / 1000).toISOString(), value: reading.value }] } : old,
+      );
+    });
+  }, [deviceId, metric, range]); // eslint-disable-line react-hooks/exhaustive-deps -- key derives from these
   const series = useQuery({
-    queryKey: ['telemetry', deviceId, metric, range],
+    queryKey: key,
     queryFn: ({ signal }) =>
       get<TelemetryPage>(
         `/api/v1/devices/${deviceId}/telemetry`,
         { metric, resolution: r.resolution, from: Date.now() - r.spanMs, limit: 10000 },
         signal,
       ),
-    refetchInterval: range === '1h' ? LIVE_REFRESH_MS : false,
+    refetchInterval: range === '1h' ? interval : false,
   });
   if (series.error) return <ProblemMessage error={series.error} />;
   if (!series.data) return <p className="muted">Loading {metric}…</p>;
