@@ -10,6 +10,14 @@ import { SignIn } from './pages/SignIn';
 
 const Devices = lazy(() => import('./pages/Devices').then((m) => ({ default: m.Devices })));
 const Alerts = lazy(() => import('./pages/Alerts').then((m) => ({ default: m.Alerts })));
+const Rules = lazy(() => import('./pages/Rules').then((m) => ({ default: m.Rules })));
+const Channels = lazy(() => import('./pages/Channels').then((m) => ({ default: m.Channels })));
+const admin = () => import('./pages/Admin');
+const Sites = lazy(() => admin().then((m) => ({ default: m.Sites })));
+const Users = lazy(() => admin().then((m) => ({ default: m.Users })));
+const ApiKeys = lazy(() => admin().then((m) => ({ default: m.ApiKeys })));
+const Metrics = lazy(() => admin().then((m) => ({ default: m.Metrics })));
+const Audit = lazy(() => admin().then((m) => ({ default: m.Audit })));
 
 export function App() {
   return (
@@ -27,6 +35,13 @@ export function App() {
           <Route path="devices" element={<Devices />} />
           <Route path="devices/:id" element={<Devices />} />
           <Route path="alerts" element={<Alerts />} />
+          <Route path="rules" element={<Rules />} />
+          <Route path="channels" element={<Channels />} />
+          <Route path="sites" element={<Sites />} />
+          <Route path="users" element={<Users />} />
+          <Route path="api-keys" element={<ApiKeys />} />
+          <Route path="metric-catalog" element={<Metrics />} />
+          <Route path="audit" element={<Audit />} />
           <Route path="*" element={<NotFound />} />
         </Route>
       </Routes>

@@ -3,7 +3,8 @@
 import { useQuery } from '@tanstack/react-query';
 import { get } from './client';
 import { useLiveInterval } from './live';
-import type { AlertList, Device, DeviceList, FleetSummary, MetricList, SiteList } from './types';
+import type { JsonSchema } from '../components/SchemaForm';
+import type { AlertList, Device, DeviceList, FleetSummary, MetricList, PluginList, SiteList } from './types';
 
 export const keys = {
   summary: ['fleet-summary'] as const,
@@ -66,3 +67,21 @@ export function useMetricCatalog() {
 }
 
 export type { DeviceList };
+
+export interface PluginComponent {
+  kind: string;
+  type: string;
+  description: string;
+  config_schema: JsonSchema | null;
+}
+
+// The components of one kind (rule, sender) the server has loaded, with their config schemas.
+export function useComponents(kind: 'rule' | 'sender') {
+  return useQuery({
+    queryKey: ['plugins'],
+    queryFn: ({ signal }) => get<PluginList>('/api/v1/plugins', undefined, signal),
+    staleTime: 300_000,
+    select: (list) =>
+      list.items.flatMap((p) => p.components.filter((c) => c.kind === kind) as PluginComponent[]),
+  });
+}

@@ -17,6 +17,13 @@ const NAV: NavItem[] = [
   { to: '/', label: 'Overview' },
   { to: '/devices', label: 'Devices' },
   { to: '/alerts', label: 'Alerts' },
+  { to: '/rules', label: 'Rules' },
+  { to: '/channels', label: 'Channels' },
+  { to: '/sites', label: 'Sites' },
+  { to: '/metric-catalog', label: 'Metrics' }, // /metrics is the server's Prometheus endpoint
+  { to: '/users', label: 'Users', needs: 'administer' },
+  { to: '/api-keys', label: 'API keys', needs: 'administer' },
+  { to: '/audit', label: 'Audit log', needs: 'administer' },
 ];
 
 export function Shell() {
