@@ -10,6 +10,8 @@ import { SignIn } from './pages/SignIn';
 
 const Devices = lazy(() => import('./pages/Devices').then((m) => ({ default: m.Devices })));
 const Alerts = lazy(() => import('./pages/Alerts').then((m) => ({ default: m.Alerts })));
+const Provision = lazy(() => import('./pages/Provision').then((m) => ({ default: m.Provision })));
+const Import = lazy(() => import('./pages/Import').then((m) => ({ default: m.Import })));
 const Rules = lazy(() => import('./pages/Rules').then((m) => ({ default: m.Rules })));
 const Channels = lazy(() => import('./pages/Channels').then((m) => ({ default: m.Channels })));
 const admin = () => import('./pages/Admin');
@@ -33,6 +35,8 @@ export function App() {
         >
           <Route index element={<Overview />} />
           <Route path="devices" element={<Devices />} />
+          <Route path="devices/new" element={<Provision />} />
+          <Route path="devices/import" element={<Import />} />
           <Route path="devices/:id" element={<Devices />} />
           <Route path="alerts" element={<Alerts />} />
           <Route path="rules" element={<Rules />} />

@@ -9,12 +9,14 @@ import { DEVICE_STATUSES, type DeviceList } from '../api/types';
 import { StatusBadge } from '../components/Badges';
 import { ProblemMessage, fieldProblem } from '../components/Problem';
 import { TimeAgo } from '../components/TimeAgo';
+import { can, usePrincipal } from '../auth/session';
 import { DeviceDetail } from './DeviceDetail';
 import styles from './Devices.module.css';
 
 const PAGE = 100;
 
 export function Devices() {
+  const principal = usePrincipal();
   const { id } = useParams();
   const selected = id ? Number(id) : undefined;
   const [params, setParams] = useSearchParams();
@@ -28,14 +30,15 @@ export function Devices() {
   // The name box filters as the user types, a moment after they pause.
   const [name, setName] = useState(filter.q);
   useEffect(() => {
+    if (name === filter.q) return; // nothing to change: a navigation now would undo the user's next click
     const t = setTimeout(() => setFilter('q', name), 300);
     return () => clearTimeout(t);
   }, [name]); // eslint-disable-line react-hooks/exhaustive-deps -- setFilter reads the newest params itself
 
   function setFilter(key: keyof typeof filter, value: string) {
+    if ((params.get(key) ?? '') === value) return;
     setParams(
       (current) => {
-        if ((current.get(key) ?? '') === value) return current;
         const next = new URLSearchParams(current);
         if (value) next.set(key, value);
         else next.delete(key);
@@ -60,7 +63,20 @@ export function Devices() {
   return (
     <section className={selected ? styles.split : undefined}>
       <div className={styles.list}>
-        <h1>Devices</h1>
+        <div className="row">
+          <h1>Devices</h1>
+          <span className="spacer" />
+          {can(principal, 'administer') && (
+            <>
+              <Link className="button" to="/devices/new">
+                Provision a device
+              </Link>
+              <Link className="button" to="/devices/import">
+                Import CSV
+              </Link>
+            </>
+          )}
+        </div>
         <form className="toolbar" role="search" onSubmit={(e) => e.preventDefault()}>
           <div>
             <label htmlFor="device-name">Name starts with</label>
