@@ -186,6 +186,10 @@ const std::vector<ConfigKey>& configKeys() {
         {"stream.replay_events", K::Int, "4096",
          "alert and device events kept for streams that reconnect with Last-Event-ID",
          into(&S::stream, &StreamSettings::replayEvents), 16, 1000000},
+        {"demo.history", K::Bool, "true",
+         "--seed-demo also writes what a week of running leaves: sites, readings, a breaching and a silent "
+         "device, open and acknowledged alerts (only while the demo tenant has no readings)",
+         into(&S::demoHistory)},
         {"stream.heartbeat_s", K::Int, "15", "a keep-alive comment on every live stream this often",
          into(&S::stream, &StreamSettings::heartbeatS), 1, 3600},
         {"log.level",

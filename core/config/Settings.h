@@ -156,6 +156,7 @@ struct Settings {
     int rulesTickMs;
     AlertSettings alerts;
     StreamSettings stream;
+    bool demoHistory;  // --seed-demo also writes a week of readings, sites and alerts
 
     // Effective values for display, secrets masked, with where each came from.
     struct Shown {

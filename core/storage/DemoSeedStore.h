@@ -21,6 +21,13 @@ class DemoSeedStore {
     explicit DemoSeedStore(Database& db) : db_(db) {}
 
     void seed(const DemoFixture& fixture);
+    // Whether the tenant has any readings yet: the demo's history is written once.
+    bool hasReadings(const std::string& tenantId);
+    // Two sites with their time zones, the fleet spread over them (devices without a site only).
+    void placeFleet(const std::string& tenantId);
+    // The alerts a week of running would have left: an open one on the breaching boiler and an acknowledged
+    // one on the silent meter (with their events), unless the tenant has alerts already.
+    void seedAlerts(const std::string& tenantId, const std::string& acknowledgedBy);
 
   private:
     Database& db_;

@@ -11,7 +11,7 @@ URL="http://127.0.0.1:$HTTP_PORT"
 
 bench_stack
 bench_config "$HTTP_PORT"
-PULSE_DEMO_EMAIL=bench@pulse.local PULSE_DEMO_PASSWORD=bench-password-1 "${PULSED[@]}" --seed-demo >/dev/null 2>&1
+PULSE_DEMO_HISTORY=false PULSE_DEMO_EMAIL=bench@pulse.local PULSE_DEMO_PASSWORD=bench-password-1 "${PULSED[@]}" --seed-demo >/dev/null 2>&1
 bench_start_pulsed "$HTTP_PORT"
 
 jar="$STACK_DIR/cookies"

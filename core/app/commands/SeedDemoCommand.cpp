@@ -51,6 +51,7 @@ class SeedDemoCommand : public Command {
                 // already provisioned by an earlier run
             }
         }
+        if (s.demoHistory) services::seedDemoHistory(db, ctx.pool(), s, tenantId, "user:" + login.email);
         services::syncBrokerCredentials(db,
                                         {s.mqttPasswordFile, s.mqttPasswordBaseFile, s.mqttBrokerPidFile});
         return kExitOk;

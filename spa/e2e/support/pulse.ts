@@ -45,7 +45,7 @@ function superuserSql(sql: string): void {
   );
 }
 
-export async function startPulse(name: string, extraConfig = ''): Promise<Pulse> {
+export async function startPulse(name: string, options: { demoHistory?: boolean } = {}): Promise<Pulse> {
   const source = need('PULSE_SOURCE_DIR');
   const db = `e2e_${name.replace(/\W+/g, '_').toLowerCase()}_${process.pid}`;
   superuserSql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
@@ -78,7 +78,8 @@ export async function startPulse(name: string, extraConfig = ''): Promise<Pulse>
       `secrets.key_file = ${dir}/secrets.key`,
       'egress.allow = 127.0.0.1/32',
       'status.flush_ms = 200',
-      extraConfig,
+      // Each spec sets its own scene on an empty demo tenant, unless it looks at the demo itself.
+      `demo.history = ${options.demoHistory ? 'true' : 'false'}`,
     ].join('\n') + '\n',
   );
 

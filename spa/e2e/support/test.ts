@@ -16,15 +16,17 @@ interface Fixtures {
 }
 
 interface WorkerFixtures {
+  demoHistory: boolean; // test.use({ demoHistory: true }): the demo as scripts/run seeds it
   pulse: Pulse;
   admin: ApiClient; // the demo tenant's tenant-admin, over the API
 }
 
 export const test = base.extend<Fixtures, WorkerFixtures>({
+  demoHistory: [false, { scope: 'worker', option: true }],
   pulse: [
-    async ({}, use, workerInfo) => {
+    async ({ demoHistory }, use, workerInfo) => {
       const name = workerInfo.project.name || 'console';
-      const pulse = await startPulse(`${name}_${process.env.PULSE_E2E_SPEC ?? 'spec'}`);
+      const pulse = await startPulse(`${name}_${process.env.PULSE_E2E_SPEC ?? 'spec'}`, { demoHistory });
       await use(pulse);
       await pulse.stop();
     },

@@ -46,7 +46,7 @@ export function Alerts() {
   const alerts = useInfiniteQuery({
     queryKey: ['alerts', 'inbox', filter],
     queryFn: ({ pageParam, signal }) =>
-      get<AlertList>('/api/v1/alerts', { ...filter, status: filter.status === 'ANY' ? '' : filter.status, limit: PAGE, cursor: pageParam }, signal),
+      get<AlertList>('/api/v1/alerts', { ...filter, status: filter.status === 'ANY' ? 'ALL' : filter.status, limit: PAGE, cursor: pageParam }, signal),
     initialPageParam: '' as string,
     getNextPageParam: (last) => last.next_cursor ?? undefined,
     refetchInterval: interval,

@@ -33,7 +33,7 @@ export function Overview() {
             <span className={styles.value} data-testid="kpi-open-alerts">
               {s ? s.open_alerts.total : '–'}
             </span>
-            <span className={styles.label}>open alerts</span>
+            <span className={styles.label}>alerts not closed</span>
             <span className={styles.breakdown}>
               {s &&
                 SEVERITIES.filter((sev) => s.open_alerts[sev] > 0).map((sev) => (
@@ -52,7 +52,7 @@ export function Overview() {
         </li>
       </ul>
 
-      <h2>Open alerts</h2>
+      <h2>Open alerts (not acknowledged yet)</h2>
       <ProblemMessage error={alerts.error} />
       {alerts.data && alerts.data.items.length === 0 && <p className="muted">No open alerts.</p>}
       {alerts.data && alerts.data.items.length > 0 && (
