@@ -4,7 +4,7 @@ import { useQuery } from '@tanstack/react-query';
 import { get } from './client';
 import { useLiveInterval } from './live';
 import type { JsonSchema } from '../components/SchemaForm';
-import type { AlertList, Device, DeviceList, FleetSummary, MetricList, PluginList, SiteList } from './types';
+import type { AlertList, Device, FleetSummary, MetricList, PluginList, SiteList } from './types';
 
 export const keys = {
   summary: ['fleet-summary'] as const,
@@ -66,7 +66,6 @@ export function useMetricCatalog() {
   });
 }
 
-export type { DeviceList };
 
 export interface PluginComponent {
   kind: string;

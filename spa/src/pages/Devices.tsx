@@ -4,7 +4,7 @@ import { useInfiniteQuery } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import { get } from '../api/client';
-import { useSites } from '../api/queries';
+import { keys, useSites } from '../api/queries';
 import { DEVICE_STATUSES, type DeviceList } from '../api/types';
 import { StatusBadge } from '../components/Badges';
 import { ProblemMessage, fieldProblem } from '../components/Problem';
@@ -50,7 +50,7 @@ export function Devices() {
 
   const sites = useSites();
   const devices = useInfiniteQuery({
-    queryKey: ['devices', filter],
+    queryKey: keys.devices(filter),
     queryFn: ({ pageParam, signal }) =>
       get<DeviceList>('/api/v1/devices', { ...filter, limit: PAGE, cursor: pageParam }, signal),
     initialPageParam: '' as string,
