@@ -1,5 +1,7 @@
 #include "app/Subsystems.h"
 
+#include <Poco/URI.h>
+
 #include "http/HealthRoutes.h"
 #include "http/HttpServer.h"
 #include "http/MetricsRoute.h"
@@ -11,6 +13,7 @@
 #include "storage/PgConnection.h"
 #include "workers/TelemetryMaintenance.h"
 
+#include <Poco/URI.h>
 #include <Poco/Util/Application.h>
 #include <pulse/json.hpp>
 
@@ -288,6 +291,11 @@ void startApi(ServerContext& ctx, Poco::Util::Application&) {
     static_cast<config::ApiSettings&>(apiSettings) = s.api;
     apiSettings.trustedProxies = s.http.trustedProxies;
     apiSettings.maxBodyBytes = s.http.maxBodyBytes;
+    if (ctx.oidc) {
+        apiSettings.oidcIssuer = s.oidc.issuer;
+        apiSettings.oidcConsoleClientId = s.oidc.consoleClientId;
+        apiSettings.oidcDisplayName = s.oidc.displayName;
+    }
     ctx.api = std::make_unique<http::Api>(
         http::ApiServices{ctx.db.get(), ctx.pgPool.get(), ctx.identity.get(), ctx.audit.get(),
                           ctx.alerts.get(), ctx.channels.get(), ctx.plugins.get(), ctx.oidc.get(),
@@ -313,7 +321,13 @@ void startHttp(ServerContext& ctx, Poco::Util::Application& app) {
     http::addHealthRoutes(*router, ctx.health, app.config().getString("application.version", PULSE_VERSION),
                           ctx.startedAt);
     http::addMetricsRoute(*router, ctx.metrics);
-    http::addStaticFiles(*router, s.http.spaDir);
+    // The console fetches the issuer's discovery document, keys and tokens when it signs in with OIDC.
+    std::vector<std::string> consoleOrigins;
+    if (ctx.oidc && !s.oidc.consoleClientId.empty()) {
+        Poco::URI issuer(s.oidc.issuer);
+        consoleOrigins.push_back(issuer.getScheme() + "://" + issuer.getAuthority());
+    }
+    http::addStaticFiles(*router, s.http.spaDir, consoleOrigins);
     ctx.server = std::make_unique<http::HttpServer>(s.http, router, ctx.metrics);
     http::HttpServer* server = ctx.server.get();
     // Registered last, stopped first: no request arrives while the rest stops.

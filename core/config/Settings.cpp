@@ -360,6 +360,12 @@ const std::vector<ConfigKey>& configKeys() {
          into(&S::oidc, &OidcSettings::leewayS), 0, 600},
         {"oidc.jwks_refresh_s", K::Int, "60", "an unknown key id refetches the keys at most this often",
          into(&S::oidc, &OidcSettings::jwksRefreshS), 1, 86400},
+        {"oidc.console_client_id", K::String, "",
+         "the console's client id at the issuer (a public client: authorization code with PKCE, redirect URI "
+         "<console origin>/sign-in/callback); empty: the console offers password sign-in only",
+         into(&S::oidc, &OidcSettings::consoleClientId)},
+        {"oidc.display_name", K::String, "single sign-on",
+         "the provider's name on the console's sign-in button", into(&S::oidc, &OidcSettings::displayName)},
         {"http.trusted_proxies", K::List, "",
          "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: none",
          into(&S::http, &HttpSettings::trustedProxies)},

@@ -107,6 +107,8 @@ struct OidcSettings {
     std::string tenantClaim;                     // the tenant's slug, for tenant roles
     int leewayS;                                 // clock skew allowed on exp and nbf
     int jwksRefreshS;                            // an unknown kid refetches the keys at most this often
+    std::string consoleClientId;  // the console's public client (code + PKCE); empty: no button
+    std::string displayName;      // the provider's name on the sign-in button
 };
 
 // The console's live streams (GET /api/v1/stream, services::LiveEvents).

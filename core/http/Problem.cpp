@@ -26,8 +26,7 @@ void sendProblem(Poco::Net::HTTPServerResponse& response, int status, const std:
 
 void applySecurityHeaders(Poco::Net::HTTPServerResponse& response) {
     response.set("X-Content-Type-Options", "nosniff");
-    response.set("Content-Security-Policy",
-                 "default-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'");
+    response.set("Content-Security-Policy", kContentSecurityPolicy);
     response.set("X-Frame-Options", "DENY");
     response.set("Referrer-Policy", "no-referrer");
     response.set("Cache-Control", "no-store");

@@ -17,6 +17,9 @@ void sendProblem(Poco::Net::HTTPServerResponse& response, int status, const std:
 void sendJson(Poco::Net::HTTPServerResponse& response, int status, const std::string& body);
 
 // Headers every response carries (CSP, nosniff, frame-ancestors, Referrer-Policy).
+// The policy every response carries: nothing inline, nothing from elsewhere.
+inline constexpr const char* kContentSecurityPolicy =
+    "default-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'";
 void applySecurityHeaders(Poco::Net::HTTPServerResponse& response);
 
 }  // namespace pulse::http

@@ -27,8 +27,13 @@ std::string contentType(const std::string& path) {
 
 }  // namespace
 
-void addStaticFiles(Router& router, const std::string& dir) {
-    router.add("GET", "/*", "static", [dir](Exchange& ex) {
+void addStaticFiles(Router& router, const std::string& dir, const std::vector<std::string>& connectOrigins) {
+    std::string csp;
+    if (!connectOrigins.empty()) {
+        csp = std::string(kContentSecurityPolicy) + "; connect-src 'self'";
+        for (const auto& origin : connectOrigins) csp += " " + origin;
+    }
+    router.add("GET", "/*", "static", [dir, csp](Exchange& ex) {
         std::string rest = ex.params["*"];
         bool api = rest == "api" || rest.rfind("api/", 0) == 0;
         bool traversal = rest.find("..") != std::string::npos || rest.find('\\') != std::string::npos;
@@ -44,6 +49,7 @@ void addStaticFiles(Router& router, const std::string& dir) {
                 return sendProblem(ex.response, 404, "Not Found", "no resource at " + ex.path, ex.path);
             file = index.path();
         }
+        if (!csp.empty()) ex.response.set("Content-Security-Policy", csp);
         ex.response.set("Cache-Control",
                         rest.rfind("assets/", 0) == 0 ? "public, max-age=31536000, immutable" : "no-cache");
         ex.response.sendFile(file.toString(), contentType(file.toString()));

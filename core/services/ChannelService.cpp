@@ -12,12 +12,15 @@
 #include "services/ServiceErrors.h"
 #include "storage/PgConnection.h"
 
+#include <pulse/json.hpp>
+
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
 #include <sodium.h>
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <sstream>
 #include <stdexcept>
@@ -193,6 +196,88 @@ std::string ChannelService::createRoute(const std::string& tenantId, const Route
         }
         throw;
     }
+}
+
+void ChannelService::updateRoute(const std::string& tenantId, const std::string& routeId,
+                                 const RouteSpec& spec) {
+    for (const auto& s : spec.severities)
+        if (!isSeverity(s)) throw std::invalid_argument("severities: unknown severity '" + s + "'");
+    if (spec.throttleS < 0) throw std::invalid_argument("throttle_s must not be negative");
+    auto routes = store_.routingRules(tenantId);
+    if (std::none_of(routes.begin(), routes.end(), [&](const auto& r) { return r.id == routeId; }))
+        throw NotFound("no such routing rule");
+    if (!store_.updateRoutingRule(tenantId, routeId,
+                                  {spec.channelId, spec.name, spec.severities, spec.ruleTypes, spec.siteId,
+                                   spec.tag, spec.throttleS},
+                                  spec.enabled))
+        throw std::invalid_argument("no such channel or site");  // a 422: the rule itself is there
+}
+
+void ChannelService::deleteRoute(const std::string& tenantId, const std::string& routeId) {
+    if (!store_.deleteRoutingRule(tenantId, routeId)) throw NotFound("no such routing rule");
+}
+
+void ChannelService::deleteChannel(const std::string& tenantId, const std::string& channelId) {
+    if (!store_.deleteChannel(tenantId, channelId)) throw NotFound("no such channel");
+}
+
+TestDelivery ChannelService::sendTest(const std::string& tenantId, const std::string& tenantSlug,
+                                      const std::string& channelId, const std::string& actor,
+                                      long long deadlineMs) const {
+    auto channel = store_.find(tenantId, channelId);
+    auto secrets = store_.secrets(tenantId, channelId);
+    if (!channel || !secrets) throw NotFound("no such channel");
+    auto started = std::chrono::steady_clock::now();
+    auto nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+    // The shape of a real alert's payload (storage/AlertStore.cpp kRouteAlertEvent), so that what the
+    // receiver does with it is what it will do with a real one; "test": true tells them apart.
+    json::Writer w;
+    w.beginObject().member("type", "alert.test").member("test", true);
+    w.key("event").beginObject().member("id", 0).member("kind", "TEST").member("at_ms", nowMs);
+    w.member("actor", actor).endObject();
+    w.key("tenant").beginObject().member("id", tenantId).member("slug", tenantSlug).endObject();
+    w.key("alert").beginObject().member("id", 0).member("status", "OPEN").member("condition", "TEST");
+    w.member("severity", "INFO")
+        .member("summary", "Test notification from Pulse: channel '" + channel->name + "' works");
+    w.key("value").null().member("flapping", false).member("triggered_at_ms", nowMs);
+    w.key("rule").beginObject().member("id", "").member("name", "Test").member("type", "test").endObject();
+    w.key("device").beginObject().member("id", 0).member("name", "pulse-test").endObject();
+    w.endObject().endObject();
+    std::string payload = w.str();
+    unsigned char random[16];
+    randombytes_buf(random, sizeof random);
+    std::string key = "test_" + toHex(std::string(reinterpret_cast<char*>(random), sizeof random));
+
+    TestDelivery result;
+    plugins::DeliveryOutcome outcome;
+    try {
+        auto sender = instantiate("test:" + channel->name, channel->type, channel->configJson,
+                                  secrets->sealedSecretsHex);
+        pulse_delivery d{};
+        d.struct_size = sizeof d;
+        d.idempotency_key = pulse_str{key.data(), key.size()};
+        d.payload_json = pulse_str{payload.data(), payload.size()};
+        d.attempt = 1;
+        d.deadline_ms = nowMs + deadlineMs;
+        outcome = sender->deliver(d);
+        sender->stop();
+    } catch (const std::exception& e) {
+        outcome.code = PULSE_ERR_CONFIG;
+        outcome.detail = std::string("channel unusable: ") + e.what();
+    }
+    // The dispatcher's mapping (workers/NotificationDispatcher.cpp): OK is done, RETRY and DEFER would be
+    // tried again, anything else is permanent.
+    result.outcome = outcome.code == PULSE_OK                                     ? "delivered"
+                     : outcome.code == PULSE_RETRY || outcome.code == PULSE_DEFER ? "retry"
+                                                                                  : "permanent";
+    result.statusCode = outcome.statusCode;
+    result.detail = outcome.detail;
+    result.durationMs =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+            .count();
+    return result;
 }
 
 std::string ChannelService::fullConfig(const std::string& type, const std::string& configJson,

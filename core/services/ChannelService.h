@@ -37,6 +37,15 @@ struct RouteSpec {
     std::optional<std::string> siteId;
     std::optional<std::string> tag;
     int throttleS = 0;
+    bool enabled = true;
+};
+
+// What a test notification met at the other side, as the dispatcher would have taken it.
+struct TestDelivery {
+    std::string outcome;  // delivered, retry (a real delivery would be tried again), permanent
+    int statusCode = 0;   // the other side's answer, 0 when there was none
+    std::string detail;
+    long long durationMs = 0;
 };
 
 // Channels (sender plugin instances configured per tenant) and routing rules. A channel's secrets are
@@ -59,6 +68,16 @@ class ChannelService {
     // channel has secrets (the public part never holds any).
     std::string mask(const std::string& type, const std::string& storedConfigJson, bool hasSecrets) const;
     std::string createRoute(const std::string& tenantId, const RouteSpec& spec);
+    // Throws NotFound for no such routing rule, std::invalid_argument for no such channel or site.
+    void updateRoute(const std::string& tenantId, const std::string& routeId, const RouteSpec& spec);
+    // Throws NotFound; deliveries already made stay.
+    void deleteRoute(const std::string& tenantId, const std::string& routeId);
+    void deleteChannel(const std::string& tenantId, const std::string& channelId);
+    // Sends one notification now, through the channel's sender, with a payload shaped like an alert's
+    // (type "alert.test", alert id 0), and answers what happened; nothing is queued or retried. Throws
+    // NotFound. `deadlineMs`: how long the sender may take.
+    TestDelivery sendTest(const std::string& tenantId, const std::string& tenantSlug,
+                          const std::string& channelId, const std::string& actor, long long deadlineMs) const;
 
     // The full plugin config of a stored channel (secrets opened), and an instance made from it.
     std::string fullConfig(const std::string& type, const std::string& configJson,

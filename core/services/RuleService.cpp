@@ -35,13 +35,17 @@ void RuleService::checkConfig(const std::string& type, const std::string& config
     }
 }
 
-std::optional<std::string> RuleService::save(const std::string& tenantId,
-                                             const std::optional<std::string>& id,
-                                             const storage::RuleFields& rule) {
+void RuleService::validate(const storage::RuleFields& rule) const {
     if (!isSeverity(rule.severity)) throw InvalidRule("severity must be " + severityList(), "severity");
     if (!oneOf(kScopeKinds, rule.scopeKind))
         throw InvalidRule("scope.kind must be tenant, site, tag or device", "scope.kind");
     checkConfig(rule.type, rule.configJson);
+}
+
+std::optional<std::string> RuleService::save(const std::string& tenantId,
+                                             const std::optional<std::string>& id,
+                                             const storage::RuleFields& rule) {
+    validate(rule);
     storage::RuleSave saved;
     try {
         saved = store_.save(tenantId, id, rule);

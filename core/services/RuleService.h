@@ -40,6 +40,9 @@ class RuleService {
     // storage::DatabaseError.
     std::optional<std::string> save(const std::string& tenantId, const std::optional<std::string>& id,
                                     const storage::RuleFields& rule);
+    // The checks save() makes before the database's: severity, scope kind, the config (schema and plugin).
+    // Throws InvalidRule.
+    void validate(const storage::RuleFields& rule) const;
     // A scope's value from the name the command line gives (site:<name>, device:<name>): the site's or
     // device's id; a tag is itself. Throws InvalidRule when the tenant has no such site or device.
     std::string scopeValueNamed(const std::string& tenantId, const std::string& kind,

@@ -31,7 +31,10 @@ const std::string kAlertPage =
     " WHERE ($1 = 'ALL' OR a.status = $1) AND ($2::text IS NULL OR a.severity = $2) "
     "AND ($3::uuid IS NULL OR d.site_id = $3::uuid) "
     "AND ($4::bigint IS NULL OR a.device_id = $4::bigint) "
-    "AND ($5::bigint IS NULL OR a.id < $5::bigint) ORDER BY a.id DESC LIMIT $6::int";
+    "AND ($5::bigint IS NULL OR a.id < $5::bigint) "
+    "AND ($7::uuid IS NULL OR a.rule_id = $7::uuid) "
+    "AND ($8::text IS NULL OR ($8 = 'none' AND a.assignee_id IS NULL) OR a.assignee_id::text = $8) "
+    "ORDER BY a.id DESC LIMIT $6::int";
 
 // The alert's history, in the order it happened.
 const std::string kEventsOfAlert = "SELECT kind, " + isoTime("at") +
@@ -291,8 +294,9 @@ long long idOf(const ResultRow& r) {
 Page<AlertRow> AlertStore::list(const std::vector<std::string>& tenantIds, const AlertFilter& f) {
     PgRows rows;
     pool_.withTenants(tenantIds, [&](PgConnection& conn) {
-        rows = conn.query(kAlertPage, {f.status, f.severity, f.siteId, integerParam(f.deviceId),
-                                       integerParam(f.beforeId), std::to_string(f.limit + 1)});
+        rows = conn.query(kAlertPage,
+                          {f.status, f.severity, f.siteId, integerParam(f.deviceId), integerParam(f.beforeId),
+                           std::to_string(f.limit + 1), f.ruleId, f.assignee});
     });
     return pageOf(rowsOf(rows, alertOf), f.limit);
 }

@@ -74,7 +74,9 @@ struct AlertFilter {
     std::string status = "OPEN";  // or ACKNOWLEDGED, CLOSED, ALL
     std::optional<std::string> severity, siteId;
     std::optional<long long> deviceId;
-    std::optional<long long> beforeId;  // the cursor: ids below it
+    std::optional<std::string> ruleId;
+    std::optional<std::string> assignee;  // a user's id, or "none": unassigned
+    std::optional<long long> beforeId;    // the cursor: ids below it
     int limit = 50;
 };
 

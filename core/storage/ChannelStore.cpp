@@ -15,10 +15,17 @@ const std::string kChannelColumns =
 
 // The whole list in one page: a tenant has a handful of channels.
 const std::string kChannelList =
-    "SELECT " + kChannelColumns + " FROM pulse.channels c ORDER BY c.name LIMIT 1000";
+    "SELECT " + kChannelColumns +
+    " FROM pulse.channels c WHERE c.deleted_at IS NULL ORDER BY c.name LIMIT 1000";
 
 // One channel, for its page and after a change.
-const std::string kChannelById = "SELECT " + kChannelColumns + " FROM pulse.channels c WHERE c.id = $1::uuid";
+const std::string kChannelById =
+    "SELECT " + kChannelColumns + " FROM pulse.channels c WHERE c.id = $1::uuid AND c.deleted_at IS NULL";
+
+// The sealed secrets of one channel, to open for a test delivery.
+const char* kChannelSecrets =
+    "SELECT type, encode(secrets, 'hex') AS secrets FROM pulse.channels WHERE id = $1::uuid AND "
+    "deleted_at IS NULL";
 
 // The whole list in one page, in the order they were made (the order they are matched in does not matter:
 // every matching rule delivers).
@@ -36,7 +43,7 @@ const char* kInsertChannel =
 // What a new config is made from, locked until it is replaced.
 const char* kLockChannelSecrets =
     "SELECT type, encode(secrets, 'hex') AS secrets FROM pulse.channels WHERE id = $1::uuid AND "
-    "tenant_id = $2::uuid FOR UPDATE";
+    "tenant_id = $2::uuid AND deleted_at IS NULL FOR UPDATE";
 
 // A saved config enables the channel again (the dispatcher disables it when its endpoint is gone).
 const char* kReplaceChannelConfig =
@@ -48,9 +55,35 @@ const char* kReplaceChannelConfig =
 const char* kInsertRoutingRule =
     "INSERT INTO pulse.routing_rules (tenant_id, channel_id, name, severities, rule_types, site_id, tag, "
     "throttle_s) SELECT $1::uuid, c.id, $3, $4::text[], $5::text[], $6::uuid, $7, $8::int "
-    "FROM pulse.channels c WHERE c.id = $2::uuid AND c.tenant_id = $1::uuid "
+    "FROM pulse.channels c WHERE c.id = $2::uuid AND c.tenant_id = $1::uuid AND c.deleted_at IS NULL "
     "AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM pulse.sites s WHERE s.id = $6::uuid)) "
     "RETURNING id::text AS id";
+
+// The same checks as an insert; no row when the rule, the channel or the site is not the tenant's.
+const char* kUpdateRoutingRule =
+    "UPDATE pulse.routing_rules r SET channel_id = c.id, name = $3, severities = $4::text[], "
+    "rule_types = $5::text[], site_id = $6::uuid, tag = $7, throttle_s = $8::int, enabled = $9::boolean "
+    "FROM pulse.channels c WHERE r.id = $10::uuid AND r.tenant_id = $1::uuid AND c.id = $2::uuid "
+    "AND c.tenant_id = $1::uuid AND c.deleted_at IS NULL "
+    "AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM pulse.sites s WHERE s.id = $6::uuid)) "
+    "RETURNING r.id::text AS id";
+
+// Deliveries made by a routing rule keep their history (and their channel) without it. Two statements:
+// a foreign key is checked against the rows as the statement found them, so detaching and deleting in one
+// statement would fail.
+const char* kDetachRuleDeliveries =
+    "UPDATE pulse.deliveries SET routing_rule_id = NULL WHERE routing_rule_id = ANY ($1::uuid[])";
+const char* kDeleteRoutingRule =
+    "DELETE FROM pulse.routing_rules WHERE id = $1::uuid RETURNING id::text AS id";
+
+// A deleted channel keeps its row, because its deliveries name it: disabled (pending deliveries end as
+// permanent failures, "channel disabled: deleted"), its secrets dropped, its name free for a new one.
+const char* kDeleteChannel =
+    "UPDATE pulse.channels SET deleted_at = now(), enabled = false, disabled_reason = 'deleted', "
+    "secrets = NULL, updated_at = now() WHERE id = $1::uuid AND deleted_at IS NULL RETURNING id::text AS id";
+const char* kRoutingRulesOfChannel =
+    "SELECT coalesce(array_agg(id)::text, '{}') AS ids FROM pulse.routing_rules WHERE channel_id = $1::uuid";
+const char* kDeleteChannelRoutes = "DELETE FROM pulse.routing_rules WHERE channel_id = $1::uuid";
 
 std::string idOf(const ResultRow& r) {
     return r.text("id");
@@ -131,6 +164,43 @@ std::optional<std::string> ChannelStore::createRoutingRule(const std::string& te
                        {tenantId, rule.channelId, rule.name, arrayLiteral(rule.severities),
                         arrayLiteral(rule.ruleTypes), rule.siteId, rule.tag, std::to_string(rule.throttleS)}),
                    idOf);
+}
+
+std::optional<StoredChannelSecrets> ChannelStore::secrets(const std::string& tenantId,
+                                                          const std::string& id) {
+    return firstOf(pool_.queryAsTenant(tenantId, kChannelSecrets, {id}), [](const ResultRow& r) {
+        return StoredChannelSecrets{r.text("type"), r.optionalText("secrets")};
+    });
+}
+
+std::optional<std::string> ChannelStore::updateRoutingRule(const std::string& tenantId, const std::string& id,
+                                                           const RoutingRuleFields& rule, bool enabled) {
+    return firstOf(pool_.queryAsTenant(tenantId, kUpdateRoutingRule,
+                                       {tenantId, rule.channelId, rule.name, arrayLiteral(rule.severities),
+                                        arrayLiteral(rule.ruleTypes), rule.siteId, rule.tag,
+                                        std::to_string(rule.throttleS), enabled ? "true" : "false", id}),
+                   idOf);
+}
+
+bool ChannelStore::deleteRoutingRule(const std::string& tenantId, const std::string& id) {
+    bool found = false;
+    pool_.withTenant(tenantId, [&](PgConnection& conn) {
+        conn.query(kDetachRuleDeliveries, {"{" + id + "}"});
+        found = !conn.query(kDeleteRoutingRule, {id}).rows.empty();
+    });
+    return found;
+}
+
+bool ChannelStore::deleteChannel(const std::string& tenantId, const std::string& id) {
+    bool found = false;
+    pool_.withTenant(tenantId, [&](PgConnection& conn) {
+        if (conn.query(kDeleteChannel, {id}).rows.empty()) return;
+        found = true;
+        auto routes = ResultRow(conn.query(kRoutingRulesOfChannel, {id}), 0).text("ids");
+        conn.query(kDetachRuleDeliveries, {routes});
+        conn.query(kDeleteChannelRoutes, {id});
+    });
+    return found;
 }
 
 }  // namespace pulse::storage

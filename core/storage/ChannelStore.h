@@ -80,6 +80,15 @@ class ChannelStore {
                        const std::function<ChannelConfigUpdate(const StoredChannelSecrets&)>& update);
     // Returns the new routing rule's id; nullopt when the tenant has no such channel or site.
     std::optional<std::string> createRoutingRule(const std::string& tenantId, const RoutingRuleFields& rule);
+    // Replaces the routing rule; nullopt when the tenant has no such rule, channel or site.
+    std::optional<std::string> updateRoutingRule(const std::string& tenantId, const std::string& id,
+                                                 const RoutingRuleFields& rule, bool enabled);
+    // Deletes the routing rule (its deliveries stay, without it); false when the tenant has none such.
+    bool deleteRoutingRule(const std::string& tenantId, const std::string& id);
+    // Deletes the channel and its routing rules; its deliveries stay as history. False: no such channel.
+    bool deleteChannel(const std::string& tenantId, const std::string& id);
+    // The channel's type and sealed secrets, to make a sender of it; nullopt when there is none such.
+    std::optional<StoredChannelSecrets> secrets(const std::string& tenantId, const std::string& id);
 
   private:
     PgPool& pool_;

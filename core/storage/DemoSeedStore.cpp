@@ -30,7 +30,8 @@ const char* kInsertRules =
 // The alerts go to pulsed's own log, visible without any notification set up.
 const char* kInsertLogChannel =
     "INSERT INTO pulse.channels (tenant_id, name, type, config) SELECT id, 'Server log', 'log', "
-    "'{\"level\":\"warn\"}' FROM pulse.tenants WHERE slug = $1 ON CONFLICT (tenant_id, name) DO NOTHING";
+    "'{\"level\":\"warn\"}' FROM pulse.tenants WHERE slug = $1 "
+    "ON CONFLICT (tenant_id, name) WHERE deleted_at IS NULL DO NOTHING";
 
 // Every alert to the log channel, unless it is routed already.
 const char* kInsertRouting =

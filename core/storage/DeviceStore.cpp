@@ -1,5 +1,7 @@
 #include "storage/DeviceStore.h"
 
+#include <map>
+
 #include "services/DeviceSpec.h"
 #include "services/ServiceErrors.h"
 #include "storage/PgPool.h"
@@ -21,16 +23,35 @@ const std::string kColumns = "d.id, d.name, d.status, d.site_id, array_to_json(d
                              " AS created_at, " + isoTime("d.decommissioned_at") +
                              " AS decommissioned_at, d.stale_after_s, d.offline_after_s, d.tenant_id";
 
-// The fleet list: every filter optional (NULL), the name a literal prefix (LIKE's wildcards escaped), a
-// page and one more row to tell whether more follow.
-const std::string kSelectPage = "SELECT " + kColumns +
-                                " FROM pulse.devices d WHERE ($1::text IS NULL OR d.status = $1) "
-                                "AND ($2::text IS NULL OR $2 = ANY (d.tags)) "
-                                "AND ($3::uuid IS NULL OR d.site_id = $3::uuid) "
-                                "AND ($4::bigint IS NULL OR d.id > $4::bigint) "
-                                "AND ($5::text IS NULL OR d.name LIKE replace(replace(replace($5, '\\', "
-                                "'\\\\'), '%', '\\%'), '_', '\\_') || '%') "
-                                "ORDER BY d.id LIMIT $6::int";
+// The fleet list: every filter optional (NULL), the name a literal prefix (LIKE's wildcards escaped), in
+// one of the orders below, a page and one more row to tell whether more follow. The cursor is the last
+// row's id; its sort key is read again, so pages need no key in the cursor (a device seen since moves).
+std::string devicePage(const std::string& key, bool descending) {
+    const char* op = descending ? "<" : ">";
+    const char* dir = descending ? " DESC" : "";
+    return "SELECT " + kColumns +
+           " FROM pulse.devices d WHERE ($1::text IS NULL OR d.status = $1) "
+           "AND ($2::text IS NULL OR $2 = ANY (d.tags)) "
+           "AND ($3::uuid IS NULL OR d.site_id = $3::uuid) "
+           "AND ($4::bigint IS NULL OR (" +
+           key + ", d.id) " + op + " (SELECT " + key +
+           ", d.id FROM pulse.devices d WHERE d.id = $4::bigint)) " +
+           "AND ($5::text IS NULL OR d.name LIKE replace(replace(replace($5, '\\', "
+           "'\\\\'), '%', '\\%'), '_', '\\_') || '%') "
+           "ORDER BY " +
+           key + dir + ", d.id" + dir + " LIMIT $6::int";
+}
+
+// Never seen sorts as the oldest.
+const std::string kLastSeenKey = "coalesce(d.last_seen_at, '-infinity'::timestamptz)";
+
+const std::map<DeviceOrder, std::string> kSelectPage = {
+    {DeviceOrder::Id, devicePage("d.id", false)},
+    {DeviceOrder::Name, devicePage("d.name", false)},
+    {DeviceOrder::NameDescending, devicePage("d.name", true)},
+    {DeviceOrder::LastSeen, devicePage(kLastSeenKey, false)},
+    {DeviceOrder::LastSeenDescending, devicePage(kLastSeenKey, true)},
+};
 
 // One device, as its page and the answers to changes show it.
 const std::string kSelectOne = "SELECT " + kColumns + " FROM pulse.devices d WHERE d.id = $1::bigint";
@@ -141,7 +162,7 @@ int revokeLive(PgConnection& conn, long long deviceId) {
 Page<DeviceRow> DeviceStore::list(const std::vector<std::string>& tenantIds, const DeviceFilter& f) {
     PgRows rows;
     pool_.withTenants(tenantIds, [&](PgConnection& conn) {
-        rows = conn.query(kSelectPage,
+        rows = conn.query(kSelectPage.at(f.order),
                           {nonEmpty(f.status), nonEmpty(f.tag), nonEmpty(f.siteId), integerParam(f.afterId),
                            nonEmpty(f.namePrefix), std::to_string(f.limit + 1)});
     });

@@ -25,11 +25,15 @@ struct DeviceRow {
 };
 
 // Which devices a list shows, in id order; an empty member does not filter.
+// The orders the fleet list comes in: each by its key, then by id.
+enum class DeviceOrder { Id, Name, NameDescending, LastSeen, LastSeenDescending };
+
 struct DeviceFilter {
     std::string status, tag, siteId;
     std::string namePrefix;            // taken literally (no LIKE patterns)
-    std::optional<long long> afterId;  // the cursor: ids above it
+    std::optional<long long> afterId;  // the cursor: the last row's id, the rows after it in the order
     int limit = 50;
+    DeviceOrder order = DeviceOrder::Id;
 };
 
 // A device's credential as stored: the token itself never is.

@@ -40,6 +40,15 @@ std::string seriesStatement(const std::string& time, const std::string& start, c
            " AND " + time + " < " + timeFromMs("$5") + " ORDER BY " + time + " LIMIT $6::int";
 }
 
+// Every reading of the devices in [$2, $3) (milliseconds), in the order they were taken, up to $4 rows:
+// what a rule preview replays. By device and time through telemetry_reading_idx, then sorted.
+const std::string kWindowReadings =
+    "SELECT t.device_id, m.name AS metric, m.is_boolean, (extract(epoch FROM t.ts) * 1000)::bigint AS ts_ms, "
+    "t.value FROM pulse.telemetry t JOIN pulse.metrics m ON m.id = t.metric_id "
+    "WHERE t.device_id = ANY ($1::bigint[]) AND t.ts >= " +
+    timeFromMs("$2") + " AND t.ts < " + timeFromMs("$3") +
+    " ORDER BY t.ts, t.device_id, t.metric_id LIMIT $4::int";
+
 // Raw readings, each at its own time.
 const std::string kReadings = seriesStatement("ts", timeFromMs("$4"), "value FROM pulse.telemetry");
 
@@ -131,6 +140,21 @@ Series<HourlyRollupRow> MetricStore::hourly(const std::string& tenantId, const S
         return HourlyRollupRow{r.integer("at_us"), r.text("at"),    r.number("min"),
                                r.number("max"),    r.number("avg"), r.integer("count")};
     });
+}
+
+std::vector<WindowReadingRow> MetricStore::windowReadings(const std::string& tenantId,
+                                                          const std::vector<long long>& deviceIds,
+                                                          long long fromMs, long long toMs, int limit) {
+    std::string ids = "{";
+    for (size_t i = 0; i < deviceIds.size(); ++i) ids += (i ? "," : "") + std::to_string(deviceIds[i]);
+    ids += "}";
+    return rowsOf(
+        pool_.queryAsTenant(tenantId, kWindowReadings,
+                            {ids, std::to_string(fromMs), std::to_string(toMs), std::to_string(limit)}),
+        [](const ResultRow& r) {
+            return WindowReadingRow{r.integer("device_id"), r.text("metric"), r.flag("is_boolean"),
+                                    r.integer("ts_ms"), r.number("value")};
+        });
 }
 
 }  // namespace pulse::storage

@@ -22,6 +22,15 @@ struct MetricRow {
 
 // Which points of one device's metric a read returns: those in [fromMs, toMs) after the cursor, oldest
 // first, a page of `limit`.
+// A reading of some device, as a rule preview replays it.
+struct WindowReadingRow {
+    long long deviceId = 0;
+    std::string metric;
+    bool isBoolean = false;
+    long long tsMs = 0;
+    double value = 0;
+};
+
 struct SeriesRange {
     long long deviceId = 0;
     std::string metric;  // by name
@@ -77,6 +86,10 @@ class MetricStore {
     Series<ReadingRow> readings(const std::string& tenantId, const SeriesRange& range);
     // Hourly buckets that overlap the range (one that began before fromMs covers part of it).
     Series<HourlyRollupRow> hourly(const std::string& tenantId, const SeriesRange& range);
+    // The readings of the devices in [fromMs, toMs), oldest first, at most `limit`.
+    std::vector<WindowReadingRow> windowReadings(const std::string& tenantId,
+                                                 const std::vector<long long>& deviceIds, long long fromMs,
+                                                 long long toMs, int limit);
 
   private:
     PgPool& pool_;

@@ -41,6 +41,13 @@ const char* kCreate = "SELECT pulse.create_tenant($1, $2, $3::integer) AS id";
 // Likewise; the function answers whether the tenant exists.
 const char* kUpdate = "SELECT pulse.update_tenant($1::uuid, $2, $3::boolean, $4::integer) AS found";
 
+// The defaults a device without its own thresholds goes by.
+const char* kSelectThresholds =
+    "SELECT default_stale_after_s, default_offline_after_s FROM pulse.tenants WHERE id = $1::uuid";
+
+// In the tenant's own scope: the function changes that tenant only.
+const char* kSetThresholds = "SELECT pulse.set_default_thresholds($1::int, $2::int) AS clash";
+
 TenantRow tenantOf(const ResultRow& r) {
     return {r.text("id"), r.text("slug"), r.text("name"), r.optionalInteger("device_limit"),
             r.text("created_at")};
@@ -109,6 +116,18 @@ bool TenantStore::update(const std::string& id, const std::optional<std::string>
     auto rows = queryUnscoped(pool_, kUpdate,
                               {id, name, setDeviceLimit ? "true" : "false", integerParam(deviceLimit)});
     return ResultRow(rows, 0).flag("found");
+}
+
+std::optional<TenantThresholds> TenantStore::thresholds(const std::string& id) {
+    return firstOf(queryUnscoped(pool_, kSelectThresholds, {id}), [](const ResultRow& r) {
+        return TenantThresholds{r.int32("default_stale_after_s"), r.int32("default_offline_after_s")};
+    });
+}
+
+std::string TenantStore::setThresholds(const std::string& id, const TenantThresholds& t) {
+    auto rows = pool_.queryAsTenant(id, kSetThresholds,
+                                    {std::to_string(t.staleAfterS), std::to_string(t.offlineAfterS)});
+    return ResultRow(rows, 0).text("clash");
 }
 
 }  // namespace pulse::storage

@@ -16,6 +16,11 @@ struct TenantRow {
     std::string createdAt;                 // RFC 3339 UTC
 };
 
+// The thresholds of a tenant's devices that have none of their own.
+struct TenantThresholds {
+    int staleAfterS = 300, offlineAfterS = 900;
+};
+
 // Tenants. pulse.tenants carries no tenant_id (no row-level security): it is read outside any tenant's
 // scope, and written only through the SECURITY DEFINER functions of sql/006. What a tenant uses is counted
 // inside its scope.
@@ -34,6 +39,11 @@ class TenantStore {
                          int limit);
     // The tenant's devices that are not decommissioned (what its device limit counts).
     long long devicesInUse(const std::string& id);
+    std::optional<TenantThresholds> thresholds(const std::string& id);
+    // Sets the tenant's default thresholds (stale below offline, checked by the caller) unless one of its
+    // devices would then go OFFLINE before STALE by its own threshold: that device's name is returned and
+    // nothing is changed; empty when changed.
+    std::string setThresholds(const std::string& id, const TenantThresholds& thresholds);
 
     // The new tenant's id; throws services::Conflict when the slug is taken.
     std::string create(const std::string& slug, const std::string& name, std::optional<int> deviceLimit);

@@ -74,6 +74,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     });
     expectParsedOrRefused([&] { pulse::http::parseMetricChange(text); });
     expectParsedOrRefused([&] {
+        auto c = pulse::http::parseSettingsChange(text);
+        if (!c.defaultStaleAfterS && !c.defaultOfflineAfterS) __builtin_trap();
+        if (c.defaultStaleAfterS && (*c.defaultStaleAfterS < 1 || *c.defaultStaleAfterS > 2592000))
+            __builtin_trap();
+    });
+    expectParsedOrRefused([&] {
         auto a = pulse::http::parseAssignee(text);
         if (a && a->size() != 36) __builtin_trap();
     });

@@ -6,6 +6,7 @@
 #include <Poco/JSON/Parser.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -104,4 +105,47 @@ TEST_F(ApiAlerts, AlertsAreAssignedCommentedActedOnInBulkAndShowTheirDeliveries)
                                "'device.export') AND tenant_id = $1::uuid",
                                {a_.id})),
               2);
+}
+
+// The inbox's rule and assignee filters.
+TEST_F(ApiAlerts, TheInboxFiltersByRuleAndAssignee) {
+    auto s = login(a_.admin);
+    auto ids = [&](const std::string& query) {
+        auto r = call("GET", "/api/v1/alerts?status=ALL&" + query, "", with(s, false));
+        EXPECT_EQ(r.status, 200) << query << " " << r.body;
+        std::vector<std::string> out;
+        auto items = json(r.body)->getArray("items");
+        for (size_t i = 0; items && i < items->size(); ++i)
+            out.push_back(
+                std::to_string(items->getObject(static_cast<unsigned>(i))->getValue<long long>("id")));
+        return out;
+    };
+    auto has = [](const std::vector<std::string>& v, const std::string& id) {
+        return std::find(v.begin(), v.end(), id) != v.end();
+    };
+    // An open alert of its own: other tests of the suite act on the fixture's.
+    std::string device = scalar(
+        "INSERT INTO pulse.devices (tenant_id, name) VALUES ($1::uuid, 'filtered') RETURNING id", {a_.id});
+    std::string alert = scalar(
+        "INSERT INTO pulse.alerts (tenant_id, rule_id, device_id, severity, summary, triggered_at) "
+        "VALUES ($1::uuid, $2::uuid, $3::bigint, 'LOW', 'filtered', now()) RETURNING id",
+        {a_.id, a_.ruleId, device});
+    EXPECT_TRUE(has(ids("rule_id=" + a_.ruleId), alert));
+    EXPECT_TRUE(ids("rule_id=00000000-0000-4000-8000-000000000000").empty());
+    ASSERT_EQ(call("POST", "/api/v1/alerts/" + alert + "/assign", "{\"assignee_id\":null}", with(s)).status,
+              200);
+    EXPECT_TRUE(has(ids("assignee=none"), alert));
+    EXPECT_FALSE(has(ids("assignee=" + a_.adminId), alert));
+    ASSERT_EQ(call("POST", "/api/v1/alerts/" + alert + "/assign", "{\"assignee_id\":\"" + a_.adminId + "\"}",
+                   with(s))
+                  .status,
+              200);
+    EXPECT_TRUE(has(ids("assignee=" + a_.adminId), alert));
+    EXPECT_FALSE(has(ids("assignee=none"), alert));
+    EXPECT_EQ(call("GET", "/api/v1/alerts?rule_id=nope", "", with(s, false)).status, 422);
+    EXPECT_EQ(call("GET", "/api/v1/alerts?assignee=someone", "", with(s, false)).status, 422);
+    // Another tenant's rule id finds nothing of this tenant's.
+    auto b = login(b_.admin);
+    auto other = call("GET", "/api/v1/alerts?status=ALL&rule_id=" + a_.ruleId, "", with(b, false));
+    EXPECT_EQ(json(other.body)->getArray("items")->size(), 0u);
 }

@@ -1,9 +1,13 @@
 // Notification channels and routing rules: secrets stay sealed, internal targets are refused.
 #include "api_fixture.h"
 
+#include <Poco/File.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <csignal>
 #include <string>
+#include <thread>
 
 using namespace pulse::test;
 
@@ -62,4 +66,147 @@ TEST_F(ApiChannels, ChannelSecretsNeverLeaveAndInternalTargetsAreRefused) {
               201);
     EXPECT_EQ(call("GET", "/api/v1/channels/" + id, "", with(adminB, false)).status, 404);
     EXPECT_NE(call("GET", "/api/v1/routing-rules", "", with(admin, false)).body.find(id), std::string::npos);
+}
+
+// Routing rules are replaced and deleted; a deleted channel takes its routing rules with it, keeps its
+// row for the deliveries' history, and gives its name up.
+TEST_F(ApiChannels, RoutingRulesChangeAndGoAndADeletedChannelKeepsItsHistory) {
+    auto admin = login(a_.admin);
+    auto channel =
+        call("POST", "/api/v1/channels",
+             "{\"name\":\"pager\",\"type\":\"webhook\",\"config\":{\"url\":\"http://127.0.0.1:9/p\","
+             "\"secret\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"}}",
+             with(admin));
+    ASSERT_EQ(channel.status, 201) << channel.body;
+    std::string channelId = json(channel.body)->getValue<std::string>("id");
+    auto route = call("POST", "/api/v1/routing-rules",
+                      "{\"channel_id\":\"" + channelId + "\",\"name\":\"all\"}", with(admin));
+    ASSERT_EQ(route.status, 201) << route.body;
+    std::string routeId = json(route.body)->getValue<std::string>("id");
+
+    auto replaced = call("PUT", "/api/v1/routing-rules/" + routeId,
+                         "{\"channel_id\":\"" + channelId +
+                             "\",\"name\":\"critical only\",\"severities\":[\"CRITICAL\"],\"throttle_s\":300,"
+                             "\"enabled\":false}",
+                         with(admin));
+    ASSERT_EQ(replaced.status, 200) << replaced.body;
+    auto r = json(replaced.body);
+    EXPECT_EQ(r->getValue<std::string>("name"), "critical only");
+    EXPECT_EQ(r->getValue<int>("throttle_s"), 300);
+    EXPECT_FALSE(r->getValue<bool>("enabled"));
+    EXPECT_EQ(r->getArray("severities")->getElement<std::string>(0), "CRITICAL");
+    // Refusals: an unknown severity, another tenant's channel, no such rule, another tenant, a customer.
+    EXPECT_EQ(call("PUT", "/api/v1/routing-rules/" + routeId,
+                   "{\"channel_id\":\"" + channelId + "\",\"severities\":[\"LOUD\"]}", with(admin))
+                  .status,
+              422);
+    auto foreignChannel = call("PUT", "/api/v1/routing-rules/" + routeId,
+                               "{\"channel_id\":\"" + b_.channelId + "\"}", with(admin));
+    EXPECT_EQ(foreignChannel.status, 422) << foreignChannel.body;
+    EXPECT_EQ(json(foreignChannel.body)->getValue<std::string>("field"), "channel_id");
+    EXPECT_EQ(call("PUT", "/api/v1/routing-rules/00000000-0000-4000-8000-000000000000",
+                   "{\"channel_id\":\"" + channelId + "\"}", with(admin))
+                  .status,
+              404);
+    auto adminB = login(b_.admin);
+    EXPECT_EQ(call("PUT", "/api/v1/routing-rules/" + routeId, "{\"channel_id\":\"" + channelId + "\"}",
+                   with(adminB))
+                  .status,
+              404);
+    EXPECT_EQ(call("DELETE", "/api/v1/routing-rules/" + routeId, "", with(adminB)).status, 404);
+    auto customer = login(a_.customer);
+    EXPECT_EQ(call("DELETE", "/api/v1/routing-rules/" + routeId, "", with(customer)).status, 403);
+    EXPECT_EQ(call("DELETE", "/api/v1/routing-rules/" + routeId, "", with(admin)).status, 204);
+    EXPECT_EQ(call("DELETE", "/api/v1/routing-rules/" + routeId, "", with(admin)).status, 404);
+
+    // A delivery made through a routing rule of the channel (as the alert writer makes them).
+    auto second =
+        call("POST", "/api/v1/routing-rules", "{\"channel_id\":\"" + channelId + "\"}", with(admin));
+    ASSERT_EQ(second.status, 201);
+    std::string secondId = json(second.body)->getValue<std::string>("id");
+    std::string eventId = scalar(
+        "INSERT INTO pulse.alert_events (tenant_id, alert_id, kind) VALUES ($1::uuid, $2::bigint, 'OPENED') "
+        "RETURNING id",
+        {a_.id, a_.alertId});
+    scalar(
+        "INSERT INTO pulse.deliveries (tenant_id, alert_id, event_id, channel_id, routing_rule_id, payload, "
+        "max_attempts) VALUES ($1::uuid, $2::bigint, $3::bigint, $4::uuid, $5::uuid, '{}', 3) RETURNING id",
+        {a_.id, a_.alertId, eventId, channelId, secondId});
+    EXPECT_EQ(call("DELETE", "/api/v1/channels/" + channelId, "", with(adminB)).status, 404);
+    EXPECT_EQ(call("DELETE", "/api/v1/channels/" + channelId, "", with(customer)).status, 403);
+    EXPECT_EQ(call("DELETE", "/api/v1/channels/" + channelId, "", with(admin)).status, 204);
+    EXPECT_EQ(call("GET", "/api/v1/channels/" + channelId, "", with(admin, false)).status, 404);
+    EXPECT_EQ(call("GET", "/api/v1/routing-rules", "", with(admin, false)).body.find(channelId),
+              std::string::npos);
+    EXPECT_EQ(
+        scalar(
+            "SELECT count(*) FROM pulse.deliveries WHERE channel_id = $1::uuid AND routing_rule_id IS NULL",
+            {channelId}),
+        "1");
+    EXPECT_EQ(
+        scalar("SELECT count(*) FROM pulse.channels WHERE id = $1::uuid AND deleted_at IS NOT NULL AND NOT "
+               "enabled AND secrets IS NULL",
+               {channelId}),
+        "1");
+    EXPECT_EQ(call("DELETE", "/api/v1/channels/" + channelId, "", with(admin)).status, 404);
+    EXPECT_EQ(call("POST", "/api/v1/channels",
+                   "{\"name\":\"pager\",\"type\":\"webhook\",\"config\":{\"url\":"
+                   "\"http://127.0.0.1:9/p\",\"secret\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"}}",
+                   with(admin))
+                  .status,
+              201);
+}
+
+// A test notification goes out at once through the channel's sender, and its answer is the dispatcher's
+// reading of the other side: delivered, permanent, retry.
+TEST_F(ApiChannels, ATestNotificationSaysWhatTheOtherSideAnswered) {
+    std::string dir = tempDir("test-notification");
+    std::string portFile = dir + "/port";
+    Child receiver({"/usr/bin/python3", PULSE_SOURCE_DIR "/tests/standins/webhook_receiver.py", "--secret",
+                    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "--port-file", portFile},
+                   {}, dir + "/receiver.log");
+    for (int i = 0; i < 100 && !Poco::File(portFile).exists(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_TRUE(Poco::File(portFile).exists()) << receiver.output();
+    int port = std::stoi(readFile(portFile));
+    std::string base = "http://127.0.0.1:" + std::to_string(port);
+    auto admin = login(a_.admin);
+    auto channelTo = [&](const std::string& name, const std::string& url) {
+        auto c = call("POST", "/api/v1/channels",
+                      "{\"name\":\"" + name + "\",\"type\":\"webhook\",\"config\":{\"url\":\"" + url +
+                          "\",\"secret\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"}}",
+                      with(admin));
+        EXPECT_EQ(c.status, 201) << c.body;
+        return json(c.body)->getValue<std::string>("id");
+    };
+    auto test = [&](const std::string& id) {
+        return call("POST", "/api/v1/channels/" + id + "/test", "", with(admin));
+    };
+
+    auto ok = test(channelTo("test-ok", base + "/ok"));
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    EXPECT_EQ(json(ok.body)->getValue<std::string>("outcome"), "delivered") << ok.body;
+    EXPECT_EQ(json(ok.body)->getValue<int>("status_code"), 200);
+    auto log = httpGet(port, "/_log").body;
+    EXPECT_NE(log.find("\"valid\": true"), std::string::npos) << log;  // signed as a real delivery is
+
+    auto gone = test(channelTo("test-gone", base + "/status/410"));
+    EXPECT_EQ(json(gone.body)->getValue<std::string>("outcome"), "permanent") << gone.body;
+    EXPECT_EQ(json(gone.body)->getValue<int>("status_code"), 410);
+    auto refused = test(channelTo("test-refused", "http://127.0.0.1:9/nobody"));
+    EXPECT_EQ(json(refused.body)->getValue<std::string>("outcome"), "retry") << refused.body;
+
+    // Nothing was queued; the attempt is audited; a customer may not send one; another tenant sees no
+    // channel.
+    EXPECT_EQ(scalar("SELECT count(*) FROM pulse.deliveries WHERE payload LIKE '%alert.test%'"), "0");
+    EXPECT_EQ(
+        scalar("SELECT count(*) FROM pulse.audit_log WHERE action = 'channel.test' AND tenant_id = $1::uuid",
+               {a_.id}),
+        "3");
+    auto customer = login(a_.customer);
+    EXPECT_EQ(call("POST", "/api/v1/channels/" + a_.channelId + "/test", "", with(customer)).status, 403);
+    auto adminB = login(b_.admin);
+    EXPECT_EQ(call("POST", "/api/v1/channels/" + a_.channelId + "/test", "", with(adminB)).status, 404);
+    receiver.signal(SIGTERM);
+    receiver.wait(5000);
 }

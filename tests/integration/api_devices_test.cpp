@@ -172,3 +172,41 @@ TEST_F(ApiDevices, CsvImportIsAllOrNothingWithEveryProblemByLine) {
     ASSERT_EQ(call("PATCH", "/api/v1/tenants/" + a_.id, "{\"device_limit\":null}", with(ops)).status, 200);
     EXPECT_EQ(call("POST", "/api/v1/devices", "{\"name\":\"imp-11\"}", with(admin)).status, 201);
 }
+
+// The fleet list sorts by name either way and by when devices were last seen, and pages keep the order.
+TEST_F(ApiDevices, TheFleetListSortsAndPagesInThatOrder) {
+    auto admin = login(a_.admin);
+    for (const char* name : {"sort-c", "sort-a", "sort-d", "sort-b"})
+        ASSERT_EQ(
+            call("POST", "/api/v1/devices", std::string("{\"name\":\"") + name + "\"}", with(admin)).status,
+            201);
+    scalar(
+        "UPDATE pulse.devices SET last_seen_at = now() - make_interval(mins => ascii(right(name, 1)) - 96) "
+        "WHERE tenant_id = $1::uuid AND name LIKE 'sort-%' AND name <> 'sort-d' RETURNING 1",
+        {a_.id});
+    auto names = [&](const std::string& sort) {
+        std::vector<std::string> out;
+        std::string cursor;
+        for (int page = 0; page < 10; ++page) {
+            auto r = call(
+                "GET",
+                "/api/v1/devices?q=sort-&limit=2&sort=" + sort + (cursor.empty() ? "" : "&cursor=" + cursor),
+                "", with(admin, false));
+            EXPECT_EQ(r.status, 200) << r.body;
+            auto body = json(r.body);
+            auto items = body->getArray("items");
+            for (size_t i = 0; i < items->size(); ++i)
+                out.push_back(items->getObject(static_cast<unsigned>(i))->getValue<std::string>("name"));
+            if (!body->has("next_cursor") || body->isNull("next_cursor")) break;
+            cursor = body->getValue<std::string>("next_cursor");
+        }
+        return out;
+    };
+    using V = std::vector<std::string>;
+    EXPECT_EQ(names("name"), (V{"sort-a", "sort-b", "sort-c", "sort-d"}));
+    EXPECT_EQ(names("-name"), (V{"sort-d", "sort-c", "sort-b", "sort-a"}));
+    // a seen 1 minute ago, b 2, c 3; d never (last either way round).
+    EXPECT_EQ(names("-last_seen"), (V{"sort-a", "sort-b", "sort-c", "sort-d"}));
+    EXPECT_EQ(names("last_seen"), (V{"sort-d", "sort-c", "sort-b", "sort-a"}));
+    EXPECT_EQ(call("GET", "/api/v1/devices?sort=colour", "", with(admin, false)).status, 422);
+}

@@ -125,6 +125,14 @@ TEST_F(ApiSessions, LoginThrottlingSlowsTheAttackerWithoutLockingOutTheVictim) {
               429);
 }
 
+// Without an OIDC issuer for the console, password sign-in only.
+TEST_F(ApiSessions, ProvidersNameNoIssuerWhenNoneIsConfigured) {
+    auto r = call("GET", "/api/v1/session/providers");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_TRUE(json(r.body)->getValue<bool>("password"));
+    EXPECT_TRUE(json(r.body)->isNull("oidc"));
+}
+
 TEST_F(ApiSessions, EveryResponseCarriesTheSecurityHeaders) {
     for (const auto& path : {"/api/v1/devices", "/api/v1/nothing-here", "/health/live"}) {
         auto r = call("GET", path);
@@ -198,8 +206,24 @@ TEST(ApiOidc, ProviderTokensActAsTheirRoleInTheirTenantAndForgeriesAreRefused) {
             "\noidc.audience = pulse\noidc.jwks_uri = http://127.0.0.1:" + std::to_string(idpPort) + certs +
             "\noidc.role_claim = realm_access.roles\n"
             "oidc.role_map = pulse-admin=tenant-admin,pulse-viewer=customer,pulse-ops=operator\n"
+            "oidc.console_client_id = pulse-console\noidc.display_name = Keycloak\n"
             "ratelimit.ip_burst = 10000\n");
     Pulsed pulsed(config, dbEnv());
+    // The console learns how to sign in before it can, and its pages may fetch from the issuer only.
+    auto providers = httpGet(port, "/api/v1/session/providers");
+    ASSERT_EQ(providers.status, 200) << providers.body;
+    auto oidc = json(providers.body)->getObject("oidc");
+    ASSERT_TRUE(oidc) << providers.body;
+    EXPECT_EQ(oidc->getValue<std::string>("issuer"), issuer);
+    EXPECT_EQ(oidc->getValue<std::string>("client_id"), "pulse-console");
+    EXPECT_EQ(oidc->getValue<std::string>("name"), "Keycloak");
+    auto page = httpGet(port, "/alerts", "GET", {{"Accept", "text/html"}});
+    EXPECT_NE(page.headers["Content-Security-Policy"].find("connect-src 'self' http://127.0.0.1:" +
+                                                           std::to_string(idpPort)),
+              std::string::npos)
+        << page.headers["Content-Security-Policy"];
+    EXPECT_EQ(httpGet(port, "/api/v1/devices").headers["Content-Security-Policy"].find("connect-src"),
+              std::string::npos);
     long long now =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
             .count();
@@ -218,6 +242,8 @@ TEST(ApiOidc, ProviderTokensActAsTheirRoleInTheirTenantAndForgeriesAreRefused) {
     auto list = httpGet(port, "/api/v1/devices", "GET", as(viewer));
     ASSERT_EQ(list.status, 200) << list.body;
     EXPECT_NE(list.body.find("oidc-dev"), std::string::npos);
+    auto whoami = httpGet(port, "/api/v1/session", "GET", as(viewer));
+    EXPECT_EQ(json(whoami.body)->getValue<std::string>("kind"), "oidc") << whoami.body;
     EXPECT_EQ(httpSend(port, "POST", "/api/v1/devices", "{\"name\":\"by-viewer\"}", as(viewer)).status, 403);
     std::string admin = key.sign(claims("pulse-admin", now + 300));
     auto created = httpSend(port, "POST", "/api/v1/devices", "{\"name\":\"by-admin\"}", as(admin));

@@ -62,3 +62,40 @@ TEST_F(ApiTenants, OperatorsSeeEveryTenantAndOnlyOperatorAdminsChangeThem) {
     EXPECT_EQ(json(mine.body)->getArray("items")->size(), 1u) << mine.body;
     EXPECT_EQ(call("POST", "/api/v1/tenants", "{\"slug\":\"nope\",\"name\":\"x\"}", with(admin)).status, 403);
 }
+
+// Tenant-admins set their own tenant's default thresholds; a device whose own threshold would then go
+// OFFLINE before STALE stops the change, and another tenant is untouched.
+TEST_F(ApiTenants, TenantAdminsSetTheirDefaultThresholds) {
+    auto admin = login(a_.admin);
+    auto before = call("GET", "/api/v1/settings", "", with(admin, false));
+    ASSERT_EQ(before.status, 200) << before.body;
+    EXPECT_EQ(json(before.body)->getValue<int>("default_stale_after_s"), 300);
+    EXPECT_EQ(json(before.body)->getValue<int>("default_offline_after_s"), 900);
+    auto changed = call("PATCH", "/api/v1/settings", "{\"default_stale_after_s\":600}", with(admin));
+    ASSERT_EQ(changed.status, 200) << changed.body;
+    EXPECT_EQ(json(changed.body)->getValue<int>("default_stale_after_s"), 600);
+    EXPECT_EQ(scalar("SELECT default_stale_after_s FROM pulse.tenants WHERE id = $1::uuid", {a_.id}), "600");
+    auto inverted = call("PATCH", "/api/v1/settings", "{\"default_offline_after_s\":500}", with(admin));
+    EXPECT_EQ(inverted.status, 422) << inverted.body;
+    EXPECT_EQ(json(inverted.body)->getValue<std::string>("field"), "default_offline_after_s");
+    EXPECT_EQ(call("PATCH", "/api/v1/settings", "{}", with(admin)).status, 422);
+    EXPECT_EQ(call("PATCH", "/api/v1/settings", "{\"default_stale_after_s\":0}", with(admin)).status, 422);
+    // A device that goes OFFLINE after 700 s by its own threshold.
+    ASSERT_EQ(
+        call("PATCH", "/api/v1/devices/" + a_.deviceId, "{\"offline_after_s\":700}", with(admin)).status,
+        200);
+    auto clash = call("PATCH", "/api/v1/settings",
+                      "{\"default_stale_after_s\":800,\"default_offline_after_s\":1800}", with(admin));
+    EXPECT_EQ(clash.status, 422) << clash.body;
+    EXPECT_NE(clash.body.find("OFFLINE before STALE"), std::string::npos) << clash.body;
+    EXPECT_EQ(scalar("SELECT default_stale_after_s FROM pulse.tenants WHERE id = $1::uuid", {a_.id}), "600");
+    auto customer = login(a_.customer);
+    EXPECT_EQ(call("GET", "/api/v1/settings", "", with(customer, false)).status, 200);
+    EXPECT_EQ(call("PATCH", "/api/v1/settings", "{\"default_stale_after_s\":100}", with(customer)).status,
+              403);
+    EXPECT_EQ(scalar("SELECT default_stale_after_s FROM pulse.tenants WHERE id = $1::uuid", {b_.id}), "300");
+    EXPECT_EQ(scalar("SELECT count(*) FROM pulse.audit_log WHERE action = 'settings.update' AND tenant_id = "
+                     "$1::uuid AND result = 'ok'",
+                     {a_.id}),
+              "1");
+}

@@ -8,6 +8,7 @@
 #include "storage/AlertStore.h"
 
 #include <Poco/JSON/Array.h>
+#include <Poco/String.h>
 
 namespace pulse::http {
 namespace {
@@ -125,6 +126,13 @@ void addAlertRoutes(Router& router, Api& api) {
         if (!site.empty() && !storage::isUuid(site))
             throw ApiError(422, "Unprocessable Content", "site_id must be a site id", "site_id");
         filter.siteId = storage::nonEmpty(site);
+        std::string rule = call.query("rule_id"), assignee = call.query("assignee");
+        if (!rule.empty() && !storage::isUuid(rule))
+            throw ApiError(422, "Unprocessable Content", "rule_id must be a rule id", "rule_id");
+        if (!assignee.empty() && assignee != "none" && !storage::isUuid(assignee))
+            throw ApiError(422, "Unprocessable Content", "assignee must be a user id or none", "assignee");
+        filter.ruleId = storage::nonEmpty(rule);
+        filter.assignee = storage::nonEmpty(Poco::toLower(assignee));
         if (device) filter.deviceId = std::stoll(*device);
         if (before) filter.beforeId = std::stoll(*before);
         auto page = storage::AlertStore(*call.api.services().pool).list(call.listedTenants(), filter);

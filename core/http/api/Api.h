@@ -65,6 +65,8 @@ struct ApiServices {
 struct ApiSettings : config::ApiSettings {
     std::vector<net::Cidr> trustedProxies;
     long long maxBodyBytes = 0;  // http.max_body_bytes
+    // What the console needs to offer OIDC sign-in (GET /api/v1/session/providers); empty client: none.
+    std::string oidcIssuer, oidcConsoleClientId, oidcDisplayName;
 };
 
 // Who may call a route.

@@ -7,6 +7,7 @@
 #include "services/ChannelService.h"
 #include "services/ServiceErrors.h"
 #include "storage/ChannelStore.h"
+#include "storage/TenantStore.h"
 
 #include <pulse/json.hpp>
 
@@ -130,6 +131,82 @@ void addChannelRoutes(Router& router, Api& api) {
                   Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
                   out->set("id", id);
                   sendObject(call.ex, 201, out);
+              });
+
+    // The whole rule is sent, as when created (what is left out takes its default).
+    api.route(
+        router, "PUT", "/api/v1/routing-rules/{id}", "api.routes.replace", Access::TenantAdmin,
+        [](Call& call) {
+            std::string id = call.uuidId("routing rule");
+            auto spec = parseNewRoute(call.bodyText());
+            try {
+                channels(call).updateRoute(call.tenant(), id, spec);
+            } catch (const services::NotFound& e) {
+                call.audit("routing_rule.update", id, "failed");
+                throw ApiError(404, "Not Found", e.what());
+            } catch (const std::invalid_argument& e) {
+                call.audit("routing_rule.update", id, "failed");
+                throw ApiError(
+                    422, "Unprocessable Content", e.what(),
+                    std::string(e.what()).find("channel") != std::string::npos ? "channel_id" : "");
+            }
+            call.audit("routing_rule.update", id);
+            for (const auto& r : storage::ChannelStore(*call.api.services().pool).routingRules(call.tenant()))
+                if (r.id == id) return sendObject(call.ex, 200, describeRoute(r));
+            throw ApiError(404, "Not Found", "no such routing rule");  // deleted meanwhile
+        });
+
+    api.route(router, "DELETE", "/api/v1/routing-rules/{id}", "api.routes.delete", Access::TenantAdmin,
+              [](Call& call) {
+                  std::string id = call.uuidId("routing rule");
+                  try {
+                      channels(call).deleteRoute(call.tenant(), id);
+                  } catch (const services::NotFound& e) {
+                      throw ApiError(404, "Not Found", e.what());
+                  }
+                  call.audit("routing_rule.delete", id);
+                  call.sendNoContent();
+              });
+
+    // Its routing rules go with it; its deliveries stay in the alerts' history.
+    api.route(router, "DELETE", "/api/v1/channels/{id}", "api.channels.delete", Access::TenantAdmin,
+              [](Call& call) {
+                  std::string id = call.uuidId("channel");
+                  try {
+                      channels(call).deleteChannel(call.tenant(), id);
+                  } catch (const services::NotFound& e) {
+                      throw ApiError(404, "Not Found", e.what());
+                  }
+                  call.audit("channel.delete", id);
+                  call.sendNoContent();
+              });
+
+    // One notification now, through the channel's sender, answered with what the other side said. The
+    // request waits for it (up to kTestDeadlineMs): an administrator's action, limited like every request.
+    api.route(router, "POST", "/api/v1/channels/{id}/test", "api.channels.test", Access::TenantAdmin,
+              [](Call& call) {
+                  constexpr long long kTestDeadlineMs = 10000;
+                  std::string id = call.uuidId("channel");
+                  std::string slug =
+                      storage::TenantStore(*call.api.services().pool).slugOf(call.tenant()).value_or("");
+                  services::TestDelivery sent;
+                  try {
+                      sent = channels(call).sendTest(call.tenant(), slug, id, call.principal->label,
+                                                     kTestDeadlineMs);
+                  } catch (const services::NotFound& e) {
+                      throw ApiError(404, "Not Found", e.what());
+                  }
+                  logging::get("api")->info("test notification on channel {}: {} {} {}", id, sent.outcome,
+                                            sent.statusCode, sent.detail);
+                  call.audit("channel.test", id, sent.outcome == "delivered" ? "ok" : "failed",
+                             json::objectOf({{"outcome", sent.outcome}}));
+                  Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
+                  out->set("outcome", sent.outcome);
+                  out->set("status_code",
+                           sent.statusCode ? Poco::Dynamic::Var(sent.statusCode) : Poco::Dynamic::Var());
+                  out->set("detail", sent.detail);
+                  out->set("duration_ms", sent.durationMs);
+                  sendObject(call.ex, 200, out);
               });
 }
 

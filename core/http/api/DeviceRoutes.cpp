@@ -17,6 +17,8 @@
 
 #include <Poco/JSON/Array.h>
 
+#include <map>
+
 namespace pulse::http {
 namespace {
 
@@ -130,7 +132,16 @@ void addDeviceRoutes(Router& router, Api& api) {
         auto after = call.idQuery("cursor", "cursor is not one this API returned");
         if (!site.empty() && !storage::isUuid(site))
             throw ApiError(422, "Unprocessable Content", "site_id must be a site id", "site_id");
-        storage::DeviceFilter filter{status, tag, site, q, std::nullopt, limit};
+        // Newest first is not offered by name: "-last_seen" (recently seen) and "id" (the order made) cover
+        // it.
+        static const std::map<std::string, storage::DeviceOrder> orders = {
+            {"id", storage::DeviceOrder::Id},
+            {"name", storage::DeviceOrder::Name},
+            {"-name", storage::DeviceOrder::NameDescending},
+            {"last_seen", storage::DeviceOrder::LastSeen},
+            {"-last_seen", storage::DeviceOrder::LastSeenDescending}};
+        std::string sort = call.oneOf("sort", {"id", "name", "-name", "last_seen", "-last_seen"}, "id");
+        storage::DeviceFilter filter{status, tag, site, q, std::nullopt, limit, orders.at(sort)};
         if (after) filter.afterId = std::stoll(*after);
         auto page = storage::DeviceStore(*call.api.services().pool).list(call.listedTenants(), filter);
         Poco::JSON::Array::Ptr items = new Poco::JSON::Array;

@@ -281,6 +281,15 @@ TenantChangeBody parseTenantChange(const std::string& text) {
     return b;
 }
 
+SettingsChangeBody parseSettingsChange(const std::string& text) {
+    auto o = parseJsonObject(text);
+    expectSomeOf(o, {"default_stale_after_s", "default_offline_after_s"});
+    SettingsChangeBody b;
+    b.defaultStaleAfterS = optionalInt(o, "default_stale_after_s", 1, 2592000);
+    b.defaultOfflineAfterS = optionalInt(o, "default_offline_after_s", 1, 2592000);
+    return b;
+}
+
 MetricChangeBody parseMetricChange(const std::string& text) {
     auto o = parseJsonObject(text);
     expectSomeOf(o, {"unit", "description"});
@@ -371,6 +380,7 @@ services::RouteSpec parseNewRoute(const std::string& text) {
     r.siteId = optionalUuid(o, "site_id");
     r.tag = optionalString(o, "tag", 64);
     r.throttleS = optionalInt(o, "throttle_s", 0, 604800).value_or(0);
+    r.enabled = optionalBool(o, "enabled").value_or(true);
     return r;
 }
 

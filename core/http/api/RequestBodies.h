@@ -113,6 +113,12 @@ struct TenantChangeBody {
 };
 TenantChangeBody parseTenantChange(const std::string& text);
 
+// PATCH /api/v1/settings: the tenant's default device thresholds (absent: as they are), 1 s to 30 days.
+struct SettingsChangeBody {
+    std::optional<int> defaultStaleAfterS, defaultOfflineAfterS;
+};
+SettingsChangeBody parseSettingsChange(const std::string& text);
+
 struct MetricChangeBody {
     std::optional<std::string> unit, description;
 };

@@ -4,13 +4,19 @@
 #include "http/api/RequestBodies.h"
 #include "logging/Logging.h"
 #include "plugins/PluginManager.h"
+#include "services/RulePreview.h"
 #include "services/RuleService.h"
 #include "services/ServiceErrors.h"
 #include "storage/RuleStore.h"
+#include "storage/TenantStore.h"
 
 #include <pulse/json.hpp>
 
+#include <Poco/DateTimeFormatter.h>
 #include <Poco/JSON/Array.h>
+#include <Poco/Timestamp.h>
+
+#include <chrono>
 
 namespace pulse::http {
 namespace {
@@ -35,6 +41,11 @@ Poco::JSON::Object::Ptr describe(const storage::RuleRow& r) {
     o->set("created_at", r.createdAt);
     o->set("updated_at", r.updatedAt);
     return o;
+}
+
+// RFC 3339 UTC with milliseconds, as the API writes times.
+std::string isoMs(int64_t ms) {
+    return Poco::DateTimeFormatter::format(Poco::Timestamp(ms * 1000), "%Y-%m-%dT%H:%M:%S.%iZ");
 }
 
 storage::RuleStore rules(Call& call) {
@@ -96,6 +107,58 @@ void addRuleRoutes(Router& router, Api& api) {
         if (!found) throw ApiError(404, "Not Found", "no such rule");
         call.audit("rule.update", id);
         sendRule(call, id, 200);
+    });
+
+    // What the rule, as it would be saved (the same body as POST), would have done over the stored readings
+    // of the last ?hours= (24): replayed by its own plugin (services::RulePreview); nothing is saved.
+    api.route(router, "POST", "/api/v1/rules/preview", "api.rules.preview", Access::Member, [](Call& call) {
+        auto b = parseRule(call.bodyText());
+        int hours = 24;
+        if (std::string h = call.query("hours"); !h.empty()) {
+            try {
+                size_t used = 0;
+                hours = std::stoi(h, &used);
+                if (used != h.size()) hours = 0;
+            } catch (const std::exception&) {
+                hours = 0;
+            }
+            if (hours < 1 || hours > 168)
+                throw ApiError(422, "Unprocessable Content", "hours must be a whole number from 1 to 168",
+                               "hours");
+        }
+        storage::RuleFields rule{b.name,       b.type,      b.configJson,    b.severity,    b.scopeKind,
+                                 b.scopeValue, b.autoClose, b.flapThreshold, b.flapWindowS, b.enabled};
+        auto nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+        std::string slug = storage::TenantStore(*call.api.services().pool).slugOf(call.tenant()).value_or("");
+        services::RulePreviewResult r;
+        try {
+            r = services::RulePreview(*call.api.services().pool, call.api.services().plugins)
+                    .run(call.tenant(), slug, rule, nowMs - hours * 3600000LL, nowMs);
+        } catch (const services::InvalidRule& e) {
+            throw ApiError(422, "Unprocessable Content", e.what(), e.field());
+        }
+        Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
+        out->set("from", isoMs(r.fromMs));
+        out->set("to", isoMs(r.toMs));
+        out->set("devices", r.devices);
+        out->set("readings", r.readings);
+        out->set("truncated", r.truncated);
+        out->set("fired", r.fired);
+        out->set("cleared", r.cleared);
+        Poco::JSON::Array::Ptr firings = new Poco::JSON::Array;
+        for (const auto& f : r.firings) {
+            Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+            o->set("device_id", f.deviceId);
+            o->set("device_name", f.deviceName);
+            o->set("at", isoMs(f.atMs));
+            o->set("value", f.observed);
+            o->set("summary", f.summary);
+            firings->add(o);
+        }
+        out->set("firings", firings);
+        sendObject(call.ex, 200, out);
     });
 
     api.route(router, "DELETE", "/api/v1/rules/{id}", "api.rules.delete", Access::TenantAdmin,

@@ -13,7 +13,8 @@ namespace {
 Poco::JSON::Object::Ptr describe(const services::Principal& p) {
     Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
     o->set("id", p.id);
-    o->set("kind", p.kind == services::Principal::Kind::Session ? "user" : "api-key");
+    using Kind = services::Principal::Kind;
+    o->set("kind", p.kind == Kind::Session ? "user" : p.kind == Kind::Bearer ? "oidc" : "api-key");
     o->set("name", p.label.substr(p.label.find(':') + 1));
     o->set("role", p.role);
     if (p.tenantId.empty())
@@ -69,6 +70,25 @@ void addSessionRoutes(Router& router, Api& api) {
         setSessionCookie(call.ex, call.api, session->token, call.api.settings().sessionTtlS);
         sendObject(call.ex, 201, describe(session->principal));
     });
+
+    // How one may sign in, before signing in: the console shows "Sign in with <name>" when an issuer and the
+    // console's client are configured. Public by nature: the issuer's discovery document is public too.
+    api.route(router, "GET", "/api/v1/session/providers", "api.session.providers", Access::Public,
+              [](Call& call) {
+                  const ApiSettings& s = call.api.settings();
+                  Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
+                  out->set("password", true);
+                  if (s.oidcConsoleClientId.empty()) {
+                      out->set("oidc", Poco::Dynamic::Var());
+                  } else {
+                      Poco::JSON::Object::Ptr oidc = new Poco::JSON::Object;
+                      oidc->set("issuer", s.oidcIssuer);
+                      oidc->set("client_id", s.oidcConsoleClientId);
+                      oidc->set("name", s.oidcDisplayName);
+                      out->set("oidc", oidc);
+                  }
+                  sendObject(call.ex, 200, out);
+              });
 
     api.route(router, "GET", "/api/v1/session", "api.session.get", Access::Reader,
               [](Call& call) { sendObject(call.ex, 200, describe(*call.principal)); });

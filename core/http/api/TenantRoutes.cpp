@@ -34,6 +34,15 @@ void sendTenant(Call& call, const std::string& id, int status) {
     sendObject(call.ex, status, out);
 }
 
+void sendSettings(Call& call, int status) {
+    auto t = storage::TenantStore(*call.api.services().pool).thresholds(call.tenant());
+    if (!t) throw ApiError(404, "Not Found", "no such tenant");
+    Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
+    out->set("default_stale_after_s", t->staleAfterS);
+    out->set("default_offline_after_s", t->offlineAfterS);
+    sendObject(call.ex, status, out);
+}
+
 }  // namespace
 
 void addTenantRoutes(Router& router, Api& api) {
@@ -87,6 +96,43 @@ void addTenantRoutes(Router& router, Api& api) {
                   call.audit("tenant.update", id, "ok", detail);
                   sendTenant(call, id, 200);
               });
+
+    // The tenant's own settings, which its tenant-admins change (the console's settings page): the
+    // thresholds its devices go STALE and OFFLINE by when they have none of their own.
+    api.route(router, "GET", "/api/v1/settings", "api.settings.get", Access::Reader,
+              [](Call& call) { sendSettings(call, 200); });
+
+    api.route(
+        router, "PATCH", "/api/v1/settings", "api.settings.update", Access::TenantAdmin, [](Call& call) {
+            auto body = parseSettingsChange(call.bodyText());
+            storage::TenantStore tenants(*call.api.services().pool);
+            auto now = tenants.thresholds(call.tenant());
+            if (!now) throw ApiError(404, "Not Found", "no such tenant");
+            storage::TenantThresholds next{body.defaultStaleAfterS.value_or(now->staleAfterS),
+                                           body.defaultOfflineAfterS.value_or(now->offlineAfterS)};
+            if (next.staleAfterS >= next.offlineAfterS) {
+                call.audit("settings.update", call.tenant(), "failed");
+                throw ApiError(422, "Unprocessable Content",
+                               "default_stale_after_s must be less than default_offline_after_s (" +
+                                   std::to_string(next.staleAfterS) + " and " +
+                                   std::to_string(next.offlineAfterS) + ")",
+                               body.defaultStaleAfterS ? "default_stale_after_s" : "default_offline_after_s");
+            }
+            std::string clash = tenants.setThresholds(call.tenant(), next);
+            if (!clash.empty()) {
+                call.audit("settings.update", call.tenant(), "failed");
+                throw ApiError(
+                    422, "Unprocessable Content",
+                    "device " + clash +
+                        " has its own threshold and would go OFFLINE before STALE with these "
+                        "defaults: change its thresholds first",
+                    body.defaultOfflineAfterS ? "default_offline_after_s" : "default_stale_after_s");
+            }
+            call.audit("settings.update", call.tenant(), "ok",
+                       "{\"default_stale_after_s\":" + std::to_string(next.staleAfterS) +
+                           ",\"default_offline_after_s\":" + std::to_string(next.offlineAfterS) + "}");
+            sendSettings(call, 200);
+        });
 }
 
 }  // namespace pulse::http
