@@ -113,3 +113,30 @@ test('a new alert appears in an open inbox as it happens (the live stream, not a
   await expect(inbox.getByRole('row').filter({ hasText: 'voltage_dip 95 > 80' })).toBeVisible({ timeout: 3_000 });
   await expect(inbox.getByRole('row')).toHaveCount(before + 1);
 });
+
+test('the rule and assignee filters, and assigning to someone else in bulk', async ({ page, pulse, admin }) => {
+  const colleague = 'night-shift@demo.test';
+  await admin.post('/api/v1/users', { email: colleague, role: 'customer', password: 'a long enough password 1' });
+  const first = await raiseAlert(admin, pulse, 'boiler-1', 'gas_flow', 'LOW');
+  const second = await raiseAlert(admin, pulse, 'chiller-1', 'gas_flow', 'LOW');
+  await signIn(page, pulse.admin.email, pulse.admin.password);
+  await page.goto('/alerts');
+  const inbox = page.getByRole('table', { name: 'Alerts' });
+  await page.getByLabel('Rule').selectOption({ label: 'gas_flow too high on boiler-1' });
+  await expect(inbox.getByRole('row')).toHaveCount(2); // the header and boiler-1's
+  await expect(page.getByTestId(`alert-${first}`)).toBeVisible();
+  await page.getByLabel('Rule').selectOption('');
+  await page.getByLabel('Select alert gas_flow 95 > 80 on boiler-1').check();
+  await page.getByLabel('Select alert gas_flow 95 > 80 on chiller-1').check();
+  const actions = page.getByRole('group', { name: 'Actions on the selected alerts' });
+  await actions.getByLabel('Assign to').selectOption({ label: colleague });
+  await actions.getByRole('button', { name: 'Assign', exact: true }).click();
+  await expect(page.getByRole('status').filter({ hasText: `assigned 2 to ${colleague}` })).toBeVisible();
+  await page.getByLabel('Assignee').selectOption({ label: colleague });
+  await expect(inbox.getByRole('row')).toHaveCount(3);
+  await expect(page.getByTestId(`alert-${second}`)).toBeVisible();
+  await page.getByLabel('Assignee').selectOption('none');
+  await expect(page.getByTestId(`alert-${first}`)).toHaveCount(0);
+  await expect(page).toHaveURL(/assignee=none/);
+  await expectAccessible(page, 'alert inbox filtered');
+});

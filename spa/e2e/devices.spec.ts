@@ -84,3 +84,20 @@ test('a customer is not offered what only a tenant-admin may do', async ({ page,
   await expect(page.getByText("Only a tenant-admin manages a device's credentials.")).toBeVisible();
   await expect(page.getByRole('button', { name: 'Rotate token' })).toHaveCount(0);
 });
+
+test('the list sorts on the server by name and by when devices were last seen', async ({ page, pulse }) => {
+  await ingest(pulse.baseURL, pulse.deviceTokens['chiller-1']!, { power: 2 }); // the most recently seen
+  await signIn(page, pulse.admin.email, pulse.admin.password);
+  await page.goto('/devices');
+  const firstRow = page.getByRole('table', { name: 'Devices' }).getByRole('row').nth(1);
+  await page.getByLabel('Order').selectOption('-name');
+  await expect(firstRow).toContainText('meter-2');
+  await expect(page).toHaveURL(/sort=-name/);
+  await page.getByLabel('Order').selectOption('name');
+  await expect(firstRow).toContainText('boiler-1');
+  await page.getByLabel('Order').selectOption('-last_seen');
+  await expect(firstRow).toContainText('chiller-1');
+  // The overview lists the same device first among the recently seen.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Overview' }).click();
+  await expect(page.getByRole('table', { name: 'Recently seen devices' }).getByRole('row').nth(1)).toContainText('chiller-1');
+});

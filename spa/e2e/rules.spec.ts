@@ -1,5 +1,6 @@
 // Rules: the list, a rule created through the form its type's JSON Schema renders, a server problem shown
-// with what was typed kept, an edit and a delete.
+// with what was typed kept, an edit and a delete; the preview of what a rule would have done.
+import { ingest } from './support/api';
 import { expectAccessible } from './support/axe';
 import { expect, screenshot, signIn, test } from './support/test';
 
@@ -46,4 +47,39 @@ test('a rule is created from its schema-rendered form, edited and deleted', asyn
   await expect(list.getByRole('row').filter({ hasText: 'Humid' })).toHaveCount(0);
   await expectAccessible(page, 'rules');
   await screenshot(page, 'rules');
+});
+
+test('the preview says how often the rule in the form would have fired over the stored readings', async ({ page, pulse }) => {
+  // Three hours ago, a reading a minute on boiler-1: above 70 twice, with a dip between.
+  const start = Date.now() - 3 * 3600_000;
+  const values = [50, 75, 76, 60, 72, 40];
+  await ingest(
+    pulse.baseURL,
+    pulse.deviceTokens['boiler-1']!,
+    values.map((v, i) => ({ ts: start + i * 60_000, values: { humidity: v } })),
+  );
+  await signIn(page, pulse.admin.email, pulse.admin.password);
+  await page.goto('/rules');
+  await page.getByRole('button', { name: 'New rule' }).click();
+  const form = page.getByRole('form', { name: 'New rule' });
+  await form.getByLabel('Type').selectOption('threshold');
+  await form.getByLabel('metric', { exact: true }).fill('humidity');
+  await form.getByLabel('operator', { exact: true }).selectOption('GT');
+  await form.getByLabel('threshold', { exact: true }).fill('70');
+  const preview = form.getByRole('region', { name: 'Rule preview' });
+  await preview.getByRole('button', { name: 'Preview the last 24 hours' }).click();
+  await expect(preview.getByRole('status')).toContainText('would have fired 2 times in the last 24 hours');
+  const moments = preview.getByRole('table', { name: 'Preview openings' });
+  await expect(moments.getByRole('row')).toHaveCount(3); // the header and two openings
+  await expect(moments).toContainText('boiler-1');
+  await expect(preview.locator('canvas').first()).toBeVisible(); // the openings per hour
+  // A stricter threshold, previewed again: once.
+  await form.getByLabel('threshold', { exact: true }).fill('75.5');
+  await preview.getByRole('button', { name: 'Preview the last 24 hours' }).click();
+  await expect(preview.getByRole('status')).toContainText('would have fired 1 time in');
+  await expectAccessible(page, 'rule preview');
+  await screenshot(page, 'rule-preview');
+  // Nothing was saved.
+  await form.getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByRole('table', { name: 'Rules' })).not.toContainText('preview');
 });

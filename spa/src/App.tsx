@@ -20,6 +20,7 @@ const Users = lazy(() => admin().then((m) => ({ default: m.Users })));
 const ApiKeys = lazy(() => admin().then((m) => ({ default: m.ApiKeys })));
 const Metrics = lazy(() => admin().then((m) => ({ default: m.Metrics })));
 const Audit = lazy(() => admin().then((m) => ({ default: m.Audit })));
+const TenantSettings = lazy(() => import('./pages/Settings').then((m) => ({ default: m.TenantSettings })));
 
 export function App() {
   return (
@@ -46,6 +47,7 @@ export function App() {
           <Route path="api-keys" element={<ApiKeys />} />
           <Route path="metric-catalog" element={<Metrics />} />
           <Route path="audit" element={<Audit />} />
+          <Route path="settings" element={<TenantSettings />} />
           <Route path="*" element={<NotFound />} />
         </Route>
       </Routes>

@@ -12,6 +12,7 @@ export interface Pulse {
   tenant: string;
   deviceTokens: Record<string, string>; // the demo fleet's, by device name
   logFile: string;
+  database: string; // this pulsed's own, on the test stack's PostgreSQL
   stop: () => Promise<void>;
 }
 
@@ -37,7 +38,7 @@ function withDatabase(conninfo: string, db: string): string {
   return /dbname=\S+/.test(conninfo) ? conninfo.replace(/dbname=\S+/, `dbname=${db}`) : `${conninfo} dbname=${db}`;
 }
 
-function superuserSql(sql: string): void {
+export function superuserSql(sql: string): void {
   execFileSync(
     'psql',
     ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', need('PULSE_TEST_PG_SOCKET'), '-p', need('PULSE_TEST_PG_PORT'), '-U', 'postgres', '-d', 'postgres', '-c', sql],
@@ -130,5 +131,5 @@ export async function startPulse(name: string, options: { demoHistory?: boolean 
     }
     superuserSql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
   };
-  return { baseURL, admin, tenant: 'demo', deviceTokens, logFile, stop };
+  return { baseURL, admin, tenant: 'demo', deviceTokens, logFile, database: db, stop };
 }

@@ -28,6 +28,7 @@ export type StatusChangeList = S['StatusChangeList'];
 export type DeviceMetricList = S['DeviceMetricList'];
 export type Rule = S['Rule'];
 export type RuleList = S['RuleList'];
+export type RulePreview = S['RulePreview'];
 export type PluginList = S['PluginList'];
 export type Channel = S['Channel'];
 export type ChannelList = S['ChannelList'];

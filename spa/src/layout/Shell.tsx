@@ -24,6 +24,7 @@ const NAV: NavItem[] = [
   { to: '/users', label: 'Users', needs: 'administer' },
   { to: '/api-keys', label: 'API keys', needs: 'administer' },
   { to: '/audit', label: 'Audit log', needs: 'administer' },
+  { to: '/settings', label: 'Settings' },
 ];
 
 export function Shell() {

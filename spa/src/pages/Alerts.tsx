@@ -1,13 +1,13 @@
-// The alert inbox: tabs by severity, filters (status, site, device), bulk acknowledge / close / silence /
+// The alert inbox: tabs by severity, filters (status, site, rule, assignee, device), bulk acknowledge / close / silence /
 // assign, a row that expands to its history, comments and deliveries, and keys for people who live in it
 // (j/k move, x select, a acknowledge, c close, Enter expand, ? the keys).
-import { useInfiniteQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
 import { get, post } from '../api/client';
 import { useLiveInterval } from '../api/live';
 import { useSites } from '../api/queries';
-import { SEVERITIES, type Alert, type AlertList, type BulkAlertResult } from '../api/types';
+import { SEVERITIES, type Alert, type AlertList, type BulkAlertResult, type RuleList, type UserList } from '../api/types';
 import { can, usePrincipal } from '../auth/session';
 import { SeverityBadge } from '../components/Badges';
 import { ProblemMessage } from '../components/Problem';
@@ -28,6 +28,8 @@ export function Alerts() {
     status: params.get('status') ?? 'OPEN',
     site_id: params.get('site_id') ?? '',
     device_id: params.get('device_id') ?? '',
+    rule_id: params.get('rule_id') ?? '',
+    assignee: params.get('assignee') ?? '',
   };
   const openId = params.get('open') ? Number(params.get('open')) : undefined;
   const setParam = (key: string, value: string | undefined) =>
@@ -42,6 +44,17 @@ export function Alerts() {
     );
 
   const sites = useSites();
+  const rules = useQuery({ queryKey: ['rules'], queryFn: ({ signal }) => get<RuleList>('/api/v1/rules', undefined, signal), staleTime: 60_000 });
+  // Only tenant-admins may list users: the others assign to themselves and filter by themselves.
+  const admin = can(principal, 'administer');
+  const users = useQuery({
+    queryKey: ['users'],
+    queryFn: ({ signal }) => get<UserList>('/api/v1/users', { limit: 200 }, signal),
+    enabled: admin,
+    staleTime: 60_000,
+  });
+  const people = (users.data?.items ?? []).filter((u) => !u.disabled);
+  const [assignTo, setAssignTo] = useState('');
   const interval = useLiveInterval();
   const alerts = useInfiniteQuery({
     queryKey: ['alerts', 'inbox', filter],
@@ -106,12 +119,14 @@ export function Alerts() {
     [targets, silenceMinutes, refresh],
   );
 
-  const assignToMe = async () => {
+  // To the person chosen (or the user themself): one assignment per alert, as the API has them.
+  const assign = async (userId: string) => {
     const ids = targets();
     setActionError(null);
     try {
-      for (const id of ids) await post(`/api/v1/alerts/${id}/assign`, { assignee_id: principal.id });
-      setNotice(`assigned ${ids.length} to you`);
+      for (const id of ids) await post(`/api/v1/alerts/${id}/assign`, { assignee_id: userId });
+      const who = userId === principal.id ? 'you' : (people.find((u) => u.id === userId)?.email ?? 'them');
+      setNotice(`assigned ${ids.length} to ${who}`);
       setSelected(new Set());
       refresh();
     } catch (e) {
@@ -212,6 +227,32 @@ export function Alerts() {
             ))}
           </select>
         </div>
+        <div>
+          <label htmlFor="alert-rule">Rule</label>
+          <select id="alert-rule" value={filter.rule_id} onChange={(e) => setParam('rule_id', e.target.value || undefined)}>
+            <option value="">any</option>
+            {(rules.data?.items ?? []).map((r) => (
+              <option key={r.id} value={r.id}>
+                {r.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div>
+          <label htmlFor="alert-assignee">Assignee</label>
+          <select id="alert-assignee" value={filter.assignee} onChange={(e) => setParam('assignee', e.target.value || undefined)}>
+            <option value="">anyone</option>
+            <option value="none">unassigned</option>
+            <option value={principal.id}>me</option>
+            {people
+              .filter((u) => u.id !== principal.id)
+              .map((u) => (
+                <option key={u.id} value={u.id}>
+                  {u.email}
+                </option>
+              ))}
+          </select>
+        </div>
         {filter.device_id && (
           <p className="row">
             Device {filter.device_id}
@@ -234,7 +275,25 @@ export function Alerts() {
               </select>
               <button onClick={() => bulk('silence')}>Silence</button>
             </span>
-            <button onClick={assignToMe}>Assign to me</button>
+            <button onClick={() => assign(principal.id)}>Assign to me</button>
+            {admin && people.length > 0 && (
+              <span className="row">
+                <label htmlFor="assign-to" className="visually-hidden">
+                  Assign to
+                </label>
+                <select id="assign-to" value={assignTo} onChange={(e) => setAssignTo(e.target.value)}>
+                  <option value="">assign to…</option>
+                  {people.map((u) => (
+                    <option key={u.id} value={u.id}>
+                      {u.email}
+                    </option>
+                  ))}
+                </select>
+                <button disabled={!assignTo} onClick={() => assign(assignTo)}>
+                  Assign
+                </button>
+              </span>
+            )}
           </div>
         )}
       </div>

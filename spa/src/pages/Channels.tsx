@@ -1,14 +1,21 @@
 // Notification channels and the routing rules that send alerts to them. A channel's settings are a form
-// rendered from its sender's JSON Schema; secrets are write-only: shown as ***, kept unless retyped.
+// rendered from its sender's JSON Schema; secrets are write-only: shown as ***, kept unless retyped. A
+// tenant-admin can send a channel a test notification (the answer shows under it), delete a channel (its
+// routes go with it), and edit or delete a route.
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { get, isProblem, post, put } from '../api/client';
+import { del, get, isProblem, post, put } from '../api/client';
 import { useComponents, useSites } from '../api/queries';
-import { SEVERITIES, type Channel, type ChannelList, type RoutingRuleList, type Severity } from '../api/types';
+import type { components } from '../api/schema.gen';
+import { SEVERITIES, type Channel, type ChannelList, type RoutingRule, type RoutingRuleList, type Severity } from '../api/types';
 import { can, usePrincipal } from '../auth/session';
-import { ProblemMessage, problemText } from '../components/Problem';
+import { ConfirmButton } from '../components/ConfirmButton';
+import { ProblemMessage, fieldProblem, problemText } from '../components/Problem';
 import { SchemaForm, configProblemField, defaultsOf, type Config } from '../components/SchemaForm';
 import { TimeAgo } from '../components/TimeAgo';
+import styles from './Channels.module.css';
+
+type TestDelivery = components['schemas']['TestDelivery'];
 
 export function Channels() {
   const principal = usePrincipal();
@@ -16,9 +23,12 @@ export function Channels() {
   const client = useQueryClient();
   const channels = useQuery({ queryKey: ['channels'], queryFn: ({ signal }) => get<ChannelList>('/api/v1/channels', undefined, signal) });
   const routes = useQuery({ queryKey: ['routing-rules'], queryFn: ({ signal }) => get<RoutingRuleList>('/api/v1/routing-rules', undefined, signal) });
+  const sites = useSites();
   const [editing, setEditing] = useState<Channel | 'new' | null>(null);
-  const [routing, setRouting] = useState(false);
+  const [routing, setRouting] = useState<RoutingRule | 'new' | null>(null);
   const name = new Map((channels.data?.items ?? []).map((c) => [c.id, c.name]));
+  const siteName = new Map((sites.data?.items ?? []).map((s) => [s.id, s.name]));
+  const routeCount = (channelId: string) => (routes.data?.items ?? []).filter((r) => r.channel_id === channelId).length;
   const refresh = () => {
     client.invalidateQueries({ queryKey: ['channels'] });
     client.invalidateQueries({ queryKey: ['routing-rules'] });
@@ -37,6 +47,7 @@ export function Channels() {
       </div>
       {editing && (
         <ChannelForm
+          key={editing === 'new' ? 'new' : editing.id}
           channel={editing === 'new' ? null : editing}
           onDone={() => {
             setEditing(null);
@@ -59,38 +70,37 @@ export function Channels() {
           </thead>
           <tbody>
             {(channels.data?.items ?? []).map((c) => (
-              <tr key={c.id}>
-                <td>{c.name}</td>
-                <td>{c.type}</td>
-                <td className="mono">{JSON.stringify(c.config)}</td>
-                <td>{c.enabled ? 'enabled' : `disabled: ${c.disabled_reason ?? ''}`}</td>
-                <td>
-                  <TimeAgo at={c.updated_at} />
-                </td>
-                {admin && (
-                  <td>
-                    <button onClick={() => setEditing(c)} aria-label={`Edit ${c.name}`}>
-                      Edit
-                    </button>
-                  </td>
-                )}
-              </tr>
+              <ChannelRow
+                key={c.id}
+                channel={c}
+                admin={admin}
+                routes={routeCount(c.id)}
+                onEdit={() => setEditing(c)}
+                onDeleted={() => {
+                  if (editing !== 'new' && editing?.id === c.id) setEditing(null);
+                  if (routing !== 'new' && routing?.channel_id === c.id) setRouting(null);
+                  refresh();
+                }}
+              />
             ))}
           </tbody>
         </table>
+        {channels.data?.items.length === 0 && <p className="muted">No channels yet.</p>}
       </div>
 
       <div className="row">
         <h2>Routing</h2>
         <span className="spacer" />
-        {admin && !routing && (channels.data?.items.length ?? 0) > 0 && <button onClick={() => setRouting(true)}>New route</button>}
+        {admin && !routing && (channels.data?.items.length ?? 0) > 0 && <button onClick={() => setRouting('new')}>New route</button>}
       </div>
       <p className="muted">Which alerts go to which channel. An alert matches a route when it matches every filter the route sets.</p>
       {routing && (
         <RouteForm
+          key={routing === 'new' ? 'new' : routing.id}
+          route={routing === 'new' ? null : routing}
           channels={channels.data?.items ?? []}
           onDone={() => {
-            setRouting(false);
+            setRouting(null);
             refresh();
           }}
         />
@@ -104,23 +114,161 @@ export function Channels() {
               <th scope="col">Channel</th>
               <th scope="col">Severities</th>
               <th scope="col">Rule types</th>
+              <th scope="col">Site</th>
+              <th scope="col">Tag</th>
               <th scope="col">Throttle</th>
+              <th scope="col">State</th>
+              {admin && <th scope="col">Actions</th>}
             </tr>
           </thead>
           <tbody>
-            {(routes.data?.items ?? []).map((r) => (
-              <tr key={r.id}>
-                <td>{r.name}</td>
-                <td>{name.get(r.channel_id) ?? r.channel_id}</td>
-                <td>{r.severities.length ? r.severities.join(', ') : 'every'}</td>
-                <td>{r.rule_types.length ? r.rule_types.join(', ') : 'every'}</td>
-                <td>{r.throttle_s ? `${r.throttle_s} s` : 'none'}</td>
-              </tr>
-            ))}
+            {(routes.data?.items ?? []).map((r) => {
+              const label = r.name || 'unnamed route';
+              return (
+                <tr key={r.id}>
+                  <td>{r.name || <span className="muted">unnamed</span>}</td>
+                  <td>{name.get(r.channel_id) ?? r.channel_id}</td>
+                  <td>{r.severities.length ? r.severities.join(', ') : 'every'}</td>
+                  <td>{r.rule_types.length ? r.rule_types.join(', ') : 'every'}</td>
+                  <td>{r.site_id ? (siteName.get(r.site_id) ?? r.site_id) : 'any'}</td>
+                  <td>{r.tag ?? 'any'}</td>
+                  <td>{r.throttle_s ? `${r.throttle_s} s` : 'none'}</td>
+                  <td>{r.enabled ? 'enabled' : 'disabled'}</td>
+                  {admin && (
+                    <td>
+                      <div className="row">
+                        <button onClick={() => setRouting(r)} aria-label={`Edit route ${label}`}>
+                          Edit
+                        </button>
+                        <ConfirmButton
+                          label={`Delete route ${label}`}
+                          title={`Delete the route ${label}?`}
+                          message="Alerts stop going to its channel through it; the deliveries it made stay in the alerts' history."
+                          confirmLabel="Delete"
+                          danger
+                          onConfirm={async () => {
+                            await del(`/api/v1/routing-rules/${r.id}`);
+                            if (routing !== 'new' && routing?.id === r.id) setRouting(null);
+                            refresh();
+                          }}
+                        />
+                      </div>
+                    </td>
+                  )}
+                </tr>
+              );
+            })}
           </tbody>
         </table>
+        {routes.data?.items.length === 0 && <p className="muted">No routes: alerts are not sent anywhere.</p>}
       </div>
     </section>
+  );
+}
+
+interface ChannelRowProps {
+  channel: Channel;
+  admin: boolean;
+  routes: number;
+  onEdit: () => void;
+  onDeleted: () => void;
+}
+
+// A channel, its actions, and under it the answer of its last test notification.
+function ChannelRow({ channel: c, admin, routes, onEdit, onDeleted }: ChannelRowProps) {
+  const [test, setTest] = useState<TestDelivery | null>(null);
+  const [testError, setTestError] = useState<unknown>(null);
+  const [testing, setTesting] = useState(false);
+  const sendTest = async () => {
+    setTesting(true);
+    setTestError(null);
+    setTest(null);
+    try {
+      setTest(await post<TestDelivery>(`/api/v1/channels/${c.id}/test`));
+    } catch (e) {
+      setTestError(e);
+    } finally {
+      setTesting(false);
+    }
+  };
+  return (
+    <>
+      <tr>
+        <td>{c.name}</td>
+        <td>{c.type}</td>
+        <td className="mono">{JSON.stringify(c.config)}</td>
+        <td>{c.enabled ? 'enabled' : `disabled: ${c.disabled_reason ?? ''}`}</td>
+        <td>
+          <TimeAgo at={c.updated_at} />
+        </td>
+        {admin && (
+          <td>
+            <div className="row">
+              <button onClick={onEdit} aria-label={`Edit ${c.name}`}>
+                Edit
+              </button>
+              <button onClick={sendTest} disabled={testing} aria-label={`Send test notification to ${c.name}`}>
+                {testing ? 'Sending…' : 'Send test notification'}
+              </button>
+              <ConfirmButton
+                label={`Delete ${c.name}`}
+                title={`Delete the channel ${c.name}?`}
+                message={`Its routing rules go with it (${routes === 1 ? 'one route' : `${routes} routes`}); its deliveries stay in the alerts' history, and pending ones end as failed.`}
+                confirmLabel="Delete"
+                danger
+                onConfirm={async () => {
+                  await del(`/api/v1/channels/${c.id}`);
+                  onDeleted();
+                }}
+              />
+            </div>
+          </td>
+        )}
+      </tr>
+      {admin && (test || testError || testing) && (
+        <tr className={styles.testRow}>
+          <td colSpan={6}>
+            <div role="status" aria-label={`Test notification to ${c.name}`} className={styles.test}>
+              {testing && <span className="muted">Sending a test notification…</span>}
+              {test && <TestResult result={test} />}
+              <ProblemMessage error={testError} />
+            </div>
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}
+
+const OUTCOME_CLASS: Record<TestDelivery['outcome'], string> = {
+  delivered: 'status-ONLINE',
+  retry: 'status-STALE',
+  permanent: 'status-OFFLINE',
+};
+
+const OUTCOME_TEXT: Record<TestDelivery['outcome'], string> = {
+  delivered: 'the other side took it',
+  retry: 'a real delivery would be tried again',
+  permanent: 'a real delivery would fail for good',
+};
+
+function TestResult({ result }: { result: TestDelivery }) {
+  return (
+    <dl className={`facts ${styles.facts}`}>
+      <dt>Test notification</dt>
+      <dd>
+        <span className={`badge ${OUTCOME_CLASS[result.outcome]}`} data-testid="test-outcome">
+          {result.outcome}
+        </span>{' '}
+        <span className="muted">{OUTCOME_TEXT[result.outcome]}</span>
+      </dd>
+      <dt>HTTP status</dt>
+      <dd>{result.status_code ?? 'no answer'}</dd>
+      <dt>Detail</dt>
+      <dd className="mono">{result.detail || '–'}</dd>
+      <dt>Took</dt>
+      <dd>{result.duration_ms} ms</dd>
+    </dl>
   );
 }
 
@@ -134,6 +282,7 @@ function ChannelForm({ channel, onDone }: { channel: Channel | null; onDone: () 
   const chosen = type || senders.data?.[0]?.type || '';
   const component = senders.data?.find((c) => c.type === chosen);
   const problemField = isProblem(error) && error.field === 'config' ? configProblemField(error.detail) : undefined;
+  const nameProblem = fieldProblem(error, 'name');
 
   const save = async (e: FormEvent) => {
     e.preventDefault();
@@ -155,7 +304,17 @@ function ChannelForm({ channel, onDone }: { channel: Channel | null; onDone: () 
       <div className="form-grid">
         <div className="field">
           <label htmlFor="channel-name">Name</label>
-          <input id="channel-name" required disabled={Boolean(channel)} value={name} onChange={(e) => setName(e.target.value)} />
+          <input
+            id="channel-name"
+            required
+            maxLength={200}
+            disabled={Boolean(channel)}
+            value={name}
+            aria-invalid={Boolean(nameProblem)}
+            aria-describedby={nameProblem ? 'channel-name-problem' : undefined}
+            onChange={(e) => setName(e.target.value)}
+          />
+          <FieldProblem id="channel-name-problem" text={nameProblem} />
         </div>
         <div className="field">
           <label htmlFor="channel-type">Type</label>
@@ -188,7 +347,7 @@ function ChannelForm({ channel, onDone }: { channel: Channel | null; onDone: () 
       ) : (
         <p className="muted">This sender has no settings.</p>
       )}
-      {!problemField && <ProblemMessage error={error} />}
+      {!problemField && !nameProblem && <ProblemMessage error={error} />}
       <div className="form-actions">
         <button className="primary" type="submit" disabled={busy}>
           {channel ? 'Save' : 'Create'}
@@ -201,51 +360,87 @@ function ChannelForm({ channel, onDone }: { channel: Channel | null; onDone: () 
   );
 }
 
-function RouteForm({ channels, onDone }: { channels: Channel[]; onDone: () => void }) {
+// A problem the API named a field for, under that field.
+function FieldProblem({ id, text }: { id: string; text: string | undefined }) {
+  if (!text) return null;
+  return (
+    <div id={id} className="field-problem" role="alert">
+      {text}
+    </div>
+  );
+}
+
+const ROUTE_FIELDS = ['name', 'channel_id', 'severities', 'rule_types', 'site_id', 'tag', 'throttle_s', 'enabled'] as const;
+
+// A new route, or one to edit (prefilled; saved whole, as the API's PUT takes it).
+function RouteForm({ route, channels, onDone }: { route: RoutingRule | null; channels: Channel[]; onDone: () => void }) {
   const sites = useSites();
-  const [channelId, setChannelId] = useState(channels[0]?.id ?? '');
-  const [name, setName] = useState('');
-  const [severities, setSeverities] = useState<Severity[]>([]);
-  const [siteId, setSiteId] = useState('');
-  const [tag, setTag] = useState('');
-  const [throttle, setThrottle] = useState(0);
+  const ruleTypes = useComponents('rule');
+  const [channelId, setChannelId] = useState(route?.channel_id ?? channels[0]?.id ?? '');
+  const [name, setName] = useState(route?.name ?? '');
+  const [severities, setSeverities] = useState<Severity[]>((route?.severities as Severity[] | undefined) ?? []);
+  const [types, setTypes] = useState<string[]>(route?.rule_types ?? []);
+  const [siteId, setSiteId] = useState(route?.site_id ?? '');
+  const [tag, setTag] = useState(route?.tag ?? '');
+  const [throttle, setThrottle] = useState(String(route?.throttle_s ?? 0));
+  const [enabled, setEnabled] = useState(route?.enabled ?? true);
   const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const title = route ? `Edit route ${route.name || 'unnamed route'}` : 'New route';
+  // Every rule type the server has, and any the route names that it no longer has.
+  const typeChoices = [...new Set([...(ruleTypes.data ?? []).map((c) => c.type), ...types])];
+  const problem = (field: (typeof ROUTE_FIELDS)[number]) => fieldProblem(error, field);
+  const unplaced = Boolean(error) && !(isProblem(error) && (ROUTE_FIELDS as readonly string[]).includes(error.field ?? ''));
+  const invalid = (field: (typeof ROUTE_FIELDS)[number], id: string) => ({
+    'aria-invalid': Boolean(problem(field)),
+    'aria-describedby': problem(field) ? `${id}-problem` : undefined,
+  });
 
   const save = async (e: FormEvent) => {
     e.preventDefault();
+    setBusy(true);
     setError(null);
+    const body = {
+      channel_id: channelId,
+      name,
+      severities,
+      rule_types: types,
+      throttle_s: Number(throttle),
+      enabled,
+      ...(siteId ? { site_id: siteId } : {}),
+      ...(tag ? { tag } : {}),
+    };
     try {
-      await post('/api/v1/routing-rules', {
-        channel_id: channelId,
-        name,
-        severities,
-        throttle_s: throttle,
-        ...(siteId ? { site_id: siteId } : {}),
-        ...(tag ? { tag } : {}),
-      });
+      if (route) await put(`/api/v1/routing-rules/${route.id}`, body);
+      else await post('/api/v1/routing-rules', body);
       onDone();
     } catch (err) {
-      setError(err);
+      setError(err); // what was typed stays
+    } finally {
+      setBusy(false);
     }
   };
   return (
-    <form className="panel" onSubmit={save} aria-label="New route">
+    <form className="panel" onSubmit={save} aria-label={title}>
+      <h3>{title}</h3>
       <div className="form-grid">
         <div className="field">
           <label htmlFor="route-name">Name</label>
-          <input id="route-name" value={name} onChange={(e) => setName(e.target.value)} />
+          <input id="route-name" maxLength={200} value={name} {...invalid('name', 'route-name')} onChange={(e) => setName(e.target.value)} />
+          <FieldProblem id="route-name-problem" text={problem('name')} />
         </div>
         <div className="field">
           <label htmlFor="route-channel">Channel</label>
-          <select id="route-channel" value={channelId} onChange={(e) => setChannelId(e.target.value)}>
+          <select id="route-channel" value={channelId} {...invalid('channel_id', 'route-channel')} onChange={(e) => setChannelId(e.target.value)}>
             {channels.map((c) => (
               <option key={c.id} value={c.id}>
                 {c.name}
               </option>
             ))}
           </select>
+          <FieldProblem id="route-channel-problem" text={problem('channel_id')} />
         </div>
-        <fieldset className="field">
+        <fieldset className="field" aria-describedby={problem('severities') ? 'route-severities-problem' : undefined}>
           <legend>Severities (none: every)</legend>
           {SEVERITIES.map((s) => (
             <label key={s} className="row">
@@ -257,10 +452,21 @@ function RouteForm({ channels, onDone }: { channels: Channel[]; onDone: () => vo
               {s}
             </label>
           ))}
+          <FieldProblem id="route-severities-problem" text={problem('severities')} />
+        </fieldset>
+        <fieldset className="field" aria-describedby={problem('rule_types') ? 'route-types-problem' : undefined}>
+          <legend>Rule types (none: every)</legend>
+          {typeChoices.map((t) => (
+            <label key={t} className="row">
+              <input type="checkbox" checked={types.includes(t)} onChange={(e) => setTypes(e.target.checked ? [...types, t] : types.filter((x) => x !== t))} />
+              {t}
+            </label>
+          ))}
+          <FieldProblem id="route-types-problem" text={problem('rule_types')} />
         </fieldset>
         <div className="field">
           <label htmlFor="route-site">Site</label>
-          <select id="route-site" value={siteId} onChange={(e) => setSiteId(e.target.value)}>
+          <select id="route-site" value={siteId} {...invalid('site_id', 'route-site')} onChange={(e) => setSiteId(e.target.value)}>
             <option value="">any</option>
             {(sites.data?.items ?? []).map((s) => (
               <option key={s.id} value={s.id}>
@@ -268,20 +474,40 @@ function RouteForm({ channels, onDone }: { channels: Channel[]; onDone: () => vo
               </option>
             ))}
           </select>
+          <FieldProblem id="route-site-problem" text={problem('site_id')} />
         </div>
         <div className="field">
           <label htmlFor="route-tag">Tag</label>
-          <input id="route-tag" value={tag} onChange={(e) => setTag(e.target.value)} />
+          <input id="route-tag" maxLength={64} value={tag} {...invalid('tag', 'route-tag')} onChange={(e) => setTag(e.target.value)} />
+          <FieldProblem id="route-tag-problem" text={problem('tag')} />
         </div>
         <div className="field">
           <label htmlFor="route-throttle">Throttle (s)</label>
-          <input id="route-throttle" type="number" min={0} max={604800} value={throttle} onChange={(e) => setThrottle(Number(e.target.value))} />
+          <input
+            id="route-throttle"
+            type="number"
+            required
+            min={0}
+            max={604800}
+            step={1}
+            value={throttle}
+            {...invalid('throttle_s', 'route-throttle')}
+            onChange={(e) => setThrottle(e.target.value)}
+          />
+          <FieldProblem id="route-throttle-problem" text={problem('throttle_s')} />
+        </div>
+        <div className="field">
+          <label className="row">
+            <input type="checkbox" checked={enabled} {...invalid('enabled', 'route-enabled')} onChange={(e) => setEnabled(e.target.checked)} />
+            Enabled
+          </label>
+          <FieldProblem id="route-enabled-problem" text={problem('enabled')} />
         </div>
       </div>
-      <ProblemMessage error={error} />
+      {unplaced && <ProblemMessage error={error} />}
       <div className="form-actions">
-        <button className="primary" type="submit">
-          Create route
+        <button className="primary" type="submit" disabled={busy}>
+          {route ? 'Save route' : 'Create route'}
         </button>
         <button type="button" onClick={onDone}>
           Cancel

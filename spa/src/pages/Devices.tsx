@@ -1,4 +1,4 @@
-// The devices: filtered on the server (status, site, tag, name), paged by cursor so 10,000 devices cost
+// The devices: filtered on the server (status, site, tag, name), sorted there (name, last seen), paged by cursor so 10,000 devices cost
 // what one page does, and a detail pane beside the list for the one selected (/devices/:id).
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
@@ -26,6 +26,7 @@ export function Devices() {
     site_id: params.get('site_id') ?? '',
     tag: params.get('tag') ?? '',
     q: params.get('q') ?? '',
+    sort: params.get('sort') ?? '',
   };
   // The name box filters as the user types, a moment after they pause.
   const [name, setName] = useState(filter.q);
@@ -102,6 +103,16 @@ export function Devices() {
                   {s.name}
                 </option>
               ))}
+            </select>
+          </div>
+          <div>
+            <label htmlFor="device-sort">Order</label>
+            <select id="device-sort" value={filter.sort} onChange={(e) => setFilter('sort', e.target.value)}>
+              <option value="">as provisioned</option>
+              <option value="name">name A–Z</option>
+              <option value="-name">name Z–A</option>
+              <option value="-last_seen">recently seen first</option>
+              <option value="last_seen">longest silent first</option>
             </select>
           </div>
           <div>

@@ -1,9 +1,12 @@
-// The fleet at a glance: devices by status, open alerts by severity, readings per minute, and the alerts
-// still open.
+// The fleet at a glance: devices by status, open alerts by severity, readings per minute, the alerts still
+// open and the devices seen most recently.
+import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router-dom';
-import { useAlerts, useFleetSummary } from '../api/queries';
-import { DEVICE_STATUSES, SEVERITIES } from '../api/types';
-import { SeverityBadge } from '../components/Badges';
+import { get } from '../api/client';
+import { useLiveInterval } from '../api/live';
+import { keys, useAlerts, useFleetSummary } from '../api/queries';
+import { DEVICE_STATUSES, SEVERITIES, type DeviceList } from '../api/types';
+import { SeverityBadge, StatusBadge } from '../components/Badges';
 import { ProblemMessage } from '../components/Problem';
 import { TimeAgo } from '../components/TimeAgo';
 import styles from './Overview.module.css';
@@ -11,6 +14,13 @@ import styles from './Overview.module.css';
 export function Overview() {
   const summary = useFleetSummary();
   const alerts = useAlerts({ status: 'OPEN', limit: 10 });
+  const interval = useLiveInterval();
+  const recent = useQuery({
+    queryKey: keys.devices({ sort: '-last_seen', limit: 8 }),
+    queryFn: ({ signal }) => get<DeviceList>('/api/v1/devices', { sort: '-last_seen', limit: 8 }, signal),
+    // Last-seen times move with every reading, which the stream does not announce (like readings/min).
+    refetchInterval: Math.min(interval, 15_000),
+  });
   const s = summary.data;
 
   return (
@@ -81,6 +91,36 @@ export function Overview() {
                   <td>
                     <TimeAgo at={a.opened_at} />
                   </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+
+      <h2>Recently seen devices</h2>
+      <ProblemMessage error={recent.error} />
+      {recent.data && recent.data.items.length === 0 && <p className="muted">No device has reported yet.</p>}
+      {recent.data && recent.data.items.length > 0 && (
+        <div className="panel">
+          <table aria-label="Recently seen devices">
+            <thead>
+              <tr>
+                <th scope="col">Device</th>
+                <th scope="col">Status</th>
+                <th scope="col">Last seen</th>
+              </tr>
+            </thead>
+            <tbody>
+              {recent.data.items.map((d) => (
+                <tr key={d.id}>
+                  <td>
+                    <Link to={`/devices/${d.id}`}>{d.name}</Link>
+                  </td>
+                  <td>
+                    <StatusBadge status={d.status} />
+                  </td>
+                  <td>{d.last_seen_at ? <TimeAgo at={d.last_seen_at} /> : 'never'}</td>
                 </tr>
               ))}
             </tbody>

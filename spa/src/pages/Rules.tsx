@@ -11,6 +11,7 @@ import { SeverityBadge } from '../components/Badges';
 import { ConfirmButton } from '../components/ConfirmButton';
 import { ProblemMessage, fieldProblem, problemText } from '../components/Problem';
 import { SchemaForm, configProblemField, defaultsOf, type Config } from '../components/SchemaForm';
+import { RulePreviewPanel } from './RulePreview';
 
 type ScopeKind = 'tenant' | 'site' | 'tag' | 'device';
 
@@ -262,6 +263,7 @@ function RuleForm({ draft, onDone }: { draft: Draft; onDone: () => void }) {
         <p className="muted">This rule type has no settings.</p>
       )}
       {!problemField && <ProblemMessage error={error} />}
+      <RulePreviewPanel body={() => ({ ...d, type, id: undefined, name: d.name || 'preview' })} />
       <div className="form-actions">
         <button className="primary" type="submit" disabled={busy}>
           {d.id ? 'Save' : 'Create'}
