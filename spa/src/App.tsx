@@ -7,6 +7,7 @@ import { Shell } from './layout/Shell';
 import { NotFound } from './pages/NotFound';
 import { Overview } from './pages/Overview';
 import { SignIn } from './pages/SignIn';
+import { SignInCallback } from './pages/SignInCallback';
 
 const Devices = lazy(() => import('./pages/Devices').then((m) => ({ default: m.Devices })));
 const Alerts = lazy(() => import('./pages/Alerts').then((m) => ({ default: m.Alerts })));
@@ -27,6 +28,7 @@ export function App() {
     <Suspense fallback={<div className="page-loading">Loading…</div>}>
       <Routes>
         <Route path="/sign-in" element={<SignIn />} />
+        <Route path="/sign-in/callback" element={<SignInCallback />} />
         <Route
           element={
             <RequireSession>

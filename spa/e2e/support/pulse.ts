@@ -22,7 +22,7 @@ function need(name: string): string {
   return v;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.listen(0, '127.0.0.1', () => {
@@ -46,7 +46,13 @@ export function superuserSql(sql: string): void {
   );
 }
 
-export async function startPulse(name: string, options: { demoHistory?: boolean } = {}): Promise<Pulse> {
+export interface PulseOptions {
+  demoHistory?: boolean;
+  port?: number; // when something must know the console's origin before pulsed starts (an OIDC provider)
+  extraConfig?: string[]; // more pulse.properties lines, e.g. 'oidc.issuer = ...'
+}
+
+export async function startPulse(name: string, options: PulseOptions = {}): Promise<Pulse> {
   const source = need('PULSE_SOURCE_DIR');
   const db = `e2e_${name.replace(/\W+/g, '_').toLowerCase()}_${process.pid}`;
   superuserSql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
@@ -64,7 +70,7 @@ export async function startPulse(name: string, options: { demoHistory?: boolean 
   writeFileSync(join(pluginsD, 'webhook.properties'), 'plugin.library = sender_webhook.so\n');
   writeFileSync(join(pluginsD, 'log.properties'), 'plugin.library = sender_log.so\n'); // the demo's channel
   writeFileSync(join(dir, 'secrets.key'), '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n');
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const config = join(dir, 'pulse.properties');
   writeFileSync(
     config,
@@ -81,6 +87,7 @@ export async function startPulse(name: string, options: { demoHistory?: boolean 
       'status.flush_ms = 200',
       // Each spec sets its own scene on an empty demo tenant, unless it looks at the demo itself.
       `demo.history = ${options.demoHistory ? 'true' : 'false'}`,
+      ...(options.extraConfig ?? []),
     ].join('\n') + '\n',
   );
 

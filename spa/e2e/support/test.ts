@@ -4,7 +4,7 @@ import { test as base, expect, type Page } from '@playwright/test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from './api';
-import { startPulse, type Pulse } from './pulse';
+import { freePort, startPulse, type Pulse } from './pulse';
 
 export interface Watch {
   // An API status the test provokes on purpose (a wrong password's 401, a customer's 403, ...).
@@ -17,16 +17,24 @@ interface Fixtures {
 
 interface WorkerFixtures {
   demoHistory: boolean; // test.use({ demoHistory: true }): the demo as scripts/run seeds it
+  pulseConfig: string[]; // test.use({ pulseConfig: [...] }): more pulse.properties lines
+  pulsePort: number; // pulsed's port, chosen before it starts (so a fixture may know the console's origin)
   pulse: Pulse;
   admin: ApiClient; // the demo tenant's tenant-admin, over the API
 }
 
 export const test = base.extend<Fixtures, WorkerFixtures>({
   demoHistory: [false, { scope: 'worker', option: true }],
+  pulseConfig: [[], { scope: 'worker', option: true }],
+  pulsePort: [async ({}, use) => use(await freePort()), { scope: 'worker' }],
   pulse: [
-    async ({ demoHistory }, use, workerInfo) => {
+    async ({ demoHistory, pulseConfig, pulsePort }, use, workerInfo) => {
       const name = workerInfo.project.name || 'console';
-      const pulse = await startPulse(`${name}_${process.env.PULSE_E2E_SPEC ?? 'spec'}`, { demoHistory });
+      const pulse = await startPulse(`${name}_${process.env.PULSE_E2E_SPEC ?? 'spec'}`, {
+        demoHistory,
+        extraConfig: pulseConfig,
+        port: pulsePort,
+      });
       await use(pulse);
       await pulse.stop();
     },

@@ -1,6 +1,7 @@
-// The one way the console talks to pulsed: same-origin fetch with the session cookie, the session's CSRF
-// token on every change, and every failure turned into an ApiProblem (RFC 9457 problem details) that the
-// page shows next to what caused it.
+// The one way the console talks to pulsed: same-origin fetch with the session cookie and the session's CSRF
+// token on every change, or, signed in with OpenID Connect, the access token as a bearer token (held here,
+// in memory only, never in any storage; no CSRF token then); and every failure turned into an ApiProblem
+// (RFC 9457 problem details) that the page shows next to what caused it.
 
 export class ApiProblem extends Error {
   readonly status: number;
@@ -36,16 +37,54 @@ export interface RequestOptions {
 }
 
 let csrfToken = '';
+let bearerToken = '';
+let bearerExpiry: ReturnType<typeof setTimeout> | undefined;
 const sessionLostListeners = new Set<() => void>();
 
 export function setCsrfToken(token: string | undefined): void {
   csrfToken = token ?? '';
 }
 
-// Called when a request that needed the session got 401: the session expired or was revoked.
+// The OIDC access token, until expiresAtMs (its exp): then it is dropped and the session counts as lost, so
+// the console returns to sign-in (there are no refresh tokens). undefined drops it.
+export function setBearerToken(token: string | undefined, expiresAtMs?: number): void {
+  clearTimeout(bearerExpiry);
+  bearerExpiry = undefined;
+  bearerToken = token ?? '';
+  if (bearerToken && expiresAtMs !== undefined) {
+    // setTimeout holds at most 2^31-1 ms; a token living longer than 24 days is checked again then.
+    const wait = Math.min(Math.max(expiresAtMs - Date.now(), 0), 2 ** 31 - 1);
+    const expire = () => (Date.now() >= expiresAtMs ? sessionLost() : setBearerToken(token, expiresAtMs));
+    bearerExpiry = setTimeout(expire, wait);
+  }
+}
+
+export function hasBearerToken(): boolean {
+  return bearerToken !== '';
+}
+
+// The credentials of a request besides the cookie: the bearer token, or the CSRF token on a change.
+export function authHeaders(method: string): Record<string, string> {
+  if (bearerToken) return { Authorization: `Bearer ${bearerToken}` };
+  return method !== 'GET' && csrfToken ? { 'X-CSRF-Token': csrfToken } : {};
+}
+
+// Called when a request that needed the session got 401: the session expired or was revoked, or the
+// access token expired or was refused.
 export function onSessionLost(listener: () => void): () => void {
   sessionLostListeners.add(listener);
   return () => sessionLostListeners.delete(listener);
+}
+
+export function sessionLost(): void {
+  setBearerToken(undefined);
+  sessionLostListeners.forEach((l) => l());
+}
+
+// A 401 to a request sent with these headers. It counts only when they carried the credential held now: a
+// request sent before signing in that answers after it says nothing about the new token.
+export function refusedWith(sent: Record<string, string>): void {
+  if ((sent.Authorization ?? '') === (bearerToken ? `Bearer ${bearerToken}` : '')) sessionLost();
 }
 
 export function url(path: string, query?: Query): string {
@@ -81,7 +120,7 @@ async function problemOf(response: Response): Promise<ApiProblem> {
 }
 
 export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
+  const headers: Record<string, string> = { Accept: 'application/json', ...authHeaders(method) };
   let body: string | undefined;
   if (options.text !== undefined) {
     body = options.text;
@@ -90,7 +129,6 @@ export async function request<T>(method: string, path: string, options: RequestO
     body = JSON.stringify(options.body);
     headers['Content-Type'] = 'application/json';
   }
-  if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   let response: Response;
   try {
     response = await fetch(url(path, options.query), {
@@ -106,7 +144,8 @@ export async function request<T>(method: string, path: string, options: RequestO
   }
   if (!response.ok) {
     const problem = await problemOf(response);
-    if (response.status === 401 && path !== '/api/v1/session') sessionLostListeners.forEach((l) => l());
+    // Asking for the session answers 401 when there is none; with a bearer token, any 401 refuses the token.
+    if (response.status === 401 && (path !== '/api/v1/session' || headers.Authorization)) refusedWith(headers);
     throw problem;
   }
   if (response.status === 204) return undefined as T;

@@ -4,6 +4,7 @@ import type { components } from './schema.gen';
 
 type S = components['schemas'];
 export type Principal = S['Principal'];
+export type SignInProviders = S['SignInProviders'];
 export type Role = S['Role'];
 export type Device = S['Device'];
 export type DeviceList = S['DeviceList'];

@@ -1,10 +1,12 @@
 // Who is signed in. The session lives in pulsed's HttpOnly cookie; the console keeps only the principal
-// (name, role, tenant) and the CSRF token the API hands out with it, in memory. When any request finds the
-// session gone (401), the console returns to sign-in and, after it, to the page the user was on.
+// (name, role, tenant) and the CSRF token the API hands out with it, in memory. Signed in with OpenID
+// Connect there is no server session: the access token, in memory only (api/client.ts), is the credential,
+// until it expires; a reload forgets it. When any request finds the session gone (401), or the token
+// expires, the console returns to sign-in and, after it, to the page the user was on.
 import { useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, type ReactNode } from 'react';
 import { Navigate, useLocation } from 'react-router-dom';
-import { del, get, isProblem, onSessionLost, post, setCsrfToken } from '../api/client';
+import { del, get, hasBearerToken, isProblem, onSessionLost, post, setBearerToken, setCsrfToken } from '../api/client';
 import type { Principal } from '../api/types';
 
 const SESSION_KEY = ['session'] as const;
@@ -13,6 +15,8 @@ interface SessionValue {
   principal: Principal | null;
   loading: boolean;
   signIn: (email: string, password: string) => Promise<Principal>;
+  // Signs in with an OIDC access token (auth/oidc.ts): the principal pulsed sees in it.
+  signInWithToken: (accessToken: string, expiresAtMs: number) => Promise<Principal>;
   signOut: () => Promise<void>;
 }
 
@@ -59,10 +63,24 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     [client],
   );
 
+  const signInWithToken = useCallback(
+    async (accessToken: string, expiresAtMs: number) => {
+      await client.cancelQueries({ queryKey: SESSION_KEY }); // the answer of before, without the token, is moot
+      setBearerToken(accessToken, expiresAtMs);
+      const p = await get<Principal>('/api/v1/session'); // a refused token is dropped by the client (401)
+      forgetAllButSession(client);
+      client.setQueryData(SESSION_KEY, p);
+      return p;
+    },
+    [client],
+  );
+
   const signOut = useCallback(async () => {
     try {
-      await del<void>('/api/v1/session');
+      // A bearer token has no server session to end: forgetting it is signing out.
+      if (!hasBearerToken()) await del<void>('/api/v1/session');
     } finally {
+      setBearerToken(undefined);
       setCsrfToken(undefined);
       forgetAllButSession(client);
       client.setQueryData(SESSION_KEY, null);
@@ -70,8 +88,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, [client]);
 
   const value = useMemo(
-    () => ({ principal, loading: session.isPending, signIn, signOut }),
-    [principal, session.isPending, signIn, signOut],
+    () => ({ principal, loading: session.isPending, signIn, signInWithToken, signOut }),
+    [principal, session.isPending, signIn, signInWithToken, signOut],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

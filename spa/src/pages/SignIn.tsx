@@ -1,13 +1,19 @@
 // Sign in with e-mail and password (the API's session cookie). A wrong password shows the API's message;
-// throttling (429) says when to retry. After it, the user lands where they were going.
+// throttling (429) says when to retry. When pulsed names an OpenID Connect issuer for the console
+// (/api/v1/session/providers), "Sign in with <name>" leaves for it (auth/oidc.ts; back on /sign-in/callback).
+// After it, the user lands where they were going.
+import { useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { Navigate, useNavigate, useSearchParams } from 'react-router-dom';
+import { get } from '../api/client';
+import type { SignInProviders } from '../api/types';
 import { ProblemMessage } from '../components/Problem';
+import { startOidcSignIn } from '../auth/oidc';
 import { useSession } from '../auth/session';
 import styles from './SignIn.module.css';
 
 // Only a path of this console: never an absolute URL someone put in the link.
-function safeNext(next: string | null): string {
+export function safeNext(next: string | null): string {
   return next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
 }
 
@@ -20,6 +26,12 @@ export function SignIn() {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const next = safeNext(params.get('next'));
+  const providers = useQuery({
+    queryKey: ['session-providers'],
+    queryFn: () => get<SignInProviders>('/api/v1/session/providers'),
+    staleTime: Infinity,
+  });
+  const oidc = providers.data?.oidc ?? null;
 
   if (principal) return <Navigate to={next} replace />;
 
@@ -33,6 +45,18 @@ export function SignIn() {
     } catch (err) {
       setError(err);
     } finally {
+      setBusy(false);
+    }
+  };
+
+  const signInWithOidc = async () => {
+    if (!oidc) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await startOidcSignIn(oidc, next); // leaves the page when it succeeds
+    } catch (err) {
+      setError(err);
       setBusy(false);
     }
   };
@@ -60,6 +84,14 @@ export function SignIn() {
         <button className="primary" type="submit" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
+        {oidc && (
+          <>
+            <p className={styles.or}>or</p>
+            <button type="button" onClick={signInWithOidc} disabled={busy}>
+              Sign in with {oidc.name}
+            </button>
+          </>
+        )}
       </form>
     </main>
   );
