@@ -10,6 +10,7 @@
 #include "plugins/PluginManager.h"
 #include "services/SecretBox.h"
 #include "services/ServiceErrors.h"
+#include "services/Tokens.h"
 #include "storage/PgConnection.h"
 
 #include <pulse/json.hpp>
@@ -180,10 +181,15 @@ std::string ChannelService::mask(const std::string& type, const std::string& sto
     return json::toJsonText(config);
 }
 
-std::string ChannelService::createRoute(const std::string& tenantId, const RouteSpec& spec) {
+// What a routing rule must be, created or replaced.
+static void checkRoute(const RouteSpec& spec) {
     for (const auto& s : spec.severities)
         if (!isSeverity(s)) throw std::invalid_argument("severities: unknown severity '" + s + "'");
     if (spec.throttleS < 0) throw std::invalid_argument("throttle_s must not be negative");
+}
+
+std::string ChannelService::createRoute(const std::string& tenantId, const RouteSpec& spec) {
+    checkRoute(spec);
     try {
         auto id = store_.createRoutingRule(tenantId, {spec.channelId, spec.name, spec.severities,
                                                       spec.ruleTypes, spec.siteId, spec.tag, spec.throttleS});
@@ -200,9 +206,7 @@ std::string ChannelService::createRoute(const std::string& tenantId, const Route
 
 void ChannelService::updateRoute(const std::string& tenantId, const std::string& routeId,
                                  const RouteSpec& spec) {
-    for (const auto& s : spec.severities)
-        if (!isSeverity(s)) throw std::invalid_argument("severities: unknown severity '" + s + "'");
-    if (spec.throttleS < 0) throw std::invalid_argument("throttle_s must not be negative");
+    checkRoute(spec);
     auto routes = store_.routingRules(tenantId);
     if (std::none_of(routes.begin(), routes.end(), [&](const auto& r) { return r.id == routeId; }))
         throw NotFound("no such routing rule");
@@ -246,9 +250,7 @@ TestDelivery ChannelService::sendTest(const std::string& tenantId, const std::st
     w.key("device").beginObject().member("id", 0).member("name", "pulse-test").endObject();
     w.endObject().endObject();
     std::string payload = w.str();
-    unsigned char random[16];
-    randombytes_buf(random, sizeof random);
-    std::string key = "test_" + toHex(std::string(reinterpret_cast<char*>(random), sizeof random));
+    std::string key = randomToken("test_");  // the idempotency key a receiver dedups by
 
     TestDelivery result;
     plugins::DeliveryOutcome outcome;

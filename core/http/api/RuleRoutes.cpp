@@ -58,12 +58,16 @@ void sendRule(Call& call, const std::string& id, int status) {
     sendObject(call.ex, status, describe(*rule));
 }
 
+storage::RuleFields fieldsOf(const RuleBody& b) {
+    return {b.name,       b.type,      b.configJson,    b.severity,    b.scopeKind,
+            b.scopeValue, b.autoClose, b.flapThreshold, b.flapWindowS, b.enabled};
+}
+
 // Inserts the rule (no id) or replaces the tenant's rule with that id through the one save path
 // (services::RuleService); returns its id, or nullopt when there is no such rule. A refusal is audited.
 std::optional<std::string> saveRule(Call& call, const std::optional<std::string>& id, const RuleBody& b) {
     const std::string& tenant = call.tenant();
-    storage::RuleFields rule{b.name,       b.type,      b.configJson,    b.severity,    b.scopeKind,
-                             b.scopeValue, b.autoClose, b.flapThreshold, b.flapWindowS, b.enabled};
+    storage::RuleFields rule = fieldsOf(b);
     auto refused = [&] { call.audit(id ? "rule.update" : "rule.create", id ? *id : b.name, "failed"); };
     try {
         return services::RuleService(*call.api.services().pool, call.api.services().plugins)
@@ -126,8 +130,7 @@ void addRuleRoutes(Router& router, Api& api) {
                 throw ApiError(422, "Unprocessable Content", "hours must be a whole number from 1 to 168",
                                "hours");
         }
-        storage::RuleFields rule{b.name,       b.type,      b.configJson,    b.severity,    b.scopeKind,
-                                 b.scopeValue, b.autoClose, b.flapThreshold, b.flapWindowS, b.enabled};
+        storage::RuleFields rule = fieldsOf(b);
         auto nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
