@@ -34,6 +34,13 @@ export class ApiClient {
     return this.call<T>('PATCH', path, body);
   }
 
+  // A body that is not JSON (a CSV import), sent as the given type.
+  async postText<T = unknown>(path: string, text: string, contentType: string, timeout = 30_000): Promise<T> {
+    const r = await this.context.post(path, { data: text, headers: { 'Content-Type': contentType, 'X-CSRF-Token': this.csrf }, timeout });
+    if (r.status() !== 201 && r.status() !== 200) throw new Error(`POST ${path}: ${r.status()} ${await r.text()}`);
+    return (await r.json()) as T;
+  }
+
   async dispose() {
     await this.context.dispose();
   }

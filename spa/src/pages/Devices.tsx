@@ -1,7 +1,9 @@
-// The devices: filtered on the server (status, site, tag, name), sorted there (name, last seen), paged by cursor so 10,000 devices cost
-// what one page does, and a detail pane beside the list for the one selected (/devices/:id).
+// The devices: filtered on the server (status, site, tag, name), sorted there (name, last seen), paged by cursor, and a detail pane
+// beside the list for the one selected (/devices/:id). The list scrolls in its own box and only the rows in view (and a few either
+// side) are in the page, so 10,000 loaded devices cost what one screen does; scrolling near the end loads the next page.
 import { useInfiniteQuery } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useEffect, useRef, useState } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import { get } from '../api/client';
 import { keys, useSites } from '../api/queries';
@@ -14,6 +16,7 @@ import { DeviceDetail } from './DeviceDetail';
 import styles from './Devices.module.css';
 
 const PAGE = 100;
+const ROW_HEIGHT = 37; // px: one line of text and the badge; rows are measured once drawn, so this is only the first guess
 
 export function Devices() {
   const principal = usePrincipal();
@@ -29,12 +32,16 @@ export function Devices() {
     sort: params.get('sort') ?? '',
   };
   // The name box filters as the user types, a moment after they pause.
+  // The timer calls the setFilter of the newest render: an older one holds the params of its own render (React Router's
+  // setSearchParams does too), and would undo an order or status chosen while the timer ran.
   const [name, setName] = useState(filter.q);
+  const newestSetFilter = useRef(setFilter);
+  newestSetFilter.current = setFilter;
   useEffect(() => {
     if (name === filter.q) return; // nothing to change: a navigation now would undo the user's next click
-    const t = setTimeout(() => setFilter('q', name), 300);
+    const t = setTimeout(() => newestSetFilter.current('q', name), 300);
     return () => clearTimeout(t);
-  }, [name]); // eslint-disable-line react-hooks/exhaustive-deps -- setFilter reads the newest params itself
+  }, [name]); // eslint-disable-line react-hooks/exhaustive-deps -- runs when the typed name changes, not when the URL does
 
   function setFilter(key: keyof typeof filter, value: string) {
     if ((params.get(key) ?? '') === value) return;
@@ -60,6 +67,29 @@ export function Devices() {
   const rows = devices.data?.pages.flatMap((p) => p.items) ?? [];
   const siteName = new Map((sites.data?.items ?? []).map((s) => [s.id, s.name]));
   const search = params.toString() ? `?${params.toString()}` : '';
+
+  const scroller = useRef<HTMLDivElement>(null);
+  const virtual = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 10,
+  });
+  // Another filter or order is another list: it starts at its top (at the old scroll offset it would load page after page).
+  const listKey = JSON.stringify(filter);
+  useEffect(() => virtual.scrollToOffset(0), [listKey]); // eslint-disable-line react-hooks/exhaustive-deps -- the virtualizer is stable
+  const drawn = virtual.getVirtualItems();
+  const first = drawn[0];
+  const last = drawn[drawn.length - 1];
+  const lastDrawn = last ? last.index : -1;
+  // Within a screen of the end of what is loaded: fetch the next page before the user gets there.
+  useEffect(() => {
+    if (lastDrawn >= rows.length - 30 && devices.hasNextPage && !devices.isFetchingNextPage) void devices.fetchNextPage();
+  }, [lastDrawn, rows.length, devices.hasNextPage, devices.isFetchingNextPage]); // eslint-disable-line react-hooks/exhaustive-deps -- devices is a new object each render
+  // Spacer rows stand for the rows not drawn, so the scroll bar is the whole list's. Heights are set through the CSSOM (React's
+  // style prop), which the CSP's style-src 'self' allows; an inline style attribute in markup it would not.
+  const padTop = first ? first.start : 0;
+  const padBottom = last ? virtual.getTotalSize() - last.end : 0;
 
   return (
     <section className={selected ? styles.split : undefined}>
@@ -128,41 +158,60 @@ export function Devices() {
         </form>
         <ProblemMessage error={devices.error} />
         <div className="panel">
-          <table aria-label="Devices">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Status</th>
-                <th scope="col">Last seen</th>
-                <th scope="col">Site</th>
-                <th scope="col">Tags</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((d) => (
-                <tr
-                  key={d.id}
-                  className="selectable"
-                  aria-selected={d.id === selected}
-                  onClick={() => navigate(`/devices/${d.id}${search}`)}
-                >
-                  <td>
-                    <Link to={`/devices/${d.id}${search}`} onClick={(e) => e.stopPropagation()}>
-                      {d.name}
-                    </Link>
-                  </td>
-                  <td>
-                    <StatusBadge status={d.status} />
-                  </td>
-                  <td>
-                    <TimeAgo at={d.last_seen_at} />
-                  </td>
-                  <td>{d.site_id ? siteName.get(d.site_id) ?? '' : ''}</td>
-                  <td>{d.tags.join(', ')}</td>
+          <div className={styles.scroller} ref={scroller} data-testid="device-scroller">
+            <table aria-label="Devices" aria-rowcount={rows.length + 1}>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Last seen</th>
+                  <th scope="col">Site</th>
+                  <th scope="col">Tags</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {padTop > 0 && (
+                  <tr aria-hidden="true" style={{ height: padTop }}>
+                    <td colSpan={5} className={styles.spacer} />
+                  </tr>
+                )}
+                {drawn.map(({ index }) => {
+                  const d = rows[index];
+                  if (!d) return null;
+                  return (
+                    <tr
+                      key={d.id}
+                      data-index={index}
+                      ref={virtual.measureElement}
+                      aria-rowindex={index + 2}
+                      className="selectable"
+                      aria-selected={d.id === selected}
+                      onClick={() => navigate(`/devices/${d.id}${search}`)}
+                    >
+                      <td>
+                        <Link to={`/devices/${d.id}${search}`} onClick={(e) => e.stopPropagation()}>
+                          {d.name}
+                        </Link>
+                      </td>
+                      <td>
+                        <StatusBadge status={d.status} />
+                      </td>
+                      <td>
+                        <TimeAgo at={d.last_seen_at} />
+                      </td>
+                      <td>{d.site_id ? siteName.get(d.site_id) ?? '' : ''}</td>
+                      <td>{d.tags.join(', ')}</td>
+                    </tr>
+                  );
+                })}
+                {padBottom > 0 && (
+                  <tr aria-hidden="true" style={{ height: padBottom }}>
+                    <td colSpan={5} className={styles.spacer} />
+                  </tr>
+                )}
+              </tbody>
+            </table>
+          </div>
           {devices.isSuccess && rows.length === 0 && <p className="muted">No device matches.</p>}
           {devices.isPending && <p className="muted">Loading…</p>}
           <p className="row">
