@@ -319,6 +319,10 @@ const std::vector<ConfigKey>& configKeys() {
          into<Sec>(&S::notify, &DispatcherSettings::lease), 5, 3600},
         {"notify.attempt_timeout_ms", K::Int, "15000", "time allowed for one delivery attempt",
          into<Ms>(&S::notify, &DispatcherSettings::attemptTimeout), 100, 600000},
+        {"notify.console_url", K::String, "",
+         "the console's address as its users reach it (https://pulse.example.com): notifications link to the "
+         "alert there; empty: no link",
+         into(&S::alerts, &AlertSettings::consoleUrl)},
         {"notify.max_attempts", K::Int, "10", "attempts before a delivery is dead",
          into(&S::alerts, &AlertSettings::maxAttempts), 1, 100},
         {"notify.backoff_base_ms", K::Int, "5000", "delay after the first failed attempt (doubles each time)",
@@ -510,6 +514,10 @@ void checkTogether(Settings& s, bool needDatabase, std::vector<std::string>& err
         errors.push_back("oidc.jwks_uri: must be https:// (plain http only on loopback)");
     if (!o.issuer.empty() && (o.audience.empty() || o.jwksUri.empty() || o.algorithms.empty()))
         errors.push_back("oidc.issuer is set: oidc.audience, oidc.jwks_uri and oidc.algorithms must be too");
+    const std::string& console = s.alerts.consoleUrl;
+    if (!console.empty() &&
+        ((console.rfind("https://", 0) != 0 && console.rfind("http://", 0) != 0) || console.back() == '/'))
+        errors.push_back("notify.console_url: an http:// or https:// address without a trailing '/'");
     if (s.notify.attemptTimeout >= s.notify.lease)
         errors.push_back("notify.attempt_timeout_ms must be shorter than notify.lease_s");
     if (s.db.poolMin > s.db.poolMax) errors.push_back("db.pool_min is greater than db.pool_max");

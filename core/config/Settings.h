@@ -83,6 +83,7 @@ struct AlertSettings {
     size_t queueCapacity;                     // rule transitions waiting for the writer at most
     int maxAttempts;                          // of each delivery it creates
     std::chrono::milliseconds flappingSweep;  // how often held flapping alerts are checked for release
+    std::string consoleUrl;                   // notices link to the alert there; no link when empty
 };
 
 struct DispatcherSettings {

@@ -186,7 +186,7 @@ EgressTarget EgressGuard::check(const std::string& url) const {
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* raw = nullptr;
     int rc = getaddrinfo(t.host.c_str(), nullptr, &hints, &raw);
-    if (rc != 0) throw EgressDenied("cannot resolve " + t.host + ": " + gai_strerror(rc));
+    if (rc != 0) throw EgressUnresolved("cannot resolve " + t.host + ": " + gai_strerror(rc));
     std::unique_ptr<addrinfo, void (*)(addrinfo*)> list(raw, &freeaddrinfo);
     std::string refused;
     for (addrinfo* ai = raw; ai; ai = ai->ai_next) {
@@ -212,7 +212,7 @@ EgressTarget EgressGuard::check(const std::string& url) const {
         if (!seen) t.addresses.push_back(ip);
     }
     if (!refused.empty()) throw EgressDenied(t.host + ": " + refused);
-    if (t.addresses.empty()) throw EgressDenied("no address for " + t.host);
+    if (t.addresses.empty()) throw EgressUnresolved("no address for " + t.host);
     return t;
 }
 

@@ -26,6 +26,13 @@ class EgressDenied : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// The host's name did not resolve (or resolved to nothing) just now: a DNS outage passes, so a sender retries
+// (RELIABILITY.md R7) instead of dead-lettering.
+class EgressUnresolved : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
 // A URL after the guard has looked at it: where to connect, and as whom to present.
 struct EgressTarget {
     std::string scheme;  // "http" or "https"
@@ -47,7 +54,8 @@ class EgressGuard {
     // Why this address may not be dialled; empty when it may.
     std::string refusal(const IpBytes& address) const;
     // Parses and checks a URL. Throws std::invalid_argument for a malformed URL or another scheme than
-    // http/https, EgressDenied when its host is or resolves to a refused address (or does not resolve).
+    // http/https, EgressDenied when its host is or resolves to a refused address, EgressUnresolved when it
+    // does not resolve.
     EgressTarget check(const std::string& url) const;
 
     const std::vector<Cidr>& allowList() const { return allow_; }

@@ -64,6 +64,10 @@ OutboundResponse OutboundHttp::send(const OutboundRequest& req) const {
         out.outcome = OutboundResponse::Outcome::Denied;
         out.error = e.what();
         return out;
+    } catch (const EgressUnresolved& e) {
+        out.outcome = OutboundResponse::Outcome::Unavailable;
+        out.error = e.what();
+        return out;
     } catch (const std::exception& e) {
         out.outcome = OutboundResponse::Outcome::Invalid;
         out.error = e.what();

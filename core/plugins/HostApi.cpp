@@ -184,7 +184,8 @@ pulse_result hostHttpSend(pulse_host* h, const pulse_http_call* call, pulse_http
             reply->body_len = std::min(res.body.size(), reply->body_cap - 1);
         }
         writeText(reply->error, reply->error_cap, res.error);
-        if (!res.error.empty() && h->log) h->log->debug("http_send {}: {}", req.url, res.error);
+        // The error names the host only: a URL's path and query may be the credential (Slack, Teams).
+        if (!res.error.empty() && h->log) h->log->debug("http_send failed: {}", res.error);
         switch (res.outcome) {
             case net::OutboundResponse::Outcome::Response:
                 return PULSE_OK;

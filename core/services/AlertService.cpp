@@ -75,7 +75,7 @@ int64_t AlertService::addEvent(storage::AlertTransaction& tx, const std::string&
 }
 
 int AlertService::route(storage::AlertTransaction& tx, int64_t alertId, int64_t eventId) {
-    return tx.route(alertId, eventId, settings_.maxAttempts);
+    return tx.route(alertId, eventId, settings_.maxAttempts, settings_.consoleUrl);
 }
 
 bool AlertService::flapCheck(const Transition& t) {

@@ -242,12 +242,15 @@ TestDelivery ChannelService::sendTest(const std::string& tenantId, const std::st
     w.key("event").beginObject().member("id", 0).member("kind", "TEST").member("at_ms", nowMs);
     w.member("actor", actor).endObject();
     w.key("tenant").beginObject().member("id", tenantId).member("slug", tenantSlug).endObject();
+    w.key("links").beginObject().endObject();
     w.key("alert").beginObject().member("id", 0).member("status", "OPEN").member("condition", "TEST");
     w.member("severity", "INFO")
         .member("summary", "Test notification from Pulse: channel '" + channel->name + "' works");
     w.key("value").null().member("flapping", false).member("triggered_at_ms", nowMs);
     w.key("rule").beginObject().member("id", "").member("name", "Test").member("type", "test").endObject();
-    w.key("device").beginObject().member("id", 0).member("name", "pulse-test").endObject();
+    w.key("device").beginObject().member("id", 0).member("name", "pulse-test");
+    w.key("tags").beginArray().endArray().endObject();
+    w.key("site").null();
     w.endObject().endObject();
     std::string payload = w.str();
     std::string key = randomToken("test_");  // the idempotency key a receiver dedups by

@@ -153,19 +153,23 @@ const char* kAddAlertEvent =
 // alerts notify nobody.
 const char* kRouteAlertEvent = R"SQL(
 WITH a AS (
-    SELECT a.*, t.slug, r.name AS rule_name, r.type AS rule_type, d.name AS device_name, d.site_id, d.tags,
+    SELECT a.*, t.slug, t.name AS tenant_name, r.name AS rule_name, r.type AS rule_type, d.name AS device_name,
+           d.site_id, d.tags, s.name AS site_name, s.time_zone AS site_timezone,
            e.kind AS event_kind, e.at AS event_at, e.actor AS event_actor
     FROM pulse.alerts a
     JOIN pulse.tenants t ON t.id = a.tenant_id
     JOIN pulse.rules r ON r.id = a.rule_id
     JOIN pulse.devices d ON d.id = a.device_id
+    LEFT JOIN pulse.sites s ON s.id = d.site_id
     JOIN pulse.alert_events e ON e.id = $2::bigint AND e.alert_id = a.id
     WHERE a.id = $1::bigint
 ), p AS (
     SELECT a.*, jsonb_build_object(
         'type', 'alert.' || lower(a.event_kind),
         'event', jsonb_build_object('id', $2::bigint, 'kind', a.event_kind, 'at', a.event_at, 'actor', a.event_actor),
-        'tenant', jsonb_build_object('id', a.tenant_id, 'slug', a.slug),
+        'tenant', jsonb_build_object('id', a.tenant_id, 'slug', a.slug, 'name', a.tenant_name),
+        'links', CASE WHEN $4::text = '' THEN '{}'::jsonb
+                      ELSE jsonb_build_object('alert', $4::text || '/alerts?status=&open=' || a.id) END,
         'alert', jsonb_build_object(
             'id', a.id, 'status', a.status, 'condition', a.condition, 'severity', a.severity,
             'summary', a.summary, 'value', a.last_value, 'flapping', a.flapping,
@@ -174,7 +178,10 @@ WITH a AS (
             'opened_at', a.opened_at, 'acknowledged_at', a.acknowledged_at,
             'acknowledged_by', a.acknowledged_by, 'closed_at', a.closed_at, 'close_reason', a.close_reason,
             'rule', jsonb_build_object('id', a.rule_id, 'name', a.rule_name, 'type', a.rule_type),
-            'device', jsonb_build_object('id', a.device_id, 'name', a.device_name)))::text AS payload
+            'device', jsonb_build_object('id', a.device_id, 'name', a.device_name, 'tags', to_jsonb(a.tags)),
+            'site', CASE WHEN a.site_id IS NULL THEN NULL
+                         ELSE jsonb_build_object('id', a.site_id, 'name', a.site_name, 'timezone', a.site_timezone)
+                    END))::text AS payload
     FROM a
     WHERE NOT a.flapping AND (a.silenced_until IS NULL OR a.silenced_until <= now())
 )
@@ -461,9 +468,9 @@ long long AlertTransaction::addEvent(const AlertEventFields& e) {
     return idOf(ResultRow(rows, 0));
 }
 
-int AlertTransaction::route(long long alertId, long long eventId, int maxAttempts) {
-    auto rows = conn_.query(kRouteAlertEvent,
-                            {std::to_string(alertId), std::to_string(eventId), std::to_string(maxAttempts)});
+int AlertTransaction::route(long long alertId, long long eventId, int maxAttempts, const std::string& consoleUrl) {
+    auto rows = conn_.query(kRouteAlertEvent, {std::to_string(alertId), std::to_string(eventId),
+                                               std::to_string(maxAttempts), consoleUrl});
     return static_cast<int>(rows.rows.size());
 }
 

@@ -169,7 +169,7 @@ class AlertTransaction {
     // Returns the event's id.
     long long addEvent(const AlertEventFields& event);
     // The deliveries the tenant's routing rules ask for the event, each with maxAttempts; returns how many.
-    int route(long long alertId, long long eventId, int maxAttempts);
+    int route(long long alertId, long long eventId, int maxAttempts, const std::string& consoleUrl);
 
   private:
     friend class AlertStore;

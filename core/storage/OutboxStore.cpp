@@ -91,9 +91,12 @@ bool OutboxStore::recordAttempt(const DeliveryAttemptRecord& a) {
                                                 integerParam(a.statusCode), a.detail,
                                                 std::to_string(a.attempts), a.deferred ? "1" : "0"});
         if (updated.rows.empty()) return;  // taken over: tx rolls back
-        conn.query(kAddDeliveryAttempt, {a.tenantId, std::to_string(a.deliveryId), std::to_string(a.attempts),
-                                         std::to_string(a.startedMs), std::to_string(a.durationMs),
-                                         a.attemptOutcome, integerParam(a.statusCode), a.detail, a.worker});
+        // A deferral (the plugin pacing itself) is not an attempt: the attempt log shows what was sent.
+        if (!a.deferred)
+            conn.query(kAddDeliveryAttempt,
+                       {a.tenantId, std::to_string(a.deliveryId), std::to_string(a.attempts),
+                        std::to_string(a.startedMs), std::to_string(a.durationMs), a.attemptOutcome,
+                        integerParam(a.statusCode), a.detail, a.worker});
         if (a.alertEventKind)
             conn.query(kAddDeliveryEvent, {a.tenantId, std::to_string(a.alertId), *a.alertEventKind,
                                            a.channelName, std::to_string(a.deliveryId),

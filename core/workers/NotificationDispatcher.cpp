@@ -222,8 +222,10 @@ void NotificationDispatcher::process(Claimed& c, const std::string& worker) {
         } else {
             status = "PENDING";
             static thread_local std::mt19937_64 rng(std::random_device{}());
-            delayMs = retryDelayMs(c.attempts, settings_.backoffBase.count(), settings_.backoffMax.count(),
-                                   outcome.retryAfterMs, rng);
+            // A deferral is the plugin pacing itself: it comes back when it asked, without backoff.
+            delayMs = defer ? (outcome.retryAfterMs >= 0 ? outcome.retryAfterMs : settings_.poll.count())
+                            : retryDelayMs(c.attempts, settings_.backoffBase.count(),
+                                           settings_.backoffMax.count(), outcome.retryAfterMs, rng);
         }
     } else {
         status = "DEAD";
@@ -260,7 +262,10 @@ void NotificationDispatcher::process(Claimed& c, const std::string& worker) {
     }
 
     if (metrics_) {
-        const char* what = status == "DONE" ? "delivered" : status == "DEAD" ? "dead" : "retry";
+        const char* what = status == "DONE"   ? "delivered"
+                           : status == "DEAD" ? "dead"
+                           : defer            ? "deferred"
+                                              : "retry";
         metrics_->counter("pulse_notify_attempts_total", "Delivery attempts by outcome", {{"outcome", what}})
             .add();
         metrics_

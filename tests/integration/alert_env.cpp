@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <random>
+#include <sstream>
 #include <thread>
 
 namespace pulse::test {
@@ -70,6 +71,61 @@ size_t WebhookReceiver::waitFor(size_t n, const std::string& path, int timeoutMs
     }
 }
 
+StandIn::StandIn(const std::string& script, const std::vector<std::string>& extraArgs) {
+    std::string dir = tempDir("standin-" + std::to_string(++g_fixtures));
+    std::string portFile = dir + "/port";
+    std::vector<std::string> argv{"/usr/bin/python3", PULSE_SOURCE_DIR "/tests/standins/" + script,
+                                  "--port-file", portFile};
+    argv.insert(argv.end(), extraArgs.begin(), extraArgs.end());
+    child_ = std::make_unique<Child>(argv, std::map<std::string, std::string>{}, dir + "/standin.log");
+    for (int i = 0; i < 100 && !Poco::File(portFile).exists(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!Poco::File(portFile).exists()) {
+        ADD_FAILURE() << script << " did not start: " << child_->output();
+        return;
+    }
+    port_ = std::stoi(readFile(portFile));
+}
+
+std::string StandIn::url(const std::string& pathAndQuery) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + pathAndQuery;
+}
+
+Poco::JSON::Object::Ptr StandIn::get(const std::string& path) {
+    auto r = httpGet(port_, path);
+    return Poco::JSON::Parser().parse(r.body).extract<Poco::JSON::Object::Ptr>();
+}
+
+Poco::JSON::Array::Ptr StandIn::requests() {
+    return get("/_log")->getArray("requests");
+}
+
+void StandIn::script(const std::string& key, const std::vector<std::string>& answers) {
+    Poco::JSON::Object o;
+    o.set("key", key);
+    Poco::JSON::Array a;
+    for (const auto& x : answers) a.add(x);
+    o.set("answers", a);
+    std::ostringstream body;
+    o.stringify(body);
+    auto r = httpSend(port_, "POST", "/_script", body.str(), {{"Content-Type", "application/json"}});
+    ASSERT_EQ(r.status, 204) << r.body;
+}
+
+size_t StandIn::waitFor(size_t n, const std::string& path, int timeoutMs) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    for (;;) {
+        auto all = requests();
+        size_t count = 0;
+        for (size_t i = 0; i < all->size(); ++i)
+            if (path.empty() ||
+                all->getObject(static_cast<unsigned>(i))->getValue<std::string>("path") == path)
+                ++count;
+        if (count >= n || std::chrono::steady_clock::now() > deadline) return count;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
 std::string scalarAsOwner(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
     storage::PgConnection conn(ownerUri());
     auto rows = conn.query(sql, params);
@@ -86,6 +142,9 @@ AlertFixture::AlertFixture(const std::string& name)
     writeFile(pluginsD + "/rules.properties", "plugin.library = rule_threshold.so\n");
     writeFile(pluginsD + "/heartbeat.properties", "plugin.library = rule_heartbeat.so\n");
     writeFile(pluginsD + "/webhook.properties", "plugin.library = sender_webhook.so\n");
+    for (const char* sender : {"slack", "pagerduty", "teams"})
+        writeFile(pluginsD + "/" + sender + ".properties",
+                  std::string("plugin.library = sender_") + sender + ".so\n");
     writeFile(pluginsD + "/throwing.properties", "plugin.library = throwing.so\n");
     auto settings = config::defaults();
     settings.pluginConfigDir = pluginsD;
@@ -113,6 +172,7 @@ AlertFixture::AlertFixture(const std::string& name)
     alertSettings.queueCapacity = 1000;
     alertSettings.maxAttempts = 3;
     alertSettings.flappingSweep = std::chrono::milliseconds(200);
+    alertSettings.consoleUrl = kConsoleUrl;
     alerts = std::make_unique<services::AlertService>(pool, alertSettings, nullptr, [w] { w->notify(); });
 }
 
@@ -144,6 +204,11 @@ std::string AlertFixture::webhookChannel(const std::string& name, const std::str
                               "{\"url\":\"" + receiver.url(path) + "\",\"secret\":\"" + kWebhookSecret +
                                   "\",\"timeout_ms\":" + std::to_string(timeoutMs) + "}",
                               maxConcurrency});
+}
+
+std::string AlertFixture::channel(const std::string& name, const std::string& type,
+                                  const std::string& configJson, int maxConcurrency) {
+    return channels->create(tenantId, services::ChannelSpec{name, type, configJson, maxConcurrency});
 }
 
 void AlertFixture::routeAll(const std::string& channelId, int throttleS) {

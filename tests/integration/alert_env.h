@@ -40,11 +40,32 @@ class WebhookReceiver {
     int port_ = 0;
 };
 
+// A strict stand-in of an outside service (tests/standins/<script>: Slack, PagerDuty, Teams) as a child
+// process, with its test-only control interface (/_log, /_script, /_clear).
+class StandIn {
+  public:
+    explicit StandIn(const std::string& script, const std::vector<std::string>& extraArgs = {});
+    int port() const { return port_; }
+    std::string url(const std::string& pathAndQuery) const;
+    Poco::JSON::Array::Ptr requests();
+    Poco::JSON::Object::Ptr get(const std::string& path);  // GET a control document (/_alerts)
+    // The next requests for key (a path, or PagerDuty's routing key) get these answers, in order.
+    void script(const std::string& key, const std::vector<std::string>& answers);
+    // Waits until at least n requests arrived (with that path, when given); returns the count.
+    size_t waitFor(size_t n, const std::string& path = "", int timeoutMs = 20000);
+
+  private:
+    std::unique_ptr<Child> child_;
+    int port_ = 0;
+};
+
 std::string scalarAsOwner(const std::string& sql, const std::vector<std::optional<std::string>>& params = {});
 
 // A tenant, one device, and the services, wired as pulsed wires them (but in this process).
 class AlertFixture {
   public:
+    // Notices link to the alert in the console at kConsoleUrl.
+    static constexpr const char* kConsoleUrl = "https://pulse.example.com";
     explicit AlertFixture(const std::string& name);
     ~AlertFixture();
 
@@ -53,6 +74,9 @@ class AlertFixture {
                        const std::string& extraValues = "");
     std::string webhookChannel(const std::string& name, const std::string& path, int maxConcurrency = 4,
                                int timeoutMs = 10000);
+    // A channel of any sender type with the given config document.
+    std::string channel(const std::string& name, const std::string& type, const std::string& configJson,
+                        int maxConcurrency = 4);
     void routeAll(const std::string& channelId, int throttleS = 0);
     std::unique_ptr<workers::NotificationDispatcher> dispatcher(workers::DispatcherSettings s);
     services::Transition transition(const std::string& ruleId, pulse_transition kind, double value,

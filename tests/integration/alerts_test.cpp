@@ -46,30 +46,25 @@ std::vector<std::string> eventKinds(int64_t alertId) {
     return out;
 }
 
-// Inserts n deliveries for one alert straight into the outbox (what the alert writer does per event).
+// Inserts n deliveries straight into the outbox (what the alert writer does per event), each of its own
+// alert: one alert's deliveries to a channel go out in order, one at a time (sql/010), and these tests are
+// about deliveries that may go at once.
 void enqueue(AlertFixture& f, const std::string& channelId, int n, int maxAttempts = 3) {
     static int batches = 0;
     std::string rule = f.ruleId("bulk-" + std::to_string(++batches), "threshold",
                                 R"({"metric":"t","operator":"GT","threshold":1})");
     storage::PgConnection conn(ownerUri());
-    std::string alert =
-        *conn.query(
-                 "INSERT INTO pulse.alerts (tenant_id, rule_id, device_id, severity, triggered_at, "
-                 "status, closed_at) VALUES ($1::uuid, $2::uuid, $3::bigint, 'LOW', now(), 'CLOSED', "
-                 "now()) RETURNING id::text",
-                 {f.tenantId, rule, std::to_string(f.deviceId)})
-             .rows[0][0];
-    std::string event =
-        *conn.query(
-                 "INSERT INTO pulse.alert_events (tenant_id, alert_id, kind) VALUES ($1::uuid, "
-                 "$2::bigint, 'OPENED') RETURNING id::text",
-                 {f.tenantId, alert})
-             .rows[0][0];
     conn.query(
+        "WITH a AS (INSERT INTO pulse.alerts (tenant_id, rule_id, device_id, severity, triggered_at, status, "
+        "closed_at) SELECT $1::uuid, $2::uuid, $3::bigint, 'LOW', now(), 'CLOSED', now() "
+        "FROM generate_series(1, $5::int) RETURNING id), "
+        "e AS (INSERT INTO pulse.alert_events (tenant_id, alert_id, kind) SELECT $1::uuid, a.id, 'OPENED' "
+        "FROM a "
+        "RETURNING id, alert_id) "
         "INSERT INTO pulse.deliveries (tenant_id, alert_id, event_id, channel_id, payload, max_attempts) "
-        "SELECT $1::uuid, $2::bigint, $3::bigint, $4::uuid, '{\"n\":' || g || '}', $6::int "
-        "FROM generate_series(1, $5::int) g",
-        {f.tenantId, alert, event, channelId, std::to_string(n), std::to_string(maxAttempts)});
+        "SELECT $1::uuid, e.alert_id, e.id, $4::uuid, '{\"n\":' || e.alert_id || '}', $6::int FROM e",
+        {f.tenantId, rule, std::to_string(f.deviceId), channelId, std::to_string(n),
+         std::to_string(maxAttempts)});
 }
 
 std::string deliveryField(const std::string& channelId, const std::string& column) {

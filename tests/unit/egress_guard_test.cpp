@@ -89,3 +89,16 @@ TEST(OutboundHttp, ADeniedTargetIsNeverDialled) {
     EXPECT_EQ(res.outcome, OutboundResponse::Outcome::Denied);
     EXPECT_NE(res.error.find("loopback"), std::string::npos) << res.error;
 }
+
+// R7: a name that does not resolve is a passing trouble (a DNS outage), not a refusal: senders retry it.
+TEST(OutboundHttp, ANameThatDoesNotResolveIsUnavailableNotDenied) {
+    EgressGuard guard;
+    EXPECT_THROW(guard.check("https://no-such-host.invalid/hook"),
+                 EgressUnresolved);  // .invalid never resolves
+    OutboundHttp http;
+    OutboundRequest req;
+    req.url = "https://no-such-host.invalid/hook";
+    auto res = http.send(req);
+    EXPECT_EQ(res.outcome, OutboundResponse::Outcome::Unavailable);
+    EXPECT_NE(res.error.find("cannot resolve"), std::string::npos) << res.error;
+}

@@ -262,7 +262,8 @@ typedef struct pulse_host_api {
      * connects to the address it checked, and never follows redirects (a 3xx is returned as is).
      * Returns PULSE_OK when a response arrived (whatever its status), PULSE_ERR_DENIED when the guard
      * refused the target, PULSE_ERR_INVALID for a malformed URL or scheme other than http/https,
-     * PULSE_ERR_UNAVAILABLE when no response arrived (connect failure, reset, timeout). */
+     * PULSE_ERR_UNAVAILABLE when no response arrived (connect failure, reset, timeout, or a name that does
+     * not resolve now: a DNS outage passes, so a sender retries). */
     pulse_result (*http_send)(pulse_host* host, const pulse_http_call* call, pulse_http_reply* reply);
 } pulse_host_api;
 

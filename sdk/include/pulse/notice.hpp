@@ -1,0 +1,161 @@
+// pulse/notice.hpp: the alert notice a sender receives (Delivery::payload_json), read into a struct, and the
+// few things every chat or paging sender needs from it: a severity's colour and rank, text cut to a limit
+// without splitting a UTF-8 character. Header-only C++17; the document's shape is in docs/plugin-guide.md.
+#ifndef PULSE_NOTICE_HPP
+#define PULSE_NOTICE_HPP
+
+#include <pulse/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pulse {
+
+// What happened to the alert: one notice per event. Test notices (a channel's "send a test") read as
+// Opened with test set, so a sender formats them as a real opening.
+enum class NoticeKind { Opened, Acknowledged, Closed, Other };
+
+struct AlertNotice {
+    std::string type;  // "alert.opened", "alert.acknowledged", "alert.closed", "alert.test"
+    NoticeKind kind = NoticeKind::Other;
+    bool test = false;
+    std::string event_at;     // ISO 8601, when it happened (empty for a test)
+    int64_t event_at_ms = 0;  // a test notice carries milliseconds instead
+    std::string actor;        // who acknowledged or closed it ("system" for automatic changes)
+    std::string tenant_id, tenant_slug, tenant_name;
+    int64_t alert_id = 0;
+    std::string status;    // OPEN, ACKNOWLEDGED, CLOSED
+    std::string severity;  // CRITICAL, HIGH, MEDIUM, LOW, INFO
+    std::string summary;   // "temperature 91 > 80"
+    bool has_value = false;
+    double value = 0;
+    std::string triggered_at, opened_at, acknowledged_at, acknowledged_by, closed_at, close_reason;
+    int64_t triggered_at_ms = 0;
+    std::string rule_id, rule_name, rule_type;
+    int64_t device_id = 0;
+    std::string device_name;
+    std::vector<std::string> device_tags;
+    std::string site_id, site_name, site_timezone;  // empty when the device has no site
+    std::string link;  // the alert in the console, when the host knows the console's address
+
+    // Reads a notice; throws json::ParseError when the payload is not JSON. Members missing from it (an
+    // older or newer host) are left empty.
+    static AlertNotice parse(std::string_view payload_json) {
+        json::Value v = json::parse(payload_json);
+        AlertNotice n;
+        n.type = v.string("/type");
+        n.test = v.boolean("/test") || n.type == "alert.test";
+        n.kind = n.type == "alert.opened" || n.test ? NoticeKind::Opened
+                 : n.type == "alert.acknowledged"   ? NoticeKind::Acknowledged
+                 : n.type == "alert.closed"         ? NoticeKind::Closed
+                                                    : NoticeKind::Other;
+        n.event_at = v.string("/event/at");
+        n.event_at_ms = v.integer("/event/at_ms");
+        n.actor = v.string("/event/actor");
+        n.tenant_id = v.string("/tenant/id");
+        n.tenant_slug = v.string("/tenant/slug");
+        n.tenant_name = v.string("/tenant/name");
+        n.alert_id = v.integer("/alert/id");
+        n.status = v.string("/alert/status");
+        n.severity = v.string("/alert/severity");
+        n.summary = v.string("/alert/summary");
+        if (const json::Value* value = v.find("/alert/value"); value && value->is_number()) {
+            n.has_value = true;
+            n.value = value->as_number();
+        }
+        n.triggered_at = v.string("/alert/triggered_at");
+        n.triggered_at_ms = v.integer("/alert/triggered_at_ms");
+        n.opened_at = v.string("/alert/opened_at");
+        n.acknowledged_at = v.string("/alert/acknowledged_at");
+        n.acknowledged_by = v.string("/alert/acknowledged_by");
+        n.closed_at = v.string("/alert/closed_at");
+        n.close_reason = v.string("/alert/close_reason");
+        n.rule_id = v.string("/alert/rule/id");
+        n.rule_name = v.string("/alert/rule/name");
+        n.rule_type = v.string("/alert/rule/type");
+        n.device_id = v.integer("/alert/device/id");
+        n.device_name = v.string("/alert/device/name");
+        if (const json::Value* tags = v.find("/alert/device/tags"); tags && tags->is_array())
+            for (size_t i = 0; i < tags->size(); ++i)
+                if (tags->item(i).is_string()) n.device_tags.push_back(tags->item(i).as_string());
+        n.site_id = v.string("/alert/site/id");
+        n.site_name = v.string("/alert/site/name");
+        n.site_timezone = v.string("/alert/site/timezone");
+        n.link = v.string("/links/alert");
+        return n;
+    }
+
+    // "opened", "acknowledged", "closed": for a sentence ("Alert 97 acknowledged by ...").
+    const char* verb() const {
+        switch (kind) {
+            case NoticeKind::Opened:
+                return "opened";
+            case NoticeKind::Acknowledged:
+                return "acknowledged";
+            case NoticeKind::Closed:
+                return "closed";
+            default:
+                return "changed";
+        }
+    }
+};
+
+namespace notice {
+
+// CRITICAL 5 ... INFO 1, unknown 0: for senders that map Pulse's five severities onto fewer.
+inline int severity_rank(std::string_view severity) {
+    if (severity == "CRITICAL") return 5;
+    if (severity == "HIGH") return 4;
+    if (severity == "MEDIUM") return 3;
+    if (severity == "LOW") return 2;
+    if (severity == "INFO") return 1;
+    return 0;
+}
+
+// The console's colours for the severities (#RRGGBB), and green for a closed alert.
+inline const char* severity_colour(std::string_view severity) {
+    switch (severity_rank(severity)) {
+        case 5:
+            return "#D32F2F";
+        case 4:
+            return "#F57C00";
+        case 3:
+            return "#FBC02D";
+        case 2:
+            return "#1976D2";
+        default:
+            return "#757575";
+    }
+}
+inline constexpr const char* kClosedColour = "#2E7D32";
+
+// At most max_bytes of text, cut at a character boundary, with "…" in place of what was cut.
+inline std::string truncate_utf8(std::string_view text, size_t max_bytes) {
+    if (text.size() <= max_bytes) return std::string(text);
+    const std::string_view ellipsis = "\xE2\x80\xA6";
+    if (max_bytes < ellipsis.size()) return std::string();
+    size_t end = max_bytes - ellipsis.size();
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+    return std::string(text.substr(0, end)) + std::string(ellipsis);
+}
+
+// At most max_chars characters (code points), for limits counted in characters rather than bytes.
+inline std::string truncate_chars(std::string_view text, size_t max_chars) {
+    size_t chars = 0, i = 0;
+    for (; i < text.size(); ++i)
+        if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && ++chars > max_chars) break;
+    if (i >= text.size()) return std::string(text);
+    // Cut one character earlier to make room for the ellipsis.
+    size_t end = i;
+    do {
+        --end;
+    } while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80);
+    return std::string(text.substr(0, end)) + "\xE2\x80\xA6";
+}
+
+}  // namespace notice
+}  // namespace pulse
+
+#endif  // PULSE_NOTICE_HPP

@@ -1,0 +1,385 @@
+// The chat and paging senders (sender_slack, sender_pagerduty, sender_teams) through the outbox and the
+// dispatcher, against strict stand-ins of the services (tests/standins/*_standin.py, built from
+// ../shared/design/CONTRACTS.md): an alert's opening, acknowledgement and closing as each service wants them,
+// every class of answer (done, retried never before Retry-After, permanent -> dead letter), the idempotency
+// key unchanged across retries, secrets never shown, and tenant-chosen targets refused when saved.
+#include "alert_env.h"
+#include "storage/PgConnection.h"
+
+#include <Poco/JSON/Parser.h>
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+using namespace pulse;
+using namespace pulse::test;
+
+namespace {
+
+constexpr const char* kSlackPath = "/services/T0PULSE01/B0PULSE01/abcdefghijklmnopqrstuvwx";
+constexpr const char* kRoutingKey = "R0123456789ABCDEF0123456789ABCDE";
+constexpr const char* kTeamsPath = "/workflows/0123abcd/triggers/manual/paths/invoke";
+constexpr const char* kTeamsQuery =
+    "?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=s3cr3tSig";
+
+workers::DispatcherSettings fastDispatch(int workers = 4) {
+    workers::DispatcherSettings s = config::defaults().notify;
+    s.workers = workers;
+    s.poll = std::chrono::milliseconds(50);
+    s.lease = std::chrono::seconds(5);
+    s.attemptTimeout = std::chrono::milliseconds(3000);
+    s.backoffBase = std::chrono::milliseconds(100);
+    s.backoffMax = std::chrono::milliseconds(2000);
+    s.breakerFailures = 1000;
+    return s;
+}
+
+// Opens an alert (its summary chosen), acknowledges it, and closes it by recovery: three events, three
+// notices.
+int64_t walkAlert(AlertFixture& f, const std::string& rule, const std::string& summary) {
+    auto firing = f.transition(rule, PULSE_TRANSITION_FIRING, 91, "CRITICAL");
+    firing.summary = summary;
+    f.alerts->submit(firing);
+    f.alerts->drain();
+    int64_t id = std::stoll(scalarAsOwner("SELECT id FROM pulse.alerts WHERE rule_id = $1::uuid", {rule}));
+    EXPECT_TRUE(f.alerts->acknowledge(f.tenantId, id, "alice@example.com"));
+    f.alerts->submit(f.transition(rule, PULSE_TRANSITION_CLEARED, 70, "CRITICAL"));
+    f.alerts->drain();
+    return id;
+}
+
+Poco::JSON::Object::Ptr at(const Poco::JSON::Array::Ptr& a, size_t i) {
+    return a->getObject(static_cast<unsigned>(i));
+}
+
+// The requests the stand-in logged for one path, in order.
+std::vector<Poco::JSON::Object::Ptr> on(StandIn& s, const std::string& path) {
+    std::vector<Poco::JSON::Object::Ptr> out;
+    auto all = s.requests();
+    for (size_t i = 0; i < all->size(); ++i)
+        if (at(all, i)->getValue<std::string>("path") == path) out.push_back(at(all, i));
+    return out;
+}
+
+std::string deliveriesOf(const std::string& channelId, const std::string& column) {
+    return scalarAsOwner("SELECT string_agg(" + column +
+                             "::text, ',' ORDER BY id) FROM pulse.deliveries WHERE "
+                             "channel_id = $1::uuid",
+                         {channelId});
+}
+
+// One delivery with a notice of the host's shape (the lifecycle tests check the real one), for the answer
+// classes: each channel gets its own.
+void enqueueNotice(AlertFixture& f, const std::string& channelId, const std::string& ruleName) {
+    std::string rule =
+        f.ruleId(ruleName, "threshold", R"({"metric":"t","operator":"GT","threshold":1})", "HIGH");
+    auto firing = f.transition(rule, PULSE_TRANSITION_FIRING, 5, "HIGH");
+    f.alerts->submit(firing);
+    f.alerts->drain();
+    storage::PgConnection conn(ownerUri());
+    // The alert writer routed it to every routed channel; this test routes nothing, so copy its payload in.
+    std::string alert =
+        *conn.query("SELECT id::text FROM pulse.alerts WHERE rule_id = $1::uuid", {rule}).rows[0][0];
+    std::string event =
+        *conn.query("SELECT min(id)::text FROM pulse.alert_events WHERE alert_id = $1::bigint", {alert})
+             .rows[0][0];
+    conn.query(
+        "INSERT INTO pulse.deliveries (tenant_id, alert_id, event_id, channel_id, payload, max_attempts) "
+        "VALUES ($1::uuid, $2::bigint, $3::bigint, $4::uuid, jsonb_build_object('type', 'alert.opened', "
+        "'tenant', jsonb_build_object('id', $1::text, 'slug', 'acme', 'name', 'Acme'), 'links', '{}'::jsonb, "
+        "'alert', jsonb_build_object('id', $2::bigint, 'status', 'OPEN', 'severity', 'HIGH', 'summary', 't 5 "
+        "> 1', "
+        "'rule', jsonb_build_object('name', 'r', 'type', 'threshold'), "
+        "'device', jsonb_build_object('id', 1, 'name', 'dev-1', 'tags', '[]'::jsonb)))::text, 3)",
+        {f.tenantId, alert, event, channelId});
+}
+
+}  // namespace
+
+TEST(Senders, SlackGetsBlockKitMessagesForEachEventPacedOnePerSecondAndEscaped) {
+    AlertFixture f("slack");
+    StandIn slack("slack_standin.py");
+    std::string channel =
+        f.channel("slack", "slack", R"({"url":")" + slack.url(kSlackPath) + R"(","mention":"<!here>"})");
+    f.routeAll(channel);
+    std::string rule = f.ruleId("too hot", "threshold",
+                                R"({"metric":"temperature","operator":"GT","threshold":80})", "CRITICAL");
+    auto d = f.dispatcher(fastDispatch());
+    d->start();
+    int64_t alertId = walkAlert(f, rule, "temperature 91 > 80 <!channel> & *bold*");
+    ASSERT_EQ(slack.waitFor(3, kSlackPath), 3u);
+    ASSERT_TRUE(f.settled());
+    d->stop();
+
+    auto got = on(slack, kSlackPath);
+    ASSERT_EQ(got.size(), 3u);
+    std::vector<std::string> headers;
+    for (size_t i = 0; i < got.size(); ++i) {
+        SCOPED_TRACE(i);
+        auto r = got[i];
+        EXPECT_TRUE(r->getValue<bool>("valid")) << r->get("problems").toString();
+        EXPECT_EQ(r->getValue<int>("status"), 200);
+        auto body = r->getObject("body");
+        auto attachment = body->getArray("attachments")->getObject(0);
+        auto blocks = attachment->getArray("blocks");
+        headers.push_back(at(blocks, 0)->getObject("text")->getValue<std::string>("text"));
+        // Tenant text is escaped: "<!channel>" in a summary mentions nobody.
+        std::string section = at(blocks, 1)->getObject("text")->getValue<std::string>("text");
+        EXPECT_NE(section.find("&lt;!channel&gt; &amp;"), std::string::npos) << section;
+        EXPECT_EQ(section.find("<!channel>"), std::string::npos);
+        EXPECT_EQ(attachment->getValue<std::string>("color"), i == 2 ? "#2E7D32" : "#D32F2F");
+        // The button links back to the alert in the console.
+        auto button = at(at(blocks, blocks->size() - 1)->getArray("elements"), 0);
+        EXPECT_EQ(button->getValue<std::string>("url"),
+                  std::string(AlertFixture::kConsoleUrl) + "/alerts?status=&open=" + std::to_string(alertId));
+        std::string text = body->getValue<std::string>("text");
+        EXPECT_EQ(text.rfind("<!here> ", 0) == 0, i == 0) << text;  // the mention: CRITICAL openings only
+        EXPECT_NE(text.find("dev-1"), std::string::npos);
+    }
+    EXPECT_EQ(headers, (std::vector<std::string>{"CRITICAL alert opened: too hot", "Acknowledged: too hot",
+                                                 "Closed: too hot"}));
+    EXPECT_NE(at(got[1]->getObject("body")->getArray("attachments")->getObject(0)->getArray("blocks"), 1)
+                  ->getObject("text")
+                  ->getValue<std::string>("text")
+                  .find("Acknowledged by alice@example.com"),
+              std::string::npos);
+    // One message per second per webhook: the three events came at once, Slack saw them a second apart, and
+    // never answered 429. The pacing left no attempt of its own in the log.
+    for (size_t i = 1; i < got.size(); ++i)
+        EXPECT_GE(got[i]->getValue<double>("at_ms") - got[i - 1]->getValue<double>("at_ms"), 900.0);
+    EXPECT_EQ(deliveriesOf(channel, "status"), "DONE,DONE,DONE");
+    EXPECT_EQ(
+        scalarAsOwner("SELECT count(*) FROM pulse.delivery_attempts a JOIN pulse.deliveries d ON d.id = "
+                      "a.delivery_id WHERE d.channel_id = $1::uuid",
+                      {channel}),
+        "3");
+    std::printf("[ figure ] Slack: 3 events at once delivered %.0f ms and %.0f ms apart\n",
+                got[1]->getValue<double>("at_ms") - got[0]->getValue<double>("at_ms"),
+                got[2]->getValue<double>("at_ms") - got[1]->getValue<double>("at_ms"));
+}
+
+TEST(Senders, SlackAnswersAreDoneRetriedOrPermanentAsDocumented) {
+    AlertFixture f("slack-answers");
+    StandIn slack("slack_standin.py");
+    struct Case {
+        std::vector<std::string> answers;
+        std::string status;
+        int attempts;
+    };
+    std::vector<Case> cases = {{{"429:2"}, "DONE", 2},
+                               {{"500:rollup_error"}, "DONE", 2},
+                               {{"reset"}, "DONE", 2},
+                               {{"400:invalid_payload"}, "DEAD", 1},
+                               {{"403:action_prohibited"}, "DEAD", 1},
+                               {{"404:channel_not_found"}, "DEAD", 1},
+                               {{"410:channel_is_archived"}, "DEAD", 1}};
+    std::vector<std::string> ids, paths;
+    for (size_t i = 0; i < cases.size(); ++i) {
+        // A webhook per case (Slack paces per webhook): T and B differ, the secret is 24 characters.
+        paths.push_back("/services/T0CASE" + std::to_string(i) + "/B0CASE" + std::to_string(i) +
+                        "/abcdefghijklmnopqrstuvwx");
+        slack.script(paths.back(), cases[i].answers);
+        ids.push_back(
+            f.channel("c" + std::to_string(i), "slack", R"({"url":")" + slack.url(paths.back()) + R"("})"));
+        enqueueNotice(f, ids.back(), "r" + std::to_string(i));
+    }
+    auto d = f.dispatcher(fastDispatch());
+    d->start();
+    ASSERT_TRUE(f.settled(30000));
+    d->stop();
+    for (size_t i = 0; i < cases.size(); ++i) {
+        SCOPED_TRACE(cases[i].answers[0]);
+        EXPECT_EQ(deliveriesOf(ids[i], "status"), cases[i].status) << deliveriesOf(ids[i], "last_error");
+        EXPECT_EQ(deliveriesOf(ids[i], "attempts"), std::to_string(cases[i].attempts));
+    }
+    // Never before Retry-After; the retry carries the same message.
+    auto limited = on(slack, paths[0]);
+    ASSERT_EQ(limited.size(), 2u);
+    EXPECT_GE(limited[1]->getValue<double>("at_ms") - limited[0]->getValue<double>("at_ms"), 2000.0);
+    EXPECT_EQ(limited[0]->getObject("body")->getValue<std::string>("text"),
+              limited[1]->getObject("body")->getValue<std::string>("text"));
+    EXPECT_NE(deliveriesOf(ids[5], "last_error").find("channel_not_found"), std::string::npos);
+    // 410: the channel is disabled until someone saves it again.
+    EXPECT_EQ(scalarAsOwner("SELECT enabled::text FROM pulse.channels WHERE id = $1::uuid", {ids[6]}),
+              "false");
+    // A dead letter is an event on its alert.
+    EXPECT_EQ(
+        scalarAsOwner("SELECT count(*) FROM pulse.alert_events e JOIN pulse.deliveries d ON d.alert_id = "
+                      "e.alert_id WHERE d.channel_id = $1::uuid AND e.kind = 'NOTIFY_FAILED'",
+                      {ids[3]}),
+        "1");
+}
+
+TEST(Senders, PagerDutyTriggersAcknowledgesAndResolvesOneAlertUnderOneDedupKey) {
+    AlertFixture f("pagerduty");
+    StandIn pd("pagerduty_standin.py");
+    std::string channel = f.channel(
+        "pd", "pagerduty",
+        R"({"routing_key":")" + std::string(kRoutingKey) + R"(","url":")" + pd.url("/v2/enqueue") + R"("})");
+    f.routeAll(channel);
+    std::string rule = f.ruleId("too hot", "threshold",
+                                R"({"metric":"temperature","operator":"GT","threshold":80})", "CRITICAL");
+    pd.script(kRoutingKey, {"500"});  // the trigger's first attempt fails: its retry has the same dedup_key
+    auto d = f.dispatcher(fastDispatch(1));  // one worker: the events reach PagerDuty in order
+    d->start();
+    int64_t alertId = walkAlert(f, rule, "temperature 91 > 80");
+    ASSERT_TRUE(f.settled());
+    d->stop();
+
+    auto got = on(pd, "/v2/enqueue");
+    ASSERT_EQ(got.size(), 4u);
+    std::string dedup = "pulse/" + f.tenantId + "/alert/" + std::to_string(alertId);
+    std::vector<std::string> actions;
+    for (const auto& r : got) {
+        EXPECT_TRUE(r->getValue<bool>("valid")) << r->get("problems").toString();
+        EXPECT_EQ(r->getObject("body")->getValue<std::string>("dedup_key"), dedup);
+        actions.push_back(r->getObject("body")->getValue<std::string>("event_action"));
+    }
+    EXPECT_EQ(actions, (std::vector<std::string>{"trigger", "trigger", "acknowledge", "resolve"}));
+    auto trigger = got[1]->getObject("body");
+    auto payload = trigger->getObject("payload");
+    EXPECT_EQ(payload->getValue<std::string>("severity"), "critical");
+    EXPECT_EQ(payload->getValue<std::string>("source"), "dev-1");
+    EXPECT_EQ(payload->getValue<std::string>("summary"), "temperature 91 > 80 on dev-1");
+    EXPECT_EQ(trigger->getArray("links")->getObject(0)->getValue<std::string>("href"),
+              std::string(AlertFixture::kConsoleUrl) + "/alerts?status=&open=" + std::to_string(alertId));
+    auto incident = pd.get("/_alerts")->getArray("alerts")->getObject(0);
+    EXPECT_EQ(incident->getValue<std::string>("status"), "resolved");
+    EXPECT_EQ(incident->getValue<int>("incidents"), 1);
+    EXPECT_EQ(deliveriesOf(channel, "status"), "DONE,DONE,DONE");
+}
+
+TEST(Senders, PagerDutyRefusalsAreDeadAndItsRateLimitWaitsHalfAMinute) {
+    AlertFixture f("pagerduty-answers");
+    StandIn pd("pagerduty_standin.py");
+    // A routing key must be 32 characters: checked when the channel is saved.
+    EXPECT_THROW(f.channel("short", "pagerduty",
+                           R"({"routing_key":"R0123456789ABCDEF","url":")" + pd.url("/v2/enqueue") + R"("})"),
+                 std::invalid_argument);
+    std::string refusedKey = "Z0123456789ABCDEF0123456789ABCDE",
+                limitedKey = "Y0123456789ABCDEF0123456789ABCDE";
+    std::string refused =
+        f.channel("refused", "pagerduty",
+                  R"({"routing_key":")" + refusedKey + R"(","url":")" + pd.url("/v2/enqueue") + R"("})");
+    std::string limited =
+        f.channel("limited", "pagerduty",
+                  R"({"routing_key":")" + limitedKey + R"(","url":")" + pd.url("/v2/enqueue") + R"("})");
+    pd.script(refusedKey, {"400"});
+    pd.script(limitedKey, {"429"});
+    enqueueNotice(f, refused, "a");
+    enqueueNotice(f, limited, "b");
+    auto d = f.dispatcher(fastDispatch());
+    d->start();
+    ASSERT_EQ(pd.waitFor(2, "/v2/enqueue"), 2u);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (deliveriesOf(refused, "status") != "DEAD" && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    while (deliveriesOf(limited, "attempts") != "1" && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    d->stop();
+    EXPECT_EQ(deliveriesOf(refused, "status"), "DEAD");
+    EXPECT_NE(deliveriesOf(refused, "last_error").find("invalid event"), std::string::npos)
+        << deliveriesOf(refused, "last_error");
+    // 429 without Retry-After: PagerDuty's guide says retry about 30 s later, not after the usual backoff.
+    EXPECT_EQ(deliveriesOf(limited, "status"), "PENDING");
+    double waitS =
+        std::stod(scalarAsOwner("SELECT extract(epoch FROM next_attempt_at - now()) FROM pulse.deliveries "
+                                "WHERE channel_id = $1::uuid",
+                                {limited}));
+    EXPECT_GT(waitS, 25.0);
+}
+
+TEST(Senders, TeamsGetsValidAdaptiveCardsAndItsAnswersAreMapped) {
+    AlertFixture f("teams");
+    StandIn teams("teams_standin.py", {"--sig", "s3cr3tSig"});
+    // The retired Office 365 connector URLs are refused when saved.
+    EXPECT_THROW(
+        f.channel("legacy", "teams",
+                  R"({"url":"https://acme.webhook.office.com/webhookb2/0123@abcd/IncomingWebhook/x/y"})"),
+        std::invalid_argument);
+    std::string channel = f.channel(
+        "teams", "teams", R"({"url":")" + teams.url(std::string(kTeamsPath) + kTeamsQuery) + R"("})");
+    f.routeAll(channel);
+    std::string rule = f.ruleId("too hot", "threshold",
+                                R"({"metric":"temperature","operator":"GT","threshold":80})", "CRITICAL");
+    teams.script(kTeamsPath, {"429:1", "500"});  // the opening is retried twice, never before Retry-After
+    auto d = f.dispatcher(fastDispatch(1));
+    d->start();
+    int64_t alertId = walkAlert(f, rule, "temperature 91 > 80 [x](http://evil.example)");
+    ASSERT_TRUE(f.settled());
+    d->stop();
+    auto got = on(teams, kTeamsPath);
+    ASSERT_EQ(got.size(), 5u);
+    EXPECT_GE(got[1]->getValue<double>("at_ms") - got[0]->getValue<double>("at_ms"), 1000.0);
+    std::vector<std::string> titles;
+    for (size_t i = 2; i < got.size(); ++i) {
+        auto r = got[i];
+        EXPECT_EQ(r->getValue<int>("status"), 202);
+        EXPECT_TRUE(r->getValue<bool>("valid")) << r->get("problems").toString();
+        auto card = r->getObject("body")->getArray("attachments")->getObject(0)->getObject("content");
+        auto container = card->getArray("body")->getObject(0);
+        titles.push_back(container->getArray("items")->getObject(0)->getValue<std::string>("text"));
+        std::string sentence = container->getArray("items")->getObject(1)->getValue<std::string>("text");
+        EXPECT_NE(sentence.find("\\[x\\](http://evil.example)"), std::string::npos) << sentence;
+        EXPECT_EQ(card->getArray("actions")->getObject(0)->getValue<std::string>("url"),
+                  std::string(AlertFixture::kConsoleUrl) + "/alerts?status=&open=" + std::to_string(alertId));
+    }
+    EXPECT_EQ(titles, (std::vector<std::string>{"CRITICAL alert opened: too hot", "Acknowledged: too hot",
+                                                "Closed: too hot"}));
+    EXPECT_EQ(deliveriesOf(channel, "status"), "DONE,DONE,DONE");
+    EXPECT_EQ(deliveriesOf(channel, "attempts"), "3,1,1");
+
+    // A wrong sig (the flow's URL was regenerated) is permanent.
+    std::string wrong =
+        f.channel("wrong-sig", "teams",
+                  R"({"url":")" +
+                      teams.url(std::string(kTeamsPath) +
+                                "?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=old") +
+                      R"("})");
+    enqueueNotice(f, wrong, "w");
+    auto d2 = f.dispatcher(fastDispatch(1));
+    d2->start();
+    ASSERT_TRUE(f.settled());
+    d2->stop();
+    EXPECT_EQ(deliveriesOf(wrong, "status"), "DEAD");
+    EXPECT_EQ(deliveriesOf(wrong, "attempts"), "1");
+}
+
+TEST(Senders, CredentialsAreWriteOnlyAndPrivateTargetsAreRefusedWhenSaved) {
+    AlertFixture f("sender-secrets");
+    StandIn slack("slack_standin.py");
+    std::string slackId = f.channel("slack", "slack", R"({"url":")" + slack.url(kSlackPath) + R"("})");
+    std::string pdId = f.channel(
+        "pd", "pagerduty",
+        R"({"routing_key":")" + std::string(kRoutingKey) + R"(","url":"http://127.0.0.1:1/v2/enqueue"})");
+    for (const auto& [id, secret] : {std::pair{slackId, std::string("abcdefghijklmnopqrstuvwx")},
+                                     std::pair{pdId, std::string(kRoutingKey)}}) {
+        std::string masked = f.channels->maskedConfig(f.tenantId, id);
+        EXPECT_EQ(masked.find(secret), std::string::npos) << masked;
+        EXPECT_NE(masked.find("\"***\""), std::string::npos) << masked;
+        EXPECT_EQ(
+            scalarAsOwner("SELECT config::text FROM pulse.channels WHERE id = $1::uuid", {id}).find(secret),
+            std::string::npos);
+    }
+    // Private, loopback (outside the allow-list), link-local and metadata targets: refused when saved,
+    // without saying what the name resolved to.
+    for (std::string host :
+         {"10.0.0.1", "169.254.169.254", "127.0.0.2", "[::ffff:127.0.0.1]", "192.168.1.1"}) {
+        SCOPED_TRACE(host);
+        try {
+            f.channel("x", "slack", R"({"url":"http://)" + host + std::string(kSlackPath) + R"("})");
+            ADD_FAILURE() << "saved";
+        } catch (const std::invalid_argument& e) {
+            EXPECT_NE(std::string(e.what()).find("not allowed"), std::string::npos) << e.what();
+            EXPECT_EQ(std::string(e.what()).find("abcdefghijklmnopqrstuvwx"), std::string::npos) << e.what();
+        }
+        EXPECT_THROW(
+            f.channel("y", "teams", R"({"url":"http://)" + host + kTeamsPath + kTeamsQuery + R"("})"),
+            std::invalid_argument);
+        EXPECT_THROW(f.channel("z", "pagerduty",
+                               R"({"routing_key":")" + std::string(kRoutingKey) + R"(","url":"http://)" +
+                                   host + R"(/v2/enqueue"})"),
+                     std::invalid_argument);
+    }
+}

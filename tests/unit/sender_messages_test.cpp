@@ -1,0 +1,86 @@
+// What the Slack, PagerDuty and Teams senders build from a notice: within each service's limits, tenant text
+// escaped for the target format, and valid JSON whatever the notice holds (the fuzz target tries the rest).
+#include "AdaptiveCard.h"
+#include "PagerDutyEvent.h"
+#include "SlackMessage.h"
+
+#include <pulse/json.hpp>
+
+#include <gtest/gtest.h>
+
+namespace {
+
+pulse::AlertNotice notice(pulse::NoticeKind kind, const std::string& summary) {
+    pulse::AlertNotice n;
+    n.kind = kind;
+    n.type = kind == pulse::NoticeKind::Opened   ? "alert.opened"
+             : kind == pulse::NoticeKind::Closed ? "alert.closed"
+                                                 : "alert.acknowledged";
+    n.tenant_id = "t-1";
+    n.tenant_slug = "acme";
+    n.alert_id = 97;
+    n.severity = "HIGH";
+    n.summary = summary;
+    n.rule_name = "too hot";
+    n.device_name = "sensor-1";
+    n.actor = "bob";
+    n.link = "https://p.example/alerts?status=&open=97";
+    return n;
+}
+
+}  // namespace
+
+TEST(SenderMessages, SlackStaysWithinBlockKitLimitsAndEscapesMrkdwn) {
+    auto n = notice(pulse::NoticeKind::Opened, std::string(5000, 'x') + " <!channel> & <http://evil|click>");
+    n.rule_name = std::string(300, 'r');
+    auto v = pulse::json::parse(pulse::slack::message(n, "<!here>"));
+    EXPECT_EQ(v.string("/text").rfind("<!here> [HIGH]", 0), 0u);
+    std::string header = v.string("/attachments/0/blocks/0/text/text");
+    EXPECT_LE(header.size(), 150u * 3);
+    EXPECT_EQ(header.substr(header.size() - 3), "\xE2\x80\xA6");
+    std::string section = v.string("/attachments/0/blocks/1/text/text");
+    EXPECT_LE(section.size(), 3000u + 2);
+    EXPECT_EQ(section.find('<'), std::string::npos);
+    EXPECT_EQ(pulse::slack::escape("<a & b>"), "&lt;a &amp; b&gt;");
+    EXPECT_EQ(v.string("/attachments/0/blocks/4/elements/0/url"), n.link);
+    // A follow-up names who acknowledged; no mention outside CRITICAL and HIGH openings.
+    auto ack =
+        pulse::json::parse(pulse::slack::message(notice(pulse::NoticeKind::Acknowledged, "s"), "<!here>"));
+    EXPECT_EQ(ack.string("/text").find("<!here>"), std::string::npos);
+    EXPECT_NE(ack.string("/attachments/0/blocks/1/text/text").find("Acknowledged by bob"), std::string::npos);
+}
+
+TEST(SenderMessages, PagerDutyUsesOneDedupKeyPerAlertAndOnlyTheTriggerCarriesAPayload) {
+    auto open = pulse::json::parse(
+        pulse::pagerduty::event(notice(pulse::NoticeKind::Opened, std::string(2000, 's')), "K", "msg_1"));
+    auto close =
+        pulse::json::parse(pulse::pagerduty::event(notice(pulse::NoticeKind::Closed, "s"), "K", "msg_2"));
+    EXPECT_EQ(open.string("/dedup_key"), "pulse/t-1/alert/97");
+    EXPECT_EQ(close.string("/dedup_key"), "pulse/t-1/alert/97");
+    EXPECT_EQ(open.string("/event_action"), "trigger");
+    EXPECT_EQ(close.string("/event_action"), "resolve");
+    EXPECT_EQ(close.find("/payload"), nullptr);
+    EXPECT_EQ(open.string("/payload/severity"), "error");
+    EXPECT_LE(open.string("/payload/summary").size(), 1024u + 2);
+    EXPECT_STREQ(pulse::pagerduty::severity("LOW"), "info");
+    EXPECT_STREQ(pulse::pagerduty::severity("CRITICAL"), "critical");
+    auto test = notice(pulse::NoticeKind::Opened, "s");
+    test.test = true;
+    test.alert_id = 0;
+    EXPECT_EQ(pulse::json::parse(pulse::pagerduty::event(test, "K", "test_abc")).string("/dedup_key"),
+              "pulse/t-1/test/test_abc");
+}
+
+TEST(SenderMessages, TeamsCardsAreAdaptiveCards14WithOpenUrlOnly) {
+    auto v =
+        pulse::json::parse(pulse::teams::message(notice(pulse::NoticeKind::Closed, "[x](http://evil) *b*")));
+    EXPECT_EQ(v.string("/type"), "message");
+    EXPECT_EQ(v.string("/attachments/0/contentType"), "application/vnd.microsoft.card.adaptive");
+    EXPECT_EQ(v.string("/attachments/0/content/type"), "AdaptiveCard");
+    EXPECT_EQ(v.string("/attachments/0/content/version"), "1.4");
+    EXPECT_EQ(v.string("/attachments/0/content/body/0/style"), "good");
+    EXPECT_EQ(v.string("/attachments/0/content/actions/0/type"), "Action.OpenUrl");
+    std::string sentence = v.string("/attachments/0/content/body/0/items/1/text");
+    EXPECT_EQ(sentence.rfind("\\[x\\](http://evil) \\*b\\*", 0), 0u) << sentence;
+    EXPECT_NE(sentence.find("Closed by bob"), std::string::npos);
+}
