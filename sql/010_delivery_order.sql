@@ -1,4 +1,4 @@
--- 010: an alert's notices reach a channel in the order they happened. A delivery waits while an earlier one of
+-- 010: an alert's notices reach a channel in the order they happened, and dead letters can be sent again. A delivery waits while an earlier one of
 -- the same alert to the same channel is still pending (retrying): otherwise a retried trigger would reach
 -- PagerDuty after its resolve and open an incident nothing closes, and a chat would show "closed" before
 -- "opened". Deliveries of other alerts and channels are not held.
@@ -29,3 +29,9 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pulse, pg_temp AS $$
               ch.id::text, ch.name, ch.type, ch.config::text, encode(ch.secrets, 'hex'), ch.updated_at::text,
               ch.max_concurrency, ch.enabled, ch.disabled_reason
 $$;
+
+-- A dead letter sent again by a person is an event on its alert, like its failure was.
+ALTER TABLE pulse.alert_events DROP CONSTRAINT alert_events_kind_check;
+ALTER TABLE pulse.alert_events ADD CONSTRAINT alert_events_kind_check
+    CHECK (kind IN ('OPENED', 'FIRING', 'CLEARED', 'ACKNOWLEDGED', 'SILENCED', 'ASSIGNED', 'COMMENTED', 'CLOSED',
+                    'FLAPPING', 'STABLE', 'NOTIFIED', 'NOTIFY_FAILED', 'REQUEUED'));

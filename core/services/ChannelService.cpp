@@ -115,15 +115,21 @@ ChannelService::Split ChannelService::split(const std::string& type, const std::
              return p.has("format") && p.getValue<std::string>("format") == "uri";
          })) {
         if (!config->has(field)) continue;
-        try {
-            guard_.check(config->getValue<std::string>(field));
-        } catch (const net::EgressDenied& e) {
-            // One answer for every refused target: which names resolve, and to what internal address, is
-            // not for a tenant to learn by saving webhooks. The reason goes to the log.
+        // One answer for every refused target: which names resolve, and to what internal address, is not for
+        // a tenant to learn by saving channels (a name that does not resolve is only retried when dialled).
+        // The reason goes to the log.
+        auto refuse = [&](const std::exception& e) {
             logging::get("api")->info("channel target refused ({}): {}", field, e.what());
             throw std::invalid_argument(field +
                                         ": the target is not allowed (it must be an http or https URL whose "
                                         "host resolves to public addresses only)");
+        };
+        try {
+            guard_.check(config->getValue<std::string>(field));
+        } catch (const net::EgressUnresolved& e) {
+            refuse(e);
+        } catch (const net::EgressDenied& e) {
+            refuse(e);
         } catch (const std::exception& e) {
             throw std::invalid_argument(field + ": " + e.what());
         }

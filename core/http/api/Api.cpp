@@ -507,6 +507,7 @@ void Api::mountAll(Router& router) {
     addFleetRoutes(router, *this);
     addStreamRoutes(router, *this);
     addExportRoutes(router, *this);
+    addDeadLetterRoutes(router, *this);
 }
 
 }  // namespace pulse::http

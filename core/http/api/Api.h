@@ -192,5 +192,6 @@ void addMetricRoutes(Router& router, Api& api);
 void addFleetRoutes(Router& router, Api& api);
 void addStreamRoutes(Router& router, Api& api);
 void addExportRoutes(Router& router, Api& api);
+void addDeadLetterRoutes(Router& router, Api& api);
 
 }  // namespace pulse::http

@@ -38,8 +38,8 @@
 #ifndef PULSE_TESTING_HPP
 #define PULSE_TESTING_HPP
 
-#include <pulse/json.hpp>
 #include <pulse/plugin.h>
+#include <pulse/json.hpp>
 #include <pulse/plugin.hpp>
 
 #include <chrono>
@@ -69,7 +69,8 @@ struct LogLine {
 
 // The entry point's descriptor with the range of ABI versions this header speaks.
 inline const pulse_plugin* describe(pulse_plugin_entry_v1_fn entry) {
-    return entry ? entry(PULSE_ABI_VERSION(PULSE_ABI_MAJOR, 0), PULSE_ABI_VERSION(PULSE_ABI_MAJOR, PULSE_ABI_MINOR))
+    return entry ? entry(PULSE_ABI_VERSION(PULSE_ABI_MAJOR, 0),
+                         PULSE_ABI_VERSION(PULSE_ABI_MAJOR, PULSE_ABI_MINOR))
                  : nullptr;
 }
 
@@ -249,8 +250,8 @@ class Instance {
     }
 
     // Senders: one delivery. deadline_ms 0 means 10 s after the host's now_ms().
-    DeliveryOutcome deliver(std::string_view idempotency_key, std::string_view payload_json, uint32_t attempt = 1,
-                            int64_t deadline_ms = 0);
+    DeliveryOutcome deliver(std::string_view idempotency_key, std::string_view payload_json,
+                            uint32_t attempt = 1, int64_t deadline_ms = 0);
 
     // Ingest channels: health(), with the status text.
     pulse_result health(std::string* status = nullptr) const {
@@ -432,14 +433,16 @@ class TestHost {
     Instance create(const pulse_plugin* plugin, std::string_view kind, std::string_view type) {
         if (!plugin) throw Error(PULSE_ERR_INVALID, "no plugin descriptor (the entry point declined)");
         if (plugin->abi_major != PULSE_ABI_MAJOR)
-            throw Error(PULSE_ERR_UNSUPPORTED, "the plugin is built for ABI major " + std::to_string(plugin->abi_major));
+            throw Error(PULSE_ERR_UNSUPPORTED,
+                        "the plugin is built for ABI major " + std::to_string(plugin->abi_major));
         auto p = detail::read_struct<pulse_plugin>(plugin);
         for (uint32_t i = 0; i < p.component_count; ++i) {
             const pulse_component* c = p.components ? p.components[i] : nullptr;
             if (c && kind == detail::kind_name(c->kind) && c->type && type == c->type) return create(c);
         }
-        throw Error(PULSE_ERR_INVALID, "the plugin " + std::string(p.name ? p.name : "?") + " has no component " +
-                                           std::string(kind) + "/" + std::string(type));
+        throw Error(PULSE_ERR_INVALID, "the plugin " + std::string(p.name ? p.name : "?") +
+                                           " has no component " + std::string(kind) + "/" +
+                                           std::string(type));
     }
     Instance create(pulse_plugin_entry_v1_fn entry, std::string_view kind, std::string_view type) {
         return create(describe(entry), kind, type);
@@ -567,10 +570,12 @@ class TestHost {
                                      pulse_ingest_result*) noexcept {
         return PULSE_ERR_UNSUPPORTED;
     }
-    static pulse_result route_thunk(pulse_host*, const char*, const char*, pulse_http_handler_fn, void*) noexcept {
+    static pulse_result route_thunk(pulse_host*, const char*, const char*, pulse_http_handler_fn,
+                                    void*) noexcept {
         return PULSE_ERR_UNSUPPORTED;
     }
-    static pulse_result http_thunk(pulse_host* h, const pulse_http_call* call, pulse_http_reply* reply) noexcept {
+    static pulse_result http_thunk(pulse_host* h, const pulse_http_call* call,
+                                   pulse_http_reply* reply) noexcept {
         if (!h || !call || !reply || call->struct_size < sizeof(pulse_http_call) ||
             reply->struct_size < sizeof(pulse_http_reply) || (call->header_count && !call->headers))
             return PULSE_ERR_INVALID;

@@ -1,0 +1,68 @@
+// The chat and paging senders in the console: a Slack channel and a Teams channel made from their plugins'
+// schemas (the webhook URL write-only, a retired Office 365 connector URL refused beside the field), each sent a
+// test notification that the strict stand-in of the service accepts.
+import { expectAccessible } from './support/axe';
+import { startStandIn, type StandIn } from './support/standin';
+import { expect, signIn, test } from './support/test';
+
+const SLACK_PATH = '/services/T0CONSOLE/B0CONSOLE/abcdefghijklmnopqrstuvwx';
+const TEAMS_PATH = '/workflows/0c0ffee/triggers/manual/paths/invoke';
+const TEAMS_QUERY = '?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=console-sig';
+
+let slack: StandIn;
+let teams: StandIn;
+test.beforeAll(async () => {
+  slack = await startStandIn('slack_standin.py');
+  teams = await startStandIn('teams_standin.py', ['--sig', 'console-sig']);
+});
+test.afterAll(async () => {
+  await slack?.stop();
+  await teams?.stop();
+});
+
+test('Slack and Teams channels from their schemas, each sent a test notification the service accepts', async ({ page, pulse, watch }) => {
+  watch.allowStatus(422);
+  await signIn(page, pulse.admin.email, pulse.admin.password);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Channels' }).click();
+
+  await page.getByRole('button', { name: 'New channel' }).click();
+  let form = page.getByRole('form', { name: 'New channel' });
+  await form.getByLabel('Name').fill('ops slack');
+  await form.getByLabel('Type').selectOption('slack');
+  const url = form.getByLabel('url', { exact: true });
+  await expect(url).toHaveAttribute('type', 'password'); // the URL is the credential
+  await url.fill(slack.url(SLACK_PATH));
+  await form.getByLabel('mention (optional)', { exact: true }).fill('<!here>');
+  await expectAccessible(page, 'slack channel form');
+  await form.getByRole('button', { name: 'Create' }).click();
+  await expect(form).toBeHidden();
+  const channels = page.getByRole('table', { name: 'Channels' });
+  const row = channels.getByRole('row').filter({ hasText: 'ops slack' });
+  await expect(row).toContainText('"url":"***"');
+  await expect(row).not.toContainText('abcdefghijklmnopqrstuvwx');
+  await channels.getByRole('button', { name: 'Send test notification to ops slack' }).click();
+  await expect(page.getByRole('status', { name: 'Test notification to ops slack' }).getByTestId('test-outcome')).toHaveText('delivered');
+  const sent = (await slack.requests()).filter((r) => r.path === SLACK_PATH);
+  expect(sent).toHaveLength(1);
+  expect(sent[0]!.valid, JSON.stringify(sent[0]!.problems)).toBe(true);
+  expect(JSON.stringify(sent[0]!.body)).toContain('Test notification from Pulse');
+
+  // Teams: the retired connector URLs are refused where they were typed.
+  await page.getByRole('button', { name: 'New channel' }).click();
+  form = page.getByRole('form', { name: 'New channel' });
+  await form.getByLabel('Name').fill('ops teams');
+  await form.getByLabel('Type').selectOption('teams');
+  await form.getByLabel('url', { exact: true }).fill('https://acme.webhook.office.com/webhookb2/0123@abcd/IncomingWebhook/x/y');
+  await form.getByRole('button', { name: 'Create' }).click();
+  await expect(form.getByRole('alert')).toContainText('url');
+  await form.getByLabel('url', { exact: true }).fill(teams.url(TEAMS_PATH + TEAMS_QUERY));
+  await form.getByRole('button', { name: 'Create' }).click();
+  await expect(form).toBeHidden();
+  await channels.getByRole('button', { name: 'Send test notification to ops teams' }).click();
+  await expect(page.getByRole('status', { name: 'Test notification to ops teams' }).getByTestId('test-outcome')).toHaveText('delivered');
+  const cards = (await teams.requests()).filter((r) => r.path === TEAMS_PATH);
+  expect(cards).toHaveLength(1);
+  expect(cards[0]!.status).toBe(202);
+  expect(cards[0]!.valid, JSON.stringify(cards[0]!.problems)).toBe(true);
+  await expectAccessible(page, 'channels with senders');
+});
