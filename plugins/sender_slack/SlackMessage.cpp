@@ -10,21 +10,6 @@ constexpr size_t kSectionChars = 3000;
 constexpr size_t kFieldChars = 2000;
 constexpr size_t kFallbackChars = 3000;  // the notification text; Slack would cut at 40,000
 
-std::string title(const AlertNotice& n) {
-    if (n.test) return "Test notification from Pulse";
-    std::string rule = n.rule_name.empty() ? "alert " + std::to_string(n.alert_id) : n.rule_name;
-    switch (n.kind) {
-        case NoticeKind::Opened:
-            return n.severity + " alert opened: " + rule;
-        case NoticeKind::Acknowledged:
-            return "Acknowledged: " + rule;
-        case NoticeKind::Closed:
-            return "Closed: " + rule;
-        default:
-            return "Alert changed: " + rule;
-    }
-}
-
 // The sentence under the title: the summary, and who did what for follow-ups.
 std::string sentence(const AlertNotice& n) {
     std::string s = "*" + escape(n.summary) + "*";
@@ -66,7 +51,7 @@ std::string escape(std::string_view text) {
 std::string message(const AlertNotice& n, const std::string& mention) {
     std::string colour =
         n.kind == NoticeKind::Closed ? notice::kClosedColour : notice::severity_colour(n.severity);
-    std::string head = title(n);
+    std::string head = n.title();
     std::string fallback = "[" + n.severity + "] " + head + ": " + n.summary +
                            (n.device_name.empty() ? "" : " (" + n.device_name + ")");
     fallback = notice::truncate_chars(escape(fallback), kFallbackChars);

@@ -44,16 +44,9 @@ constexpr int64_t kForgetAfterMs = 600000;  // a reserved slot nobody came back 
 // Slack's documented answers (CONTRACTS.md §1). The body is plain text: `ok` or an error string.
 pulse::DeliveryOutcome outcomeOf(const pulse::HttpReply& r) {
     pulse::DeliveryOutcome out;
-    out.status_code = r.status;
-    out.retry_after_ms = r.retry_after_ms;
+    if (pulse::outcome_without_answer(r, out)) return out;
     std::string body = r.body.substr(0, 200);
-    if (r.code == PULSE_ERR_UNAVAILABLE) {
-        out.code = PULSE_RETRY;  // connect failure, reset, timeout, a name that does not resolve now
-        out.detail = r.error;
-    } else if (r.code != PULSE_OK) {
-        out.code = r.code;  // refused by the egress guard, or a malformed URL: retrying cannot help
-        out.detail = r.error;
-    } else if (r.status == 200) {
+    if (r.status == 200) {
         out.code = PULSE_OK;
         out.detail = body == "ok" ? "HTTP 200 ok" : "HTTP 200 " + body;
     } else if (r.status == 429) {
@@ -104,7 +97,7 @@ class SlackSender : public pulse::Sender {
         call.method = "POST";
         call.url = url_;
         call.body = pulse::slack::message(notice, mention_);
-        call.timeout_ms = d.deadline_ms > nowMs ? std::min(timeoutMs_, d.deadline_ms - nowMs) : timeoutMs_;
+        call.timeout_ms = pulse::attempt_timeout_ms(d, nowMs, timeoutMs_);
         call.headers = {{"Content-Type", "application/json; charset=utf-8"},
                         {"User-Agent", "Pulse-Slack/1.0"}};
         return outcomeOf(host_.http_send(call));

@@ -24,21 +24,6 @@ const char* colour(const AlertNotice& n) {
     }
 }
 
-std::string title(const AlertNotice& n) {
-    if (n.test) return "Test notification from Pulse";
-    std::string rule = n.rule_name.empty() ? "alert " + std::to_string(n.alert_id) : n.rule_name;
-    switch (n.kind) {
-        case NoticeKind::Opened:
-            return n.severity + " alert opened: " + rule;
-        case NoticeKind::Acknowledged:
-            return "Acknowledged: " + rule;
-        case NoticeKind::Closed:
-            return "Closed: " + rule;
-        default:
-            return "Alert changed: " + rule;
-    }
-}
-
 void textBlock(json::Writer& w, const std::string& text, const char* size, const char* weight,
                const char* colour, bool subtle = false) {
     w.beginObject().member("type", "TextBlock").member("text", text).member("wrap", true);
@@ -61,8 +46,7 @@ std::string escape(std::string_view text) {
     std::string out;
     out.reserve(text.size());
     for (char c : text) {
-        if (c == '\\' || c == '*' || c == '_' || c == '[' || c == ']' || c == '`' || c == '~')
-            out += '\\';
+        if (c == '\\' || c == '*' || c == '_' || c == '[' || c == ']' || c == '`' || c == '~') out += '\\';
         out += c;
     }
     return out;
@@ -89,7 +73,7 @@ std::string message(const AlertNotice& n) {
     w.key("body").beginArray();
     w.beginObject().member("type", "Container").member("style", colour(n)).member("bleed", true);
     w.key("items").beginArray();
-    textBlock(w, escape(title(n)), "Large", "Bolder", colour(n));
+    textBlock(w, escape(n.title()), "Large", "Bolder", colour(n));
     textBlock(w, sentence, nullptr, nullptr, nullptr);
     w.endArray().endObject();
     w.beginObject().member("type", "FactSet").key("facts").beginArray();

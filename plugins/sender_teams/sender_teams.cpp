@@ -33,16 +33,9 @@ constexpr size_t kMaxBodyBytes = 28 * 1024;  // Teams refuses a larger message
 
 pulse::DeliveryOutcome outcomeOf(const pulse::HttpReply& r) {
     pulse::DeliveryOutcome out;
-    out.status_code = r.status;
-    out.retry_after_ms = r.retry_after_ms;
+    if (pulse::outcome_without_answer(r, out)) return out;
     std::string body = r.body.substr(0, 300);
-    if (r.code == PULSE_ERR_UNAVAILABLE) {
-        out.code = PULSE_RETRY;  // connect failure, reset, timeout, a name that does not resolve now
-        out.detail = r.error;
-    } else if (r.code != PULSE_OK) {
-        out.code = r.code;  // refused by the egress guard, or a malformed URL
-        out.detail = r.error;
-    } else if (r.status >= 200 && r.status < 300) {
+    if (r.status >= 200 && r.status < 300) {
         // 202: the flow run is queued. Teams checks the card inside the run, where Pulse cannot see it.
         out.code = PULSE_OK;
         out.detail = "HTTP " + std::to_string(r.status) + " accepted by the workflow";
@@ -84,7 +77,7 @@ class TeamsSender : public pulse::Sender {
         call.method = "POST";
         call.url = url_;
         call.body = std::move(body);
-        call.timeout_ms = d.deadline_ms > nowMs ? std::min(timeoutMs_, d.deadline_ms - nowMs) : timeoutMs_;
+        call.timeout_ms = pulse::attempt_timeout_ms(d, nowMs, timeoutMs_);
         call.headers = {{"Content-Type", "application/json"}, {"User-Agent", "Pulse-Teams/1.0"}};
         return outcomeOf(host_.http_send(call));
     }

@@ -49,7 +49,7 @@ class WebhookSender : public pulse::Sender {
         call.method = "POST";
         call.url = url_;
         call.body = std::string(d.payload_json);
-        call.timeout_ms = d.deadline_ms > nowMs ? std::min(timeoutMs_, d.deadline_ms - nowMs) : timeoutMs_;
+        call.timeout_ms = pulse::attempt_timeout_ms(d, nowMs, timeoutMs_);
         call.headers = {{"Content-Type", "application/json"},
                         {"User-Agent", "Pulse-Webhooks/1.0"},
                         {"webhook-id", id},
@@ -57,15 +57,9 @@ class WebhookSender : public pulse::Sender {
                         {"webhook-signature", pulse::webhooks::sign(secret_, id, timestamp, call.body)}};
         pulse::HttpReply r = host_.http_send(call);
         pulse::DeliveryOutcome out;
-        out.status_code = r.status;
-        out.retry_after_ms = r.retry_after_ms;
-        if (r.code == PULSE_ERR_UNAVAILABLE) {
-            out.code = PULSE_RETRY;  // connect failure, reset, timeout
-            out.detail = r.error;
-        } else if (r.code != PULSE_OK) {
-            out.code = r.code;  // denied by the egress guard, or a malformed URL: retrying cannot help
-            out.detail = r.error;
-        } else if (r.status >= 200 && r.status < 300) {
+        if (pulse::outcome_without_answer(r, out))
+            return out;  // no answer: retry; refused by the host: permanent
+        if (r.status >= 200 && r.status < 300) {
             out.code = PULSE_OK;
             out.detail = "HTTP " + std::to_string(r.status);
         } else if (r.status == 408 || r.status == 429 || r.status >= 500) {

@@ -87,6 +87,22 @@ struct AlertNotice {
         return n;
     }
 
+    // A headline for chat messages: "CRITICAL alert opened: too hot", "Acknowledged: too hot", "Closed: ...".
+    std::string title() const {
+        if (test) return "Test notification from Pulse";
+        std::string rule = rule_name.empty() ? "alert " + std::to_string(alert_id) : rule_name;
+        switch (kind) {
+            case NoticeKind::Opened:
+                return severity + " alert opened: " + rule;
+            case NoticeKind::Acknowledged:
+                return "Acknowledged: " + rule;
+            case NoticeKind::Closed:
+                return "Closed: " + rule;
+            default:
+                return "Alert changed: " + rule;
+        }
+    }
+
     // "opened", "acknowledged", "closed": for a sentence ("Alert 97 acknowledged by ...").
     const char* verb() const {
         switch (kind) {

@@ -10,6 +10,7 @@
 
 #include <pulse/plugin.h>
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <functional>
@@ -253,6 +254,25 @@ struct DeliveryOutcome {
     int64_t retry_after_ms = -1;
     std::string detail;
 };
+
+// What every HTTP sender does before it reads the peer's answer: when no answer arrived the outcome is
+// decided here (UNAVAILABLE: a connect failure, reset, timeout or a name that does not resolve now, so
+// retry; any other code: the egress guard refused the target or the URL is malformed, which retrying cannot
+// mend). Returns false, with out holding the status and Retry-After, when a response arrived: the sender
+// then maps the status itself.
+inline bool outcome_without_answer(const HttpReply& r, DeliveryOutcome& out) {
+    out.status_code = r.status;
+    out.retry_after_ms = r.retry_after_ms;
+    if (r.code == PULSE_OK) return false;
+    out.code = r.code == PULSE_ERR_UNAVAILABLE ? PULSE_RETRY : r.code;
+    out.detail = r.error;
+    return true;
+}
+
+// The time one attempt may take: the channel's timeout, cut to what is left before the delivery's deadline.
+inline int64_t attempt_timeout_ms(const Delivery& d, int64_t now_ms, int64_t timeout_ms) {
+    return d.deadline_ms > now_ms ? std::min(timeout_ms, d.deadline_ms - now_ms) : timeout_ms;
+}
 
 struct ActionRequest {
     std::string_view job_id;
