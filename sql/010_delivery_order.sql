@@ -30,6 +30,9 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pulse, pg_temp AS $$
               ch.max_concurrency, ch.enabled, ch.disabled_reason
 $$;
 
+-- The dead letters of a tenant, most recently queued first (GET /api/v1/dead-letters).
+CREATE INDEX deliveries_dead_id_idx ON pulse.deliveries (tenant_id, id) WHERE status = 'DEAD';
+
 -- A dead letter sent again by a person is an event on its alert, like its failure was.
 ALTER TABLE pulse.alert_events DROP CONSTRAINT alert_events_kind_check;
 ALTER TABLE pulse.alert_events ADD CONSTRAINT alert_events_kind_check

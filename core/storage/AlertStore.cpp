@@ -468,7 +468,8 @@ long long AlertTransaction::addEvent(const AlertEventFields& e) {
     return idOf(ResultRow(rows, 0));
 }
 
-int AlertTransaction::route(long long alertId, long long eventId, int maxAttempts, const std::string& consoleUrl) {
+int AlertTransaction::route(long long alertId, long long eventId, int maxAttempts,
+                            const std::string& consoleUrl) {
     auto rows = conn_.query(kRouteAlertEvent, {std::to_string(alertId), std::to_string(eventId),
                                                std::to_string(maxAttempts), consoleUrl});
     return static_cast<int>(rows.rows.size());

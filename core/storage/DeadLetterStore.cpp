@@ -28,7 +28,14 @@ const char* kLockDeadLetter =
     "c.name AS channel_name FROM pulse.deliveries dl JOIN pulse.channels c ON c.id = dl.channel_id "
     "WHERE dl.id = $1::bigint FOR UPDATE OF dl";
 
-// Due now, with more attempts; the lease and the last error are cleared, the attempt log kept.
+// Whether a later notice of the same alert to the same channel was sent or is on its way: then this one would
+// arrive after it (a trigger after its resolve opens a PagerDuty incident nothing closes).
+const char* kLaterNoticeOut =
+    "SELECT 1 FROM pulse.deliveries l JOIN pulse.deliveries dl ON dl.id = $1::bigint WHERE l.alert_id = "
+    "dl.alert_id "
+    "AND l.channel_id = dl.channel_id AND l.id > dl.id AND l.status <> 'DEAD' LIMIT 1";
+
+// Due now, with more attempts; the lease is cleared, the attempt log and the last error kept.
 const char* kRequeue =
     "UPDATE pulse.deliveries SET status = 'PENDING', max_attempts = attempts + $2::int, next_attempt_at = "
     "now(), "
@@ -84,6 +91,8 @@ RequeueResult DeadLetterStore::requeue(const std::string& tenantId, long long de
             result = RequeueResult::ChannelGone;
         } else if (!r.flag("enabled")) {
             result = RequeueResult::ChannelDisabled;
+        } else if (!conn.query(kLaterNoticeOut, {std::to_string(deliveryId)}).rows.empty()) {
+            result = RequeueResult::OutOfOrder;
         } else {
             conn.query(kRequeue, {std::to_string(deliveryId), std::to_string(attempts)});
             conn.query(kRequeuedEvent, {tenantId, r.text("alert_id"), actor, std::to_string(deliveryId),

@@ -25,18 +25,20 @@ struct DeadLetterRow {
     std::string createdAt, completedAt;
 };
 
-enum class RequeueResult { Requeued, NotFound, NotDead, ChannelGone, ChannelDisabled };
+enum class RequeueResult { Requeued, NotFound, NotDead, ChannelGone, ChannelDisabled, OutOfOrder };
 
 class DeadLetterStore {
   public:
     explicit DeadLetterStore(PgPool& pool) : pool_(pool) {}
 
-    // Newest failure first; before: a delivery id from the previous page (0: from the newest).
+    // The most recently queued first; before: a delivery id from the previous page (0: from the newest).
     Page<DeadLetterRow> page(const std::string& tenantId, const std::optional<std::string>& channelId,
                              long long before, int limit);
     // The delivery is PENDING again, due now, with `attempts` more attempts; its alert gets a REQUEUED event
     // naming who asked. A channel deleted since cannot take it (ChannelGone), nor one disabled (a 410, or an
-    // administrator): saving the channel enables it again, and then its dead letters can be requeued.
+    // administrator): saving the channel enables it again, and then its dead letters can be requeued. Nor one
+    // whose alert's later notice to that channel was sent or is pending (OutOfOrder): it would arrive after
+    // it.
     RequeueResult requeue(const std::string& tenantId, long long deliveryId, int attempts,
                           const std::string& actor);
 

@@ -21,10 +21,13 @@ const char* kHandBackDelivery =
     "WHERE id = $1::bigint AND lease_owner = $2";
 
 // The attempt's outcome, only while the lease and the claim's count are still the worker's (a lease that
-// expired during the attempt was taken over); a deferral ($8 = 1) does not count as an attempt.
+// expired during the attempt was taken over); a deferral ($8 = 1) does not count as an attempt, and keeps the
+// last real answer.
 const char* kRecordDeliveryOutcome =
     "UPDATE pulse.deliveries SET status = $3, next_attempt_at = now() + make_interval(secs => $4::double "
-    "precision), lease_owner = NULL, lease_until = NULL, last_status_code = $5::int, last_error = $6, "
+    "precision), lease_owner = NULL, lease_until = NULL, "
+    "last_status_code = CASE WHEN $8::int = 1 THEN last_status_code ELSE $5::int END, "
+    "last_error = CASE WHEN $8::int = 1 THEN last_error ELSE $6 END, "
     "attempts = attempts - $8::int, completed_at = CASE WHEN $3 <> 'PENDING' THEN now() END "
     "WHERE id = $1::bigint AND lease_owner = $2 AND attempts = $7::int RETURNING id";
 

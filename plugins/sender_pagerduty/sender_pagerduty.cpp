@@ -87,7 +87,18 @@ class PagerDutySender : public pulse::Sender {
         call.body = std::move(body);
         call.timeout_ms = pulse::attempt_timeout_ms(d, nowMs, timeoutMs_);
         call.headers = {{"Content-Type", "application/json"}, {"User-Agent", "Pulse-PagerDuty/1.0"}};
-        return outcomeOf(host_.http_send(call));
+        pulse::DeliveryOutcome out = outcomeOf(host_.http_send(call));
+        if (notice.test && out.code == PULSE_OK) {
+            // A test pages whoever is on call (PagerDuty's own test does too), and is resolved at once so
+            // that no incident stays open for it.
+            pulse::AlertNotice resolved = notice;
+            resolved.kind = pulse::NoticeKind::Closed;
+            call.body = pulse::pagerduty::event(resolved, routingKey_, d.idempotency_key);
+            pulse::DeliveryOutcome closing = outcomeOf(host_.http_send(call));
+            if (closing.code != PULSE_OK)
+                out.detail += "; resolving the test incident failed: " + closing.detail;
+        }
+        return out;
     }
 
   private:

@@ -2,8 +2,10 @@
 // credential (it is write-only in the channel's config). Incoming webhooks cannot edit or thread a message,
 // so each event is its own message: the opening in the severity's colour, then "acknowledged by ..." and
 // "closed" follow-ups naming the same alert. Slack allows one message per second per webhook: the instance
-// (one per channel) paces itself, and a message that would come early is deferred, not sent to get a 429.
-// Every answer Slack documents is mapped to done, retry or permanent in outcomeOf().
+// (one per channel in each pulsed) paces itself, and a message that would come early is deferred, not sent to
+// get a 429; several pulsed instances, or two channels on one URL, may together exceed it, and Slack's 429
+// then makes the host wait its Retry-After. Every answer Slack documents is mapped to done, retry or
+// permanent in outcomeOf().
 #include "SlackMessage.h"
 
 #include <pulse/notice.hpp>
@@ -117,6 +119,8 @@ class SlackSender : public pulse::Sender {
             if (auto it = reserved_.find(key); it != reserved_.end()) {
                 slot = it->second;
                 reserved_.erase(it);
+                // Back late: its slot passed, and the next free one moves past the moment it really goes.
+                nextFreeMs_ = std::max(nextFreeMs_, std::max(slot, nowMs) + kSlotMs);
             } else {
                 slot = std::max(nowMs, nextFreeMs_);
                 nextFreeMs_ = slot + kSlotMs;

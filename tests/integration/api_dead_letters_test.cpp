@@ -88,4 +88,13 @@ TEST_F(ApiDeadLetters, AreListedPerTenantAndRequeuedOnceByATenantAdmin) {
     auto disabled = call("POST", "/api/v1/dead-letters/" + second + "/requeue", "", with(admin));
     EXPECT_EQ(disabled.status, 409) << disabled.body;
     EXPECT_NE(disabled.body.find("disabled"), std::string::npos);
+
+    // Once a later notice of the alert went to the channel, an earlier one sent now would arrive after it
+    // (a trigger after its resolve): refused.
+    scalar("UPDATE pulse.channels SET enabled = true WHERE id = $1::uuid", {a_.channelId});
+    std::string later = deadLetter(a_, "later");
+    scalar("UPDATE pulse.deliveries SET status = 'DONE' WHERE id = $1::bigint RETURNING id", {later});
+    auto outOfOrder = call("POST", "/api/v1/dead-letters/" + second + "/requeue", "", with(admin));
+    EXPECT_EQ(outOfOrder.status, 409) << outOfOrder.body;
+    EXPECT_NE(outOfOrder.body.find("out of order"), std::string::npos) << outOfOrder.body;
 }

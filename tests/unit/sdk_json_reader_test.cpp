@@ -29,6 +29,8 @@ TEST(SdkJsonReader, ReadsDocumentsByJsonPointer) {
     EXPECT_EQ(v.integer("/a/b~1c/1", 7), 7);  // 2.5 is not whole
     // A duplicate name: the last wins, as in most readers.
     EXPECT_EQ(parse(R"({"k":1,"k":2})").integer("/k"), 2);
+    // A magnitude too small for a double is JSON and reads as zero; one too large is refused (below).
+    EXPECT_EQ(parse("1e-400").as_number(), 0.0);
 }
 
 TEST(SdkJsonReader, RefusesWhatIsNotJson) {

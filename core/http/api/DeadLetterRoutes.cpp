@@ -75,6 +75,11 @@ void addDeadLetterRoutes(Router& router, Api& api) {
                           throw ApiError(
                               409, "Conflict",
                               "its channel is disabled: save the channel to enable it, then requeue");
+                      case storage::RequeueResult::OutOfOrder:
+                          throw ApiError(
+                              409, "Conflict",
+                              "a later notice of the same alert went to this channel after it: sent now, "
+                              "it would arrive out of order");
                       case storage::RequeueResult::Requeued:
                           break;
                   }

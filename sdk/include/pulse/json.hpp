@@ -12,6 +12,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <initializer_list>
+#include <locale>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -412,11 +414,26 @@ class Reader {
             if (!(peek() >= '0' && peek() <= '9')) fail("expected a digit in the exponent");
             while (peek() >= '0' && peek() <= '9') ++at_;
         }
+        std::string_view digits = text_.substr(start, at_ - start);
         double out = 0;
+#if defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L
         // from_chars: the grammar is checked above, and unlike strtod it ignores the process's locale.
-        auto [end, ec] = std::from_chars(text_.data() + start, text_.data() + at_, out);
-        if (ec == std::errc::result_out_of_range) fail("number out of range");
-        if (ec != std::errc() || end != text_.data() + at_) fail("malformed number");
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
+        bool tooLarge = ec == std::errc::result_out_of_range, malformed = ec != std::errc() && !tooLarge;
+#else
+        // Runtimes without floating-point from_chars (libc++ before 20): a stream in the classic locale.
+        std::istringstream in{std::string(digits)};
+        in.imbue(std::locale::classic());
+        in >> out;
+        bool tooLarge = in.fail(), malformed = false;
+#endif
+        if (tooLarge) {
+            // Out of range: a tiny magnitude (1e-400) is JSON and reads as zero; a huge one is refused.
+            size_t e = digits.find_first_of("eE");
+            if (e == std::string_view::npos || digits.substr(e + 1, 1) != "-") fail("number out of range");
+            return digits[0] == '-' ? -0.0 : 0.0;
+        }
+        if (malformed) fail("malformed number");
         return out;
     }
 

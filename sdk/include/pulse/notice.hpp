@@ -159,6 +159,7 @@ inline std::string truncate_utf8(std::string_view text, size_t max_bytes) {
 
 // At most max_chars characters (code points), for limits counted in characters rather than bytes.
 inline std::string truncate_chars(std::string_view text, size_t max_chars) {
+    if (max_chars == 0) return std::string();
     size_t chars = 0, i = 0;
     for (; i < text.size(); ++i)
         if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && ++chars > max_chars) break;
