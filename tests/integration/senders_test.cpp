@@ -383,3 +383,105 @@ TEST(Senders, CredentialsAreWriteOnlyAndPrivateTargetsAreRefusedWhenSaved) {
                      std::invalid_argument);
     }
 }
+
+namespace {
+
+// One delivery to each channel, each of its own alert (an alert's deliveries to a channel go one at a time).
+void feedRound(AlertFixture& f, const std::string& rule, const std::vector<std::string>& channels) {
+    storage::PgConnection conn(ownerUri());
+    for (const auto& c : channels)
+        conn.query(
+            "WITH a AS (INSERT INTO pulse.alerts (tenant_id, rule_id, device_id, severity, triggered_at, "
+            "status, "
+            "closed_at) VALUES ($1::uuid, $2::uuid, $3::bigint, 'LOW', now(), 'CLOSED', now()) RETURNING "
+            "id), "
+            "e AS (INSERT INTO pulse.alert_events (tenant_id, alert_id, kind) SELECT $1::uuid, a.id, "
+            "'OPENED' "
+            "FROM a RETURNING id, alert_id) "
+            "INSERT INTO pulse.deliveries (tenant_id, alert_id, event_id, channel_id, payload, max_attempts) "
+            "SELECT $1::uuid, e.alert_id, e.id, $4::uuid, '{\"type\":\"alert.opened\"}', 3 FROM e",
+            {f.tenantId, rule, std::to_string(f.deviceId), c});
+}
+
+// p99 of queued -> done of the deliveries to these channels with an id above `after`, in ms.
+double p99Since(const std::vector<std::string>& channels, const std::string& after) {
+    std::string list;
+    for (const auto& c : channels) list += (list.empty() ? "" : ",") + c;
+    return std::stod(scalarAsOwner(
+        "SELECT coalesce(percentile_disc(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - "
+        "created_at) * 1000), 0) FROM pulse.deliveries WHERE status = 'DONE' AND id > $2::bigint AND "
+        "channel_id = ANY (string_to_array($1, ',')::uuid[])",
+        {list, after}));
+}
+
+}  // namespace
+
+// R6 for every sender: a service that hangs (Slack, PagerDuty and Teams in turn) holds no more of the
+// dispatcher's workers than its channel's cap, so the deliveries to other channels keep their latency. The
+// healthy deliveries come at a steady pace, as notices do: a burst would measure queueing, which fewer free
+// workers lengthen by design. Asserted: their p99 beside the hanging service within 20 % of their p99 alone
+// (plus 20 ms, the dispatcher's poll interval and timer noise, which dominate latencies this small).
+TEST(Senders, AHangingServiceDoesNotDelayOtherChannelsDeliveries) {
+    AlertFixture f("r6-senders");
+    std::string rule = f.ruleId("feed", "threshold", R"({"metric":"t","operator":"GT","threshold":1})");
+    std::vector<std::string> healthy;
+    for (int i = 0; i < 6; ++i) healthy.push_back(f.webhookChannel("ok" + std::to_string(i), "/ok"));
+    auto s = fastDispatch(8);
+    s.attemptTimeout = std::chrono::milliseconds(4000);
+    s.breakerFailures = 3;
+    s.breakerOpen = std::chrono::seconds(30);
+    auto d = f.dispatcher(s);
+    d->start();
+    auto phase = [&](const char* label) {
+        std::string mark = scalarAsOwner("SELECT coalesce(max(id), 0) FROM pulse.deliveries");
+        for (int round = 0; round < 25; ++round) {
+            feedRound(f, rule, healthy);
+            std::this_thread::sleep_for(std::chrono::milliseconds(60));
+        }
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (std::chrono::steady_clock::now() < deadline &&
+               scalarAsOwner(
+                   "SELECT count(*) FROM pulse.deliveries WHERE id > $1::bigint AND status = 'PENDING' "
+                   "AND channel_id = ANY (string_to_array($2, ',')::uuid[])",
+                   {mark, [&] {
+                        std::string l;
+                        for (const auto& c : healthy) l += (l.empty() ? "" : ",") + c;
+                        return l;
+                    }()}) != "0")
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        double p99 = p99Since(healthy, mark);
+        std::printf("[ figure ] R6 %s: healthy deliveries p99 %.1f ms\n", label, p99);
+        return p99;
+    };
+    double alone = phase("alone");
+
+    StandIn slack("slack_standin.py"), pd("pagerduty_standin.py"), teams("teams_standin.py");
+    struct Slow {
+        std::string type, config, key;
+        StandIn* standIn;
+    };
+    std::vector<Slow> slow = {
+        {"slack", R"({"timeout_ms":3000,"url":")" + slack.url(kSlackPath) + R"("})", kSlackPath, &slack},
+        {"pagerduty",
+         R"({"timeout_ms":3000,"routing_key":")" + std::string(kRoutingKey) + R"(","url":")" +
+             pd.url("/v2/enqueue") + R"("})",
+         kRoutingKey, &pd},
+        {"teams",
+         R"({"timeout_ms":3000,"url":")" + teams.url(std::string(kTeamsPath) + kTeamsQuery) + R"("})",
+         kTeamsPath, &teams}};
+    for (const auto& x : slow) {
+        SCOPED_TRACE(x.type);
+        x.standIn->script(x.key, std::vector<std::string>(20, "hang:30"));
+        std::string channel = f.channel("slow-" + x.type, x.type, x.config, 2);
+        for (int i = 0; i < 10; ++i) enqueueNotice(f, channel, "slow-" + x.type + std::to_string(i));
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the hanging attempts have begun
+        double beside = phase(("beside a hanging " + x.type).c_str());
+        EXPECT_LE(beside, alone * 1.2 + 20)
+            << "healthy p99 " << beside << " ms beside a hanging " << x.type << ", " << alone << " ms alone";
+        scalarAsOwner(
+            "UPDATE pulse.deliveries SET status = 'DEAD', completed_at = now() WHERE channel_id = $1::uuid "
+            "AND status = 'PENDING' RETURNING id",
+            {channel});
+    }
+    d->stop();
+}
