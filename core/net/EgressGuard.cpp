@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <cctype>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -180,15 +181,32 @@ EgressTarget parseTarget(const std::string& url) {
 
 EgressTarget EgressGuard::check(const std::string& url) const {
     EgressTarget t = parseTarget(url);
+    t.addresses = checkHost(t.host);
+    return t;
+}
+
+std::vector<IpBytes> EgressGuard::checkHost(const std::string& hostText) const {
+    std::string host = hostText;
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (host.empty()) throw std::invalid_argument("the host is empty");
+    if (host.size() > 253) throw std::invalid_argument("the host is longer than 253 characters");
+    // Names, IPv4 and IPv6 literals only: no ports, paths, spaces or a zone index that picks an interface.
+    for (char c : host)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != ':' && c != '_')
+            throw std::invalid_argument("the host '" + hostText + "' is not a name or an IP address");
+    // A colon belongs to IPv6 literals only: "relay.example.com:587" carries a port the field does not take.
+    if (host.find(':') != std::string::npos && !parseLiteral(host))
+        throw std::invalid_argument("the host '" + hostText +
+                                    "' is not a name or an IP address (no port here)");
 
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* raw = nullptr;
-    int rc = getaddrinfo(t.host.c_str(), nullptr, &hints, &raw);
-    if (rc != 0) throw EgressUnresolved("cannot resolve " + t.host + ": " + gai_strerror(rc));
+    int rc = getaddrinfo(host.c_str(), nullptr, &hints, &raw);
+    if (rc != 0) throw EgressUnresolved("cannot resolve " + host + ": " + gai_strerror(rc));
     std::unique_ptr<addrinfo, void (*)(addrinfo*)> list(raw, &freeaddrinfo);
-    std::string refused;
+    std::vector<IpBytes> addresses;
     for (addrinfo* ai = raw; ai; ai = ai->ai_next) {
         IpBytes ip;
         if (ai->ai_family == AF_INET) {
@@ -202,18 +220,13 @@ EgressTarget EgressGuard::check(const std::string& url) const {
             continue;
         }
         // One refused address refuses the name: a name that mixes public and internal answers is an attack.
-        std::string why = refusal(ip);
-        if (!why.empty()) {
-            refused = why;
-            break;
-        }
+        if (std::string why = refusal(ip); !why.empty()) throw EgressDenied(host + ": " + why);
         bool seen = false;
-        for (const auto& a : t.addresses) seen = seen || a.bytes == ip.bytes;
-        if (!seen) t.addresses.push_back(ip);
+        for (const auto& a : addresses) seen = seen || a.bytes == ip.bytes;
+        if (!seen) addresses.push_back(ip);
     }
-    if (!refused.empty()) throw EgressDenied(t.host + ": " + refused);
-    if (t.addresses.empty()) throw EgressUnresolved("no address for " + t.host);
-    return t;
+    if (addresses.empty()) throw EgressUnresolved("no address for " + host);
+    return addresses;
 }
 
 }  // namespace pulse::net

@@ -57,6 +57,10 @@ class EgressGuard {
     // http/https, EgressDenied when its host is or resolves to a refused address, EgressUnresolved when it
     // does not resolve.
     EgressTarget check(const std::string& url) const;
+    // The same for a bare host a sender dials itself (SMTP, SNMP, MQTT): a DNS name, an IP literal or
+    // [IPv6]. Returns the allowed addresses, in the resolver's order. Throws std::invalid_argument for a
+    // malformed name, EgressDenied, EgressUnresolved as check() does.
+    std::vector<IpBytes> checkHost(const std::string& host) const;
 
     const std::vector<Cidr>& allowList() const { return allow_; }
 

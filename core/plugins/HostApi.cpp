@@ -202,13 +202,44 @@ pulse_result hostHttpSend(pulse_host* h, const pulse_http_call* call, pulse_http
     }
 }
 
+pulse_result hostEgressResolve(pulse_host* h, const char* name, char* address, size_t addressCap, char* error,
+                               size_t errorCap) noexcept {
+    if (!h || !name || !address || addressCap < PULSE_ADDRESS_CAP) {
+        writeText(error, errorCap, "egress_resolve: a name and an address buffer of PULSE_ADDRESS_CAP bytes");
+        return PULSE_ERR_INVALID;
+    }
+    address[0] = '\0';
+    try {
+        static const net::OutboundHttp fallback;
+        const net::OutboundHttp& http = h->services.http ? *h->services.http : fallback;
+        auto addresses = http.guard().checkHost(name);
+        writeText(address, addressCap, addresses.front().text());
+        writeText(error, errorCap, "");
+        return PULSE_OK;
+    } catch (const net::EgressDenied& e) {
+        writeText(error, errorCap, e.what());
+        if (h->log) h->log->debug("egress_resolve refused: {}", e.what());
+        return PULSE_ERR_DENIED;
+    } catch (const net::EgressUnresolved& e) {
+        writeText(error, errorCap, e.what());
+        if (h->log) h->log->debug("egress_resolve failed: {}", e.what());
+        return PULSE_ERR_UNAVAILABLE;
+    } catch (const std::invalid_argument& e) {
+        writeText(error, errorCap, e.what());
+        return PULSE_ERR_INVALID;
+    } catch (...) {
+        writeText(error, errorCap, "internal error in egress_resolve");
+        return PULSE_ERR_INTERNAL;
+    }
+}
+
 }  // namespace
 
 const pulse_host_api* hostApi() {
     static const pulse_host_api api{
         sizeof(pulse_host_api), PULSE_ABI_MAJOR,   kHostAbiMinor,     &hostLog,          &hostCounterAdd,
         &hostGaugeSet,          &hostNowMs,        &hostInstanceName, &hostConfigNumber, &hostConfigBool,
-        &hostConfigString,      &hostIngestSubmit, &hostHttpRoute,    &hostHttpSend};
+        &hostConfigString,      &hostIngestSubmit, &hostHttpRoute,    &hostHttpSend,     &hostEgressResolve};
     return &api;
 }
 

@@ -111,21 +111,32 @@ ChannelService::Split ChannelService::split(const std::string& type, const std::
     std::string full = json::toJsonText(config);
     std::string violations = plugins_.validateConfig("sender/" + type, full);
     if (!violations.empty()) throw std::invalid_argument("config: " + violations);
-    for (const auto& field : fieldsWhere(component->configSchemaText, [](const Poco::JSON::Object& p) {
-             return p.has("format") && p.getValue<std::string>("format") == "uri";
-         })) {
-        if (!config->has(field)) continue;
+    // Every target a tenant chose is checked now and again when dialled: URLs ("format": "uri", dialled by
+    // http_send) and hosts a sender dials itself ("format": "hostname", through egress_resolve).
+    auto formatted = [&](const char* format) {
+        return fieldsWhere(component->configSchemaText, [format](const Poco::JSON::Object& p) {
+            return p.has("format") && p.getValue<std::string>("format") == format;
+        });
+    };
+    auto checkTarget = [&](const std::string& field, bool isUrl) {
+        if (!config->has(field)) return;
         // One answer for every refused target: which names resolve, and to what internal address, is not for
         // a tenant to learn by saving channels (a name that does not resolve is only retried when dialled).
         // The reason goes to the log.
         auto refuse = [&](const std::exception& e) {
             logging::get("api")->info("channel target refused ({}): {}", field, e.what());
             throw std::invalid_argument(field +
-                                        ": the target is not allowed (it must be an http or https URL whose "
-                                        "host resolves to public addresses only)");
+                                        (isUrl ? ": the target is not allowed (it must be an http or "
+                                                 "https URL whose host resolves to public addresses only)"
+                                               : ": the target is not allowed (it must be a host that "
+                                                 "resolves to public addresses only)"));
         };
         try {
-            guard_.check(config->getValue<std::string>(field));
+            std::string value = config->getValue<std::string>(field);
+            if (isUrl)
+                guard_.check(value);
+            else
+                guard_.checkHost(value);
         } catch (const net::EgressUnresolved& e) {
             refuse(e);
         } catch (const net::EgressDenied& e) {
@@ -133,7 +144,9 @@ ChannelService::Split ChannelService::split(const std::string& type, const std::
         } catch (const std::exception& e) {
             throw std::invalid_argument(field + ": " + e.what());
         }
-    }
+    };
+    for (const auto& field : formatted("uri")) checkTarget(field, true);
+    for (const auto& field : formatted("hostname")) checkTarget(field, false);
     for (const auto& [name, value] : *secrets) config->remove(name);
     return Split{json::toJsonText(config), json::toJsonText(secrets)};
 }

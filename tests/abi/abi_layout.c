@@ -43,7 +43,7 @@ _Static_assert(sizeof(pulse_http_request) == 96, "pulse_http_request");
 _Static_assert(offsetof(pulse_http_request, header) == 80, "pulse_http_request.header");
 _Static_assert(sizeof(pulse_http_response) == 24, "pulse_http_response");
 /* 1.2 */
-_Static_assert(sizeof(pulse_host_api) == 104, "pulse_host_api 1.2");
+_Static_assert(offsetof(pulse_host_api, http_send) + sizeof(void*) == 104, "pulse_host_api 1.2 prefix");
 _Static_assert(offsetof(pulse_host_api, http_send) == 96, "pulse_host_api.http_send");
 _Static_assert(sizeof(pulse_http_header) == 32, "pulse_http_header");
 _Static_assert(sizeof(pulse_http_call) == 80, "pulse_http_call");
@@ -52,9 +52,12 @@ _Static_assert(sizeof(pulse_http_reply) == 56, "pulse_http_reply");
 _Static_assert(offsetof(pulse_http_reply, error_cap) == 48, "pulse_http_reply.error_cap");
 _Static_assert(sizeof(pulse_rule_ops) == 32, "pulse_rule_ops 1.2");
 _Static_assert(offsetof(pulse_rule_ops, track) == 24, "pulse_rule_ops.track");
+/* 1.3 */
+_Static_assert(sizeof(pulse_host_api) == 112, "pulse_host_api 1.3");
+_Static_assert(offsetof(pulse_host_api, egress_resolve) == 104, "pulse_host_api.egress_resolve");
 #endif
 
 /* Referenced by the unit tests so that the linker keeps this translation unit. */
 int pulse_abi_layout_checked(void) {
-    return PULSE_ABI_VERSION(PULSE_ABI_MAJOR, PULSE_ABI_MINOR) == 0x10002u;
+    return PULSE_ABI_VERSION(PULSE_ABI_MAJOR, PULSE_ABI_MINOR) == 0x10003u;
 }

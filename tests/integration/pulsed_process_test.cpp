@@ -25,7 +25,7 @@ const char* kLogSpec = "plugin.library = sender_log.so\ninstance.log.component =
 TEST(Pulsed, VersionAndHelp) {
     std::string out;
     EXPECT_EQ(run({pulsedBinary(), "--version"}, {}, out), 0);
-    EXPECT_NE(out.find("pulsed 0.1.0 (plugin ABI 1.2)"), std::string::npos) << out;
+    EXPECT_NE(out.find("pulsed 0.1.0 (plugin ABI 1.3)"), std::string::npos) << out;
     EXPECT_EQ(run({pulsedBinary(), "--help"}, {}, out), 0);
     EXPECT_NE(out.find("--list-plugins"), std::string::npos) << out;
     EXPECT_EQ(run({pulsedBinary(), "--help-config"}, {}, out), 0);

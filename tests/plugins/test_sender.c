@@ -46,6 +46,23 @@ static void destroy(void* self) {
 static pulse_result deliver(void* inst, const pulse_delivery* d, pulse_delivery_result* r) {
     instance* self = (instance*)inst;
     self->delivered++;
+#if PULSE_ABI_MINOR >= 2
+    /* With a "url" in its config (ABI 1.2 headers and hosts), the notice is POSTed there through the host. */
+    char url[256];
+    size_t url_len = 0;
+    if (PULSE_HAS_MEMBER(pulse_host_api, self->api, http_send) &&
+        self->api->config_string(self->host, "/url", url, sizeof url, &url_len) == PULSE_OK) {
+        char body[256];
+        char error[256] = {0};
+        pulse_http_call call = {sizeof(pulse_http_call), {"POST", 4}, {url, url_len}, NULL, 0,
+                                d->payload_json,         2000};
+        pulse_http_reply reply = {sizeof(pulse_http_reply), 0, -1, body, sizeof body, 0, error, sizeof error};
+        pulse_result rc = self->api->http_send(self->host, &call, &reply);
+        r->status_code = reply.status;
+        snprintf(r->detail, r->detail_cap, "%s", rc == PULSE_OK ? "sent" : error);
+        return rc == PULSE_OK ? PULSE_OK : rc == PULSE_ERR_UNAVAILABLE ? PULSE_RETRY : rc;
+    }
+#endif
     self->api->log(self->host, PULSE_LOG_INFO, d->idempotency_key.data, d->idempotency_key.len);
     snprintf(r->detail, r->detail_cap, "delivered %u", self->delivered);
     r->status_code = 200;

@@ -62,6 +62,30 @@ TEST(EgressGuard, PublicAddressesPassAndTheAllowListIsExplicit) {
     EXPECT_THROW(allowing.check("http://127.0.0.2/"), EgressDenied);
 }
 
+// The same guard for hosts a sender dials itself (SMTP, SNMP, MQTT: ABI 1.3 egress_resolve).
+TEST(EgressGuard, BareHostsGetTheSameChecks) {
+    EgressGuard guard;
+    for (const char* host :
+         {"127.0.0.1", "localhost", "::1", "[::1]", "10.1.2.3", "169.254.169.254", "::ffff:127.0.0.1",
+          "64:ff9b::a9fe:a9fe", "2130706433", "0177.0.0.1", "0x7f.1", "fe80::1", "100.64.0.1", "0.0.0.0"}) {
+        SCOPED_TRACE(host);
+        EXPECT_THROW(guard.checkHost(host), EgressDenied);
+    }
+    for (const char* host :
+         {"", "[]", "relay.example.com:587", "a b", "smtp://x", "x/y", "fe80::1%eth0", "host\nRCPT"}) {
+        SCOPED_TRACE(host);
+        EXPECT_THROW(guard.checkHost(host), std::invalid_argument);
+    }
+    EXPECT_THROW(guard.checkHost("no-such-host.invalid"), EgressUnresolved);
+    auto addresses = guard.checkHost("93.184.216.34");
+    ASSERT_EQ(addresses.size(), 1u);
+    EXPECT_EQ(addresses[0].text(), "93.184.216.34");
+    EXPECT_EQ(guard.checkHost("[2606:4700::1111]").at(0).text(), "2606:4700::1111");
+    EgressGuard allowing({Cidr::parse("127.0.0.1/32")});
+    EXPECT_EQ(allowing.checkHost("127.0.0.1").at(0).text(), "127.0.0.1");
+    EXPECT_THROW(allowing.checkHost("127.0.0.2"), EgressDenied);
+}
+
 TEST(EgressGuard, CidrParsing) {
     EXPECT_TRUE(Cidr::parse("10.0.0.0/8").contains(Cidr::parse("10.255.1.1").network));
     EXPECT_FALSE(Cidr::parse("10.0.0.0/8").contains(Cidr::parse("11.0.0.1").network));

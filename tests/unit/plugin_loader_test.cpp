@@ -3,6 +3,7 @@
 // ABI 1.0 header, and one built by clang++ with libc++.
 #include "logging/Logging.h"
 #include "metrics/MetricsRegistry.h"
+#include "net/OutboundHttp.h"
 #include "plugins/PluginManager.h"
 
 #include <Poco/File.h>
@@ -87,10 +88,10 @@ TEST(PluginLoader, RefusesBrokenPluginsWithTheReason) {
     EXPECT_NE(refusalOf("broken_no_entry").find("exports no entry symbol pulse_plugin_entry_v1"),
               std::string::npos);
     EXPECT_NE(refusalOf("broken_null_descriptor").find("returned NULL"), std::string::npos);
-    EXPECT_NE(refusalOf("broken_newer_minor").find("built for ABI 1.3, newer than this host's 1.2"),
+    EXPECT_NE(refusalOf("broken_newer_minor").find("built for ABI 1.4, newer than this host's 1.3"),
               std::string::npos)
         << refusalOf("broken_newer_minor");
-    EXPECT_NE(refusalOf("broken_major").find("built for ABI 2.0, this host speaks ABI 1.0-1.2"),
+    EXPECT_NE(refusalOf("broken_major").find("built for ABI 2.0, this host speaks ABI 1.0-1.3"),
               std::string::npos)
         << refusalOf("broken_major");
     EXPECT_NE(refusalOf("broken_short_struct").find("struct_size 12 is smaller than ABI 1.0's 64"),
@@ -119,6 +120,30 @@ TEST(PluginLoader, PluginBuiltAgainstTheFrozenHeaderLoads) {
     auto p11 = loadPluginLibrary(testPlugin("frozen_v1_1_sender"));
     EXPECT_EQ(p11.components.at(0)->qualifiedType(), "sender/frozen11");
     EXPECT_EQ(p11.abiMinor, 1u);
+    auto p12 = loadPluginLibrary(testPlugin("frozen_v1_2_sender"));
+    EXPECT_EQ(p12.components.at(0)->qualifiedType(), "sender/frozen12");
+    EXPECT_EQ(p12.abiMinor, 2u);
+}
+
+// A 1.2 plugin in this host still reaches http_send, at the member's old place, and gets its guard's answers.
+TEST(PluginLoader, PluginBuiltAgainstTheFrozen12HeaderSendsThroughTheHost) {
+    auto plugin = loadPluginLibrary(testPlugin("frozen_v1_2_sender"));
+    auto deliverTo = [&](const std::string& url) {
+        PluginInstance sender("s12", plugin.components.at(0), nullptr);
+        std::string err;
+        EXPECT_EQ(sender.create(R"({"url":")" + url + R"("})", err), PULSE_OK) << err;
+        std::string payload = R"({"type":"alert.opened"})";
+        pulse_delivery d{};
+        d.struct_size = sizeof d;
+        d.payload_json = {payload.data(), payload.size()};
+        d.attempt = 1;
+        return sender.deliver(d);
+    };
+    auto refused = deliverTo("http://127.0.0.1:9/hook");
+    EXPECT_EQ(refused.code, PULSE_ERR_DENIED) << refused.detail;
+    EXPECT_NE(refused.detail.find("loopback"), std::string::npos) << refused.detail;
+    auto unresolved = deliverTo("http://no-such-host.invalid/hook");
+    EXPECT_EQ(unresolved.code, PULSE_RETRY) << unresolved.detail;
 }
 
 TEST(PluginManager, RefusesBadPluginsOneLineEachAndKeepsTheRest) {
@@ -297,4 +322,33 @@ TEST(HostApi, MetricsAndConfigAccess) {
     EXPECT_EQ(api->config_number(&host, "/missing", &n), PULSE_ERR_INVALID);
     EXPECT_EQ(api->counter_add(&host, "Bad-Name", "x", 1), PULSE_ERR_INVALID);
     EXPECT_EQ(api->counter_add(&host, "ok", "x", -1), PULSE_ERR_INVALID);
+}
+
+// ABI 1.3: the host resolves a tenant-chosen host and applies http_send's guard, with the guard's allow-list.
+TEST(HostApi, EgressResolveAppliesTheGuard) {
+    const pulse_host_api* api = hostApi();
+    ASSERT_TRUE(PULSE_HAS_MEMBER(pulse_host_api, api, egress_resolve));
+    char address[PULSE_ADDRESS_CAP];
+    char error[256];
+    pulse_host host;  // no services: a guard with an empty allow-list
+    EXPECT_EQ(api->egress_resolve(&host, "127.0.0.1", address, sizeof address, error, sizeof error),
+              PULSE_ERR_DENIED);
+    EXPECT_NE(std::string(error).find("loopback"), std::string::npos) << error;
+    EXPECT_STREQ(address, "");
+    EXPECT_EQ(
+        api->egress_resolve(&host, "no-such-host.invalid", address, sizeof address, error, sizeof error),
+        PULSE_ERR_UNAVAILABLE);
+    EXPECT_EQ(api->egress_resolve(&host, "relay:25", address, sizeof address, error, sizeof error),
+              PULSE_ERR_INVALID);
+    EXPECT_EQ(api->egress_resolve(&host, "93.184.216.34", address, 8, error, sizeof error),
+              PULSE_ERR_INVALID);
+    EXPECT_EQ(api->egress_resolve(&host, "93.184.216.34", address, sizeof address, nullptr, 0), PULSE_OK);
+    EXPECT_STREQ(address, "93.184.216.34");
+
+    pulse::net::OutboundHttp allowing(pulse::net::EgressGuard(
+        {pulse::net::Cidr::parse("127.0.0.0/8"), pulse::net::Cidr::parse("::1/128")}));
+    host.services.http = &allowing;
+    EXPECT_EQ(api->egress_resolve(&host, "localhost", address, sizeof address, error, sizeof error), PULSE_OK)
+        << error;
+    EXPECT_TRUE(std::string(address).rfind("127.", 0) == 0 || std::string(address) == "::1") << address;
 }

@@ -1,5 +1,5 @@
 /*
- * pulse/plugin.h: the Pulse plugin ABI, version 1.2.
+ * pulse/plugin.h: the Pulse plugin ABI, version 1.3.
  *
  * C99, no dependencies beyond <stdint.h> and <stddef.h>. A plugin is a shared library that exports one
  * symbol, pulse_plugin_entry_v1, returning a static descriptor of the components it provides (ingest
@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 #define PULSE_ABI_MAJOR 1
-#define PULSE_ABI_MINOR 2
+#define PULSE_ABI_MINOR 3
 /* An ABI version packed into one integer, as passed to the entry point. */
 #define PULSE_ABI_VERSION(major, minor) ((((uint32_t)(major)) << 16) | ((uint32_t)(minor)&0xFFFFu))
 #define PULSE_ABI_VERSION_MAJOR(v) (((uint32_t)(v)) >> 16)
@@ -265,7 +265,26 @@ typedef struct pulse_host_api {
      * PULSE_ERR_UNAVAILABLE when no response arrived (connect failure, reset, timeout, or a name that does
      * not resolve now: a DNS outage passes, so a sender retries). */
     pulse_result (*http_send)(pulse_host* host, const pulse_http_call* call, pulse_http_reply* reply);
+
+    /* ---- ABI 1.3 (test with PULSE_HAS_MEMBER(pulse_host_api, api, egress_resolve)) ---- */
+    /* For senders that dial something other than HTTP (SMTP, SNMP, MQTT): resolves a tenant-chosen host
+     * (a DNS name, an IPv4 or IPv6 literal, or [IPv6]; NUL-terminated) and applies http_send's egress guard
+     * to every address it resolves to. On PULSE_OK, address receives the numeric address to dial
+     * ("203.0.113.7", "2001:db8::7"), NUL-terminated: connect to exactly that address, and present the
+     * name as given (TLS server name, certificate check), so no second resolution takes place that DNS
+     * rebinding could answer differently. Call it for every attempt: what a name resolves to changes.
+     * Returns PULSE_ERR_DENIED when the guard refuses the name (it is, or resolves to, a loopback, private,
+     * link-local, shared, metadata or other special-purpose address not on egress.allow: permanent),
+     * PULSE_ERR_UNAVAILABLE when it does not resolve now (a DNS outage passes: retry), PULSE_ERR_INVALID
+     * for an empty or malformed name or an address buffer under PULSE_ADDRESS_CAP bytes. error (may be
+     * NULL) receives the reason, NUL-terminated.
+     * OWNERSHIP: address and error are caller-owned. */
+    pulse_result (*egress_resolve)(pulse_host* host, const char* name, char* address, size_t address_cap,
+                                   char* error, size_t error_cap);
 } pulse_host_api;
+
+/* The smallest address buffer egress_resolve accepts: an IPv6 address as text and its NUL. */
+#define PULSE_ADDRESS_CAP 46
 
 /* ---- kind: ingest ------------------------------------------------------------------------------- */
 
@@ -482,6 +501,10 @@ typedef const pulse_plugin* (*pulse_plugin_entry_v1_fn)(uint32_t host_abi_min, u
  *      negative result is permanent; the host also disables the channel when status_code is 410 (Gone).
  *      Rule instances are created by the host from the rules stored in the database, one per rule, and
  *      see samples only of devices in the rule's scope. 1.0 and 1.1 plugins load unchanged.
+ * 1.3  Host API: egress_resolve (a tenant-chosen host name checked by the egress guard, for senders that
+ *      dial SMTP, SNMP or MQTT themselves). Channel config fields with "format": "hostname" are checked
+ *      by the same guard when a channel is saved, as "format": "uri" fields are. 1.0 to 1.2 plugins load
+ *      unchanged.
  */
 
 #ifdef __cplusplus

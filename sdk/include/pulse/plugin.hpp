@@ -86,6 +86,13 @@ struct HttpReply {
     std::string error;  // why no response arrived
 };
 
+// ABI 1.3: a tenant-chosen host after the egress guard looked at it (see pulse_host_api::egress_resolve).
+struct EgressAddress {
+    pulse_result code = PULSE_OK;  // PULSE_OK: dial address; DENIED: refused; UNAVAILABLE: retry later
+    std::string address;           // numeric, e.g. "203.0.113.7" or "2001:db8::7"
+    std::string error;
+};
+
 struct IngestResult {
     int32_t status = 0;
     uint32_t accepted = 0;
@@ -180,6 +187,22 @@ class Host {
         out.retry_after_ms = r.retry_after_ms;
         body.resize(r.body_len < body.size() ? r.body_len : 0);
         out.body = std::move(body);
+        error.resize(std::char_traits<char>::length(error.c_str()));
+        out.error = std::move(error);
+        return out;
+    }
+
+    // ABI 1.3: resolves and checks a host a sender dials itself (see pulse_host_api::egress_resolve). Never
+    // throws for the guard's or the resolver's answers: they are in EgressAddress::code.
+    EgressAddress egress_resolve(const std::string& name) const {
+        if (!PULSE_HAS_MEMBER(pulse_host_api, api_, egress_resolve))
+            throw Error(PULSE_ERR_UNSUPPORTED, "this host is older than ABI 1.3");
+        char address[PULSE_ADDRESS_CAP] = {0};
+        std::string error(512, '\0');
+        EgressAddress out;
+        out.code =
+            api_->egress_resolve(host_, name.c_str(), address, sizeof address, &error[0], error.size());
+        out.address = address;
         error.resize(std::char_traits<char>::length(error.c_str()));
         out.error = std::move(error);
         return out;

@@ -1,6 +1,6 @@
 // pulse/testing.hpp: a host for unit tests of plugins, header-only C++17, no dependency beyond the SDK.
 //
-// pulse::testing::TestHost provides a complete pulse_host_api (ABI 1.2) without pulsed:
+// pulse::testing::TestHost provides a complete pulse_host_api (ABI 1.3) without pulsed:
 //  - the instance config from a JSON text (config_number/config_bool/config_string by JSON Pointer, read with
 //    pulse::json::parse), with the component schema's "default"s filled in as the host does (recursively
 //    through "properties"; the config is not validated against the schema: pulse-plugin-check does that);
@@ -9,6 +9,9 @@
 //  - now_ms() from the real clock, or fixed with set_now_ms() and moved with advance_ms();
 //  - http_send answered by a function the test sets (on_http), every call recorded (http_calls()); with no
 //    function set, http_send answers PULSE_ERR_UNAVAILABLE;
+//  - egress_resolve answered by a function the test sets (on_resolve), every name recorded
+//  (resolved_names());
+//    with none set, it answers PULSE_ERR_UNAVAILABLE;
 //  - ingest_submit and http_route answer PULSE_ERR_UNSUPPORTED.
 // create() instantiates a component from a plugin's descriptor (the entry point of a plugin linked into the
 // test, or one loaded with load_plugin(), which uses dlopen: link the test with ${CMAKE_DL_LIBS}) and returns
@@ -25,7 +28,7 @@
 //       r.retry_after_ms = 7000;
 //       return r;
 //   });
-//   auto inst = host.create(pulse_plugin_entry_v1(PULSE_ABI_VERSION(1, 0), PULSE_ABI_VERSION(1, 2)),
+//   auto inst = host.create(pulse_plugin_entry_v1(PULSE_ABI_VERSION(1, 0), PULSE_ABI_VERSION(1, 3)),
 //                           "sender", "webhook");                 // or host.create(load_plugin(path), ...)
 //   pulse::DeliveryOutcome o = inst.deliver("key-1", R"({"type":"alert.opened"})");
 //   EXPECT_EQ(o.code, PULSE_RETRY);
@@ -322,6 +325,7 @@ class Instance {
 class TestHost {
   public:
     using HttpResponder = std::function<HttpReply(const HttpCall&)>;
+    using ResolveResponder = std::function<EgressAddress(const std::string&)>;
 
     // config_json: the instance config (throws json::ParseError when it is not JSON).
     explicit TestHost(std::string config_json = "{}", std::string instance_name = "test")
@@ -341,6 +345,7 @@ class TestHost {
         api_.ingest_submit = &TestHost::ingest_thunk;
         api_.http_route = &TestHost::route_thunk;
         api_.http_send = &TestHost::http_thunk;
+        api_.egress_resolve = &TestHost::resolve_thunk;
     }
     TestHost(const TestHost&) = delete;
     TestHost& operator=(const TestHost&) = delete;
@@ -382,10 +387,16 @@ class TestHost {
         std::lock_guard<std::mutex> lock(mutex_);
         responder_ = std::move(responder);
     }
+    // What egress_resolve answers; the name is recorded before it runs.
+    void on_resolve(ResolveResponder responder) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        resolver_ = std::move(responder);
+    }
     // Pretends to be an older host: 0 or 1 shortens the table to the members of that minor.
     void set_abi_minor(uint32_t minor) {
         api_.abi_minor = minor;
-        api_.struct_size = minor >= 2   ? static_cast<uint32_t>(sizeof api_)
+        api_.struct_size = minor >= 3   ? static_cast<uint32_t>(sizeof api_)
+                           : minor == 2 ? static_cast<uint32_t>(offsetof(pulse_host_api, egress_resolve))
                            : minor == 1 ? static_cast<uint32_t>(offsetof(pulse_host_api, http_send))
                                         : static_cast<uint32_t>(offsetof(pulse_host_api, ingest_submit));
     }
@@ -409,6 +420,10 @@ class TestHost {
     std::map<std::string, double> gauges() const {
         std::lock_guard<std::mutex> lock(mutex_);
         return gauges_;
+    }
+    std::vector<std::string> resolved_names() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return resolved_;
     }
     std::vector<HttpCall> http_calls() const {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -616,6 +631,32 @@ class TestHost {
             return PULSE_ERR_INTERNAL;
         }
     }
+    static pulse_result resolve_thunk(pulse_host* h, const char* name, char* address, size_t address_cap,
+                                      char* error, size_t error_cap) noexcept {
+        if (!h || !name || !address || address_cap < PULSE_ADDRESS_CAP) return PULSE_ERR_INVALID;
+        try {
+            TestHost* t = self(h);
+            ResolveResponder resolver;
+            {
+                std::lock_guard<std::mutex> lock(t->mutex_);
+                t->resolved_.emplace_back(name);
+                resolver = t->resolver_;
+            }
+            EgressAddress r;
+            if (resolver) {
+                r = resolver(name);
+            } else {
+                r.code = PULSE_ERR_UNAVAILABLE;
+                r.error = "TestHost: no on_resolve responder set";
+            }
+            detail::copy_text(address, address_cap, r.code == PULSE_OK ? r.address : std::string());
+            detail::copy_text(error, error_cap, r.error);
+            return r.code;
+        } catch (...) {
+            detail::copy_text(error, error_cap, "TestHost: the on_resolve responder threw");
+            return PULSE_ERR_INTERNAL;
+        }
+    }
 
     pulse_host_api api_{};
     std::string instance_name_;
@@ -625,6 +666,8 @@ class TestHost {
     bool fixed_now_ = false;
     int64_t now_ = 0;
     HttpResponder responder_;
+    ResolveResponder resolver_;
+    std::vector<std::string> resolved_;
     std::vector<LogLine> logs_;
     std::map<std::string, double> counters_;
     std::map<std::string, double> gauges_;
