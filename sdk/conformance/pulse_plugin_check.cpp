@@ -26,7 +26,8 @@
 // A sender that answers PULSE_DEFER (it paces itself) is called again with the same key after its
 // retry_after_ms (at most 5 s per wait), as the host does. The second instance gets one 2xx delivery, and a
 // concurrent sender four at once. A sender without a "format": "uri" property is expected to make no HTTP
-// call at all.
+// call at all; the hosts it resolves to dial itself (egress_resolve, ABI 1.3: SMTP, SNMP, MQTT) are all
+// refused with PULSE_ERR_DENIED, never dialled, and the sender must answer that with a permanent code.
 //
 // Prints one line per check (PASS, FAIL or SKIP) and "N passed, M failed, K skipped". Exits 1 when a check
 // failed or was skipped (a skip is allowed with --allow-skips), 2 for a usage error, 0 otherwise. A --config
@@ -427,10 +428,31 @@ pulse_result checkedHttpSend(pulse_host* h, const pulse_http_call* call, pulse_h
     }
 }
 
+// egress_resolve (ABI 1.3) of the instances under test: the hosts of senders that dial SMTP, SNMP or MQTT
+// themselves are refused, so that a schema's example host is never dialled; the sender must map the refusal
+// to a permanent outcome.
+std::atomic<int> g_resolves{0};
+
+pulse_result checkedEgressResolve(pulse_host*, const char* name, char* address, size_t addressCap,
+                                  char* error, size_t errorCap) noexcept {
+    ++g_resolves;
+    if (!name || !address || addressCap < PULSE_ADDRESS_CAP) return PULSE_ERR_INVALID;
+    address[0] = '\0';
+    if (error && errorCap) {
+        std::string text =
+            std::string("pulse-plugin-check: hosts outside HTTP are not dialled (") + name + ")";
+        size_t n = std::min(text.size(), errorCap - 1);
+        std::memcpy(error, text.data(), n);
+        error[n] = '\0';
+    }
+    return PULSE_ERR_DENIED;
+}
+
 const pulse_host_api* checkedApi() {
     static const pulse_host_api api = [] {
         pulse_host_api a = *plugins::hostApi();
         a.http_send = &checkedHttpSend;
+        a.egress_resolve = &checkedEgressResolve;
         return a;
     }();
     return &api;
@@ -799,10 +821,15 @@ void senderAnswerClasses(plugins::PluginInstance& inst, const std::string& q, co
 void exerciseSender(plugins::PluginInstance& inst, const std::string& q, const SenderRun& run, bool full,
                     bool concurrent, SenderChecks& sc) {
     if (!run.receiver) {
+        int resolvesBefore = g_resolves.load();
         Attempted a = deliver(inst, freshKey(), notice("alert.opened", 812), 1, 10'000, nullptr);
         sc.note(a);
         check(definedOutcome(a.out) && !a.deferredTooLong, q + " deliver() returns a defined outcome",
               a.text());
+        if (g_resolves.load() > resolvesBefore)
+            check(a.out.code < 0 && a.out.code != PULSE_ERR_INTERNAL,
+                  q + " a host the egress guard refuses (egress_resolve DENIED) -> a permanent code",
+                  a.text());
         return;
     }
     if (full) {

@@ -142,7 +142,7 @@ AlertFixture::AlertFixture(const std::string& name)
     writeFile(pluginsD + "/rules.properties", "plugin.library = rule_threshold.so\n");
     writeFile(pluginsD + "/heartbeat.properties", "plugin.library = rule_heartbeat.so\n");
     writeFile(pluginsD + "/webhook.properties", "plugin.library = sender_webhook.so\n");
-    for (const char* sender : {"slack", "pagerduty", "teams"})
+    for (const char* sender : {"slack", "pagerduty", "teams", "smtp"})
         writeFile(pluginsD + "/" + sender + ".properties",
                   std::string("plugin.library = sender_") + sender + ".so\n");
     writeFile(pluginsD + "/throwing.properties", "plugin.library = throwing.so\n");
@@ -258,6 +258,78 @@ bool AlertFixture::settled(int timeoutMs) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return false;
+}
+
+workers::DispatcherSettings fastDispatch(int workers) {
+    workers::DispatcherSettings s = config::defaults().notify;
+    s.workers = workers;
+    s.poll = std::chrono::milliseconds(50);
+    s.lease = std::chrono::seconds(5);
+    s.attemptTimeout = std::chrono::milliseconds(3000);
+    s.backoffBase = std::chrono::milliseconds(100);
+    s.backoffMax = std::chrono::milliseconds(2000);
+    s.breakerFailures = 1000;
+    return s;
+}
+
+// Opens an alert (its summary chosen), acknowledges it, and closes it by recovery: three events, three
+// notices.
+int64_t walkAlert(AlertFixture& f, const std::string& rule, const std::string& summary) {
+    auto firing = f.transition(rule, PULSE_TRANSITION_FIRING, 91, "CRITICAL");
+    firing.summary = summary;
+    f.alerts->submit(firing);
+    f.alerts->drain();
+    int64_t id = std::stoll(scalarAsOwner("SELECT id FROM pulse.alerts WHERE rule_id = $1::uuid", {rule}));
+    EXPECT_TRUE(f.alerts->acknowledge(f.tenantId, id, "alice@example.com"));
+    f.alerts->submit(f.transition(rule, PULSE_TRANSITION_CLEARED, 70, "CRITICAL"));
+    f.alerts->drain();
+    return id;
+}
+
+Poco::JSON::Object::Ptr at(const Poco::JSON::Array::Ptr& a, size_t i) {
+    return a->getObject(static_cast<unsigned>(i));
+}
+
+// The requests the stand-in logged for one path, in order.
+std::vector<Poco::JSON::Object::Ptr> on(StandIn& s, const std::string& path) {
+    std::vector<Poco::JSON::Object::Ptr> out;
+    auto all = s.requests();
+    for (size_t i = 0; i < all->size(); ++i)
+        if (at(all, i)->getValue<std::string>("path") == path) out.push_back(at(all, i));
+    return out;
+}
+
+std::string deliveriesOf(const std::string& channelId, const std::string& column) {
+    return scalarAsOwner("SELECT string_agg(" + column +
+                             "::text, ',' ORDER BY id) FROM pulse.deliveries WHERE "
+                             "channel_id = $1::uuid",
+                         {channelId});
+}
+
+// One delivery with a notice of the host's shape (the lifecycle tests check the real one), for the answer
+// classes: each channel gets its own.
+void enqueueNotice(AlertFixture& f, const std::string& channelId, const std::string& ruleName) {
+    std::string rule =
+        f.ruleId(ruleName, "threshold", R"({"metric":"t","operator":"GT","threshold":1})", "HIGH");
+    auto firing = f.transition(rule, PULSE_TRANSITION_FIRING, 5, "HIGH");
+    f.alerts->submit(firing);
+    f.alerts->drain();
+    storage::PgConnection conn(ownerUri());
+    // The alert writer routed it to every routed channel; this test routes nothing, so copy its payload in.
+    std::string alert =
+        *conn.query("SELECT id::text FROM pulse.alerts WHERE rule_id = $1::uuid", {rule}).rows[0][0];
+    std::string event =
+        *conn.query("SELECT min(id)::text FROM pulse.alert_events WHERE alert_id = $1::bigint", {alert})
+             .rows[0][0];
+    conn.query(
+        "INSERT INTO pulse.deliveries (tenant_id, alert_id, event_id, channel_id, payload, max_attempts) "
+        "VALUES ($1::uuid, $2::bigint, $3::bigint, $4::uuid, jsonb_build_object('type', 'alert.opened', "
+        "'tenant', jsonb_build_object('id', $1::text, 'slug', 'acme', 'name', 'Acme'), 'links', '{}'::jsonb, "
+        "'alert', jsonb_build_object('id', $2::bigint, 'status', 'OPEN', 'severity', 'HIGH', 'summary', 't 5 "
+        "> 1', "
+        "'rule', jsonb_build_object('name', 'r', 'type', 'threshold'), "
+        "'device', jsonb_build_object('id', 1, 'name', 'dev-1', 'tags', '[]'::jsonb)))::text, 3)",
+        {f.tenantId, alert, event, channelId});
 }
 
 }  // namespace pulse::test

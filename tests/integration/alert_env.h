@@ -100,4 +100,22 @@ class AlertFixture {
     WebhookReceiver receiver;
 };
 
+// Dispatcher settings for tests: a quick poll, short backoff, and no breaker in the way.
+workers::DispatcherSettings fastDispatch(int workers = 4);
+
+// Opens an alert (its summary chosen, CRITICAL), acknowledges it as alice@example.com, and closes it by
+// recovery: three events, three notices. Returns the alert's id.
+int64_t walkAlert(AlertFixture& f, const std::string& rule, const std::string& summary);
+
+// One delivery with a notice of the host's shape (the lifecycle tests check the real one) to one channel,
+// for the answer classes: each channel gets its own.
+void enqueueNotice(AlertFixture& f, const std::string& channelId, const std::string& ruleName);
+
+// A column of a channel's deliveries, in order, joined by commas ("DONE,DEAD").
+std::string deliveriesOf(const std::string& channelId, const std::string& column);
+
+Poco::JSON::Object::Ptr at(const Poco::JSON::Array::Ptr& a, size_t i);
+// The requests a stand-in logged for one path, in order.
+std::vector<Poco::JSON::Object::Ptr> on(StandIn& s, const std::string& path);
+
 }  // namespace pulse::test

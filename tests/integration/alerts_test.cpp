@@ -23,18 +23,6 @@ using namespace pulse::test;
 
 namespace {
 
-workers::DispatcherSettings fastDispatch(int workers = 4) {
-    workers::DispatcherSettings s = config::defaults().notify;
-    s.workers = workers;
-    s.poll = std::chrono::milliseconds(50);
-    s.lease = std::chrono::seconds(5);
-    s.attemptTimeout = std::chrono::milliseconds(3000);
-    s.backoffBase = std::chrono::milliseconds(100);
-    s.backoffMax = std::chrono::milliseconds(2000);
-    s.breakerFailures = 1000;
-    return s;
-}
-
 std::vector<std::string> eventKinds(int64_t alertId) {
     storage::PgConnection conn(ownerUri());
     std::vector<std::string> out;

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Self-test of the Slack, PagerDuty and Teams stand-ins (slack_standin.py, pagerduty_standin.py,
-teams_standin.py in this directory).
+teams_standin.py in this directory) and of the SMTP server's strictness (smtp_server.py, real aiosmtpd).
 
 Starts each stand-in as a child process (--port 0 --port-file in a temporary directory), sends good and
 bad requests over loopback and checks every answer and the /_log, /_alerts, /_script and /_clear control
@@ -604,6 +604,81 @@ def check_teams(tmp):
     check("teams: /_clear resets the rate window", got == [202] * 4, got)
 
 
+# ---------------------------------------------------------------- SMTP (aiosmtpd)
+
+def check_smtp(tmp):
+    import smtplib
+    import ssl
+    c = Client(start("smtp_server.py", tmp, "--user", "u1", "--password", "p4ssw0rd-1"))
+    _, info = c.json("GET", "/_info")
+    ports = info["ports"]
+    ca = os.path.join(tmp, "smtp-ca.pem")
+    with open(ca, "w") as f:
+        f.write(info["ca_pem"])
+    tls = ssl.create_default_context(cafile=ca)
+    good = ("Date: Wed, 02 Dec 2026 05:00:00 +0000\r\nFrom: a@example.com\r\nTo: b@example.com\r\n"
+            "Subject: s\r\nMessage-ID: <m1@example.com>\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/alternative; boundary=XX\r\n\r\n--XX\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\nhello\r\n--XX\r\n"
+            "Content-Type: text/html; charset=utf-8\r\n\r\n<p>hello</p>\r\n--XX--\r\n")
+
+    s = smtplib.SMTP("127.0.0.1", ports["submission"], timeout=5)
+    s.ehlo("client.example.com")
+    check("smtp: submission offers STARTTLS and no AUTH before TLS",
+          s.has_extn("starttls") and not s.has_extn("auth"), s.esmtp_features)
+    code, _ = s.mail("a@example.com")
+    check("smtp: MAIL before STARTTLS -> 530", code == 530, code)
+    s.starttls(context=tls)
+    s.ehlo("client.example.com")
+    check("smtp: after STARTTLS, AUTH PLAIN and LOGIN are offered",
+          "PLAIN" in s.esmtp_features.get("auth", "") and "LOGIN" in s.esmtp_features.get("auth", ""),
+          s.esmtp_features)
+    code, _ = s.mail("a@example.com")
+    check("smtp: MAIL before AUTH -> 530", code == 530, code)
+    try:
+        s.login("u1", "wrong")
+        check("smtp: a wrong password -> 535", False, "accepted")
+    except smtplib.SMTPAuthenticationError as e:
+        check("smtp: a wrong password -> 535", e.smtp_code == 535, e.smtp_code)
+    s.login("u1", "p4ssw0rd-1")
+    s.sendmail("a@example.com", ["b@example.com"], good)
+    s.sendmail("a@example.com", ["b@example.com"], "Subject: bare\r\n\r\nno headers\r\n")
+    s.quit()
+    log = c.log()
+    check("smtp: a complete message is logged valid, over TLS, as the login",
+          log[0]["valid"] and log[0]["tls"] and log[0]["auth_login"] == "u1" and log[0]["status"] == 250, log[0])
+    check("smtp: a message without Date/From/To/Message-ID/MIME parts is logged invalid with each problem",
+          not log[1]["valid"] and {"no date header", "no message-id header", "no text/html part"}
+          <= set(log[1]["problems"]), log[1]["problems"])
+
+    c.script("fault@example.com", ["452", "550", "421"])
+    s = smtplib.SMTP_SSL("127.0.0.1", ports["smtps"], timeout=5, context=tls)
+    s.login("u1", "p4ssw0rd-1")
+    for expected in (452, 550):
+        try:
+            s.sendmail("a@example.com", ["fault@example.com"], good)
+            check("smtp: scripted %d at RCPT" % expected, False, "accepted")
+        except smtplib.SMTPRecipientsRefused as e:
+            check("smtp: scripted %d at RCPT (implicit TLS listener)" % expected,
+                  e.recipients["fault@example.com"][0] == expected, e.recipients)
+    try:
+        s.sendmail("a@example.com", ["fault@example.com"], good)
+        check("smtp: scripted 421 at DATA", False, "accepted")
+    except (smtplib.SMTPDataError, smtplib.SMTPServerDisconnected) as e:
+        check("smtp: scripted 421 at the end of DATA", getattr(e, "smtp_code", 421) == 421, e)
+    c.script("drop@example.com", ["reset"])
+    s = smtplib.SMTP("127.0.0.1", ports["plain"], timeout=5)
+    try:
+        s.sendmail("a@example.com", ["drop@example.com"], good)
+        check("smtp: scripted reset drops the connection after DATA", False, "accepted")
+    except (smtplib.SMTPServerDisconnected, ConnectionResetError) as e:
+        check("smtp: scripted reset drops the connection after DATA (plain listener)", True, e)
+    log = c.log()
+    check("smtp: faults logged with their replies; the dropped message was received whole",
+          [x["status"] for x in log[2:]] == [452, 550, 421, 0] and log[-1]["headers"].get("message-id")
+          == "<m1@example.com>", [x["status"] for x in log])
+
+
 def main():
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM):
         signal.signal(signum, on_signal)
@@ -615,6 +690,7 @@ def main():
             check_slack(tmp)
             check_pagerduty(tmp)
             check_teams(tmp)
+            check_smtp(tmp)
     except CheckFailed as e:
         print("FAIL %s" % e, flush=True)
         return 1

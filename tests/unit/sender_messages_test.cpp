@@ -1,6 +1,7 @@
 // What the Slack, PagerDuty and Teams senders build from a notice: within each service's limits, tenant text
 // escaped for the target format, and valid JSON whatever the notice holds (the fuzz target tries the rest).
 #include "AdaptiveCard.h"
+#include "MailMessage.h"
 #include "PagerDutyEvent.h"
 #include "SlackMessage.h"
 
@@ -83,4 +84,49 @@ TEST(SenderMessages, TeamsCardsAreAdaptiveCards14WithOpenUrlOnly) {
     std::string sentence = v.string("/attachments/0/content/body/0/items/1/text");
     EXPECT_EQ(sentence.rfind("\\[x\\](http://evil) \\*b\\*", 0), 0u) << sentence;
     EXPECT_NE(sentence.find("Closed by bob"), std::string::npos);
+}
+
+// Tenant text in a mail header cannot add header lines, and non-ASCII is RFC 2047 encoded (within 75
+// characters a word, split between characters, never inside one).
+TEST(SenderMessages, MailHeadersCannotBeInjectedAndNonAsciiIsEncoded) {
+    EXPECT_EQ(pulse::mail::header_text("hot\r\nBcc: victim@example.com"), "hot  Bcc: victim@example.com");
+    EXPECT_EQ(pulse::mail::header_text("plain ascii"), "plain ascii");
+    std::string encoded =
+        pulse::mail::header_text("Temperatur über 80 °C in Halle Süd, " + std::string(40, 'x') + "ü");
+    EXPECT_EQ(encoded.rfind("=?UTF-8?B?", 0), 0u) << encoded;
+    size_t start = 0;
+    while (start < encoded.size()) {
+        size_t end = encoded.find(' ', start);
+        if (end == std::string::npos) end = encoded.size();
+        EXPECT_LE(end - start, 75u);
+        EXPECT_EQ(encoded.substr(end - 2, 2), "?=");
+        start = end + 1;
+    }
+    EXPECT_EQ(encoded.find_first_of("\r\n"), std::string::npos);
+    EXPECT_EQ(pulse::mail::rfc5322_date(1'796'187'600'123), "Wed, 02 Dec 2026 05:00:00 +0000");
+}
+
+TEST(SenderMessages, MailHasOneThreadPerAlertAndAStableMessageIdPerDelivery) {
+    pulse::mail::Envelope e;
+    e.from = "alerts@pulse.example.com";
+    e.to = {"a@example.com", "b@example.com"};
+    e.idempotency_key = "msg_0123abcd";
+    e.now_ms = 1'796'187'600'000;
+    auto opened = pulse::mail::compose(notice(pulse::NoticeKind::Opened, "t <b>91</b>\r\nX-Evil: 1"), e);
+    auto closed = pulse::mail::compose(notice(pulse::NoticeKind::Closed, "t 70"), e);
+    auto find = [](const pulse::mail::Mail& m, const std::string& name) {
+        for (const auto& h : m.headers)
+            if (h.rfind(name + ": ", 0) == 0) return h.substr(name.size() + 2);
+        return std::string();
+    };
+    EXPECT_EQ(find(opened, "Message-ID"), "<alert-97.t-1.pulse@pulse.example.com>");
+    EXPECT_EQ(find(closed, "Message-ID"), "<msg_0123abcd.pulse@pulse.example.com>");
+    EXPECT_EQ(find(closed, "In-Reply-To"), "<alert-97.t-1.pulse@pulse.example.com>");
+    EXPECT_EQ(find(opened, "To"), "a@example.com, b@example.com");
+    EXPECT_EQ(find(opened, "X-Evil"), "");
+    for (const auto& h : opened.headers) EXPECT_EQ(h.find_first_of("\r\n"), std::string::npos) << h;
+    EXPECT_NE(opened.html.find("t &lt;b&gt;91&lt;/b&gt;"), std::string::npos);
+    EXPECT_EQ(opened.html.find("<b>91"), std::string::npos);
+    EXPECT_NE(opened.text.find("Open in Pulse: https://p.example/alerts?status=&open=97"), std::string::npos);
+    EXPECT_NE(opened.html.find("href=\"https://p.example/alerts?status=&amp;open=97\""), std::string::npos);
 }
