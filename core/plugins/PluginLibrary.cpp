@@ -2,6 +2,8 @@
 
 #include "plugins/HostApi.h"
 
+#include <pulse/plugin.hpp>
+
 #include <boost/dll/shared_library.hpp>
 
 #include <algorithm>
@@ -113,20 +115,7 @@ ComponentInfo validateComponent(const pulse_component* raw, const std::string& p
 }  // namespace
 
 const char* kindName(pulse_kind kind) {
-    switch (kind) {
-        case PULSE_KIND_INGEST:
-            return "ingest";
-        case PULSE_KIND_RULE:
-            return "rule";
-        case PULSE_KIND_SENDER:
-            return "sender";
-        case PULSE_KIND_REPORT:
-            return "report";
-        case PULSE_KIND_ACTION:
-            return "action";
-        default:
-            return "";
-    }
+    return pulse::kind_name(kind);
 }
 
 std::optional<pulse_kind> kindFromName(const std::string& name) {

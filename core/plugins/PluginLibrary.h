@@ -19,7 +19,8 @@ class PluginRefused : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// The kinds' names (ingest, rule, sender, report, action), declared once: in kindName.
+// The kinds' names (ingest, rule, sender, report, action): pulse::kind_name of the SDK, "" for an unknown
+// kind.
 const char* kindName(pulse_kind kind);
 std::optional<pulse_kind> kindFromName(const std::string& name);
 

@@ -129,11 +129,7 @@ class MqttSender : public pulse::Sender {
 
     pulse::DeliveryOutcome deliver(const pulse::Delivery& d) override {
         pulse::AlertNotice notice;
-        try {
-            notice = pulse::AlertNotice::parse(d.payload_json);
-        } catch (const pulse::json::ParseError& e) {
-            return {PULSE_ERR_INVALID, 0, -1, std::string("the notice is not JSON: ") + e.what()};
-        }
+        if (auto unreadable = pulse::AlertNotice::read(d, notice)) return *unreadable;
         int64_t timeoutMs = pulse::attempt_timeout_ms(d, host_.now_ms(), timeoutMs_);
         std::shared_ptr<mqtt::async_client> client;
         if (auto failed = connected(timeoutMs, client)) return *failed;

@@ -73,20 +73,12 @@ class PagerDutySender : public pulse::Sender {
 
     pulse::DeliveryOutcome deliver(const pulse::Delivery& d) override {
         pulse::AlertNotice notice;
-        try {
-            notice = pulse::AlertNotice::parse(d.payload_json);
-        } catch (const pulse::json::ParseError& e) {
-            return {PULSE_ERR_INVALID, 0, -1, std::string("the notice is not JSON: ") + e.what()};
-        }
+        if (auto unreadable = pulse::AlertNotice::read(d, notice)) return *unreadable;
         std::string body = pulse::pagerduty::event(notice, routingKey_, d.idempotency_key);
         if (body.empty()) return {PULSE_OK, 0, -1, "nothing to send to PagerDuty for " + notice.type};
         int64_t nowMs = host_.now_ms();
-        pulse::HttpCall call;
-        call.method = "POST";
-        call.url = url_;
-        call.body = std::move(body);
-        call.timeout_ms = pulse::attempt_timeout_ms(d, nowMs, timeoutMs_);
-        call.headers = {{"Content-Type", "application/json"}, {"User-Agent", "Pulse-PagerDuty/1.0"}};
+        pulse::HttpCall call = pulse::json_post(url_, std::move(body), "Pulse-PagerDuty/1.0",
+                                                pulse::attempt_timeout_ms(d, nowMs, timeoutMs_));
         pulse::DeliveryOutcome out = outcomeOf(host_.http_send(call));
         if (notice.test && out.code == PULSE_OK) {
             // A test pages whoever is on call (PagerDuty's own test does too), and is resolved at once so

@@ -82,11 +82,7 @@ class SlackSender : public pulse::Sender {
 
     pulse::DeliveryOutcome deliver(const pulse::Delivery& d) override {
         pulse::AlertNotice notice;
-        try {
-            notice = pulse::AlertNotice::parse(d.payload_json);
-        } catch (const pulse::json::ParseError& e) {
-            return {PULSE_ERR_INVALID, 0, -1, std::string("the notice is not JSON: ") + e.what()};
-        }
+        if (auto unreadable = pulse::AlertNotice::read(d, notice)) return *unreadable;
         int64_t nowMs = host_.now_ms();
         if (int64_t waitMs = paceFor(std::string(d.idempotency_key), nowMs); waitMs > 0) {
             pulse::DeliveryOutcome later;
@@ -95,14 +91,9 @@ class SlackSender : public pulse::Sender {
             later.detail = "paced: Slack takes one message per second per webhook";
             return later;
         }
-        pulse::HttpCall call;
-        call.method = "POST";
-        call.url = url_;
-        call.body = pulse::slack::message(notice, mention_);
-        call.timeout_ms = pulse::attempt_timeout_ms(d, nowMs, timeoutMs_);
-        call.headers = {{"Content-Type", "application/json; charset=utf-8"},
-                        {"User-Agent", "Pulse-Slack/1.0"}};
-        return outcomeOf(host_.http_send(call));
+        return outcomeOf(host_.http_send(pulse::json_post(
+            url_, pulse::slack::message(notice, mention_), "Pulse-Slack/1.0",
+            pulse::attempt_timeout_ms(d, nowMs, timeoutMs_), "application/json; charset=utf-8")));
     }
 
   private:

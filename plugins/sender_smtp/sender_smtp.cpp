@@ -44,6 +44,8 @@ constexpr const char* kConfigSchema = R"json({
            "description": "the recipients"},
     "ca_certificate": {"type": "string", "maxLength": 65536, "default": "",
                        "description": "PEM certificates to trust for this relay (a private CA) instead of the system's"},
+    "keep_connection": {"type": "boolean", "default": true,
+                        "description": "keep the connection open for the next mail (one per concurrent delivery); off: a connection per mail, for relays that dislike idle sessions"},
     "timeout_ms": {"type": "integer", "minimum": 1000, "maximum": 60000, "default": 15000,
                    "description": "time allowed for one attempt, connection included"}
   },
@@ -120,6 +122,7 @@ class SmtpSender : public pulse::Sender {
           password_(host.config_string("/password")),
           auth_(host.config_string("/auth", "any")),
           caPem_(host.config_string("/ca_certificate")),
+          keepConnection_(host.config_bool("/keep_connection", true)),
           timeoutMs_(static_cast<int64_t>(host.config_number("/timeout_ms", 15000))) {
         if (host.abi_minor() < 3)
             throw pulse::Error(PULSE_ERR_UNSUPPORTED, "needs a host with ABI 1.3 (egress_resolve)");
@@ -140,11 +143,7 @@ class SmtpSender : public pulse::Sender {
 
     pulse::DeliveryOutcome deliver(const pulse::Delivery& d) override {
         pulse::AlertNotice notice;
-        try {
-            notice = pulse::AlertNotice::parse(d.payload_json);
-        } catch (const pulse::json::ParseError& e) {
-            return {PULSE_ERR_INVALID, 0, -1, std::string("the notice is not JSON: ") + e.what()};
-        }
+        if (auto unreadable = pulse::AlertNotice::read(d, notice)) return *unreadable;
         // The guard's answer for this attempt: the name may resolve elsewhere than when it was saved.
         pulse::EgressAddress target = host_.egress_resolve(relay_);
         if (target.code != PULSE_OK)
@@ -161,7 +160,7 @@ class SmtpSender : public pulse::Sender {
         pulse::DeliveryOutcome out = send(easy.get(), target.address, mail, timeoutMs);
         // After a failure the session is in an unknown state (a 421 closes it; a drop left it half-read):
         // the next mail starts on a new connection.
-        if (out.code == PULSE_OK) giveBack(std::move(easy));
+        if (out.code == PULSE_OK && keepConnection_) giveBack(std::move(easy));
         return out;
     }
 
@@ -207,6 +206,7 @@ class SmtpSender : public pulse::Sender {
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeoutMs));
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeoutMs));
         curl_easy_setopt(c, CURLOPT_MAXAGE_CONN, 60L);  // relays close idle sessions after a few minutes
+        curl_easy_setopt(c, CURLOPT_FORBID_REUSE, keepConnection_ ? 0L : 1L);
         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
         curl_easy_setopt(
             c, CURLOPT_USE_SSL,
@@ -262,6 +262,7 @@ class SmtpSender : public pulse::Sender {
     std::string relay_;
     int port_;
     std::string tls_, username_, password_, auth_, caPem_;
+    bool keepConnection_;
     int64_t timeoutMs_;
     pulse::mail::Envelope envelope_;
     std::mutex mutex_;

@@ -62,24 +62,15 @@ class TeamsSender : public pulse::Sender {
 
     pulse::DeliveryOutcome deliver(const pulse::Delivery& d) override {
         pulse::AlertNotice notice;
-        try {
-            notice = pulse::AlertNotice::parse(d.payload_json);
-        } catch (const pulse::json::ParseError& e) {
-            return {PULSE_ERR_INVALID, 0, -1, std::string("the notice is not JSON: ") + e.what()};
-        }
+        if (auto unreadable = pulse::AlertNotice::read(d, notice)) return *unreadable;
         std::string body = pulse::teams::message(notice);
         if (body.size() > kMaxBodyBytes) {
             notice.summary = pulse::notice::truncate_utf8(notice.summary, 200);
             body = pulse::teams::message(notice);
         }
         int64_t nowMs = host_.now_ms();
-        pulse::HttpCall call;
-        call.method = "POST";
-        call.url = url_;
-        call.body = std::move(body);
-        call.timeout_ms = pulse::attempt_timeout_ms(d, nowMs, timeoutMs_);
-        call.headers = {{"Content-Type", "application/json"}, {"User-Agent", "Pulse-Teams/1.0"}};
-        return outcomeOf(host_.http_send(call));
+        return outcomeOf(host_.http_send(pulse::json_post(url_, std::move(body), "Pulse-Teams/1.0",
+                                                          pulse::attempt_timeout_ms(d, nowMs, timeoutMs_))));
     }
 
   private:

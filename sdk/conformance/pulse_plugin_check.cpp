@@ -488,36 +488,6 @@ struct Rewrite {
     int64_t timeoutMs = -1;              // what /timeout_ms was set to; -1 when the schema has none
 };
 
-void writeValue(json::Writer& w, const json::Value& v) {
-    switch (v.type()) {
-        case json::Value::Type::Null:
-            w.null();
-            break;
-        case json::Value::Type::Bool:
-            w.value(v.as_bool());
-            break;
-        case json::Value::Type::Number:
-            w.value(v.as_number());
-            break;
-        case json::Value::Type::String:
-            w.value(v.as_string());
-            break;
-        case json::Value::Type::Array:
-            w.beginArray();
-            for (size_t i = 0; i < v.size(); ++i) writeValue(w, v.item(i));
-            w.endArray();
-            break;
-        case json::Value::Type::Object:
-            w.beginObject();
-            for (const auto& [name, member] : v.members()) {
-                w.key(name);
-                writeValue(w, member);
-            }
-            w.endObject();
-            break;
-    }
-}
-
 bool isUri(const json::Value* schema) {
     return schema && schema->string("/format") == "uri";
 }
@@ -541,7 +511,7 @@ void writeRewritten(json::Writer& w, const json::Value& v, const json::Value* sc
         return;
     }
     if (!v.is_object()) {
-        writeValue(w, v);
+        json::write(w, v);
         return;
     }
     const json::Value* props = schema ? schema->member("properties") : nullptr;

@@ -1,6 +1,7 @@
-// The chat and paging senders in the console: a Slack channel and a Teams channel made from their plugins'
-// schemas (the webhook URL write-only, a retired Office 365 connector URL refused beside the field), each sent a
-// test notification that the strict stand-in of the service accepts.
+// The senders in the console: a Slack channel and a Teams channel made from their plugins' schemas (the webhook
+// URL write-only, a retired Office 365 connector URL refused beside the field), each sent a test notification
+// that the strict stand-in of the service accepts; and an e-mail channel (a select, a list of recipients) whose
+// test mail the real SMTP server (aiosmtpd) receives.
 import { expectAccessible } from './support/axe';
 import { startStandIn, type StandIn } from './support/standin';
 import { expect, signIn, test } from './support/test';
@@ -11,16 +12,19 @@ const TEAMS_QUERY = '?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.
 
 let slack: StandIn;
 let teams: StandIn;
+let smtp: StandIn;
 test.beforeAll(async () => {
+  smtp = await startStandIn('smtp_server.py');
   slack = await startStandIn('slack_standin.py');
   teams = await startStandIn('teams_standin.py', ['--sig', 'console-sig']);
 });
 test.afterAll(async () => {
   await slack?.stop();
   await teams?.stop();
+  await smtp?.stop();
 });
 
-test('Slack and Teams channels from their schemas, each sent a test notification the service accepts', async ({ page, pulse, watch }) => {
+test('Slack, Teams and e-mail channels from their schemas, each sent a test notification the service accepts', async ({ page, pulse, watch }) => {
   watch.allowStatus(422);
   await signIn(page, pulse.admin.email, pulse.admin.password);
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Channels' }).click();
@@ -64,5 +68,27 @@ test('Slack and Teams channels from their schemas, each sent a test notification
   expect(cards).toHaveLength(1);
   expect(cards[0]!.status).toBe(202);
   expect(cards[0]!.valid, JSON.stringify(cards[0]!.problems)).toBe(true);
+
+  // E-mail through the server's plaintext listener.
+  const info = (await (await fetch(smtp.url('/_info'))).json()) as { ports: { plain: number } };
+  await page.getByRole('button', { name: 'New channel' }).click();
+  form = page.getByRole('form', { name: 'New channel' });
+  await form.getByLabel('Name').fill('ops mail');
+  await form.getByLabel('Type').selectOption('smtp');
+  await form.getByLabel('host', { exact: true }).fill('127.0.0.1');
+  await form.getByLabel('port (optional)', { exact: true }).fill(String(info.ports.plain));
+  await form.getByLabel('tls (optional)', { exact: true }).selectOption('none');
+  await form.getByLabel('from', { exact: true }).fill('alerts@pulse.example.com');
+  await form.getByLabel('to', { exact: true }).fill('oncall@example.com\nops@example.com');
+  await expectAccessible(page, 'e-mail channel form');
+  await form.getByRole('button', { name: 'Create' }).click();
+  await expect(form).toBeHidden();
+  await channels.getByRole('button', { name: 'Send test notification to ops mail' }).click();
+  await expect(page.getByRole('status', { name: 'Test notification to ops mail' }).getByTestId('test-outcome')).toHaveText('delivered');
+  const mails = (await smtp.requests()) as unknown as Array<{ rcpt_tos: string[]; valid: boolean; problems: string[]; headers: Record<string, string> }>;
+  expect(mails).toHaveLength(1);
+  expect(mails[0]!.valid, JSON.stringify(mails[0]!.problems)).toBe(true);
+  expect(mails[0]!.rcpt_tos).toEqual(['oncall@example.com', 'ops@example.com']);
+  expect(mails[0]!.headers['subject']).toContain('Test notification from Pulse');
   await expectAccessible(page, 'channels with senders');
 });

@@ -332,4 +332,34 @@ void enqueueNotice(AlertFixture& f, const std::string& channelId, const std::str
         {f.tenantId, alert, event, channelId});
 }
 
+void crashAfterDeliveryThenRedeliver(AlertFixture& f, const std::function<size_t()>& received) {
+    auto s = fastDispatch(1);
+    s.lease = std::chrono::seconds(2);
+    s.attemptTimeout = std::chrono::milliseconds(3000);
+    auto crashing = f.dispatcher(s);
+    crashing->afterDeliver = [](int64_t) { return false; };  // dies before recording the answer
+    crashing->start();
+    for (int i = 0; i < 200 && received() < 1; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_GE(received(), 1u) << "the first delivery did not arrive";
+    crashing->stop();
+    auto survivor = f.dispatcher(s);
+    survivor->start();
+    EXPECT_TRUE(f.settled(15000));
+    survivor->stop();
+}
+
+std::string withOverrides(Poco::JSON::Object base, const std::string& overridesJson) {
+    auto overrides = Poco::JSON::Parser().parse(overridesJson).extract<Poco::JSON::Object::Ptr>();
+    for (const auto& [k, v] : *overrides) {
+        if (v.isEmpty())
+            base.remove(k);
+        else
+            base.set(k, v);
+    }
+    std::ostringstream out;
+    base.stringify(out);
+    return out.str();
+}
+
 }  // namespace pulse::test

@@ -16,6 +16,7 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -113,6 +114,13 @@ void enqueueNotice(AlertFixture& f, const std::string& channelId, const std::str
 
 // A column of a channel's deliveries, in order, joined by commas ("DONE,DEAD").
 std::string deliveriesOf(const std::string& channelId, const std::string& column);
+
+// R8: a dispatcher delivers, then "dies" before recording the answer (received() tells when the service has
+// the notice); a second dispatcher takes the delivery over after its lease and delivers it again.
+void crashAfterDeliveryThenRedeliver(AlertFixture& f, const std::function<size_t()>& received);
+
+// A channel config: base with the members of overridesJson set over it (a null member removes one), as text.
+std::string withOverrides(Poco::JSON::Object base, const std::string& overridesJson);
 
 Poco::JSON::Object::Ptr at(const Poco::JSON::Array::Ptr& a, size_t i);
 // The requests a stand-in logged for one path, in order.

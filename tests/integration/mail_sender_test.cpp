@@ -60,16 +60,7 @@ std::string mailConfig(MailServer& s, const std::string& listener, const std::st
         c.set("ca_certificate", s.caPem());
     }
     if (listener == "smtps") c.set("tls", "implicit");
-    auto extra = Poco::JSON::Parser().parse(extraJson).extract<Poco::JSON::Object::Ptr>();
-    for (const auto& [k, v] : *extra) {
-        if (v.isEmpty())
-            c.remove(k);
-        else
-            c.set(k, v);
-    }
-    std::ostringstream out;
-    c.stringify(out);
-    return out.str();
+    return withOverrides(c, extraJson);
 }
 
 std::string header(const Poco::JSON::Object::Ptr& mail, const std::string& name) {
@@ -256,4 +247,18 @@ TEST(MailSender, ThePasswordIsWriteOnlyAndPrivateRelaysAreRefusedWhenSavedAndWhe
     EXPECT_NE(deliveriesOf(stale, "last_error").find("10.20.30.40"), std::string::npos)
         << deliveriesOf(stale, "last_error");
     EXPECT_TRUE(s.mailsTo("stale@example.com").empty());
+}
+
+// R8: the relay took the mail, pulsed died before recording it; the mail sent again is the same mail.
+TEST(MailSender, ACrashAfterTheRelayAcceptedResendsTheSameMessageId) {
+    AlertFixture f("smtp-crash");
+    MailServer s;
+    std::string channel = f.channel("mail", "smtp", mailConfig(s, "submission", "crash@example.com"));
+    enqueueNotice(f, channel, "r-crash");
+    crashAfterDeliveryThenRedeliver(f, [&] { return s.mailsTo("crash@example.com").size(); });
+    auto mails = s.mailsTo("crash@example.com");
+    ASSERT_EQ(mails.size(), 2u);
+    EXPECT_EQ(header(mails[0], "message-id"), header(mails[1], "message-id"));
+    EXPECT_FALSE(header(mails[0], "message-id").empty());
+    EXPECT_EQ(deliveriesOf(channel, "status"), "DONE");
 }

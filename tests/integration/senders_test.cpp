@@ -2,13 +2,17 @@
 // dispatcher, against strict stand-ins of the services (tests/standins/*_standin.py, built from
 // ../shared/design/CONTRACTS.md): an alert's opening, acknowledgement and closing as each service wants them,
 // every class of answer (done, retried never before Retry-After, permanent -> dead letter), the idempotency
-// key unchanged across retries, secrets never shown, and tenant-chosen targets refused when saved.
+// key unchanged across retries, secrets never shown, and tenant-chosen targets refused when saved. R6 for
+// every sender (Slack, PagerDuty, Teams, e-mail, MQTT): one hanging service does not slow other channels. The
+// e-mail and MQTT senders' own tests are mail_sender_test.cpp and mqtt_sender_test.cpp.
 #include "alert_env.h"
 #include "storage/PgConnection.h"
 
 #include <Poco/JSON/Parser.h>
+#include <Poco/Net/ServerSocket.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -384,22 +388,38 @@ TEST(Senders, AHangingServiceDoesNotDelayOtherChannelsDeliveries) {
     double alone = phase("alone");
 
     StandIn slack("slack_standin.py"), pd("pagerduty_standin.py"), teams("teams_standin.py");
+    StandIn smtp("smtp_server.py");
+    int smtpPort = smtp.get("/_info")->getObject("ports")->getValue<int>("plain");
+    // A broker that takes the connection and never answers CONNECT: the kernel accepts into the backlog.
+    Poco::Net::ServerSocket silentBroker(Poco::Net::SocketAddress("127.0.0.1", 0), 64);
     struct Slow {
-        std::string type, config, key;
-        StandIn* standIn;
+        std::string type, config;
+        std::function<void()> hang;  // makes the service hang from now on
+    };
+    auto scripted = [](StandIn& st, const std::string& key) {
+        return [&st, key] { st.script(key, std::vector<std::string>(20, "hang:30")); };
     };
     std::vector<Slow> slow = {
-        {"slack", R"({"timeout_ms":3000,"url":")" + slack.url(kSlackPath) + R"("})", kSlackPath, &slack},
+        {"slack", R"({"timeout_ms":3000,"url":")" + slack.url(kSlackPath) + R"("})",
+         scripted(slack, kSlackPath)},
         {"pagerduty",
          R"({"timeout_ms":3000,"routing_key":")" + std::string(kRoutingKey) + R"(","url":")" +
              pd.url("/v2/enqueue") + R"("})",
-         kRoutingKey, &pd},
+         scripted(pd, kRoutingKey)},
         {"teams",
          R"({"timeout_ms":3000,"url":")" + teams.url(std::string(kTeamsPath) + kTeamsQuery) + R"("})",
-         kTeamsPath, &teams}};
+         scripted(teams, kTeamsPath)},
+        {"smtp",
+         R"({"timeout_ms":3000,"host":"127.0.0.1","port":)" + std::to_string(smtpPort) +
+             R"(,"tls":"none","from":"alerts@example.com","to":["slow@example.com"]})",
+         scripted(smtp, "slow@example.com")},
+        {"mqtt",
+         R"({"timeout_ms":3000,"host":"127.0.0.1","tls":false,"port":)" +
+             std::to_string(silentBroker.address().port()) + "}",
+         [] {}}};
     for (const auto& x : slow) {
         SCOPED_TRACE(x.type);
-        x.standIn->script(x.key, std::vector<std::string>(20, "hang:30"));
+        x.hang();
         std::string channel = f.channel("slow-" + x.type, x.type, x.config, 2);
         for (int i = 0; i < 10; ++i) enqueueNotice(f, channel, "slow-" + x.type + std::to_string(i));
         std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the hanging attempts have begun
@@ -412,4 +432,21 @@ TEST(Senders, AHangingServiceDoesNotDelayOtherChannelsDeliveries) {
             {channel});
     }
     d->stop();
+}
+
+// R8: PagerDuty accepted the event, pulsed died before recording it; the event sent again has the same
+// dedup_key, so PagerDuty folds it into the same incident.
+TEST(Senders, PagerDutyGetsTheSameDedupKeyAfterACrash) {
+    AlertFixture f("pd-crash");
+    StandIn pd("pagerduty_standin.py");
+    std::string channel = f.channel(
+        "pd", "pagerduty",
+        R"({"routing_key":")" + std::string(kRoutingKey) + R"(","url":")" + pd.url("/v2/enqueue") + R"("})");
+    enqueueNotice(f, channel, "r-crash");
+    crashAfterDeliveryThenRedeliver(f, [&] { return on(pd, "/v2/enqueue").size(); });
+    auto got = on(pd, "/v2/enqueue");
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[0]->getObject("body")->getValue<std::string>("dedup_key"),
+              got[1]->getObject("body")->getValue<std::string>("dedup_key"));
+    EXPECT_EQ(deliveriesOf(channel, "status"), "DONE");
 }

@@ -563,6 +563,37 @@ inline Value parse(std::string_view text) {
     return Reader::parse(text);
 }
 
+// Writes a parsed value back as JSON (objects keep their members' order).
+inline void write(Writer& w, const Value& v) {
+    switch (v.type()) {
+        case Value::Type::Null:
+            w.null();
+            break;
+        case Value::Type::Bool:
+            w.value(v.as_bool());
+            break;
+        case Value::Type::Number:
+            w.value(v.as_number());
+            break;
+        case Value::Type::String:
+            w.value(v.as_string());
+            break;
+        case Value::Type::Array:
+            w.beginArray();
+            for (size_t i = 0; i < v.size(); ++i) write(w, v.item(i));
+            w.endArray();
+            break;
+        case Value::Type::Object:
+            w.beginObject();
+            for (const auto& m : v.members()) {
+                w.key(m.first);
+                write(w, m.second);
+            }
+            w.endObject();
+            break;
+    }
+}
+
 }  // namespace pulse::json
 
 #endif  // PULSE_JSON_HPP

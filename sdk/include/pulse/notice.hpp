@@ -5,8 +5,10 @@
 #define PULSE_NOTICE_HPP
 
 #include <pulse/json.hpp>
+#include <pulse/plugin.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,6 +87,18 @@ struct AlertNotice {
         n.site_timezone = v.string("/alert/site/timezone");
         n.link = v.string("/links/alert");
         return n;
+    }
+
+    // What every sender does first: the delivery's notice read into out. When it is not JSON, the permanent
+    // outcome to return instead (sending it again cannot mend it).
+    static std::optional<DeliveryOutcome> read(const Delivery& d, AlertNotice& out) {
+        try {
+            out = parse(d.payload_json);
+            return std::nullopt;
+        } catch (const json::ParseError& e) {
+            return DeliveryOutcome{PULSE_ERR_INVALID, 0, -1,
+                                   std::string("the notice is not JSON: ") + e.what()};
+        }
     }
 
     // A headline for chat messages: "CRITICAL alert opened: too hot", "Acknowledged: too hot", "Closed: ...".

@@ -24,6 +24,24 @@
 
 namespace pulse {
 
+// A kind's name as configs and qualified types write it ("sender" in "sender/slack"); "" for an unknown kind.
+inline const char* kind_name(pulse_kind kind) {
+    switch (kind) {
+        case PULSE_KIND_INGEST:
+            return "ingest";
+        case PULSE_KIND_RULE:
+            return "rule";
+        case PULSE_KIND_SENDER:
+            return "sender";
+        case PULSE_KIND_REPORT:
+            return "report";
+        case PULSE_KIND_ACTION:
+            return "action";
+        default:
+            return "";
+    }
+}
+
 // An error with an ABI result code; other exceptions map to PULSE_ERR_GENERIC.
 class Error : public std::runtime_error {
   public:
@@ -290,6 +308,18 @@ inline bool outcome_without_answer(const HttpReply& r, DeliveryOutcome& out) {
     out.code = r.code == PULSE_ERR_UNAVAILABLE ? PULSE_RETRY : r.code;
     out.detail = r.error;
     return true;
+}
+
+// A JSON POST as chat and paging senders make it.
+inline HttpCall json_post(std::string url, std::string body, std::string user_agent, int64_t timeout_ms,
+                          std::string content_type = "application/json") {
+    HttpCall call;
+    call.method = "POST";
+    call.url = std::move(url);
+    call.body = std::move(body);
+    call.timeout_ms = timeout_ms;
+    call.headers = {{"Content-Type", std::move(content_type)}, {"User-Agent", std::move(user_agent)}};
+    return call;
 }
 
 // The time one attempt may take: the channel's timeout, cut to what is left before the delivery's deadline.

@@ -121,59 +121,12 @@ inline void copy_text(char* buf, size_t cap, std::string_view text) {
     buf[n] = '\0';
 }
 
-inline const char* kind_name(pulse_kind kind) {
-    switch (kind) {
-        case PULSE_KIND_INGEST:
-            return "ingest";
-        case PULSE_KIND_RULE:
-            return "rule";
-        case PULSE_KIND_SENDER:
-            return "sender";
-        case PULSE_KIND_REPORT:
-            return "report";
-        case PULSE_KIND_ACTION:
-            return "action";
-        default:
-            return "unknown";
-    }
-}
-
-inline void write_value(json::Writer& w, const json::Value& v) {
-    switch (v.type()) {
-        case json::Value::Type::Null:
-            w.null();
-            break;
-        case json::Value::Type::Bool:
-            w.value(v.as_bool());
-            break;
-        case json::Value::Type::Number:
-            w.value(v.as_number());
-            break;
-        case json::Value::Type::String:
-            w.value(v.as_string());
-            break;
-        case json::Value::Type::Array:
-            w.beginArray();
-            for (size_t i = 0; i < v.size(); ++i) write_value(w, v.item(i));
-            w.endArray();
-            break;
-        case json::Value::Type::Object:
-            w.beginObject();
-            for (const auto& m : v.members()) {
-                w.key(m.first);
-                write_value(w, m.second);
-            }
-            w.endObject();
-            break;
-    }
-}
-
 // v with the schema's defaults for absent object properties, recursively through "properties" (the host's
 // JsonSchema::withDefaults).
 inline void write_with_defaults(json::Writer& w, const json::Value& v, const json::Value* schema) {
     const json::Value* props = schema ? schema->member("properties") : nullptr;
     if (!v.is_object() || !props || !props->is_object()) {
-        write_value(w, v);
+        json::write(w, v);
         return;
     }
     w.beginObject();
@@ -453,7 +406,7 @@ class TestHost {
         auto p = detail::read_struct<pulse_plugin>(plugin);
         for (uint32_t i = 0; i < p.component_count; ++i) {
             const pulse_component* c = p.components ? p.components[i] : nullptr;
-            if (c && kind == detail::kind_name(c->kind) && c->type && type == c->type) return create(c);
+            if (c && kind == pulse::kind_name(c->kind) && c->type && type == c->type) return create(c);
         }
         throw Error(PULSE_ERR_INVALID, "the plugin " + std::string(p.name ? p.name : "?") +
                                            " has no component " + std::string(kind) + "/" +
