@@ -271,8 +271,14 @@ class Validator {
                 add(n == 0 ? "does not match any of the allowed forms (oneOf)"
                            : "matches more than one of the exclusive forms (oneOf)");
         }
-        if (s->has("not") && matches(s->get("not"), inst, depth))
-            add("matches a form that is not allowed (not)");
+        if (s->has("not") && matches(s->get("not"), inst, depth)) {
+            // The forbidden form's own description says why, where the schema gives one.
+            const Var& form = s->get("not");
+            std::string why = isObject(form) && form.extract<Object::Ptr>()->has("description")
+                                  ? form.extract<Object::Ptr>()->getValue<std::string>("description")
+                                  : "";
+            add(why.empty() ? "matches a form that is not allowed (not)" : "not allowed: " + why);
+        }
     }
 
   private:

@@ -159,13 +159,19 @@ pulse_result hostIngestSubmit(pulse_host* h, const pulse_ingest_message* message
 pulse_result hostHttpRoute(pulse_host* h, const char* method, const char* pattern,
                            pulse_http_handler_fn handler, void* ctx) noexcept;
 
+// The instance's outbound HTTP and egress guard; without one (conformance runs, tests), a guard with an empty
+// allow-list.
+const net::OutboundHttp& outboundOf(const pulse_host* h) {
+    static const net::OutboundHttp fallback;
+    return h->services.http ? *h->services.http : fallback;
+}
+
 pulse_result hostHttpSend(pulse_host* h, const pulse_http_call* call, pulse_http_reply* reply) noexcept {
     if (!h || !call || !reply || call->struct_size < sizeof(pulse_http_call) ||
         reply->struct_size < sizeof(pulse_http_reply) || (call->header_count && !call->headers))
         return PULSE_ERR_INVALID;
     try {
-        static const net::OutboundHttp fallback;
-        const net::OutboundHttp& http = h->services.http ? *h->services.http : fallback;
+        const net::OutboundHttp& http = outboundOf(h);
         auto text = [](pulse_str s) { return s.data ? std::string(s.data, s.len) : std::string(); };
         net::OutboundRequest req;
         req.method = text(call->method);
@@ -210,8 +216,7 @@ pulse_result hostEgressResolve(pulse_host* h, const char* name, char* address, s
     }
     address[0] = '\0';
     try {
-        static const net::OutboundHttp fallback;
-        const net::OutboundHttp& http = h->services.http ? *h->services.http : fallback;
+        const net::OutboundHttp& http = outboundOf(h);
         auto addresses = http.guard().checkHost(name);
         writeText(address, addressCap, addresses.front().text());
         writeText(error, errorCap, "");

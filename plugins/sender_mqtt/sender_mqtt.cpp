@@ -33,24 +33,25 @@ constexpr const char* kConfigSchema = R"json({
   "properties": {
     "host": {"type": "string", "format": "hostname", "minLength": 1, "maxLength": 253,
              "description": "the broker's name or address; it must resolve to public addresses"},
-    "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 8883,
+    "port": {"x-order": 1, "type": "integer", "minimum": 1, "maximum": 65535, "default": 8883,
              "description": "8883 for MQTT over TLS, 1883 for plaintext"},
-    "tls": {"type": "boolean", "default": true,
+    "tls": {"x-order": 2, "type": "boolean", "default": true,
             "description": "TLS with the broker's certificate checked against the host name; off only for a broker on a trusted network, and then without a password"},
-    "username": {"type": "string", "maxLength": 256, "default": ""},
-    "password": {"type": "string", "writeOnly": true, "maxLength": 256},
-    "topic": {"type": "string", "minLength": 1, "maxLength": 256, "pattern": "^[^#+$][^#+]*$",
+    "username": {"x-order": 3, "type": "string", "maxLength": 256, "default": ""},
+    "password": {"x-order": 4, "type": "string", "writeOnly": true, "maxLength": 256},
+    "topic": {"x-order": 5, "type": "string", "minLength": 1, "maxLength": 256, "pattern": "^[^#+$][^#+]*$",
               "default": "pulse/{tenant}/alerts/{device}",
               "description": "where notices go; {tenant}, {device}, {site}, {severity}, {event} (opened, acknowledged, closed) and {alert} are filled in, with '/', '+' and '#' in their values replaced by '_'"},
-    "retain": {"type": "boolean", "default": false,
+    "retain": {"x-order": 6, "type": "boolean", "default": false,
                "description": "keep the last notice per topic on the broker for subscribers that connect later"},
-    "ca_certificate": {"type": "string", "maxLength": 65536, "default": "",
+    "ca_certificate": {"x-order": 7, "type": "string", "maxLength": 65536, "default": "",
                        "description": "PEM certificates to trust for this broker (a private CA) instead of the system's"},
-    "timeout_ms": {"type": "integer", "minimum": 1000, "maximum": 60000, "default": 10000,
+    "timeout_ms": {"x-order": 8, "type": "integer", "minimum": 1000, "maximum": 60000, "default": 10000,
                    "description": "time allowed for connecting and for the broker's acknowledgement"}
   },
   "required": ["host"],
-  "not": {"required": ["tls", "password"], "properties": {"tls": {"const": false}}},
+  "not": {"required": ["tls", "password"], "properties": {"tls": {"const": false}},
+          "description": "a password is not sent over plaintext: with tls false, no password"},
   "additionalProperties": false,
   "examples": [{"host": "broker.example.com", "username": "pulse", "password": "secret",
                 "topic": "site/{site}/pulse/{severity}"}]
@@ -105,8 +106,6 @@ class MqttSender : public pulse::Sender {
           clientId_("pulse-" + randomHex(8)) {
         if (host.abi_minor() < 3)
             throw pulse::Error(PULSE_ERR_UNSUPPORTED, "needs a host with ABI 1.3 (egress_resolve)");
-        if (!tls_ && !password_.empty())
-            throw pulse::Error(PULSE_ERR_CONFIG, "a password is not sent over plaintext: turn tls on");
         std::string ca = host.config_string("/ca_certificate");
         if (!ca.empty()) {
             // Paho reads trust from a file: a private one for this instance, removed with it.
@@ -169,6 +168,13 @@ class MqttSender : public pulse::Sender {
     // The instance's connection, opened when there is none (or it was lost); an outcome when that failed.
     std::optional<pulse::DeliveryOutcome> connected(int64_t timeoutMs,
                                                     std::shared_ptr<mqtt::async_client>& out) {
+        std::lock_guard lock(mutex_);
+        if (client_ && client_->is_connected()) {
+            out = client_;
+            return std::nullopt;
+        }
+        drop();
+        // The guard looks at the broker whenever a connection is dialled (not for each publish on one).
         pulse::EgressAddress target = host_.egress_resolve(broker_);
         if (target.code != PULSE_OK)
             return pulse::DeliveryOutcome{target.code == PULSE_ERR_UNAVAILABLE ? PULSE_RETRY : target.code, 0,
@@ -176,13 +182,6 @@ class MqttSender : public pulse::Sender {
         std::string dial = tls_ ? broker_ : target.address;
         if (dial.find(':') != std::string::npos && dial.front() != '[') dial = "[" + dial + "]";
         std::string uri = std::string(tls_ ? "ssl://" : "tcp://") + dial + ":" + std::to_string(port_);
-
-        std::lock_guard lock(mutex_);
-        if (client_ && client_->is_connected() && uri_ == uri) {
-            out = client_;
-            return std::nullopt;
-        }
-        drop();
         try {
             auto client =
                 std::make_shared<mqtt::async_client>(uri, clientId_, mqtt::create_options(MQTTVERSION_5));
@@ -207,7 +206,6 @@ class MqttSender : public pulse::Sender {
                     "no CONNACK from the broker within " + std::to_string(timeoutMs) + " ms"};
             }
             client_ = client;
-            uri_ = uri;
             out = client;
             return std::nullopt;
         } catch (const mqtt::exception& e) {
@@ -235,7 +233,6 @@ class MqttSender : public pulse::Sender {
         } catch (const mqtt::exception&) {
         }
         client_.reset();
-        uri_.clear();
     }
 
     pulse::Host host_;
@@ -249,7 +246,6 @@ class MqttSender : public pulse::Sender {
     std::string caFile_;
     std::mutex mutex_;
     std::shared_ptr<mqtt::async_client> client_;
-    std::string uri_;
 };
 
 }  // namespace

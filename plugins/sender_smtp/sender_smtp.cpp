@@ -27,30 +27,34 @@ constexpr const char* kConfigSchema = R"json({
   "properties": {
     "host": {"type": "string", "format": "hostname", "minLength": 1, "maxLength": 253,
              "description": "the relay's name or address (smtp.example.com); it must resolve to public addresses"},
-    "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 587,
+    "port": {"x-order": 1, "type": "integer", "minimum": 1, "maximum": 65535, "default": 587,
              "description": "587 for submission with STARTTLS, 465 for implicit TLS, 25 for relay to relay"},
-    "tls": {"enum": ["starttls", "implicit", "none"], "default": "starttls",
+    "tls": {"x-order": 2, "enum": ["starttls", "implicit", "none"], "default": "starttls",
             "description": "starttls: required, the mail is not sent when the relay does not offer it; implicit: TLS from the first byte (465); none: plaintext, only for a relay on a trusted network, and without a password"},
-    "username": {"type": "string", "maxLength": 256, "default": "",
+    "username": {"x-order": 3, "type": "string", "maxLength": 256, "default": "",
                  "description": "for AUTH; empty: no authentication"},
-    "password": {"type": "string", "writeOnly": true, "maxLength": 256},
-    "auth": {"enum": ["any", "plain", "login"], "default": "any",
+    "password": {"x-order": 4, "type": "string", "writeOnly": true, "maxLength": 256},
+    "auth": {"x-order": 5, "enum": ["any", "plain", "login"], "default": "any",
              "description": "which AUTH mechanism to use; any: the relay's choice among those libcurl speaks"},
     "from": {"type": "string", "maxLength": 254, "pattern": "^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$",
              "description": "the sender address, alerts@example.com"},
-    "from_name": {"type": "string", "maxLength": 100, "default": "Pulse", "description": "the sender's display name"},
+    "from_name": {"x-order": 6, "type": "string", "maxLength": 100, "default": "Pulse", "description": "the sender's display name"},
     "to": {"type": "array", "minItems": 1, "maxItems": 20, "uniqueItems": true,
            "items": {"type": "string", "maxLength": 254, "pattern": "^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$"},
            "description": "the recipients"},
-    "ca_certificate": {"type": "string", "maxLength": 65536, "default": "",
+    "ca_certificate": {"x-order": 7, "type": "string", "maxLength": 65536, "default": "",
                        "description": "PEM certificates to trust for this relay (a private CA) instead of the system's"},
-    "keep_connection": {"type": "boolean", "default": true,
+    "keep_connection": {"x-order": 8, "type": "boolean", "default": true,
                         "description": "keep the connection open for the next mail (one per concurrent delivery); off: a connection per mail, for relays that dislike idle sessions"},
-    "timeout_ms": {"type": "integer", "minimum": 1000, "maximum": 60000, "default": 15000,
+    "timeout_ms": {"x-order": 9, "type": "integer", "minimum": 1000, "maximum": 60000, "default": 15000,
                    "description": "time allowed for one attempt, connection included"}
   },
   "required": ["host", "from", "to"],
-  "not": {"required": ["tls", "password"], "properties": {"tls": {"const": "none"}}},
+  "allOf": [
+    {"not": {"required": ["tls", "username"], "properties": {"tls": {"const": "none"}, "username": {"minLength": 1}},
+             "description": "credentials are not sent over plaintext: tls none takes no username"}},
+    {"not": {"required": ["tls", "password"], "properties": {"tls": {"const": "none"}},
+             "description": "credentials are not sent over plaintext: tls none takes no password"}}],
   "additionalProperties": false,
   "examples": [{"host": "smtp.example.com", "port": 587, "username": "pulse", "password": "app-password",
                 "from": "alerts@example.com", "to": ["oncall@example.com"]}]
@@ -126,9 +130,6 @@ class SmtpSender : public pulse::Sender {
           timeoutMs_(static_cast<int64_t>(host.config_number("/timeout_ms", 15000))) {
         if (host.abi_minor() < 3)
             throw pulse::Error(PULSE_ERR_UNSUPPORTED, "needs a host with ABI 1.3 (egress_resolve)");
-        if (tls_ == "none" && !username_.empty())
-            throw pulse::Error(PULSE_ERR_CONFIG,
-                               "credentials are not sent over plaintext: choose starttls or implicit");
         envelope_.from = host.config_string("/from");
         envelope_.from_name = host.config_string("/from_name", "Pulse");
         for (int i = 0;; ++i) {

@@ -4,7 +4,7 @@
 // test mail the real SMTP server (aiosmtpd) receives.
 import { expectAccessible } from './support/axe';
 import { startStandIn, type StandIn } from './support/standin';
-import { expect, signIn, test } from './support/test';
+import { expect, screenshot, signIn, test } from './support/test';
 
 const SLACK_PATH = '/services/T0CONSOLE/B0CONSOLE/abcdefghijklmnopqrstuvwx';
 const TEAMS_PATH = '/workflows/0c0ffee/triggers/manual/paths/invoke';
@@ -80,7 +80,11 @@ test('Slack, Teams and e-mail channels from their schemas, each sent a test noti
   await form.getByLabel('tls (optional)', { exact: true }).selectOption('none');
   await form.getByLabel('from', { exact: true }).fill('alerts@pulse.example.com');
   await form.getByLabel('to', { exact: true }).fill('oncall@example.com\nops@example.com');
+  // The relay's settings in the order one fills them in (the schema's x-order), not by name.
+  const labels = await form.locator('.schema-form label').allTextContents();
+  expect(labels.slice(0, 7)).toEqual(['host', 'from', 'to', 'port (optional)', 'tls (optional)', 'username (optional)', 'password (optional)']);
   await expectAccessible(page, 'e-mail channel form');
+  await screenshot(page, 'channel-email');
   await form.getByRole('button', { name: 'Create' }).click();
   await expect(form).toBeHidden();
   await channels.getByRole('button', { name: 'Send test notification to ops mail' }).click();

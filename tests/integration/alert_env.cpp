@@ -362,4 +362,17 @@ std::string withOverrides(Poco::JSON::Object base, const std::string& overridesJ
     return out.str();
 }
 
+int64_t walkRoutedAlert(AlertFixture& f, const std::string& channel, const std::string& summary,
+                        int workers) {
+    f.routeAll(channel);
+    std::string rule = f.ruleId("too hot", "threshold",
+                                R"({"metric":"temperature","operator":"GT","threshold":80})", "CRITICAL");
+    auto d = f.dispatcher(fastDispatch(workers));
+    d->start();
+    int64_t id = walkAlert(f, rule, summary);
+    EXPECT_TRUE(f.settled()) << "deliveries still pending";
+    d->stop();
+    return id;
+}
+
 }  // namespace pulse::test

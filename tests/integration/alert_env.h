@@ -108,6 +108,12 @@ workers::DispatcherSettings fastDispatch(int workers = 4);
 // recovery: three events, three notices. Returns the alert's id.
 int64_t walkAlert(AlertFixture& f, const std::string& rule, const std::string& summary);
 
+// The lifecycle every sender test walks: routes every alert to channel, makes the CRITICAL rule "too hot"
+// (temperature > 80), and runs a dispatcher of that many workers through walkAlert's three events until no
+// delivery is pending. Returns the alert's id.
+int64_t walkRoutedAlert(AlertFixture& f, const std::string& channel, const std::string& summary,
+                        int workers = 4);
+
 // One delivery with a notice of the host's shape (the lifecycle tests check the real one) to one channel,
 // for the answer classes: each channel gets its own.
 void enqueueNotice(AlertFixture& f, const std::string& channelId, const std::string& ruleName);

@@ -35,15 +35,7 @@ TEST(Senders, SlackGetsBlockKitMessagesForEachEventPacedOnePerSecondAndEscaped) 
     StandIn slack("slack_standin.py");
     std::string channel =
         f.channel("slack", "slack", R"({"url":")" + slack.url(kSlackPath) + R"(","mention":"<!here>"})");
-    f.routeAll(channel);
-    std::string rule = f.ruleId("too hot", "threshold",
-                                R"({"metric":"temperature","operator":"GT","threshold":80})", "CRITICAL");
-    auto d = f.dispatcher(fastDispatch());
-    d->start();
-    int64_t alertId = walkAlert(f, rule, "temperature 91 > 80 <!channel> & *bold*");
-    ASSERT_EQ(slack.waitFor(3, kSlackPath), 3u);
-    ASSERT_TRUE(f.settled());
-    d->stop();
+    int64_t alertId = walkRoutedAlert(f, channel, "temperature 91 > 80 <!channel> & *bold*");
 
     auto got = on(slack, kSlackPath);
     ASSERT_EQ(got.size(), 3u);
@@ -150,15 +142,9 @@ TEST(Senders, PagerDutyTriggersAcknowledgesAndResolvesOneAlertUnderOneDedupKey) 
     std::string channel = f.channel(
         "pd", "pagerduty",
         R"({"routing_key":")" + std::string(kRoutingKey) + R"(","url":")" + pd.url("/v2/enqueue") + R"("})");
-    f.routeAll(channel);
-    std::string rule = f.ruleId("too hot", "threshold",
-                                R"({"metric":"temperature","operator":"GT","threshold":80})", "CRITICAL");
     pd.script(kRoutingKey, {"500"});  // the trigger's first attempt fails: its retry has the same dedup_key
-    auto d = f.dispatcher(fastDispatch(1));  // one worker: the events reach PagerDuty in order
-    d->start();
-    int64_t alertId = walkAlert(f, rule, "temperature 91 > 80");
-    ASSERT_TRUE(f.settled());
-    d->stop();
+    // One worker: the events reach PagerDuty in order.
+    int64_t alertId = walkRoutedAlert(f, channel, "temperature 91 > 80", 1);
 
     auto got = on(pd, "/v2/enqueue");
     ASSERT_EQ(got.size(), 4u);
@@ -233,15 +219,8 @@ TEST(Senders, TeamsGetsValidAdaptiveCardsAndItsAnswersAreMapped) {
         std::invalid_argument);
     std::string channel = f.channel(
         "teams", "teams", R"({"url":")" + teams.url(std::string(kTeamsPath) + kTeamsQuery) + R"("})");
-    f.routeAll(channel);
-    std::string rule = f.ruleId("too hot", "threshold",
-                                R"({"metric":"temperature","operator":"GT","threshold":80})", "CRITICAL");
     teams.script(kTeamsPath, {"429:1", "500"});  // the opening is retried twice, never before Retry-After
-    auto d = f.dispatcher(fastDispatch(1));
-    d->start();
-    int64_t alertId = walkAlert(f, rule, "temperature 91 > 80 [x](http://evil.example)");
-    ASSERT_TRUE(f.settled());
-    d->stop();
+    int64_t alertId = walkRoutedAlert(f, channel, "temperature 91 > 80 [x](http://evil.example)", 1);
     auto got = on(teams, kTeamsPath);
     ASSERT_EQ(got.size(), 5u);
     EXPECT_GE(got[1]->getValue<double>("at_ms") - got[0]->getValue<double>("at_ms"), 1000.0);

@@ -47,6 +47,21 @@ TEST(JsonSchema, ReportsEveryViolationWithItsPath) {
     EXPECT_NE(all.find("/headers/a: expected string, got integer"), std::string::npos) << all;
 }
 
+// A forbidden form ("not") says why with its own description, so that a user reads the reason.
+TEST(JsonSchema, AForbiddenFormIsExplainedByItsDescription) {
+    auto s = JsonSchema::compile(std::string(
+        R"({"type":"object","properties":{"tls":{"type":"boolean"},"password":{"type":"string"}},
+        "allOf":[{"not":{"required":["tls","password"],"properties":{"tls":{"const":false}},
+                         "description":"no password over plaintext"}}],
+        "not":{"required":["x"]}})"));
+    EXPECT_TRUE(s.validateText(R"({"tls":true,"password":"p"})").empty());
+    EXPECT_TRUE(s.validateText(R"({"tls":false})").empty());
+    std::string why = pulse::json::describe(s.validateText(R"({"tls":false,"password":"p"})"));
+    EXPECT_NE(why.find("not allowed: no password over plaintext"), std::string::npos) << why;
+    why = pulse::json::describe(s.validateText(R"({"x":1})"));
+    EXPECT_NE(why.find("matches a form that is not allowed (not)"), std::string::npos) << why;
+}
+
 TEST(JsonSchema, MissingRequiredAndWrongRootType) {
     auto s = JsonSchema::compile(std::string(kConfigSchema));
     EXPECT_EQ(pulse::json::describe(s.validateText("{}")), "/: the property 'url' is required");

@@ -21,6 +21,7 @@ export interface JsonSchema {
   writeOnly?: boolean;
   items?: JsonSchema;
   examples?: unknown[];
+  'x-order'?: number; // where an optional setting goes in the form; unnumbered ones follow by name
 }
 
 export type Config = Record<string, unknown>;
@@ -56,8 +57,13 @@ export function SchemaForm({ idPrefix, schema, value, onChange, problemField, pr
     else next[key] = v;
     onChange(next);
   };
-  // Required settings first, in the schema's order (the server may hand the properties over sorted).
-  const order = [...(schema.required ?? []), ...Object.keys(schema.properties ?? {}).filter((k) => !required.has(k))];
+  // Required settings first, in the schema's order; then the optional ones by their x-order (the server hands
+  // the properties over sorted by name, which puts a relay's port after its password).
+  const rank = (k: string) => schema.properties?.[k]?.['x-order'] ?? Number.MAX_SAFE_INTEGER;
+  const optional = Object.keys(schema.properties ?? {})
+    .filter((k) => !required.has(k))
+    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  const order = [...(schema.required ?? []), ...optional];
   return (
     <div className="schema-form">
       {order.flatMap((key) => (schema.properties?.[key] ? [[key, schema.properties[key]] as const] : [])).map(([key, p]) => {
