@@ -1,7 +1,8 @@
 // The senders in the console: a Slack channel and a Teams channel made from their plugins' schemas (the webhook
 // URL write-only, a retired Office 365 connector URL refused beside the field), each sent a test notification
 // that the strict stand-in of the service accepts; and an e-mail channel (a select, a list of recipients) whose
-// test mail the real SMTP server (aiosmtpd) receives.
+// test mail the real SMTP server (aiosmtpd) receives; and an SNMP channel whose test inform the real
+// snmptrapd (tests/standins/trap_receiver.py) acknowledges and logs.
 import { expectAccessible } from './support/axe';
 import { startStandIn, type StandIn } from './support/standin';
 import { expect, screenshot, signIn, test } from './support/test';
@@ -13,7 +14,9 @@ const TEAMS_QUERY = '?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.
 let slack: StandIn;
 let teams: StandIn;
 let smtp: StandIn;
+let traps: StandIn;
 test.beforeAll(async () => {
+  traps = await startStandIn('trap_receiver.py');
   smtp = await startStandIn('smtp_server.py');
   slack = await startStandIn('slack_standin.py');
   teams = await startStandIn('teams_standin.py', ['--sig', 'console-sig']);
@@ -22,9 +25,10 @@ test.afterAll(async () => {
   await slack?.stop();
   await teams?.stop();
   await smtp?.stop();
+  await traps?.stop();
 });
 
-test('Slack, Teams and e-mail channels from their schemas, each sent a test notification the service accepts', async ({ page, pulse, watch }) => {
+test('Slack, Teams, e-mail and SNMP channels from their schemas, each sent a test notification the service accepts', async ({ page, pulse, watch }) => {
   watch.allowStatus(422);
   await signIn(page, pulse.admin.email, pulse.admin.password);
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Channels' }).click();
@@ -94,5 +98,31 @@ test('Slack, Teams and e-mail channels from their schemas, each sent a test noti
   expect(mails[0]!.valid, JSON.stringify(mails[0]!.problems)).toBe(true);
   expect(mails[0]!.rcpt_tos).toEqual(['oncall@example.com', 'ops@example.com']);
   expect(mails[0]!.headers['subject']).toContain('Test notification from Pulse');
+
+  // SNMP: a v2c inform to the real snmptrapd, the community write-only.
+  const trapInfo = (await (await fetch(traps.url('/_info'))).json()) as { port: number; community: string };
+  await page.getByRole('button', { name: 'New channel' }).click();
+  form = page.getByRole('form', { name: 'New channel' });
+  await form.getByLabel('Name').fill('ops nms');
+  await form.getByLabel('Type').selectOption('snmp');
+  await form.getByLabel('host', { exact: true }).fill('127.0.0.1');
+  await form.getByLabel('port (optional)', { exact: true }).fill(String(trapInfo.port));
+  await expect(form.getByLabel('version (optional)', { exact: true })).toHaveValue('2c');
+  await expect(form.getByLabel('notification (optional)', { exact: true })).toHaveValue('inform');
+  const community = form.getByLabel('community (optional)', { exact: true });
+  await expect(community).toHaveAttribute('type', 'password');
+  await community.fill(trapInfo.community);
+  await expectAccessible(page, 'snmp channel form');
+  await screenshot(page, 'channel-snmp');
+  await form.getByRole('button', { name: 'Create' }).click();
+  await expect(form).toBeHidden();
+  await expect(channels.getByRole('row').filter({ hasText: 'ops nms' })).not.toContainText(trapInfo.community);
+  await channels.getByRole('button', { name: 'Send test notification to ops nms' }).click();
+  await expect(page.getByRole('status', { name: 'Test notification to ops nms' }).getByTestId('test-outcome')).toHaveText('delivered');
+  const informs = (await traps.requests()) as unknown as Array<{ pdu: string; version: string; security: string; valid: boolean; problems: string[]; varbinds: Array<{ oid: string; value: string }> }>;
+  expect(informs).toHaveLength(1);
+  expect(informs[0]!.valid, JSON.stringify(informs[0]!.problems)).toBe(true);
+  expect([informs[0]!.pdu, informs[0]!.version, informs[0]!.security]).toEqual(['INFORM', 'v2c', trapInfo.community]);
+  expect(informs[0]!.varbinds.find((v) => v.oid === '.1.3.6.1.4.1.32473.1.1.8.0')?.value).toContain('Test notification from Pulse');
   await expectAccessible(page, 'channels with senders');
 });

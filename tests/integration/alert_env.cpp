@@ -142,7 +142,7 @@ AlertFixture::AlertFixture(const std::string& name)
     writeFile(pluginsD + "/rules.properties", "plugin.library = rule_threshold.so\n");
     writeFile(pluginsD + "/heartbeat.properties", "plugin.library = rule_heartbeat.so\n");
     writeFile(pluginsD + "/webhook.properties", "plugin.library = sender_webhook.so\n");
-    for (const char* sender : {"slack", "pagerduty", "teams", "smtp", "mqtt"})
+    for (const char* sender : {"slack", "pagerduty", "teams", "smtp", "mqtt", "snmp"})
         writeFile(pluginsD + "/" + sender + ".properties",
                   std::string("plugin.library = sender_") + sender + ".so\n");
     writeFile(pluginsD + "/throwing.properties", "plugin.library = throwing.so\n");

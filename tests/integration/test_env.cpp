@@ -3,6 +3,7 @@
 #include "storage/PgConnection.h"
 
 #include <Poco/File.h>
+#include <Poco/Net/DatagramSocket.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -86,6 +87,11 @@ bool stack(const std::string& command) {
 
 int freePort() {
     Poco::Net::ServerSocket s(Poco::Net::SocketAddress("127.0.0.1", 0));
+    return s.address().port();
+}
+
+int freeUdpPort() {
+    Poco::Net::DatagramSocket s(Poco::Net::SocketAddress("127.0.0.1", 0));
     return s.address().port();
 }
 

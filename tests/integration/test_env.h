@@ -37,6 +37,7 @@ class ScratchDatabase {
 bool stack(const std::string& command);
 
 int freePort();
+int freeUdpPort();                             // a loopback UDP port nobody has bound
 std::string tempDir(const std::string& name);  // empty, created
 void writeFile(const std::string& path, const std::string& text);
 std::string readFile(const std::string& path);

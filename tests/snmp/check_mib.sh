@@ -25,6 +25,10 @@ MIB
 else
     dirs="+$dirs"
 fi
+# net-snmp's persistent state (it creates cert_indexes there on first use and says so on stderr) and its
+# configuration are the check's own: nothing under /var/lib/snmp or /etc/snmp is read or written.
+export SNMP_PERSISTENT_DIR="$work/state" SNMPCONFPATH="$work/conf"
+mkdir -p "$SNMP_PERSISTENT_DIR/cert_indexes" "$SNMPCONFPATH"
 fail=0
 expect() {  # expect NAME OID
     local got err

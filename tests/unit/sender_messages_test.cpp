@@ -3,6 +3,7 @@
 #include "AdaptiveCard.h"
 #include "MailMessage.h"
 #include "PagerDutyEvent.h"
+#include "PulseMib.h"
 #include "SlackMessage.h"
 
 #include <pulse/json.hpp>
@@ -129,4 +130,39 @@ TEST(SenderMessages, MailHasOneThreadPerAlertAndAStableMessageIdPerDelivery) {
     EXPECT_EQ(opened.html.find("<b>91"), std::string::npos);
     EXPECT_NE(opened.text.find("Open in Pulse: https://p.example/alerts?status=&open=97"), std::string::npos);
     EXPECT_NE(opened.html.find("href=\"https://p.example/alerts?status=&amp;open=97\""), std::string::npos);
+}
+
+TEST(SenderMessages, SnmpNotificationsFollowPulseMib) {
+    namespace mib = pulse::pulse_mib;
+    auto n = notice(pulse::NoticeKind::Acknowledged, std::string(300, 'x') + "\xC3\xA9");
+    n.tenant_name = "Acme";
+    auto vb = mib::notification(n, 4294967296LL + 12);
+    ASSERT_EQ(vb.size(), 10u);
+    // RFC 3416 4.2.6: sysUpTime.0 first (TimeTicks wrap at 2^32), snmpTrapOID.0 second.
+    EXPECT_EQ(mib::dotted(vb[0].name), "1.3.6.1.2.1.1.3.0");
+    EXPECT_EQ(vb[0].syntax, mib::Syntax::TimeTicks);
+    EXPECT_EQ(vb[0].number, 12);
+    EXPECT_EQ(mib::dotted(vb[1].name), "1.3.6.1.6.3.1.1.4.1.0");
+    EXPECT_EQ(mib::dotted(vb[1].oid), "1.3.6.1.4.1.32473.1.0.1");
+    // pulseAlertId .. pulseAlertSummary, the notification's OBJECTS in order, as scalar instances.
+    for (size_t i = 2; i < vb.size(); ++i)
+        EXPECT_EQ(mib::dotted(vb[i].name), "1.3.6.1.4.1.32473.1.1." + std::to_string(i - 1) + ".0");
+    EXPECT_EQ(vb[2].syntax, mib::Syntax::Unsigned32);
+    EXPECT_EQ(vb[2].number, 97);
+    EXPECT_EQ(vb[3].number, 2);  // acknowledged(2)
+    EXPECT_EQ(vb[4].number, 2);  // high(2)
+    EXPECT_EQ(vb[5].octets, "Acme");
+    EXPECT_EQ(vb[6].octets, "sensor-1");
+    EXPECT_EQ(vb[7].octets, "");
+    EXPECT_EQ(vb[8].octets, "too hot");
+    EXPECT_LE(vb[9].octets.size(), 255u);  // SIZE (0..255), cut at a character boundary
+    EXPECT_EQ(vb[9].octets.substr(vb[9].octets.size() - 3), "\xE2\x80\xA6");
+
+    n.alert_id = 5000000000LL;
+    n.kind = pulse::NoticeKind::Closed;
+    n.severity = "INFO";
+    vb = mib::notification(n, 0);
+    EXPECT_EQ(vb[2].number, 4294967295LL);  // Unsigned32 cannot hold more
+    EXPECT_EQ(vb[3].number, 3);
+    EXPECT_EQ(vb[4].number, 5);
 }

@@ -69,7 +69,7 @@ export async function startPulse(name: string, options: PulseOptions = {}): Prom
   writeFileSync(join(pluginsD, 'heartbeat.properties'), 'plugin.library = rule_heartbeat.so\n');
   writeFileSync(join(pluginsD, 'webhook.properties'), 'plugin.library = sender_webhook.so\n');
   writeFileSync(join(pluginsD, 'log.properties'), 'plugin.library = sender_log.so\n'); // the demo's channel
-  for (const sender of ['slack', 'pagerduty', 'teams', 'smtp', 'mqtt']) writeFileSync(join(pluginsD, `${sender}.properties`), `plugin.library = sender_${sender}.so\n`);
+  for (const sender of ['slack', 'pagerduty', 'teams', 'smtp', 'mqtt', 'snmp']) writeFileSync(join(pluginsD, `${sender}.properties`), `plugin.library = sender_${sender}.so\n`);
   writeFileSync(join(dir, 'secrets.key'), '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n');
   const port = options.port ?? (await freePort());
   const config = join(dir, 'pulse.properties');
