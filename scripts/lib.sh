@@ -10,7 +10,7 @@ REQUIRED_PACKAGES=(
     libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libpq-dev libsodium-dev libsimdjson-dev
     postgresql postgresql-contrib mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev prometheus
     clang libc++-14-dev libc++abi-14-dev libclang-rt-14-dev clang-format json-schema-test-suite
-    chromium fonts-dejavu-core python3-cryptography libcurl4-openssl-dev python3-aiosmtpd snmp snmptrapd libsnmp-dev
+    chromium fonts-dejavu-core python3-cryptography libcurl4-openssl-dev python3-aiosmtpd snmp snmptrapd libsnmp-dev libkainjow-mustache-dev
 )
 
 # npm for the OpenAPI linter (tests/openapi): Debian's nodejs and npm unless a Node.js with npm is there.

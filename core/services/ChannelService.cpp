@@ -244,6 +244,48 @@ void ChannelService::deleteChannel(const std::string& tenantId, const std::strin
     if (!store_.deleteChannel(tenantId, channelId)) throw NotFound("no such channel");
 }
 
+namespace {
+
+// The shape of a real alert's payload (storage/AlertStore.cpp kRouteAlertEvent), so that what the receiver
+// does with it is what it will do with a real one; "test": true tells them apart.
+std::string testNotice(const std::string& tenantId, const std::string& tenantSlug,
+                       const std::string& channelName, const std::string& actor, long long nowMs) {
+    json::Writer w;
+    w.beginObject().member("type", "alert.test").member("test", true);
+    w.key("event").beginObject().member("id", 0).member("kind", "TEST").member("at_ms", nowMs);
+    w.member("actor", actor).endObject();
+    w.key("tenant").beginObject().member("id", tenantId).member("slug", tenantSlug).endObject();
+    w.key("links").beginObject().endObject();
+    w.key("alert").beginObject().member("id", 0).member("status", "OPEN").member("condition", "TEST");
+    w.member("severity", "INFO")
+        .member("summary", "Test notification from Pulse: channel '" + channelName + "' works");
+    w.key("value").null().member("flapping", false).member("triggered_at_ms", nowMs);
+    w.key("rule").beginObject().member("id", "").member("name", "Test").member("type", "test").endObject();
+    w.key("device").beginObject().member("id", 0).member("name", "pulse-test");
+    w.key("tags").beginArray().endArray().endObject();
+    w.key("site").null();
+    w.endObject().endObject();
+    return w.str();
+}
+
+}  // namespace
+
+void ChannelService::updateTemplates(const std::string& tenantId, const std::string& channelId,
+                                     const MessageTemplates& templates) {
+    if (auto problem = templateProblem(templates)) throw std::invalid_argument(*problem);
+    if (!store_.replaceTemplates(tenantId, channelId, templates.toJson())) throw NotFound("no such channel");
+}
+
+MessageTemplates ChannelService::templatesOf(const std::string& tenantId,
+                                             const std::string& channelId) const {
+    return MessageTemplates::fromJson(store_.templatesOf(tenantId, channelId));
+}
+
+MessageTemplates ChannelService::preview(const MessageTemplates& templates) const {
+    if (auto problem = templateProblem(templates)) throw std::invalid_argument(*problem);
+    return render(kSampleNotice, templates);
+}
+
 TestDelivery ChannelService::sendTest(const std::string& tenantId, const std::string& tenantSlug,
                                       const std::string& channelId, const std::string& actor,
                                       long long deadlineMs) const {
@@ -254,24 +296,8 @@ TestDelivery ChannelService::sendTest(const std::string& tenantId, const std::st
     auto nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
-    // The shape of a real alert's payload (storage/AlertStore.cpp kRouteAlertEvent), so that what the
-    // receiver does with it is what it will do with a real one; "test": true tells them apart.
-    json::Writer w;
-    w.beginObject().member("type", "alert.test").member("test", true);
-    w.key("event").beginObject().member("id", 0).member("kind", "TEST").member("at_ms", nowMs);
-    w.member("actor", actor).endObject();
-    w.key("tenant").beginObject().member("id", tenantId).member("slug", tenantSlug).endObject();
-    w.key("links").beginObject().endObject();
-    w.key("alert").beginObject().member("id", 0).member("status", "OPEN").member("condition", "TEST");
-    w.member("severity", "INFO")
-        .member("summary", "Test notification from Pulse: channel '" + channel->name + "' works");
-    w.key("value").null().member("flapping", false).member("triggered_at_ms", nowMs);
-    w.key("rule").beginObject().member("id", "").member("name", "Test").member("type", "test").endObject();
-    w.key("device").beginObject().member("id", 0).member("name", "pulse-test");
-    w.key("tags").beginArray().endArray().endObject();
-    w.key("site").null();
-    w.endObject().endObject();
-    std::string payload = w.str();
+    std::string payload = withMessage(testNotice(tenantId, tenantSlug, channel->name, actor, nowMs),
+                                      MessageTemplates::fromJson(channel->templatesJson));
     std::string key = randomToken("test_");  // the idempotency key a receiver dedups by
 
     TestDelivery result;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "services/MessageTemplates.h"
 #include "storage/ChannelStore.h"
 
 #include <memory>
@@ -78,6 +79,14 @@ class ChannelService {
     // NotFound. `deadlineMs`: how long the sender may take.
     TestDelivery sendTest(const std::string& tenantId, const std::string& tenantSlug,
                           const std::string& channelId, const std::string& actor, long long deadlineMs) const;
+
+    // Replaces the channel's message templates after checking them (std::invalid_argument with the
+    // problem); throws NotFound.
+    void updateTemplates(const std::string& tenantId, const std::string& channelId,
+                         const MessageTemplates& templates);
+    MessageTemplates templatesOf(const std::string& tenantId, const std::string& channelId) const;
+    // The templates rendered for kSampleNotice; std::invalid_argument when they are wrong.
+    MessageTemplates preview(const MessageTemplates& templates) const;
 
     // The full plugin config of a stored channel (secrets opened), and an instance made from it.
     std::string fullConfig(const std::string& type, const std::string& configJson,

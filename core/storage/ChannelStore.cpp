@@ -10,7 +10,7 @@ namespace {
 // A channel as ChannelRow reads it: never the sealed secrets, only whether there are any.
 const std::string kChannelColumns =
     "c.id, c.name, c.type, c.config, c.secrets IS NOT NULL AS has_secrets, c.enabled, "
-    "nullif(c.disabled_reason, '') AS disabled_reason, c.max_concurrency, " +
+    "nullif(c.disabled_reason, '') AS disabled_reason, c.max_concurrency, c.templates::text AS templates, " +
     isoTime("c.created_at") + " AS created_at, " + isoTime("c.updated_at") + " AS updated_at";
 
 // The whole list in one page: a tenant has a handful of channels.
@@ -21,6 +21,16 @@ const std::string kChannelList =
 // One channel, for its page and after a change.
 const std::string kChannelById =
     "SELECT " + kChannelColumns + " FROM pulse.channels c WHERE c.id = $1::uuid AND c.deleted_at IS NULL";
+
+// A channel's message templates, replaced whole; updated_at moves so that dispatchers pick them up (they
+// keep a channel's sender and templates until it changes).
+const char* kReplaceTemplates =
+    "UPDATE pulse.channels SET templates = $2::jsonb, updated_at = now() WHERE id = $1::uuid AND "
+    "deleted_at IS NULL RETURNING id";
+
+// A channel's message templates, for a dispatcher making its sender.
+const char* kTemplatesOf =
+    "SELECT templates::text AS templates FROM pulse.channels WHERE id = $1::uuid AND deleted_at IS NULL";
 
 // The sealed secrets of one channel, to open for a test delivery.
 const char* kChannelSecrets =
@@ -99,6 +109,7 @@ ChannelRow channelOf(const ResultRow& r) {
     c.enabled = r.flag("enabled");
     c.disabledReason = r.optionalText("disabled_reason");
     c.maxConcurrency = r.int32("max_concurrency");
+    c.templatesJson = r.text("templates");
     c.createdAt = r.text("created_at");
     c.updatedAt = r.text("updated_at");
     return c;
@@ -155,6 +166,17 @@ bool ChannelStore::replaceConfig(
         found = true;
     });
     return found;
+}
+
+bool ChannelStore::replaceTemplates(const std::string& tenantId, const std::string& channelId,
+                                    const std::string& templatesJson) {
+    return !pool_.queryAsTenant(tenantId, kReplaceTemplates, {channelId, templatesJson}).rows.empty();
+}
+
+std::string ChannelStore::templatesOf(const std::string& tenantId, const std::string& channelId) {
+    return firstOf(pool_.queryAsTenant(tenantId, kTemplatesOf, {channelId}),
+                   [](const ResultRow& r) { return r.text("templates"); })
+        .value_or("{}");
 }
 
 std::optional<std::string> ChannelStore::createRoutingRule(const std::string& tenantId,

@@ -18,6 +18,7 @@ struct ChannelRow {
     bool enabled = true;
     std::optional<std::string> disabledReason;  // why the dispatcher disabled it (a 410), if it did
     int maxConcurrency = 4;
+    std::string templatesJson = "{}";  // services::MessageTemplates
     std::string createdAt, updatedAt;  // RFC 3339 UTC
 };
 
@@ -78,6 +79,11 @@ class ChannelStore {
     // whatever update throws rolls back) and enables it again; false when the tenant has no such channel.
     bool replaceConfig(const std::string& tenantId, const std::string& channelId,
                        const std::function<ChannelConfigUpdate(const StoredChannelSecrets&)>& update);
+    // Replaces the channel's message templates (a JSON object); false when the tenant has no such channel.
+    bool replaceTemplates(const std::string& tenantId, const std::string& channelId,
+                          const std::string& templatesJson);
+    // The channel's message templates, "{}" when it has none (or is gone).
+    std::string templatesOf(const std::string& tenantId, const std::string& channelId);
     // Returns the new routing rule's id; nullopt when the tenant has no such channel or site.
     std::optional<std::string> createRoutingRule(const std::string& tenantId, const RoutingRuleFields& rule);
     // Replaces the routing rule; nullopt when the tenant has no such rule, channel or site.

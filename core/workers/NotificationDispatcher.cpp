@@ -39,7 +39,11 @@ int64_t wallMs() {
 
 ChannelFactory channelsOf(services::ChannelService& channels) {
     return [&channels](const ChannelRow& row) {
-        return channels.instantiate("channel:" + row.name, row.type, row.configJson, row.sealedSecretsHex);
+        auto made = std::make_shared<ChannelSender>();
+        made->sender =
+            channels.instantiate("channel:" + row.name, row.type, row.configJson, row.sealedSecretsHex);
+        made->templates = channels.templatesOf(row.tenantId, row.id);
+        return std::shared_ptr<const ChannelSender>(made);
     };
 }
 
@@ -96,7 +100,7 @@ std::vector<std::string> NotificationDispatcher::excludedChannels() {
     return out;
 }
 
-std::shared_ptr<plugins::PluginInstance> NotificationDispatcher::instanceFor(const ChannelRow& row) {
+std::shared_ptr<const ChannelSender> NotificationDispatcher::instanceFor(const ChannelRow& row) {
     {
         std::lock_guard lock(mutex_);
         auto& s = state_[row.id];
@@ -183,7 +187,7 @@ void NotificationDispatcher::process(Claimed& c, const std::string& worker) {
         outcome.code = PULSE_ERR_CONFIG;
         outcome.detail = "channel disabled" + (c.disabledReason.empty() ? "" : ": " + c.disabledReason);
     } else {
-        std::shared_ptr<plugins::PluginInstance> sender;
+        std::shared_ptr<const ChannelSender> sender;
         try {
             sender = instanceFor(c.channel);
         } catch (const std::exception& e) {
@@ -191,13 +195,15 @@ void NotificationDispatcher::process(Claimed& c, const std::string& worker) {
             outcome.detail = std::string("channel unusable: ") + e.what();
         }
         if (sender) {
+            // The channel's templates, as they are now (a change applies to retries too).
+            std::string payload = services::withMessage(c.payload, sender->templates);
             pulse_delivery d{};
             d.struct_size = sizeof d;
             d.idempotency_key = pulse_str{c.key.data(), c.key.size()};
-            d.payload_json = pulse_str{c.payload.data(), c.payload.size()};
+            d.payload_json = pulse_str{payload.data(), payload.size()};
             d.attempt = static_cast<uint32_t>(c.attempts);
             d.deadline_ms = startedMs + settings_.attemptTimeout.count();
-            outcome = sender->deliver(d);
+            outcome = sender->sender->deliver(d);
         }
     }
     if (afterDeliver && !afterDeliver(c.id)) return;  // simulated crash: the lease runs out on its own

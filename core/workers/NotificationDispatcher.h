@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/Settings.h"
+#include "services/MessageTemplates.h"
 #include "storage/OutboxStore.h"
 #include "workers/WakeSignal.h"
 
@@ -45,7 +46,12 @@ struct ChannelRow {
     int maxConcurrency = 4;
 };
 
-using ChannelFactory = std::function<std::shared_ptr<plugins::PluginInstance>(const ChannelRow&)>;
+// What a channel delivers with: its sender instance and its message templates (applied to each notice).
+struct ChannelSender {
+    std::shared_ptr<plugins::PluginInstance> sender;
+    services::MessageTemplates templates;
+};
+using ChannelFactory = std::function<std::shared_ptr<const ChannelSender>(const ChannelRow&)>;
 
 // The channels of the channel service, as the dispatcher instantiates them (pulsed and the tests alike).
 ChannelFactory channelsOf(services::ChannelService& channels);
@@ -81,14 +87,14 @@ class NotificationDispatcher {
         std::chrono::steady_clock::time_point openUntil{};
         bool halfOpen = false;
         std::string updatedAt;
-        std::shared_ptr<plugins::PluginInstance> instance;
+        std::shared_ptr<const ChannelSender> instance;
     };
 
     void work(int index);
     std::optional<Claimed> claim(const std::string& worker);
     void process(Claimed& c, const std::string& worker);
     std::vector<std::string> excludedChannels();
-    std::shared_ptr<plugins::PluginInstance> instanceFor(const ChannelRow& row);
+    std::shared_ptr<const ChannelSender> instanceFor(const ChannelRow& row);
     void recordOutcome(const std::string& channelId, bool transientFailure, bool success);
 
     storage::OutboxStore outbox_;

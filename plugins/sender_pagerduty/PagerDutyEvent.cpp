@@ -39,8 +39,11 @@ std::string event(const AlertNotice& n, const std::string& routingKey, std::stri
         return w.endObject().str();  // acknowledge and resolve carry nothing else
 
     std::string source = n.device_name.empty() ? "pulse" : n.device_name;
+    // The channel's text template, when it has one, is the whole summary (it says which device if it wants).
     std::string summary =
-        (n.test ? "[test] " : "") + n.summary + (n.device_name.empty() ? "" : " on " + n.device_name);
+        (n.test ? "[test] " : "") + (n.message_text.empty()
+                                         ? n.summary + (n.device_name.empty() ? "" : " on " + n.device_name)
+                                         : n.message_text);
     w.key("payload").beginObject();
     w.member("summary", notice::truncate_chars(summary, kSummaryChars));
     w.member("source", notice::truncate_chars(source, kFieldChars));

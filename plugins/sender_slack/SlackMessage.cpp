@@ -12,7 +12,7 @@ constexpr size_t kFallbackChars = 3000;  // the notification text; Slack would c
 
 // The sentence under the title: the summary, and who did what for follow-ups.
 std::string sentence(const AlertNotice& n) {
-    std::string s = "*" + escape(n.summary) + "*";
+    std::string s = "*" + escape(n.text()) + "*";
     if (n.kind == NoticeKind::Acknowledged)
         s += "\nAcknowledged by " + escape(n.actor.empty() ? n.acknowledged_by : n.actor);
     if (n.kind == NoticeKind::Closed) {
@@ -52,7 +52,7 @@ std::string message(const AlertNotice& n, const std::string& mention) {
     std::string colour =
         n.kind == NoticeKind::Closed ? notice::kClosedColour : notice::severity_colour(n.severity);
     std::string head = n.title();
-    std::string fallback = "[" + n.severity + "] " + head + ": " + n.summary +
+    std::string fallback = "[" + n.severity + "] " + head + ": " + n.text() +
                            (n.device_name.empty() ? "" : " (" + n.device_name + ")");
     fallback = notice::truncate_chars(escape(fallback), kFallbackChars);
     // The message's own text shows above the coloured attachment, and a mention notifies only from there.

@@ -132,8 +132,11 @@ std::string thread_id(const AlertNotice& n, const Envelope& e) {
 Mail compose(const AlertNotice& n, const Envelope& e) {
     Mail m;
     std::string head = n.title();
-    std::string subject = "[Pulse] " + head + (n.summary.empty() ? "" : ": " + n.summary) +
-                          (n.device_name.empty() ? "" : " (" + n.device_name + ")");
+    // A title template is the whole subject; without one, the headline, the summary and the device.
+    std::string subject = !n.message_title.empty()
+                              ? n.message_title
+                              : "[Pulse] " + head + (n.summary.empty() ? "" : ": " + n.summary) +
+                                    (n.device_name.empty() ? "" : " (" + n.device_name + ")");
     std::string to;
     for (const auto& r : e.to) to += (to.empty() ? "" : ", ") + r;
     std::string from = e.from_name.empty() ? e.from : "\"" + header_text(e.from_name) + "\" <" + e.from + ">";
@@ -154,7 +157,7 @@ Mail compose(const AlertNotice& n, const Envelope& e) {
 
     std::string colour =
         n.kind == NoticeKind::Closed ? notice::kClosedColour : notice::severity_colour(n.severity);
-    m.text = head + "\n\n" + n.summary + "\n\n";
+    m.text = head + "\n\n" + n.text() + "\n\n";
     std::string rows;
     if (n.kind == NoticeKind::Acknowledged)
         fact(m.text, rows, "Acknowledged by", n.actor.empty() ? n.acknowledged_by : n.actor);
@@ -177,7 +180,7 @@ Mail compose(const AlertNotice& n, const Envelope& e) {
         "<!DOCTYPE html>\n<html><body style=\"font-family:sans-serif;font-size:14px;color:#222\">\n"
         "<div style=\"border-left:6px solid " +
         std::string(colour) + ";padding:4px 12px\">\n<h2 style=\"margin:0 0 8px\">" + html_escape(head) +
-        "</h2>\n<p style=\"font-size:16px;margin:0 0 12px\"><strong>" + html_escape(n.summary) +
+        "</h2>\n<p style=\"font-size:16px;margin:0 0 12px\"><strong>" + html_escape(n.text()) +
         "</strong></p>\n<table cellspacing=\"0\" cellpadding=\"0\">\n" + rows + "</table>\n";
     // The link comes from the host (the console's address), not from tenant text; it is escaped anyway.
     if (!n.link.empty())

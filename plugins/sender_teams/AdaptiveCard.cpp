@@ -53,7 +53,7 @@ std::string escape(std::string_view text) {
 }
 
 std::string message(const AlertNotice& n) {
-    std::string sentence = notice::truncate_chars(escape(n.summary), kSummaryChars);
+    std::string sentence = notice::truncate_chars(escape(n.text()), kSummaryChars);
     if (n.kind == NoticeKind::Acknowledged)
         sentence += "\n\nAcknowledged by " + escape(n.actor.empty() ? n.acknowledged_by : n.actor);
     if (n.kind == NoticeKind::Closed) {

@@ -66,6 +66,7 @@ class TeamsSender : public pulse::Sender {
         std::string body = pulse::teams::message(notice);
         if (body.size() > kMaxBodyBytes) {
             notice.summary = pulse::notice::truncate_utf8(notice.summary, 200);
+            notice.message_text = pulse::notice::truncate_utf8(notice.message_text, 200);
             body = pulse::teams::message(notice);
         }
         int64_t nowMs = host_.now_ms();

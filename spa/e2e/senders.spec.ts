@@ -126,3 +126,40 @@ test('Slack, Teams, e-mail and SNMP channels from their schemas, each sent a tes
   expect(informs[0]!.varbinds.find((v) => v.oid === '.1.3.6.1.4.1.32473.1.1.8.0')?.value).toContain('Test notification from Pulse');
   await expectAccessible(page, 'channels with senders');
 });
+
+test("a channel's message templates: refused where wrong, previewed on a sample alert, used by the test notification", async ({ page, pulse, watch }) => {
+  watch.allowStatus(422);
+  await signIn(page, pulse.admin.email, pulse.admin.password);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Channels' }).click();
+  await page.getByRole('button', { name: 'New channel' }).click();
+  const form = page.getByRole('form', { name: 'New channel' });
+  await form.getByLabel('Name').fill('worded slack');
+  await form.getByLabel('Type').selectOption('slack');
+  await form.getByLabel('url', { exact: true }).fill(slack.url(SLACK_PATH));
+  const title = form.getByLabel('Title template');
+  await title.fill('{{alert.sevrity}} on {{alert.device.name}}');
+  await form.getByRole('button', { name: 'Preview' }).click();
+  await expect(form.getByRole('alert')).toContainText('{{alert.sevrity}} is not a field of the alert notice');
+  await expect(title).toHaveAttribute('aria-invalid', 'true');
+  await title.fill('{{alert.severity}} on {{alert.device.name}}');
+  await form.getByLabel('Text template').fill('{{alert.summary}}{{#alert.site}} at {{name}}{{/alert.site}}');
+  await form.getByRole('button', { name: 'Preview' }).click();
+  const preview = form.getByRole('status', { name: 'Message preview' });
+  await expect(preview.getByTestId('preview-title')).toHaveText('CRITICAL on boiler-2');
+  await expect(preview.getByTestId('preview-text')).toHaveText('temperature 91 > 80 at Plant 1');
+  await expectAccessible(page, 'channel message templates');
+  await screenshot(page, 'channel-message');
+  await form.getByRole('button', { name: 'Create' }).click();
+  await expect(form).toBeHidden();
+  const channels = page.getByRole('table', { name: 'Channels' });
+  await channels.getByRole('button', { name: 'Send test notification to worded slack' }).click();
+  await expect(page.getByRole('status', { name: 'Test notification to worded slack' }).getByTestId('test-outcome')).toHaveText('delivered');
+  const sent = (await slack.requests()).filter((r) => r.path === SLACK_PATH);
+  const last = sent[sent.length - 1]!;
+  expect(last.valid, JSON.stringify(last.problems)).toBe(true);
+  // The test notice is INFO on the device pulse-test; the header is the rendered title.
+  expect(JSON.stringify(last.body)).toContain('"text":"INFO on pulse-test"');
+  // Editing the channel shows its templates.
+  await channels.getByRole('button', { name: 'Edit worded slack' }).click();
+  await expect(page.getByRole('form', { name: 'Edit worded slack' }).getByLabel('Title template')).toHaveValue('{{alert.severity}} on {{alert.device.name}}');
+});

@@ -332,6 +332,24 @@ void enqueueNotice(AlertFixture& f, const std::string& channelId, const std::str
         {f.tenantId, alert, event, channelId});
 }
 
+void deliverOneNoticeEach(AlertFixture& f, const std::vector<std::string>& channelIds) {
+    for (size_t i = 0; i < channelIds.size(); ++i)
+        enqueueNotice(f, channelIds[i], "r" + std::to_string(i + 1));
+    auto d = f.dispatcher(fastDispatch());
+    d->start();
+    EXPECT_TRUE(f.settled(40000)) << "deliveries still pending";
+    d->stop();
+}
+
+void expectDelivery(const std::string& channelId, const std::string& status, const std::string& attempts,
+                    const std::string& error, const std::string& secret) {
+    std::string lastError = deliveriesOf(channelId, "last_error");
+    EXPECT_EQ(deliveriesOf(channelId, "status"), status) << lastError;
+    EXPECT_EQ(deliveriesOf(channelId, "attempts"), attempts) << lastError;
+    EXPECT_NE(lastError.find(error), std::string::npos) << lastError;
+    EXPECT_EQ(lastError.find(secret), std::string::npos) << lastError;
+}
+
 void crashAfterDeliveryThenRedeliver(AlertFixture& f, const std::function<size_t()>& received) {
     auto s = fastDispatch(1);
     s.lease = std::chrono::seconds(2);

@@ -118,6 +118,14 @@ int64_t walkRoutedAlert(AlertFixture& f, const std::string& channel, const std::
 // for the answer classes: each channel gets its own.
 void enqueueNotice(AlertFixture& f, const std::string& channelId, const std::string& ruleName);
 
+// One notice to each channel (enqueueNotice, rules r1, r2, ...), delivered by a quick dispatcher until none
+// is pending.
+void deliverOneNoticeEach(AlertFixture& f, const std::vector<std::string>& channelIds);
+
+// A channel's one delivery ended so: its status, attempts, an error holding `error`, and never `secret`.
+void expectDelivery(const std::string& channelId, const std::string& status, const std::string& attempts,
+                    const std::string& error, const std::string& secret);
+
 // A column of a channel's deliveries, in order, joined by commas ("DONE,DEAD").
 std::string deliveriesOf(const std::string& channelId, const std::string& column);
 

@@ -13,6 +13,31 @@ using namespace pulse::test;
 
 namespace {
 class ApiChannels : public ApiTest {};
+
+// The strict Standard Webhooks receiver (tests/standins/webhook_receiver.py) as a child, stopped with it.
+struct WebhookReceiverProcess {
+    std::string dir;
+    std::unique_ptr<Child> child;
+    int port = 0;
+    explicit WebhookReceiverProcess(const std::string& name) : dir(tempDir(name)) {
+        std::string portFile = dir + "/port";
+        child = std::make_unique<Child>(
+            std::vector<std::string>{"/usr/bin/python3",
+                                     PULSE_SOURCE_DIR "/tests/standins/webhook_receiver.py", "--secret",
+                                     "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "--port-file", portFile},
+            std::map<std::string, std::string>{}, dir + "/receiver.log");
+        for (int i = 0; i < 100 && !Poco::File(portFile).exists(); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (Poco::File(portFile).exists())
+            port = std::stoi(readFile(portFile));
+        else
+            ADD_FAILURE() << "webhook_receiver.py did not start: " << child->output();
+    }
+    ~WebhookReceiverProcess() {
+        child->signal(SIGTERM);
+        child->wait(5000);
+    }
+};
 }  // namespace
 
 // S9 and S8 through the API: secrets never come back, a masked value sent back keeps the secret, and a
@@ -160,15 +185,9 @@ TEST_F(ApiChannels, RoutingRulesChangeAndGoAndADeletedChannelKeepsItsHistory) {
 // A test notification goes out at once through the channel's sender, and its answer is the dispatcher's
 // reading of the other side: delivered, permanent, retry.
 TEST_F(ApiChannels, ATestNotificationSaysWhatTheOtherSideAnswered) {
-    std::string dir = tempDir("test-notification");
-    std::string portFile = dir + "/port";
-    Child receiver({"/usr/bin/python3", PULSE_SOURCE_DIR "/tests/standins/webhook_receiver.py", "--secret",
-                    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "--port-file", portFile},
-                   {}, dir + "/receiver.log");
-    for (int i = 0; i < 100 && !Poco::File(portFile).exists(); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    ASSERT_TRUE(Poco::File(portFile).exists()) << receiver.output();
-    int port = std::stoi(readFile(portFile));
+    WebhookReceiverProcess receiver("test-notification");
+    ASSERT_GT(receiver.port, 0);
+    int port = receiver.port;
     std::string base = "http://127.0.0.1:" + std::to_string(port);
     auto admin = login(a_.admin);
     auto channelTo = [&](const std::string& name, const std::string& url) {
@@ -207,6 +226,57 @@ TEST_F(ApiChannels, ATestNotificationSaysWhatTheOtherSideAnswered) {
     EXPECT_EQ(call("POST", "/api/v1/channels/" + a_.channelId + "/test", "", with(customer)).status, 403);
     auto adminB = login(b_.admin);
     EXPECT_EQ(call("POST", "/api/v1/channels/" + a_.channelId + "/test", "", with(adminB)).status, 404);
-    receiver.signal(SIGTERM);
-    receiver.wait(5000);
+}
+
+// Message templates: previewed on a sample alert, refused with the field when wrong, saved on the channel
+// and applied to what its sender sends (the test notification renders them too); tenant-admins only.
+TEST_F(ApiChannels, MessageTemplatesArePreviewedCheckedSavedAndSent) {
+    WebhookReceiverProcess receiver("templates");
+    ASSERT_GT(receiver.port, 0);
+    int port = receiver.port;
+    auto admin = login(a_.admin);
+    std::string templates =
+        R"({"title":"[{{alert.severity}}] {{alert.rule.name}}","text":"{{alert.summary}} on {{alert.device.name}}{{#alert.site}} at {{name}}{{/alert.site}}"})";
+
+    auto preview = call("POST", "/api/v1/message-templates/preview", templates, with(admin));
+    ASSERT_EQ(preview.status, 200) << preview.body;
+    EXPECT_EQ(json(preview.body)->getValue<std::string>("title"), "[CRITICAL] too hot");
+    EXPECT_EQ(json(preview.body)->getValue<std::string>("text"),
+              "temperature 91 > 80 on boiler-2 at Plant 1");
+    auto wrong =
+        call("POST", "/api/v1/message-templates/preview", R"({"text":"{{alert.sumary}}"})", with(admin));
+    EXPECT_EQ(wrong.status, 422) << wrong.body;
+    EXPECT_NE(wrong.body.find("is not a field of the alert notice"), std::string::npos) << wrong.body;
+    EXPECT_NE(wrong.body.find("\"field\":\"text\""), std::string::npos) << wrong.body;
+    EXPECT_EQ(call("POST", "/api/v1/message-templates/preview", R"({"body":"x"})", with(admin)).status, 422);
+
+    auto created =
+        call("POST", "/api/v1/channels",
+             "{\"name\":\"templated\",\"type\":\"webhook\",\"config\":{\"url\":\"http://127.0.0.1:" +
+                 std::to_string(port) + "/t\",\"secret\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"}}",
+             with(admin));
+    ASSERT_EQ(created.status, 201) << created.body;
+    std::string id = json(created.body)->getValue<std::string>("id");
+    EXPECT_EQ(json(created.body)->getObject("templates")->size(), 0u);
+    EXPECT_EQ(
+        call("PUT", "/api/v1/channels/" + id + "/templates", R"({"title":"{{> x}}"})", with(admin)).status,
+        422);
+    auto saved = call("PUT", "/api/v1/channels/" + id + "/templates", templates, with(admin));
+    ASSERT_EQ(saved.status, 200) << saved.body;
+    EXPECT_EQ(json(saved.body)->getObject("templates")->getValue<std::string>("title"),
+              "[{{alert.severity}}] {{alert.rule.name}}");
+    auto sent = call("POST", "/api/v1/channels/" + id + "/test", "", with(admin));
+    ASSERT_EQ(sent.status, 200) << sent.body;
+    auto log = httpGet(port, "/_log").body;
+    EXPECT_NE(log.find("[INFO] Test"), std::string::npos) << log;  // the test notice, rendered
+    EXPECT_EQ(
+        scalar("SELECT count(*) FROM pulse.audit_log WHERE action = 'channel.templates' AND tenant_id = "
+               "$1::uuid",
+               {a_.id}),
+        "2");  // the refused one and the saved one
+
+    auto customer = login(a_.customer);
+    EXPECT_EQ(call("PUT", "/api/v1/channels/" + id + "/templates", templates, with(customer)).status, 403);
+    auto adminB = login(b_.admin);
+    EXPECT_EQ(call("PUT", "/api/v1/channels/" + id + "/templates", templates, with(adminB)).status, 404);
 }

@@ -163,21 +163,9 @@ TEST(MqttSender, RefusalsArePermanentAndAMissingBrokerIsRetried) {
                                            std::to_string(broker.plainPort) + "}"));
     std::string absent =
         f.channel("absent", "mqtt", brokerConfig(broker, R"({"port":)" + std::to_string(freePort()) + "}"));
-    for (const auto& [id, rule] : std::vector<std::pair<std::string, std::string>>{
-             {badLogin, "r1"}, {forbidden, "r2"}, {untrusted, "r3"}, {plain, "r4"}, {absent, "r5"}})
-        enqueueNotice(f, id, rule);
-    auto d = f.dispatcher(fastDispatch());
-    d->start();
-    ASSERT_TRUE(f.settled(40000));
-    d->stop();
+    deliverOneNoticeEach(f, {badLogin, forbidden, untrusted, plain, absent});
     auto expect = [](const std::string& id, const std::string& status, const std::string& attempts,
-                     const std::string& error) {
-        EXPECT_EQ(deliveriesOf(id, "status"), status) << deliveriesOf(id, "last_error");
-        EXPECT_EQ(deliveriesOf(id, "attempts"), attempts);
-        EXPECT_NE(deliveriesOf(id, "last_error").find(error), std::string::npos)
-            << deliveriesOf(id, "last_error");
-        EXPECT_EQ(deliveriesOf(id, "last_error").find(kBotPassword), std::string::npos);
-    };
+                     const std::string& error) { expectDelivery(id, status, attempts, error, kBotPassword); };
     expect(badLogin, "DEAD", "1", "refused the connection");
     expect(forbidden, "DEAD", "1", "reason code 135");  // 0x87 not authorised, from the ACL
     expect(untrusted, "DEAD", "3", "cannot connect");  // a TLS failure looks like any connect failure to Paho

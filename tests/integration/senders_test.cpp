@@ -84,6 +84,30 @@ TEST(Senders, SlackGetsBlockKitMessagesForEachEventPacedOnePerSecondAndEscaped) 
                 got[2]->getValue<double>("at_ms") - got[1]->getValue<double>("at_ms"));
 }
 
+// The channel's templates shape each event's message, rendered by the dispatcher, escaped by the sender.
+TEST(Senders, ChannelTemplatesShapeWhatEachEventSays) {
+    AlertFixture f("slack-templates");
+    StandIn slack("slack_standin.py");
+    std::string channel = f.channel("slack", "slack", R"({"url":")" + slack.url(kSlackPath) + R"("})");
+    f.channels->updateTemplates(
+        f.tenantId, channel,
+        {"{{alert.severity}} {{event.kind}} on {{alert.device.name}}",
+         "{{alert.summary}} (rule {{alert.rule.name}}){{#event.actor}} by {{.}}{{/event.actor}}"});
+    walkRoutedAlert(f, channel, "temperature 91 > 80 <!channel>");
+    auto got = on(slack, kSlackPath);
+    ASSERT_EQ(got.size(), 3u);
+    const char* kinds[] = {"OPENED", "ACKNOWLEDGED", "CLOSED"};
+    for (size_t i = 0; i < got.size(); ++i) {
+        SCOPED_TRACE(i);
+        EXPECT_TRUE(got[i]->getValue<bool>("valid")) << got[i]->get("problems").toString();
+        auto blocks = got[i]->getObject("body")->getArray("attachments")->getObject(0)->getArray("blocks");
+        EXPECT_EQ(at(blocks, 0)->getObject("text")->getValue<std::string>("text"),
+                  std::string("CRITICAL ") + kinds[i] + " on dev-1");
+        std::string section = at(blocks, 1)->getObject("text")->getValue<std::string>("text");
+        EXPECT_EQ(section.rfind("*temperature 91 &gt; 80 &lt;!channel&gt; (rule too hot)", 0), 0u) << section;
+    }
+}
+
 TEST(Senders, SlackAnswersAreDoneRetriedOrPermanentAsDocumented) {
     AlertFixture f("slack-answers");
     StandIn slack("slack_standin.py");

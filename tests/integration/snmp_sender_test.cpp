@@ -157,21 +157,9 @@ TEST(SnmpSender, RefusedCredentialsArePermanentAndASilentReceiverIsRetried) {
         f.channel("wrong-community", "snmp", v2cConfig(receiver, R"({"community":"guess"})"));
     std::string absent =
         f.channel("absent", "snmp", v2cConfig(receiver, R"({"port":)" + std::to_string(freeUdpPort()) + "}"));
-    for (const auto& [id, rule] : std::vector<std::pair<std::string, std::string>>{
-             {wrongKey, "r1"}, {unknownUser, "r2"}, {wrongCommunity, "r3"}, {absent, "r4"}})
-        enqueueNotice(f, id, rule);
-    auto d = f.dispatcher(fastDispatch());
-    d->start();
-    ASSERT_TRUE(f.settled(40000));
-    d->stop();
+    deliverOneNoticeEach(f, {wrongKey, unknownUser, wrongCommunity, absent});
     auto expect = [](const std::string& id, const std::string& status, const std::string& attempts,
-                     const std::string& error) {
-        EXPECT_EQ(deliveriesOf(id, "status"), status) << deliveriesOf(id, "last_error");
-        EXPECT_EQ(deliveriesOf(id, "attempts"), attempts);
-        EXPECT_NE(deliveriesOf(id, "last_error").find(error), std::string::npos)
-            << deliveriesOf(id, "last_error");
-        EXPECT_EQ(deliveriesOf(id, "last_error").find(kPrivPass), std::string::npos);
-    };
+                     const std::string& error) { expectDelivery(id, status, attempts, error, kPrivPass); };
     expect(wrongKey, "DEAD", "1", "the receiver reported");
     expect(unknownUser, "DEAD", "1", "the receiver reported");
     expect(wrongCommunity, "DEAD", "3", "no response to the inform after 2 tries");

@@ -6,7 +6,7 @@ source "$(dirname "$0")/../../scripts/lib.sh"
 cd "$PULSE_ROOT/tests/openapi"
 ensure_npm
 if [ ! -x node_modules/.bin/redocly ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    npm ci --no-audit --no-fund --loglevel=error
+    npm ci --no-audit --no-fund --loglevel=error >&2  # stdout is the bundle
 fi
 export REDOCLY_TELEMETRY=off  # no usage reports: tests reach loopback only
 exec node_modules/.bin/redocly "$@"

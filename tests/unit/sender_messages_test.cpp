@@ -166,3 +166,31 @@ TEST(SenderMessages, SnmpNotificationsFollowPulseMib) {
     EXPECT_EQ(vb[3].number, 3);
     EXPECT_EQ(vb[4].number, 5);
 }
+
+TEST(SenderMessages, ChannelTemplatesReplaceTheWordingAndAreStillEscaped) {
+    auto n = notice(pulse::NoticeKind::Opened, "temperature 91 > 80");
+    n.message_title = "Boiler alarm <!channel>";
+    n.message_text = "*hot* <@U123> & co";
+    std::string slack = pulse::slack::message(n, "");
+    EXPECT_NE(slack.find("Boiler alarm &lt;!channel&gt;"), std::string::npos) << slack;
+    EXPECT_NE(slack.find("&lt;@U123&gt; &amp; co"), std::string::npos) << slack;
+    // Raw only in the header, which is plain_text (Slack parses no mentions there).
+    size_t raw = slack.find("<!channel>");
+    EXPECT_EQ(slack.find("\"plain_text\",\"text\":\"Boiler alarm <!channel>\""), raw - 34) << slack;
+    EXPECT_EQ(slack.find("<!channel>", raw + 1), std::string::npos);
+    EXPECT_EQ(slack.find("temperature 91"), std::string::npos);  // the template replaced the summary
+
+    std::string card = pulse::teams::message(n);
+    EXPECT_NE(card.find("Boiler alarm"), std::string::npos);
+    EXPECT_EQ(card.find("temperature 91"), std::string::npos);
+
+    std::string event = pulse::pagerduty::event(n, "R0UTINGKEY0000000000000000000000", "key-1");
+    EXPECT_NE(event.find(R"("summary":"*hot* <@U123> & co")"), std::string::npos) << event;
+
+    auto mail = pulse::mail::compose(n, {"alerts@example.com", "Pulse", {"oncall@example.com"}, "key-1", 0});
+    bool subject = false;
+    for (const auto& h : mail.headers) subject = subject || h == "Subject: Boiler alarm <!channel>";
+    EXPECT_TRUE(subject);
+    EXPECT_NE(mail.html.find("*hot* &lt;@U123&gt; &amp; co"), std::string::npos);
+    EXPECT_NE(mail.text.find("*hot* <@U123> & co"), std::string::npos);
+}

@@ -31,6 +31,7 @@ Poco::JSON::Object::Ptr describeChannel(Call& call, const storage::ChannelRow& c
     o->set("enabled", c.enabled);
     o->set("disabled_reason", orNull(c.disabledReason));
     o->set("max_concurrency", c.maxConcurrency);
+    o->set("templates", jsonValue(c.templatesJson));
     o->set("created_at", c.createdAt);
     o->set("updated_at", c.updatedAt);
     return o;
@@ -49,6 +50,26 @@ Poco::JSON::Object::Ptr describeRoute(const storage::RoutingRuleRow& r) {
     o->set("enabled", r.enabled);
     o->set("created_at", r.createdAt);
     return o;
+}
+
+// {"title": "...", "text": "..."}, each optional (absent or "": the sender's own wording).
+services::MessageTemplates parseTemplates(const std::string& body) {
+    auto o = parseJsonObject(body);
+    services::MessageTemplates t;
+    for (const auto& [name, value] : *o) {
+        if (name != "title" && name != "text")
+            throw ApiError(422, "Unprocessable Content", "unknown member '" + name + "' (title, text)", name);
+        if (value.isEmpty()) continue;
+        if (!value.isString()) throw ApiError(422, "Unprocessable Content", name + " must be a string", name);
+        (name == "title" ? t.title : t.text) = value.extract<std::string>();
+    }
+    return t;
+}
+
+// A template's problem names its field first ("text: ..."): the pointer of the 422.
+[[noreturn]] void templateRefused(const std::invalid_argument& e) {
+    std::string what = e.what();
+    throw ApiError(422, "Unprocessable Content", what, what.rfind("title", 0) == 0 ? "title" : "text");
 }
 
 void sendChannel(Call& call, const std::string& id, int status) {
@@ -107,6 +128,40 @@ void addChannelRoutes(Router& router, Api& api) {
                   detail->set("fields", fields);
                   call.audit("channel.update", id, "ok", toJson(detail));
                   sendChannel(call, id, 200);
+              });
+
+    // The channel's message templates, replaced whole; dispatchers apply them from the next delivery on.
+    api.route(router, "PUT", "/api/v1/channels/{id}/templates", "api.channels.templates", Access::TenantAdmin,
+              [](Call& call) {
+                  std::string id = call.uuidId("channel");
+                  auto templates = parseTemplates(call.bodyText());
+                  try {
+                      channels(call).updateTemplates(call.tenant(), id, templates);
+                  } catch (const services::NotFound& e) {
+                      throw ApiError(404, "Not Found", e.what());
+                  } catch (const std::invalid_argument& e) {
+                      call.audit("channel.templates", id, "failed");
+                      templateRefused(e);
+                  }
+                  call.audit("channel.templates", id, "ok", templates.toJson());
+                  sendChannel(call, id, 200);
+              });
+
+    // Templates rendered for a sample alert (services::kSampleNotice), before they are saved.
+    api.route(router, "POST", "/api/v1/message-templates/preview", "api.templates.preview",
+              Access::TenantAdmin, [](Call& call) {
+                  auto templates = parseTemplates(call.bodyText());
+                  services::MessageTemplates rendered;
+                  try {
+                      rendered = channels(call).preview(templates);
+                  } catch (const std::invalid_argument& e) {
+                      templateRefused(e);
+                  }
+                  Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
+                  out->set("title", rendered.title);
+                  out->set("text", rendered.text);
+                  out->set("notice", jsonValue(services::kSampleNotice));
+                  sendObject(call.ex, 200, out);
               });
 
     api.route(router, "GET", "/api/v1/routing-rules", "api.routes.list", Access::Reader, [](Call& call) {

@@ -41,6 +41,8 @@ struct AlertNotice {
     std::vector<std::string> device_tags;
     std::string site_id, site_name, site_timezone;  // empty when the device has no site
     std::string link;  // the alert in the console, when the host knows the console's address
+    // The channel's message templates rendered by the host ("message" in the notice; empty: none set).
+    std::string message_title, message_text;
 
     // Reads a notice; throws json::ParseError when the payload is not JSON. Members missing from it (an
     // older or newer host) are left empty.
@@ -86,6 +88,8 @@ struct AlertNotice {
         n.site_name = v.string("/alert/site/name");
         n.site_timezone = v.string("/alert/site/timezone");
         n.link = v.string("/links/alert");
+        n.message_title = v.string("/message/title");
+        n.message_text = v.string("/message/text");
         return n;
     }
 
@@ -101,8 +105,10 @@ struct AlertNotice {
         }
     }
 
-    // A headline for chat messages: "CRITICAL alert opened: too hot", "Acknowledged: too hot", "Closed: ...".
+    // A headline for chat messages: "CRITICAL alert opened: too hot", "Acknowledged: too hot", "Closed: ...";
+    // the channel's title template when it has one.
     std::string title() const {
+        if (!message_title.empty()) return message_title;
         if (test) return "Test notification from Pulse";
         std::string rule = rule_name.empty() ? "alert " + std::to_string(alert_id) : rule_name;
         switch (kind) {
@@ -116,6 +122,9 @@ struct AlertNotice {
                 return "Alert changed: " + rule;
         }
     }
+
+    // The message's main sentence: the channel's text template when it has one, else the alert's summary.
+    const std::string& text() const { return message_text.empty() ? summary : message_text; }
 
     // "opened", "acknowledged", "closed": for a sentence ("Alert 97 acknowledged by ...").
     const char* verb() const {

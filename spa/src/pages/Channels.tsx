@@ -16,6 +16,8 @@ import { TimeAgo } from '../components/TimeAgo';
 import styles from './Channels.module.css';
 
 type TestDelivery = components['schemas']['TestDelivery'];
+type MessageTemplates = components['schemas']['MessageTemplates'];
+type TemplatePreview = components['schemas']['TemplatePreview'];
 
 export function Channels() {
   const principal = usePrincipal();
@@ -277,20 +279,26 @@ function ChannelForm({ channel, onDone }: { channel: Channel | null; onDone: () 
   const [name, setName] = useState(channel?.name ?? '');
   const [type, setType] = useState(channel?.type ?? '');
   const [config, setConfig] = useState<Config>((channel?.config as Config) ?? {});
+  const [templates, setTemplates] = useState<MessageTemplates>(channel?.templates ?? {});
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const chosen = type || senders.data?.[0]?.type || '';
   const component = senders.data?.find((c) => c.type === chosen);
   const problemField = isProblem(error) && error.field === 'config' ? configProblemField(error.detail) : undefined;
   const nameProblem = fieldProblem(error, 'name');
+  const wordingChanged = (templates.title ?? '') !== (channel?.templates?.title ?? '') || (templates.text ?? '') !== (channel?.templates?.text ?? '');
 
   const save = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
     setError(null);
     try {
+      // The templates are checked first, so that a wrong one saves nothing.
+      if (wordingChanged) await post('/api/v1/message-templates/preview', templates);
+      let id = channel?.id;
       if (channel) await put(`/api/v1/channels/${channel.id}/config`, config);
-      else await post('/api/v1/channels', { name, type: chosen, config });
+      else id = (await post<Channel>('/api/v1/channels', { name, type: chosen, config })).id;
+      if (wordingChanged && id) await put(`/api/v1/channels/${id}/templates`, templates);
       onDone();
     } catch (err) {
       setError(err);
@@ -347,7 +355,8 @@ function ChannelForm({ channel, onDone }: { channel: Channel | null; onDone: () 
       ) : (
         <p className="muted">This sender has no settings.</p>
       )}
-      {!problemField && !nameProblem && <ProblemMessage error={error} />}
+      <MessageEditor templates={templates} onChange={setTemplates} error={error} />
+      {!problemField && !nameProblem && !fieldProblem(error, 'title') && !fieldProblem(error, 'text') && <ProblemMessage error={error} />}
       <div className="form-actions">
         <button className="primary" type="submit" disabled={busy}>
           {channel ? 'Save' : 'Create'}
@@ -357,6 +366,66 @@ function ChannelForm({ channel, onDone }: { channel: Channel | null; onDone: () 
         </button>
       </div>
     </form>
+  );
+}
+
+// The channel's own wording: Mustache over the alert notice, previewed on a sample alert before saving.
+function MessageEditor({ templates, onChange, error }: { templates: MessageTemplates; onChange: (t: MessageTemplates) => void; error: unknown }) {
+  const [preview, setPreview] = useState<TemplatePreview | null>(null);
+  const [previewError, setPreviewError] = useState<unknown>(null);
+  const shown = previewError ?? error;
+  const problem = (field: 'title' | 'text') => fieldProblem(shown, field);
+  const show = async () => {
+    setPreview(null);
+    setPreviewError(null);
+    try {
+      setPreview(await post<TemplatePreview>('/api/v1/message-templates/preview', templates));
+    } catch (e) {
+      setPreviewError(e);
+    }
+  };
+  const field = (key: 'title' | 'text', label: string, help: string, rows: number) => (
+    <div className="field">
+      <label htmlFor={`channel-message-${key}`}>{label}</label>
+      <textarea
+        id={`channel-message-${key}`}
+        rows={rows}
+        maxLength={2000}
+        value={templates[key] ?? ''}
+        placeholder="the sender's own wording"
+        aria-invalid={Boolean(problem(key))}
+        aria-describedby={`channel-message-${key}-help${problem(key) ? ` channel-message-${key}-problem` : ''}`}
+        onChange={(e) => onChange({ ...templates, [key]: e.target.value })}
+      />
+      <div id={`channel-message-${key}-help`} className="muted">
+        {help}
+      </div>
+      <FieldProblem id={`channel-message-${key}-problem`} text={problem(key)} />
+    </div>
+  );
+  return (
+    <fieldset className={styles.message}>
+      <legend>Message (optional)</legend>
+      {field('title', 'Title template', 'a chat message\'s header, a mail\'s subject; e.g. [{{alert.severity}}] {{alert.rule.name}} on {{alert.device.name}}', 1)}
+      {field('text', 'Text template', 'in place of the summary; e.g. {{alert.summary}}{{#alert.site}} at {{name}}{{/alert.site}}', 3)}
+      <div className="row">
+        <button type="button" onClick={show}>
+          Preview
+        </button>
+      </div>
+      {preview && (
+        <div role="status" aria-label="Message preview">
+          <dl className={`facts ${styles.facts}`}>
+          <dt>Title</dt>
+          <dd data-testid="preview-title">{preview.title || <span className="muted">the sender's own</span>}</dd>
+          <dt>Text</dt>
+          <dd data-testid="preview-text">{preview.text || <span className="muted">the alert's summary</span>}</dd>
+          <dt>Sample</dt>
+          <dd className="muted">a CRITICAL alert "too hot" on boiler-2 at Plant 1</dd>
+          </dl>
+        </div>
+      )}
+    </fieldset>
   );
 }
 

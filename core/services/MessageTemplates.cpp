@@ -1,0 +1,195 @@
+#include "services/MessageTemplates.h"
+
+#include <pulse/notice.hpp>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <kainjow/mustache.hpp>
+
+#include <regex>
+#include <set>
+#include <sstream>
+#include <vector>
+
+namespace pulse::services {
+namespace {
+
+namespace mustache = kainjow::mustache;
+
+// Every name a template may use: the members of the notice document (docs/plugin-guide.md, "The alert
+// notice"), objects included so that they can open sections.
+const std::set<std::string>& noticeNames() {
+    static const std::set<std::string> names = {
+        "type",
+        "test",
+        "event",
+        "event.id",
+        "event.kind",
+        "event.at",
+        "event.actor",
+        "tenant",
+        "tenant.id",
+        "tenant.slug",
+        "tenant.name",
+        "links",
+        "links.alert",
+        "alert",
+        "alert.id",
+        "alert.status",
+        "alert.condition",
+        "alert.severity",
+        "alert.summary",
+        "alert.value",
+        "alert.flapping",
+        "alert.triggered_at",
+        "alert.opened_at",
+        "alert.acknowledged_at",
+        "alert.acknowledged_by",
+        "alert.closed_at",
+        "alert.close_reason",
+        "alert.rule",
+        "alert.rule.id",
+        "alert.rule.name",
+        "alert.rule.type",
+        "alert.device",
+        "alert.device.id",
+        "alert.device.name",
+        "alert.device.tags",
+        "alert.site",
+        "alert.site.id",
+        "alert.site.name",
+        "alert.site.timezone",
+        ".",  // the current item, inside {{#alert.device.tags}}
+    };
+    return names;
+}
+
+std::optional<std::string> problemOf(const char* field, const std::string& text) {
+    std::string where = std::string(field) + ": ";
+    if (text.size() > kMaxTemplateChars)
+        return where + "at most " + std::to_string(kMaxTemplateChars) + " characters";
+    mustache::mustache parsed{text};
+    if (!parsed.is_valid()) return where + parsed.error_message();
+    // With the default delimiters (a change is refused below), every tag is {{...}} or {{{...}}}.
+    static const std::regex tag(R"(\{\{(\{?)\s*([#^/&>=!]?)\s*([^}]*?)\s*\}?\}\})");
+    // Inside {{#alert.site}}, "name" is alert.site.name: a name is looked up in the open sections, innermost
+    // first, then at the top, as Mustache does.
+    std::vector<std::string> sections;
+    auto known = [&](const std::string& name) {
+        for (auto s = sections.rbegin(); s != sections.rend(); ++s)
+            if (noticeNames().count(*s + "." + name)) return true;
+        return noticeNames().count(name) > 0;
+    };
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), tag); it != std::sregex_iterator(); ++it) {
+        std::string kind = (*it)[2], name = (*it)[3];
+        if (kind == "!") continue;
+        if (kind == ">") return where + "partials ({{> ...}}) are not available";
+        if (kind == "=") return where + "changing the delimiters ({{= ... =}}) is not available";
+        if (kind == "/") {
+            if (!sections.empty()) sections.pop_back();
+            continue;
+        }
+        if (!known(name)) return where + "{{" + name + "}} is not a field of the alert notice";
+        if (kind == "#" || kind == "^") {
+            std::string full = name;
+            for (auto s = sections.rbegin(); s != sections.rend(); ++s)
+                if (noticeNames().count(*s + "." + name)) {
+                    full = *s + "." + name;
+                    break;
+                }
+            sections.push_back(full);
+        }
+    }
+    return std::nullopt;
+}
+
+mustache::data dataOf(const Poco::Dynamic::Var& v) {
+    if (v.isEmpty()) return mustache::data(false);
+    if (v.type() == typeid(Poco::JSON::Object::Ptr)) {
+        mustache::data out{mustache::data::type::object};
+        for (const auto& [key, value] : *v.extract<Poco::JSON::Object::Ptr>()) out.set(key, dataOf(value));
+        return out;
+    }
+    if (v.type() == typeid(Poco::JSON::Array::Ptr)) {
+        mustache::data out{mustache::data::type::list};
+        for (const auto& item : *v.extract<Poco::JSON::Array::Ptr>()) out.push_back(dataOf(item));
+        return out;
+    }
+    if (v.type() == typeid(bool)) return mustache::data(v.extract<bool>());
+    return mustache::data(v.convert<std::string>());
+}
+
+std::string renderOne(const std::string& text, const mustache::data& data, size_t maxBytes) {
+    if (text.empty()) return "";
+    mustache::mustache tmpl{text};
+    tmpl.set_custom_escape([](const std::string& s) { return s; });  // the sender escapes for its format
+    return notice::truncate_utf8(tmpl.render(data), maxBytes);
+}
+
+}  // namespace
+
+const char* const kSampleNotice = R"json({"type": "alert.opened",
+ "event": {"id": 812, "kind": "OPENED", "at": "2026-11-24T10:00:00.123+00:00", "actor": "system"},
+ "tenant": {"id": "00000000-0000-4000-8000-000000000001", "slug": "acme", "name": "Acme Ltd"},
+ "links": {"alert": "https://pulse.example.com/alerts?status=&open=97"},
+ "alert": {"id": 97, "status": "OPEN", "condition": "FIRING", "severity": "CRITICAL",
+           "summary": "temperature 91 > 80", "value": 91, "flapping": false,
+           "triggered_at": "2026-11-24T09:59:58.000+00:00", "triggered_at_ms": 1795514398000,
+           "opened_at": "2026-11-24T10:00:00.123+00:00", "acknowledged_at": null, "acknowledged_by": null,
+           "closed_at": null, "close_reason": null,
+           "rule": {"id": "00000000-0000-4000-8000-000000000002", "name": "too hot", "type": "threshold"},
+           "device": {"id": 42, "name": "boiler-2", "tags": ["boiler", "floor-1"]},
+           "site": {"id": "00000000-0000-4000-8000-000000000003", "name": "Plant 1", "timezone": "Europe/Berlin"}}})json";
+
+MessageTemplates MessageTemplates::fromJson(const std::string& json) {
+    MessageTemplates t;
+    if (json.empty()) return t;
+    auto o = Poco::JSON::Parser().parse(json).extract<Poco::JSON::Object::Ptr>();
+    t.title = o->optValue<std::string>("title", "");
+    t.text = o->optValue<std::string>("text", "");
+    return t;
+}
+
+std::string MessageTemplates::toJson() const {
+    Poco::JSON::Object o;
+    if (!title.empty()) o.set("title", title);
+    if (!text.empty()) o.set("text", text);
+    std::ostringstream out;
+    o.stringify(out);
+    return out.str();
+}
+
+std::optional<std::string> templateProblem(const MessageTemplates& t) {
+    if (auto p = problemOf("title", t.title)) return p;
+    return problemOf("text", t.text);
+}
+
+std::string withMessageOrThrow(const std::string& noticeJson, const MessageTemplates& t);
+
+MessageTemplates render(const std::string& noticeJson, const MessageTemplates& t) {
+    mustache::data data = dataOf(Poco::JSON::Parser().parse(noticeJson));
+    return {renderOne(t.title, data, 250), renderOne(t.text, data, 3000)};
+}
+
+std::string withMessage(const std::string& noticeJson, const MessageTemplates& t) {
+    if (t.empty()) return noticeJson;
+    try {
+        return withMessageOrThrow(noticeJson, t);
+    } catch (const Poco::Exception&) {
+        return noticeJson;  // not a notice document: the sender reads it as it is (and says so)
+    }
+}
+
+std::string withMessageOrThrow(const std::string& noticeJson, const MessageTemplates& t) {
+    auto doc = Poco::JSON::Parser().parse(noticeJson).extract<Poco::JSON::Object::Ptr>();
+    MessageTemplates rendered = render(noticeJson, t);
+    Poco::JSON::Object::Ptr message = new Poco::JSON::Object;
+    if (!rendered.title.empty()) message->set("title", rendered.title);
+    if (!rendered.text.empty()) message->set("text", rendered.text);
+    doc->set("message", message);
+    std::ostringstream out;
+    doc->stringify(out);
+    return out.str();
+}
+
+}  // namespace pulse::services
