@@ -190,15 +190,17 @@ SELECT p.tenant_id, p.id, $2::bigint, r.channel_id, r.id, p.payload, $3::int
 FROM p
 JOIN pulse.routing_rules r ON r.tenant_id = p.tenant_id AND r.enabled
 JOIN pulse.channels c ON c.id = r.channel_id AND c.enabled
-WHERE (cardinality(r.severities) = 0 OR p.severity = ANY (r.severities))
-  AND (cardinality(r.rule_types) = 0 OR p.rule_type = ANY (r.rule_types))
-  AND (r.site_id IS NULL OR r.site_id = p.site_id)
-  AND (r.tag IS NULL OR r.tag = ANY (p.tags))
-  AND CASE WHEN p.event_kind = 'OPENED' THEN
-          r.throttle_s = 0 OR NOT EXISTS (
+WHERE CASE WHEN p.event_kind = 'OPENED' THEN
+          (cardinality(r.severities) = 0 OR p.severity = ANY (r.severities))
+          AND (cardinality(r.rule_types) = 0 OR p.rule_type = ANY (r.rule_types))
+          AND (r.site_id IS NULL OR r.site_id = p.site_id)
+          AND (r.tag IS NULL OR r.tag = ANY (p.tags))
+          AND (r.throttle_s = 0 OR NOT EXISTS (
               SELECT 1 FROM pulse.deliveries d JOIN pulse.alerts a2 ON a2.id = d.alert_id
               WHERE d.routing_rule_id = r.id AND a2.rule_id = p.rule_id AND a2.device_id = p.device_id
-                AND d.created_at > now() - make_interval(secs => r.throttle_s))
+                AND d.created_at > now() - make_interval(secs => r.throttle_s)))
+      -- What follows an opening goes where the opening went, whatever the device's site or tags are now:
+      -- an incident opened at one site is resolved after the device moved.
       ELSE EXISTS (SELECT 1 FROM pulse.deliveries d WHERE d.alert_id = p.id AND d.routing_rule_id = r.id)
   END
  RETURNING id)SQL";

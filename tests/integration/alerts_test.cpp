@@ -564,3 +564,69 @@ TEST(Alerts, PulsedTurnsABreachingReadingIntoOneSignedWebhook) {
     EXPECT_EQ(third->getObject("alert")->getObject("device")->getValue<std::string>("name"), "quiet-1");
     EXPECT_TRUE(f.settled());
 }
+
+// Routing rules, one filter each: severity, rule type, site, device tag, and a throttle that keeps a second
+// opening of the same rule on the same device within its window from that route (while its closing, and
+// routes without a throttle, still get theirs). Routing happens when the alert writer commits the event.
+TEST(Alerts, RoutingRulesMatchEachFilterAndTheThrottle) {
+    AlertFixture f("routing-filters");
+    std::string site = scalarAsOwner(
+        "INSERT INTO pulse.sites (tenant_id, name) VALUES ($1::uuid, 'Plant 1') RETURNING id::text",
+        {f.tenantId});
+    scalarAsOwner(
+        "UPDATE pulse.devices SET site_id = $2::uuid, tags = '{boiler,floor-1}' WHERE id = $1::bigint "
+        "RETURNING id",
+        {std::to_string(f.deviceId), site});
+    auto route = [&](const std::string& name, const std::function<void(services::RouteSpec&)>& filter) {
+        std::string channel = f.webhookChannel(name, "/" + name);
+        services::RouteSpec r;
+        r.channelId = channel;
+        r.name = name;
+        filter(r);
+        f.channels->createRoute(f.tenantId, r);
+        return channel;
+    };
+    std::string critical = route("critical", [](auto& r) { r.severities = {"CRITICAL"}; });
+    std::string heartbeats = route("heartbeats", [](auto& r) { r.ruleTypes = {"heartbeat"}; });
+    std::string plant = route("plant", [&](auto& r) { r.siteId = site; });
+    std::string boilers = route("boilers", [](auto& r) { r.tag = "boiler"; });
+    std::string throttled = route("throttled", [](auto& r) { r.throttleS = 3600; });
+
+    std::string hot =
+        f.ruleId("hot", "threshold", R"({"metric":"t","operator":"GT","threshold":80})", "CRITICAL");
+    std::string warm =
+        f.ruleId("warm", "threshold", R"({"metric":"t","operator":"GT","threshold":30})", "LOW");
+    std::string silent = f.ruleId("silent", "heartbeat", R"({"window_s":60})", "HIGH");
+    auto fire = [&](const std::string& rule, pulse_transition kind, const std::string& severity) {
+        f.alerts->submit(f.transition(rule, kind, 91, severity));
+        f.alerts->drain();
+    };
+    // Which alerts (by rule name) and events reached a channel, in order: "hot:OPENED,warm:OPENED".
+    auto got = [&](const std::string& channel) {
+        return scalarAsOwner(
+            "SELECT coalesce(string_agg(r.name || ':' || e.kind, ',' ORDER BY d.id), '') FROM "
+            "pulse.deliveries d "
+            "JOIN pulse.alerts a ON a.id = d.alert_id JOIN pulse.rules r ON r.id = a.rule_id "
+            "JOIN pulse.alert_events e ON e.id = d.event_id WHERE d.channel_id = $1::uuid",
+            {channel});
+    };
+
+    fire(hot, PULSE_TRANSITION_FIRING, "CRITICAL");   // CRITICAL, threshold, at Plant 1, tagged boiler
+    fire(warm, PULSE_TRANSITION_FIRING, "LOW");       // LOW
+    fire(silent, PULSE_TRANSITION_FIRING, "HIGH");    // a heartbeat rule
+    fire(hot, PULSE_TRANSITION_CLEARED, "CRITICAL");  // closes hot's alert
+    fire(hot, PULSE_TRANSITION_FIRING, "CRITICAL");   // hot again, within the throttle's hour
+    scalarAsOwner("UPDATE pulse.devices SET site_id = NULL, tags = '{}' WHERE id = $1::bigint RETURNING id",
+                  {std::to_string(f.deviceId)});
+    fire(warm, PULSE_TRANSITION_CLEARED, "LOW");  // closing follows the opening's routes
+    std::string cold =
+        f.ruleId("cold", "threshold", R"({"metric":"t","operator":"LT","threshold":0})", "CRITICAL");
+    fire(cold, PULSE_TRANSITION_FIRING, "CRITICAL");  // no site, no tags now
+
+    EXPECT_EQ(got(critical), "hot:OPENED,hot:CLOSED,hot:OPENED,cold:OPENED");
+    EXPECT_EQ(got(heartbeats), "silent:OPENED");
+    EXPECT_EQ(got(plant), "hot:OPENED,warm:OPENED,silent:OPENED,hot:CLOSED,hot:OPENED,warm:CLOSED");
+    EXPECT_EQ(got(boilers), "hot:OPENED,warm:OPENED,silent:OPENED,hot:CLOSED,hot:OPENED,warm:CLOSED");
+    // The throttle: hot's second opening is not sent to this route; everything else is.
+    EXPECT_EQ(got(throttled), "hot:OPENED,warm:OPENED,silent:OPENED,hot:CLOSED,warm:CLOSED,cold:OPENED");
+}
