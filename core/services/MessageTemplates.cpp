@@ -6,7 +6,6 @@
 #include <Poco/JSON/Parser.h>
 #include <kainjow/mustache.hpp>
 
-#include <regex>
 #include <set>
 #include <sstream>
 #include <vector>
@@ -70,8 +69,12 @@ std::optional<std::string> problemOf(const char* field, const std::string& text)
         return where + "at most " + std::to_string(kMaxTemplateChars) + " characters";
     mustache::mustache parsed{text};
     if (!parsed.is_valid()) return where + parsed.error_message();
-    // With the default delimiters (a change is refused below), every tag is {{...}} or {{{...}}}.
-    static const std::regex tag(R"(\{\{(\{?)\s*([#^/&>=!]?)\s*([^}]*?)\s*\}?\}\})");
+    // With the default delimiters (a change is refused below), every tag is {{...}} or {{{...}}}; kainjow
+    // has reported unclosed ones already.
+    auto trim = [](std::string t) {
+        size_t a = t.find_first_not_of(" \t\r\n"), b = t.find_last_not_of(" \t\r\n");
+        return a == std::string::npos ? std::string() : t.substr(a, b - a + 1);
+    };
     // Inside {{#alert.site}}, "name" is alert.site.name: a name is looked up in the open sections, innermost
     // first, then at the top, as Mustache does.
     std::vector<std::string> sections;
@@ -80,8 +83,18 @@ std::optional<std::string> problemOf(const char* field, const std::string& text)
             if (noticeNames().count(*s + "." + name)) return true;
         return noticeNames().count(name) > 0;
     };
-    for (auto it = std::sregex_iterator(text.begin(), text.end(), tag); it != std::sregex_iterator(); ++it) {
-        std::string kind = (*it)[2], name = (*it)[3];
+    for (size_t pos = text.find("{{"); pos != std::string::npos; pos = text.find("{{", pos)) {
+        bool triple = text.compare(pos, 3, "{{{") == 0;
+        size_t start = pos + (triple ? 3 : 2);
+        size_t end = text.find(triple ? "}}}" : "}}", start);
+        if (end == std::string::npos) break;
+        pos = end + (triple ? 3 : 2);
+        std::string inner = trim(text.substr(start, end - start)), kind;
+        if (!inner.empty() && std::string("#^/&>=!").find(inner[0]) != std::string::npos) {
+            kind = inner.substr(0, 1);
+            inner = trim(inner.substr(1));
+        }
+        const std::string& name = inner;
         if (kind == "!") continue;
         if (kind == ">") return where + "partials ({{> ...}}) are not available";
         if (kind == "=") return where + "changing the delimiters ({{= ... =}}) is not available";
