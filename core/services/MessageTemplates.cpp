@@ -15,51 +15,24 @@ namespace {
 
 namespace mustache = kainjow::mustache;
 
-// Every name a template may use: the members of the notice document (docs/plugin-guide.md, "The alert
-// notice"), objects included so that they can open sections.
+// Every name a template may use: the paths of the sample notice, which holds every member a notice has
+// (docs/plugin-guide.md, "The alert notice"), objects included so that they can open sections; and ".",
+// the current item inside {{#alert.device.tags}}.
+void addPaths(const Poco::JSON::Object::Ptr& o, const std::string& prefix, std::set<std::string>& out) {
+    for (const auto& [key, value] : *o) {
+        std::string path = prefix + key;
+        out.insert(path);
+        if (value.type() == typeid(Poco::JSON::Object::Ptr))
+            addPaths(value.extract<Poco::JSON::Object::Ptr>(), path + ".", out);
+    }
+}
+
 const std::set<std::string>& noticeNames() {
-    static const std::set<std::string> names = {
-        "type",
-        "test",
-        "event",
-        "event.id",
-        "event.kind",
-        "event.at",
-        "event.actor",
-        "tenant",
-        "tenant.id",
-        "tenant.slug",
-        "tenant.name",
-        "links",
-        "links.alert",
-        "alert",
-        "alert.id",
-        "alert.status",
-        "alert.condition",
-        "alert.severity",
-        "alert.summary",
-        "alert.value",
-        "alert.flapping",
-        "alert.triggered_at",
-        "alert.opened_at",
-        "alert.acknowledged_at",
-        "alert.acknowledged_by",
-        "alert.closed_at",
-        "alert.close_reason",
-        "alert.rule",
-        "alert.rule.id",
-        "alert.rule.name",
-        "alert.rule.type",
-        "alert.device",
-        "alert.device.id",
-        "alert.device.name",
-        "alert.device.tags",
-        "alert.site",
-        "alert.site.id",
-        "alert.site.name",
-        "alert.site.timezone",
-        ".",  // the current item, inside {{#alert.device.tags}}
-    };
+    static const std::set<std::string> names = [] {
+        std::set<std::string> out{"."};
+        addPaths(Poco::JSON::Parser().parse(kSampleNotice).extract<Poco::JSON::Object::Ptr>(), "", out);
+        return out;
+    }();
     return names;
 }
 
@@ -139,9 +112,14 @@ std::string renderOne(const std::string& text, const mustache::data& data, size_
     return notice::truncate_utf8(tmpl.render(data), maxBytes);
 }
 
+MessageTemplates renderDoc(const Poco::Dynamic::Var& notice, const MessageTemplates& t) {
+    mustache::data data = dataOf(notice);
+    return {renderOne(t.title, data, 250), renderOne(t.text, data, 3000)};
+}
+
 }  // namespace
 
-const char* const kSampleNotice = R"json({"type": "alert.opened",
+const char* const kSampleNotice = R"json({"type": "alert.opened", "test": false,
  "event": {"id": 812, "kind": "OPENED", "at": "2026-11-24T10:00:00.123+00:00", "actor": "system"},
  "tenant": {"id": "00000000-0000-4000-8000-000000000001", "slug": "acme", "name": "Acme Ltd"},
  "links": {"alert": "https://pulse.example.com/alerts?status=&open=97"},
@@ -177,32 +155,26 @@ std::optional<std::string> templateProblem(const MessageTemplates& t) {
     return problemOf("text", t.text);
 }
 
-std::string withMessageOrThrow(const std::string& noticeJson, const MessageTemplates& t);
-
 MessageTemplates render(const std::string& noticeJson, const MessageTemplates& t) {
-    mustache::data data = dataOf(Poco::JSON::Parser().parse(noticeJson));
-    return {renderOne(t.title, data, 250), renderOne(t.text, data, 3000)};
+    return renderDoc(Poco::JSON::Parser().parse(noticeJson), t);
 }
 
 std::string withMessage(const std::string& noticeJson, const MessageTemplates& t) {
     if (t.empty()) return noticeJson;
     try {
-        return withMessageOrThrow(noticeJson, t);
+        Poco::Dynamic::Var parsed = Poco::JSON::Parser().parse(noticeJson);
+        auto doc = parsed.extract<Poco::JSON::Object::Ptr>();
+        MessageTemplates rendered = renderDoc(parsed, t);
+        Poco::JSON::Object::Ptr message = new Poco::JSON::Object;
+        if (!rendered.title.empty()) message->set("title", rendered.title);
+        if (!rendered.text.empty()) message->set("text", rendered.text);
+        doc->set("message", message);
+        std::ostringstream out;
+        doc->stringify(out);
+        return out.str();
     } catch (const Poco::Exception&) {
         return noticeJson;  // not a notice document: the sender reads it as it is (and says so)
     }
-}
-
-std::string withMessageOrThrow(const std::string& noticeJson, const MessageTemplates& t) {
-    auto doc = Poco::JSON::Parser().parse(noticeJson).extract<Poco::JSON::Object::Ptr>();
-    MessageTemplates rendered = render(noticeJson, t);
-    Poco::JSON::Object::Ptr message = new Poco::JSON::Object;
-    if (!rendered.title.empty()) message->set("title", rendered.title);
-    if (!rendered.text.empty()) message->set("text", rendered.text);
-    doc->set("message", message);
-    std::ostringstream out;
-    doc->stringify(out);
-    return out.str();
 }
 
 }  // namespace pulse::services
