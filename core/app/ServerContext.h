@@ -24,6 +24,7 @@
 #include "services/SecretBox.h"
 #include "storage/Database.h"
 #include "storage/PgPool.h"
+#include "workers/Escalator.h"
 #include "workers/NotificationDispatcher.h"
 #include "workers/WakeSignal.h"
 
@@ -56,12 +57,15 @@ struct ServerContext {
     std::unique_ptr<net::OutboundHttp> outbound;  // senders' HTTP, behind the egress guard
     services::SecretBox secrets;
     std::shared_ptr<workers::WakeSignal> deliveriesWake = std::make_shared<workers::WakeSignal>();
+    // An alert opened with an escalation policy: its first level is due.
+    std::shared_ptr<workers::WakeSignal> escalationsWake = std::make_shared<workers::WakeSignal>();
     // What the console's live streams carry: alert events, device status changes, watched readings.
     std::unique_ptr<services::LiveEvents> live;
     std::unique_ptr<services::AlertService> alerts;
     std::unique_ptr<pipeline::RuleEngine> rules;
     std::unique_ptr<services::ChannelService> channels;
     std::unique_ptr<workers::NotificationDispatcher> dispatcher;
+    std::unique_ptr<workers::Escalator> escalator;
     // The REST API.
     std::unique_ptr<services::IdentityService> identity;
     std::unique_ptr<services::AuditLog> audit;

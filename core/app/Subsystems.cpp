@@ -128,8 +128,10 @@ void startRules(ServerContext& ctx, Poco::Util::Application&) {
         m.gauge("pulse_live_streams", "Open live streams (GET /api/v1/stream)")
             .set(static_cast<double>(live->subscribers()));
     });
-    ctx.alerts = std::make_unique<services::AlertService>(*ctx.pgPool, s.alerts, &ctx.metrics,
-                                                          [wake] { wake->notify(); });
+    auto escalationsWake = ctx.escalationsWake;
+    ctx.alerts = std::make_unique<services::AlertService>(
+        *ctx.pgPool, s.alerts, &ctx.metrics, [wake] { wake->notify(); },
+        [escalationsWake] { escalationsWake->notify(); });
     services::AlertService* alerts = ctx.alerts.get();
     alerts->onCommitted([live](const std::vector<storage::AlertEventFields>& events) {
         for (const auto& e : events) {
@@ -261,6 +263,19 @@ void startAlerting(ServerContext& ctx, Poco::Util::Application&) {
     ctx.workers.start(
         "notification dispatcher", [dispatcher] { dispatcher->start(); },
         [dispatcher] { dispatcher->stop(); });
+    services::LiveEvents* live = ctx.live.get();
+    ctx.escalator = std::make_unique<workers::Escalator>(
+        *ctx.pgPool,
+        workers::EscalatorSettings{s.escalation.poll, s.escalation.batch, s.alerts.maxAttempts,
+                                   s.alerts.consoleUrl},
+        ctx.escalationsWake, ctx.deliveriesWake, &ctx.metrics, [live](const storage::FiredEscalation& f) {
+            json::Writer w;
+            w.beginObject().member("alert_id", f.alertId).member("kind", "ESCALATED").endObject();
+            live->publish(f.tenantId, "alert", 0, w.str());
+        });
+    workers::Escalator* escalator = ctx.escalator.get();
+    ctx.workers.start(
+        "escalator", [escalator] { escalator->start(); }, [escalator] { escalator->stop(); });
     pipeline::RuleEngine* rules = ctx.rules.get();
     ctx.workers.every("rule reload", std::chrono::milliseconds(s.rulesReloadMs),
                       [rules] { rules->reload(); });

@@ -86,6 +86,12 @@ struct AlertSettings {
     std::string consoleUrl;                   // notices link to the alert there; no link when empty
 };
 
+// The escalator (workers::Escalator); it uses AlertSettings' maxAttempts and consoleUrl too.
+struct EscalationSettings {
+    std::chrono::milliseconds poll;  // the longest the escalator sleeps
+    int batch;                       // levels fired per transaction
+};
+
 struct DispatcherSettings {
     int workers;
     std::chrono::milliseconds poll;
@@ -158,6 +164,7 @@ struct Settings {
     int rulesReloadMs;
     int rulesTickMs;
     AlertSettings alerts;
+    EscalationSettings escalation;
     StreamSettings stream;
     bool demoHistory;  // --seed-demo also writes a week of readings, sites and alerts
 

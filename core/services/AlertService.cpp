@@ -17,11 +17,13 @@ std::optional<std::string> changed(bool done) {
 }  // namespace
 
 AlertService::AlertService(storage::PgPool& pool, config::AlertSettings settings,
-                           metrics::MetricsRegistry* metrics, std::function<void()> deliveriesCreated)
+                           metrics::MetricsRegistry* metrics, std::function<void()> deliveriesCreated,
+                           std::function<void()> escalationsScheduled)
     : store_(pool),
       settings_(settings),
       metrics_(metrics),
-      deliveriesCreated_(std::move(deliveriesCreated)) {}
+      deliveriesCreated_(std::move(deliveriesCreated)),
+      escalationsScheduled_(std::move(escalationsScheduled)) {}
 
 AlertService::~AlertService() {
     stop();
@@ -89,6 +91,7 @@ void AlertService::apply(const Transition& t) {
     const RuleInfo& rule = *t.rule;
     std::string detail = json::objectOf({{"summary", t.summary}});
     int created = 0;
+    bool escalates = false;
     // Two tries: an alert another instance opened meanwhile is, the second time, found open and updated.
     store_.writeAsTenant(
         rule.tenantId,
@@ -99,7 +102,8 @@ void AlertService::apply(const Transition& t) {
                     auto opened = tx.openAlert(
                         {rule.tenantId, rule.id, t.deviceId, rule.severity, t.summary, t.observed, t.atMs});
                     if (!opened) return false;  // another instance opened it meanwhile: treat as an update
-                    int64_t alertId = *opened;
+                    int64_t alertId = opened->id;
+                    escalates = opened->escalates;
                     int64_t eventId =
                         addEvent(tx, rule.tenantId, alertId, "OPENED", "system", t.observed, detail);
                     created = route(tx, alertId, eventId);
@@ -143,6 +147,7 @@ void AlertService::apply(const Transition& t) {
         },
         2);
     if (created > 0 && deliveriesCreated_) deliveriesCreated_();
+    if (escalates && escalationsScheduled_) escalationsScheduled_();
 }
 
 void AlertService::drain() {

@@ -57,8 +57,10 @@ struct Transition {
 // written by one thread, so that the ingest path never waits on the database for them.
 class AlertService {
   public:
+    // deliveriesCreated: the outbox has new deliveries; escalationsScheduled: an alert opened with an
+    // escalation policy (its first level is due).
     AlertService(storage::PgPool& pool, config::AlertSettings settings, metrics::MetricsRegistry* metrics,
-                 std::function<void()> deliveriesCreated);
+                 std::function<void()> deliveriesCreated, std::function<void()> escalationsScheduled = {});
     ~AlertService();
 
     void start();
@@ -109,6 +111,7 @@ class AlertService {
     config::AlertSettings settings_;
     metrics::MetricsRegistry* metrics_;
     std::function<void()> deliveriesCreated_;
+    std::function<void()> escalationsScheduled_;
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;

@@ -63,6 +63,8 @@ std::optional<std::string> RuleService::save(const std::string& tenantId,
             throw InvalidRule("no such site", "scope.site_id");
         case storage::RuleSave::Result::NoSuchDevice:
             throw InvalidRule("no such device", "scope.device_id");
+        case storage::RuleSave::Result::NoSuchPolicy:
+            throw InvalidRule("no such escalation policy", "escalation_policy_id");
         case storage::RuleSave::Result::NoSuchRule:
             return std::nullopt;
         case storage::RuleSave::Result::Saved:

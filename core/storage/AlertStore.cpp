@@ -81,12 +81,17 @@ const char* kLockOpenAlert =
     "AND status <> 'CLOSED' FOR UPDATE";
 
 // A rule fired for a device: one open alert per (rule, device), so another writer's alert opened meanwhile
-// leaves no row here.
+// leaves no row here. The alert takes its rule's escalation policy (or the tenant's default), its first
+// level due at once.
 const char* kOpenAlert =
-    "INSERT INTO pulse.alerts (tenant_id, rule_id, device_id, severity, summary, last_value, triggered_at) "
-    "VALUES ($1::uuid, $2::uuid, $3::bigint, $4, $5, $6::double precision, to_timestamp($7::bigint / "
-    "1000.0)) "
-    "ON CONFLICT (rule_id, device_id) WHERE status <> 'CLOSED' DO NOTHING RETURNING id";
+    "INSERT INTO pulse.alerts (tenant_id, rule_id, device_id, severity, summary, last_value, triggered_at, "
+    "escalation_policy_id, next_escalation_at) "
+    "SELECT $1::uuid, $2::uuid, $3::bigint, $4, $5, $6::double precision, to_timestamp($7::bigint / 1000.0), "
+    "p.id, CASE WHEN p.id IS NOT NULL THEN now() END FROM (SELECT coalesce((SELECT escalation_policy_id FROM "
+    "pulse.rules WHERE id = $2::uuid), (SELECT id FROM pulse.escalation_policies WHERE tenant_id = $1::uuid "
+    "AND is_default)) AS id) p "
+    "ON CONFLICT (rule_id, device_id) WHERE status <> 'CLOSED' DO NOTHING "
+    "RETURNING id, next_escalation_at IS NOT NULL AS escalates";
 
 // A cleared alert fires again: the same alert, not a new one (changed_at tells the inbox).
 const char* kRefireAlert =
@@ -153,35 +158,14 @@ const char* kAddAlertEvent =
 // alerts notify nobody.
 const char* kRouteAlertEvent = R"SQL(
 WITH a AS (
-    SELECT a.*, t.slug, t.name AS tenant_name, r.name AS rule_name, r.type AS rule_type, d.name AS device_name,
-           d.site_id, d.tags, s.name AS site_name, s.time_zone AS site_timezone,
-           e.kind AS event_kind, e.at AS event_at, e.actor AS event_actor
+    SELECT a.*, r.type AS rule_type, d.site_id, d.tags, e.kind AS event_kind
     FROM pulse.alerts a
-    JOIN pulse.tenants t ON t.id = a.tenant_id
     JOIN pulse.rules r ON r.id = a.rule_id
     JOIN pulse.devices d ON d.id = a.device_id
-    LEFT JOIN pulse.sites s ON s.id = d.site_id
     JOIN pulse.alert_events e ON e.id = $2::bigint AND e.alert_id = a.id
     WHERE a.id = $1::bigint
 ), p AS (
-    SELECT a.*, jsonb_build_object(
-        'type', 'alert.' || lower(a.event_kind),
-        'event', jsonb_build_object('id', $2::bigint, 'kind', a.event_kind, 'at', a.event_at, 'actor', a.event_actor),
-        'tenant', jsonb_build_object('id', a.tenant_id, 'slug', a.slug, 'name', a.tenant_name),
-        'links', CASE WHEN $4::text = '' THEN '{}'::jsonb
-                      ELSE jsonb_build_object('alert', $4::text || '/alerts?status=&open=' || a.id) END,
-        'alert', jsonb_build_object(
-            'id', a.id, 'status', a.status, 'condition', a.condition, 'severity', a.severity,
-            'summary', a.summary, 'value', a.last_value, 'flapping', a.flapping,
-            'triggered_at', a.triggered_at,
-            'triggered_at_ms', (extract(epoch FROM a.triggered_at) * 1000)::bigint,
-            'opened_at', a.opened_at, 'acknowledged_at', a.acknowledged_at,
-            'acknowledged_by', a.acknowledged_by, 'closed_at', a.closed_at, 'close_reason', a.close_reason,
-            'rule', jsonb_build_object('id', a.rule_id, 'name', a.rule_name, 'type', a.rule_type),
-            'device', jsonb_build_object('id', a.device_id, 'name', a.device_name, 'tags', to_jsonb(a.tags)),
-            'site', CASE WHEN a.site_id IS NULL THEN NULL
-                         ELSE jsonb_build_object('id', a.site_id, 'name', a.site_name, 'timezone', a.site_timezone)
-                    END))::text AS payload
+    SELECT a.*, pulse.alert_notice(a.id, $2::bigint, $4::text)::text AS payload
     FROM a
     WHERE NOT a.flapping AND (a.silenced_until IS NULL OR a.silenced_until <= now())
 )
@@ -204,6 +188,24 @@ WHERE CASE WHEN p.event_kind = 'OPENED' THEN
       ELSE EXISTS (SELECT 1 FROM pulse.deliveries d WHERE d.alert_id = p.id AND d.routing_rule_id = r.id)
   END
  RETURNING id)SQL";
+
+// The acknowledgement or closing of an escalated alert also reaches whoever its escalation paged: once per
+// channel and contact method (the page's recipient kept), unless the routing rules already sent it there.
+const char* kRouteToEscalationTargets = R"SQL(
+INSERT INTO pulse.deliveries (tenant_id, alert_id, event_id, channel_id, contact_method_id, payload, max_attempts)
+SELECT DISTINCT ON (d.channel_id, d.contact_method_id) d.tenant_id, d.alert_id, $2::bigint, d.channel_id,
+       d.contact_method_id,
+       (pulse.alert_notice($1::bigint, $2::bigint, $4::text) || CASE WHEN d.contact_method_id IS NULL
+            THEN '{}'::jsonb ELSE jsonb_build_object('recipient', d.payload::jsonb -> 'recipient') END)::text,
+       $3::int
+FROM pulse.deliveries d
+JOIN pulse.channels c ON c.id = d.channel_id AND c.enabled
+JOIN pulse.alert_events e ON e.id = $2::bigint AND e.kind IN ('ACKNOWLEDGED', 'CLOSED')
+WHERE d.alert_id = $1::bigint AND d.escalation_level IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM pulse.deliveries x WHERE x.event_id = $2::bigint AND x.channel_id = d.channel_id
+                  AND x.contact_method_id IS NOT DISTINCT FROM d.contact_method_id)
+ORDER BY d.channel_id, d.contact_method_id, d.id
+RETURNING id)SQL";
 
 // A double as a parameter, every digit kept.
 std::string numberText(double v) {
@@ -398,10 +400,12 @@ std::optional<OpenAlertRow> AlertTransaction::lockOpenAlert(const std::string& r
     return firstOf(conn_.query(kLockOpenAlert, {ruleId, std::to_string(deviceId)}), openAlertOf);
 }
 
-std::optional<long long> AlertTransaction::openAlert(const NewAlertFields& a) {
+std::optional<OpenedAlert> AlertTransaction::openAlert(const NewAlertFields& a) {
     return firstOf(conn_.query(kOpenAlert, {a.tenantId, a.ruleId, std::to_string(a.deviceId), a.severity,
                                             a.summary, numberText(a.value), std::to_string(a.triggeredAtMs)}),
-                   idOf);
+                   [](const ResultRow& r) {
+                       return OpenedAlert{r.integer("id"), r.flag("escalates")};
+                   });
 }
 
 void AlertTransaction::refire(long long alertId, double value, const std::string& summary) {
@@ -472,9 +476,11 @@ long long AlertTransaction::addEvent(const AlertEventFields& e) {
 
 int AlertTransaction::route(long long alertId, long long eventId, int maxAttempts,
                             const std::string& consoleUrl) {
-    auto rows = conn_.query(kRouteAlertEvent, {std::to_string(alertId), std::to_string(eventId),
-                                               std::to_string(maxAttempts), consoleUrl});
-    return static_cast<int>(rows.rows.size());
+    std::vector<std::optional<std::string>> params = {std::to_string(alertId), std::to_string(eventId),
+                                                      std::to_string(maxAttempts), consoleUrl};
+    auto routed = conn_.query(kRouteAlertEvent, params);
+    auto paged = conn_.query(kRouteToEscalationTargets, params);
+    return static_cast<int>(routed.rows.size() + paged.rows.size());
 }
 
 }  // namespace pulse::storage

@@ -115,6 +115,12 @@ struct AlertEventFields {
     std::string detailJson;
 };
 
+// An alert just opened: its id, and whether an escalation policy now pages for it.
+struct OpenedAlert {
+    long long id = 0;
+    bool escalates = false;
+};
+
 // A flapping alert (of any tenant) that was stable for its rule's window.
 struct SettledFlappingAlertRow {
     long long id = 0;
@@ -133,8 +139,8 @@ class AlertTransaction {
 
     // The rule's open alert for the device, locked until the transaction ends (writers take turns).
     std::optional<OpenAlertRow> lockOpenAlert(const std::string& ruleId, long long deviceId);
-    // The new alert's id; nullopt when another writer opened one for the rule and device meanwhile.
-    std::optional<long long> openAlert(const NewAlertFields& alert);
+    // The new alert; nullopt when another writer opened one for the rule and device meanwhile.
+    std::optional<OpenedAlert> openAlert(const NewAlertFields& alert);
     // CLEARED to FIRING again.
     void refire(long long alertId, double value, const std::string& summary);
     // Still FIRING: the latest reading.
@@ -168,7 +174,8 @@ class AlertTransaction {
 
     // Returns the event's id.
     long long addEvent(const AlertEventFields& event);
-    // The deliveries the tenant's routing rules ask for the event, each with maxAttempts; returns how many.
+    // The deliveries the tenant's routing rules ask for the event (and, for an acknowledgement or closing,
+    // those its escalation paged), each with maxAttempts; returns how many.
     int route(long long alertId, long long eventId, int maxAttempts, const std::string& consoleUrl);
 
   private:

@@ -10,7 +10,8 @@ namespace {
 // A rule as RuleRow reads it.
 const std::string kRuleColumns =
     "r.id, r.name, r.type, r.config, r.severity, r.scope_kind, r.scope_site_id, r.scope_tag, "
-    "r.scope_device_id, r.auto_close, r.flap_threshold, r.flap_window_s, r.enabled, " +
+    "r.scope_device_id, r.auto_close, r.flap_threshold, r.flap_window_s, r.enabled, "
+    "r.escalation_policy_id, " +
     isoTime("r.created_at") + " AS created_at, " + isoTime("r.updated_at") + " AS updated_at";
 
 // The whole list in one page: a tenant has tens of rules, not thousands.
@@ -24,6 +25,7 @@ const std::string kRuleById =
 // Foreign keys are checked without row-level security: a scope's site or device is looked up under the
 // tenant first, so another tenant's id is refused like an unknown one.
 const char* kSiteExists = "SELECT 1 FROM pulse.sites WHERE id = $1::uuid";
+const char* kPolicyExists = "SELECT 1 FROM pulse.escalation_policies WHERE id = $1::uuid";
 const char* kDeviceInService =
     "SELECT 1 FROM pulse.devices WHERE id = $1::bigint AND decommissioned_at IS NULL";
 
@@ -31,15 +33,15 @@ const char* kDeviceInService =
 const char* kSiteIdByName = "SELECT id FROM pulse.sites WHERE name = $1";
 const char* kDeviceIdByName = "SELECT id FROM pulse.devices WHERE name = $1 AND decommissioned_at IS NULL";
 
-// The values both saves set: $2 the name .. $11 enabled; $7 is the scope's site, tag or device, which lands
-// in the column its kind ($6) names.
+// The values both saves set: $2 the name .. $11 enabled, $12 the escalation policy; $7 is the scope's site,
+// tag or device, which lands in the column its kind ($6) names.
 const char* kRuleValueColumns =
     "name, type, config, severity, scope_kind, scope_site_id, scope_tag, scope_device_id, "
-    "auto_close, flap_threshold, flap_window_s, enabled";
+    "auto_close, flap_threshold, flap_window_s, enabled, escalation_policy_id";
 const char* kRuleValues =
     "$2, $3, $4::jsonb, $5, $6, CASE WHEN $6 = 'site' THEN ($7::text)::uuid END, "
     "CASE WHEN $6 = 'tag' THEN $7::text END, CASE WHEN $6 = 'device' THEN ($7::text)::bigint "
-    "END, $8::boolean, $9::int, $10::int, $11::boolean";
+    "END, $8::boolean, $9::int, $10::int, $11::boolean, $12::uuid";
 
 // A new rule of the tenant $1.
 const std::string kInsertRule = std::string("INSERT INTO pulse.rules (tenant_id, ") + kRuleValueColumns +
@@ -86,6 +88,7 @@ RuleRow ruleOf(const ResultRow& r) {
     rule.enabled = r.flag("enabled");
     rule.createdAt = r.text("created_at");
     rule.updatedAt = r.text("updated_at");
+    rule.escalationPolicyId = r.optionalText("escalation_policy_id");
     return rule;
 }
 
@@ -151,7 +154,8 @@ RuleSave RuleStore::save(const std::string& tenantId, const std::optional<std::s
                                                       rule.autoClose ? "true" : "false",
                                                       std::to_string(rule.flapThreshold),
                                                       std::to_string(rule.flapWindowS),
-                                                      rule.enabled ? "true" : "false"};
+                                                      rule.enabled ? "true" : "false",
+                                                      rule.escalationPolicyId};
     RuleSave saved;
     pool_.withTenant(tenantId, [&](PgConnection& conn) {
         if (rule.scopeKind == "site" && conn.query(kSiteExists, {rule.scopeValue}).rows.empty()) {
@@ -160,6 +164,10 @@ RuleSave RuleStore::save(const std::string& tenantId, const std::optional<std::s
         }
         if (rule.scopeKind == "device" && conn.query(kDeviceInService, {rule.scopeValue}).rows.empty()) {
             saved.result = RuleSave::Result::NoSuchDevice;
+            return;
+        }
+        if (rule.escalationPolicyId && conn.query(kPolicyExists, {rule.escalationPolicyId}).rows.empty()) {
+            saved.result = RuleSave::Result::NoSuchPolicy;
             return;
         }
         if (auto savedId = firstOf(conn.query(id ? kReplaceRule : kInsertRule, params), idOf))

@@ -20,6 +20,7 @@ struct RuleFields {
     int flapThreshold = 3;
     int flapWindowS = 600;
     bool enabled = true;
+    std::optional<std::string> escalationPolicyId;  // none: the tenant's default policy, if any
 };
 
 // A stored rule that is not deleted.
@@ -31,6 +32,7 @@ struct RuleRow {
     bool autoClose = true;
     int flapThreshold = 3, flapWindowS = 600;
     bool enabled = true;
+    std::optional<std::string> escalationPolicyId;
     std::string createdAt, updatedAt;  // RFC 3339 UTC
 };
 
@@ -41,6 +43,7 @@ struct RuleSave {
         NoSuchRule,    // replacing: the tenant has no such rule (or it is deleted)
         NoSuchSite,    // the scope's site is not the tenant's
         NoSuchDevice,  // the scope's device is not the tenant's, or is decommissioned
+        NoSuchPolicy,  // the escalation policy is not the tenant's
     } result = Result::Saved;
     std::string id;  // the rule's, when saved
 };

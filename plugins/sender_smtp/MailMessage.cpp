@@ -140,16 +140,17 @@ Mail compose(const AlertNotice& n, const Envelope& e) {
     std::string to;
     for (const auto& r : e.to) to += (to.empty() ? "" : ", ") + r;
     std::string from = e.from_name.empty() ? e.from : "\"" + header_text(e.from_name) + "\" <" + e.from + ">";
-    // The opening's mail starts the thread; the acknowledgement and closing answer it.
+    // The opening's mail starts the thread; escalations, the acknowledgement and the closing answer it.
     std::string thread = thread_id(n, e);
-    m.headers = {"Date: " + rfc5322_date(e.now_ms),
-                 "From: " + from,
-                 "To: " + to,
-                 "Subject: " + header_text(notice::truncate_chars(subject, kSubjectChars)),
-                 "Message-ID: " + (n.kind == NoticeKind::Opened ? thread : message_id(e)),
-                 "Auto-Submitted: auto-generated",  // RFC 3834: no vacation replies to an alert
-                 "X-Pulse-Event: " + header_text(n.type)};
-    if (n.kind != NoticeKind::Opened) {
+    m.headers = {
+        "Date: " + rfc5322_date(e.now_ms),
+        "From: " + from,
+        "To: " + to,
+        "Subject: " + header_text(notice::truncate_chars(subject, kSubjectChars)),
+        "Message-ID: " + (n.kind == NoticeKind::Opened && !n.escalation_level ? thread : message_id(e)),
+        "Auto-Submitted: auto-generated",  // RFC 3834: no vacation replies to an alert
+        "X-Pulse-Event: " + header_text(n.type)};
+    if (n.kind != NoticeKind::Opened || n.escalation_level) {
         m.headers.push_back("In-Reply-To: " + thread);
         m.headers.push_back("References: " + thread);
     }

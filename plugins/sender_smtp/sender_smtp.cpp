@@ -151,6 +151,13 @@ class SmtpSender : public pulse::Sender {
             return {target.code == PULSE_ERR_UNAVAILABLE ? PULSE_RETRY : target.code, 0, -1, target.error};
 
         pulse::mail::Envelope envelope = envelope_;
+        // A page for one person (an escalation reaching a user's e-mail contact method) goes to them alone.
+        if (!notice.recipient_email.empty()) {
+            if (notice.recipient_email.find_first_of(" \t\r\n<>,;\"") != std::string::npos ||
+                notice.recipient_email.find('@') == std::string::npos)
+                return {PULSE_ERR_INVALID, 0, -1, "the recipient is not an e-mail address"};
+            envelope.to = {notice.recipient_email};
+        }
         envelope.idempotency_key = std::string(d.idempotency_key);
         envelope.now_ms = host_.now_ms();
         pulse::mail::Mail mail = pulse::mail::compose(notice, envelope);
@@ -158,7 +165,7 @@ class SmtpSender : public pulse::Sender {
 
         Easy easy = takeHandle();
         if (!easy) return {PULSE_RETRY, 0, -1, "libcurl could not make a handle"};
-        pulse::DeliveryOutcome out = send(easy.get(), target.address, mail, timeoutMs);
+        pulse::DeliveryOutcome out = send(easy.get(), target.address, envelope, mail, timeoutMs);
         // After a failure the session is in an unknown state (a 421 closes it; a drop left it half-read):
         // the next mail starts on a new connection.
         if (out.code == PULSE_OK && keepConnection_) giveBack(std::move(easy));
@@ -166,8 +173,8 @@ class SmtpSender : public pulse::Sender {
     }
 
   private:
-    pulse::DeliveryOutcome send(CURL* c, const std::string& address, const pulse::mail::Mail& mail,
-                                int64_t timeoutMs) {
+    pulse::DeliveryOutcome send(CURL* c, const std::string& address, const pulse::mail::Envelope& envelope,
+                                const pulse::mail::Mail& mail, int64_t timeoutMs) {
         curl_easy_reset(c);  // keeps the handle's open connection, drops the last mail's options
         std::string scheme = tls_ == "implicit" ? "smtps" : "smtp";
         std::string name =
@@ -180,7 +187,7 @@ class SmtpSender : public pulse::Sender {
         std::string dial = address.find(':') != std::string::npos ? "[" + address + "]" : address;
         List connectTo(curl_slist_append(nullptr, (name + ":" + port + ":" + dial + ":" + port).c_str()));
         List recipients;
-        for (const auto& to : envelope_.to)
+        for (const auto& to : envelope.to)
             recipients.reset(curl_slist_append(recipients.release(), ("<" + to + ">").c_str()));
         List headers;
         for (const auto& h : mail.headers) headers.reset(curl_slist_append(headers.release(), h.c_str()));

@@ -35,6 +35,17 @@ TEST_F(ApiTenantIsolation, CrossTenantMatrixFindsNothingAndChangesNothing) {
         "SELECT status || coalesce(silenced_until::text, '') FROM pulse.alerts WHERE "
         "id = $1::bigint",
         {b_.alertId});
+    // An escalation policy and a contact method of b's.
+    std::string bPolicy = scalar(
+        "INSERT INTO pulse.escalation_policies (tenant_id, name) VALUES ($1::uuid, 'b-night') RETURNING "
+        "id::text",
+        {b_.id});
+    std::string bMethod = scalar(
+        "INSERT INTO pulse.user_contact_methods (tenant_id, user_id, kind, channel_id) VALUES ($1::uuid, "
+        "$2::uuid, 'channel', $3::uuid) RETURNING id::text",
+        {b_.id, b_.adminId, b_.channelId});
+    std::string policyChange = "{\"name\":\"x\",\"levels\":[{\"targets\":[{\"type\":\"channel\",\"id\":\"" +
+                               b_.channelId + "\"}]}]}";
     struct Case {
         std::string method, path, body;
     };
@@ -67,6 +78,13 @@ TEST_F(ApiTenantIsolation, CrossTenantMatrixFindsNothingAndChangesNothing) {
         {"POST", "/api/v1/alerts/" + b_.alertId + "/assign", "{\"assignee_id\":null}"},
         {"POST", "/api/v1/alerts/" + b_.alertId + "/comments", "{\"text\":\"hi\"}"},
         {"GET", "/api/v1/tenants/" + b_.id, ""},
+        {"GET", "/api/v1/escalation-policies/" + bPolicy, ""},
+        {"PUT", "/api/v1/escalation-policies/" + bPolicy, policyChange},
+        {"DELETE", "/api/v1/escalation-policies/" + bPolicy, ""},
+        {"GET", "/api/v1/users/" + b_.adminId + "/contact-methods", ""},
+        {"POST", "/api/v1/users/" + b_.adminId + "/contact-methods",
+         "{\"kind\":\"channel\",\"channel_id\":\"" + b_.channelId + "\"}"},
+        {"DELETE", "/api/v1/users/" + b_.adminId + "/contact-methods/" + bMethod, ""},
     };
     std::vector<std::map<std::string, std::string>> principals = {with(adminA),
                                                                   {{"Authorization", "Bearer " + keyA}}};
@@ -101,11 +119,13 @@ TEST_F(ApiTenantIsolation, CrossTenantMatrixFindsNothingAndChangesNothing) {
                          "{\"action\":\"silence\",\"minutes\":5,\"ids\":[" + b_.alertId + "]}", who);
         EXPECT_EQ(bulk.status, 200) << bulk.body;
         EXPECT_EQ(json(bulk.body)->getValue<int>("changed"), 0) << bulk.body;
-        for (const auto& list : {"/api/v1/rules", "/api/v1/channels", "/api/v1/routing-rules",
-                                 "/api/v1/api-keys", "/api/v1/sites", "/api/v1/users", "/api/v1/metrics",
-                                 "/api/v1/tenants", "/api/v1/devices/export?format=json",
-                                 "/api/v1/alerts/export?format=json", "/api/v1/dead-letters"}) {
+        for (const auto& list :
+             {"/api/v1/rules", "/api/v1/channels", "/api/v1/routing-rules", "/api/v1/api-keys",
+              "/api/v1/sites", "/api/v1/users", "/api/v1/metrics", "/api/v1/tenants",
+              "/api/v1/devices/export?format=json", "/api/v1/alerts/export?format=json",
+              "/api/v1/dead-letters", "/api/v1/escalation-policies"}) {
             auto r = call("GET", list, "", who);
+            EXPECT_EQ(r.body.find(bPolicy), std::string::npos) << list;
             EXPECT_EQ(r.body.find(b_.ruleId), std::string::npos) << list;
             EXPECT_EQ(r.body.find(b_.channelId), std::string::npos) << list;
             EXPECT_EQ(r.body.find(keyOfB), std::string::npos) << list;
@@ -130,6 +150,14 @@ TEST_F(ApiTenantIsolation, CrossTenantMatrixFindsNothingAndChangesNothing) {
         bAlertBefore);
     EXPECT_EQ(
         scalar("SELECT count(*) FROM pulse.api_keys WHERE id = $1::uuid AND revoked_at IS NULL", {keyOfB}),
+        "1");
+    EXPECT_EQ(
+        scalar("SELECT name || (SELECT count(*) FROM pulse.escalation_levels WHERE policy_id = p.id) FROM "
+               "pulse.escalation_policies p WHERE id = $1::uuid",
+               {bPolicy}),
+        "b-night0");
+    EXPECT_EQ(
+        scalar("SELECT count(*) FROM pulse.user_contact_methods WHERE user_id = $1::uuid", {b_.adminId}),
         "1");
     EXPECT_EQ(scalar("SELECT count(*) FROM pulse.alert_events WHERE alert_id = $1::bigint", {b_.alertId}),
               "1");  // the dead letter's OPENED, nothing since (no REQUEUED)

@@ -54,7 +54,14 @@ se AS (INSERT INTO pulse.sessions (token_sha256, user_id, tenant_id, csrf_token,
        SELECT sha256(convert_to($2 || '-session', 'UTF8')), u.id, $1::uuid, repeat('c', 32), now() + interval '1 hour'
        FROM u RETURNING 1),
 k AS (INSERT INTO pulse.api_keys (tenant_id, name, role, token_sha256, token_prefix)
-      VALUES ($1::uuid, 'key', 'customer', sha256(convert_to($2 || '-key', 'UTF8')), 'pk_') RETURNING 1)
+      VALUES ($1::uuid, 'key', 'customer', sha256(convert_to($2 || '-key', 'UTF8')), 'pk_') RETURNING 1),
+ep AS (INSERT INTO pulse.escalation_policies (tenant_id, name) VALUES ($1::uuid, 'night') RETURNING id),
+el AS (INSERT INTO pulse.escalation_levels (tenant_id, policy_id, level, delay_s)
+       SELECT $1::uuid, id, 1, 300 FROM ep RETURNING policy_id, level),
+et AS (INSERT INTO pulse.escalation_targets (tenant_id, policy_id, level, channel_id)
+       SELECT $1::uuid, el.policy_id, el.level, ch.id FROM el, ch RETURNING 1),
+cm AS (INSERT INTO pulse.user_contact_methods (tenant_id, user_id, kind, channel_id)
+       SELECT $1::uuid, u.id, 'channel', ch.id FROM u, ch RETURNING 1)
 INSERT INTO pulse.audit_log (actor, tenant_id, action, result) VALUES ('test', $1::uuid, 'seed', 'ok')
 )SQL",
                 {t, slug});

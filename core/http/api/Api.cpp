@@ -508,6 +508,7 @@ void Api::mountAll(Router& router) {
     addStreamRoutes(router, *this);
     addExportRoutes(router, *this);
     addDeadLetterRoutes(router, *this);
+    addEscalationRoutes(router, *this);
 }
 
 }  // namespace pulse::http

@@ -193,5 +193,6 @@ void addFleetRoutes(Router& router, Api& api);
 void addStreamRoutes(Router& router, Api& api);
 void addExportRoutes(Router& router, Api& api);
 void addDeadLetterRoutes(Router& router, Api& api);
+void addEscalationRoutes(Router& router, Api& api);
 
 }  // namespace pulse::http

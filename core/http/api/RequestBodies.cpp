@@ -422,7 +422,105 @@ RuleBody parseRule(const std::string& text) {
     }
     b.flapThreshold = optionalInt(o, "flap_threshold", 1, 1000).value_or(3);
     b.flapWindowS = optionalInt(o, "flap_window_s", 1, 86400).value_or(600);
+    b.escalationPolicyId = optionalUuid(o, "escalation_policy_id");
     return b;
+}
+
+namespace {
+
+// The address forms a mail relay takes (the e-mail sender's schema checks its recipients the same way).
+bool isMailAddress(const std::string& a) {
+    auto at = a.find('@');
+    if (at == 0 || at == std::string::npos || a.size() > 254 || a.find('@', at + 1) != std::string::npos)
+        return false;
+    for (size_t i = 0; i < at; ++i) {
+        unsigned char c = static_cast<unsigned char>(a[i]);
+        if (!std::isalnum(c) &&
+            std::string_view(".!#$%&'*+/=?^_`{|}~-").find(static_cast<char>(c)) == std::string_view::npos)
+            return false;
+    }
+    std::string domain = a.substr(at + 1);
+    if (domain.find('.') == std::string::npos || domain.front() == '.' || domain.back() == '.' ||
+        domain.find("..") != std::string::npos)
+        return false;
+    for (char c : domain)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') return false;
+    return true;
+}
+
+std::optional<Poco::JSON::Object::Ptr> objectAt(const Poco::JSON::Array::Ptr& array, size_t i) {
+    auto v = array->get(static_cast<unsigned>(i));
+    if (v.type() != typeid(Poco::JSON::Object::Ptr)) return std::nullopt;
+    auto o = v.extract<Poco::JSON::Object::Ptr>();
+    if (!o) return std::nullopt;
+    return o;
+}
+
+}  // namespace
+
+storage::EscalationPolicyFields parseEscalationPolicy(const std::string& text) {
+    constexpr size_t kMaxLevels = 5, kMaxTargets = 10;
+    auto o = parseJsonObject(text);
+    storage::EscalationPolicyFields p;
+    p.name = requiredString(o, "name", 200);
+    bool noDescription =
+        !o->has("description") || o->isNull("description") ||
+        (o->get("description").isString() && o->getValue<std::string>("description").empty());
+    if (!noDescription) p.description = optionalString(o, "description", 2000).value_or("");
+    p.repeat = optionalInt(o, "repeat", 0, 9).value_or(0);
+    p.isDefault = optionalBool(o, "default").value_or(false);
+    if (!o->has("levels") || !o->getArray("levels"))
+        throw invalid("levels", "levels is required: an array of 1 to 5 levels");
+    auto levels = o->getArray("levels");
+    if (levels->size() == 0) throw invalid("levels", "a policy needs at least one level");
+    if (levels->size() > kMaxLevels)
+        throw invalid("levels[" + std::to_string(kMaxLevels) + "]", "a policy has at most 5 levels");
+    for (size_t l = 0; l < levels->size(); ++l) {
+        std::string at = "levels[" + std::to_string(l) + "]";
+        auto level = objectAt(levels, l);
+        if (!level) throw invalid(at, at + " must be an object");
+        storage::EscalationLevel out;
+        try {
+            out.delayS = optionalInt(*level, "delay_s", 1, 86400).value_or(300);
+        } catch (const ApiError&) {
+            throw invalid(at + ".delay_s", at + ".delay_s must be an integer from 1 to 86400");
+        }
+        auto targets = (*level)->getArray("targets");
+        if (!targets || targets->size() == 0 || targets->size() > kMaxTargets)
+            throw invalid(at + ".targets", at + ".targets must be an array of 1 to 10 targets");
+        for (size_t t = 0; t < targets->size(); ++t) {
+            std::string where = at + ".targets[" + std::to_string(t) + "]";
+            auto target = objectAt(targets, t);
+            if (!target) throw invalid(where, where + " must be an object");
+            auto type = optionalString(*target, "type", 16);
+            if (!type || (*type != "channel" && *type != "user"))
+                throw invalid(where + ".type", "a target's type must be channel or user");
+            auto id = optionalString(*target, "id", 36);
+            if (!id || !storage::isUuid(*id)) throw invalid(where + ".id", "a target's id must be a UUID");
+            for (const auto& earlier : out.targets)
+                if (earlier.type == *type && earlier.id == *id)
+                    throw invalid(where, "the level names this target twice");
+            out.targets.push_back({*type, *id, ""});
+        }
+        p.levels.push_back(std::move(out));
+    }
+    return p;
+}
+
+storage::ContactMethodFields parseContactMethod(const std::string& text) {
+    auto o = parseJsonObject(text);
+    storage::ContactMethodFields m;
+    m.kind = requiredString(o, "kind", 16);
+    if (m.kind != "email" && m.kind != "channel") throw invalid("kind", "kind must be email or channel");
+    m.channelId = requiredUuid(o, "channel_id");
+    if (m.kind == "email") {
+        m.address = Poco::trim(requiredString(o, "address", 254));
+        if (!isMailAddress(*m.address)) throw invalid("address", "address must be an e-mail address");
+    } else if (o->has("address") && !o->isNull("address")) {
+        throw invalid("address", "only an e-mail contact method has an address");
+    }
+    m.label = optionalString(o, "label", 100).value_or("");
+    return m;
 }
 
 int parseSilenceMinutes(const std::string& text) {

@@ -2,6 +2,8 @@
 
 #include "http/api/ApiError.h"
 #include "services/ChannelService.h"
+#include "storage/ContactMethodStore.h"
+#include "storage/EscalationPolicyStore.h"
 
 #include <Poco/JSON/Object.h>
 
@@ -58,6 +60,7 @@ struct RuleBody {
     int flapThreshold = 3;
     int flapWindowS = 600;
     bool enabled = true;
+    std::optional<std::string> escalationPolicyId;
 };
 RuleBody parseRule(const std::string& text);
 
@@ -71,6 +74,11 @@ inline std::optional<std::string> changedTo(const Change<std::string>& c) {
 inline std::optional<std::string> changedTo(const Change<int>& c) {
     return c && *c ? std::optional<std::string>(std::to_string(**c)) : std::nullopt;
 }
+
+// An escalation policy, whole (POST creates, PUT replaces).
+storage::EscalationPolicyFields parseEscalationPolicy(const std::string& text);
+// A user's new contact method.
+storage::ContactMethodFields parseContactMethod(const std::string& text);
 
 struct DeviceChangeBody {
     std::optional<std::vector<std::string>> tags;

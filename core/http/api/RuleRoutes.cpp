@@ -38,6 +38,7 @@ Poco::JSON::Object::Ptr describe(const storage::RuleRow& r) {
     o->set("flap_threshold", r.flapThreshold);
     o->set("flap_window_s", r.flapWindowS);
     o->set("enabled", r.enabled);
+    o->set("escalation_policy_id", orNull(r.escalationPolicyId));
     o->set("created_at", r.createdAt);
     o->set("updated_at", r.updatedAt);
     return o;
@@ -59,8 +60,8 @@ void sendRule(Call& call, const std::string& id, int status) {
 }
 
 storage::RuleFields fieldsOf(const RuleBody& b) {
-    return {b.name,       b.type,      b.configJson,    b.severity,    b.scopeKind,
-            b.scopeValue, b.autoClose, b.flapThreshold, b.flapWindowS, b.enabled};
+    return {b.name,      b.type,          b.configJson,  b.severity, b.scopeKind,         b.scopeValue,
+            b.autoClose, b.flapThreshold, b.flapWindowS, b.enabled,  b.escalationPolicyId};
 }
 
 // Inserts the rule (no id) or replaces the tenant's rule with that id through the one save path

@@ -20,7 +20,8 @@ namespace pulse {
 enum class NoticeKind { Opened, Acknowledged, Closed, Other };
 
 struct AlertNotice {
-    std::string type;  // "alert.opened", "alert.acknowledged", "alert.closed", "alert.test"
+    std::string
+        type;  // "alert.opened", "alert.escalated", "alert.acknowledged", "alert.closed", "alert.test"
     NoticeKind kind = NoticeKind::Other;
     bool test = false;
     std::string event_at;     // ISO 8601, when it happened (empty for a test)
@@ -43,6 +44,13 @@ struct AlertNotice {
     std::string link;  // the alert in the console, when the host knows the console's address
     // The channel's message templates rendered by the host ("message" in the notice; empty: none set).
     std::string message_title, message_text;
+    // An escalation's page (type "alert.escalated", read as an opening): its level (1..5; 0: not a page),
+    // how many the policy has, the pass (0: the first) and the policy's name.
+    int escalation_level = 0, escalation_levels = 0, escalation_repeat = 0;
+    std::string escalation_policy;
+    // Whom the page is for, when it reaches a user through a contact method (empty otherwise): a mail sender
+    // sends to recipient_email alone.
+    std::string recipient_user_id, recipient_name, recipient_email;
 
     // Reads a notice; throws json::ParseError when the payload is not JSON. Members missing from it (an
     // older or newer host) are left empty.
@@ -51,10 +59,10 @@ struct AlertNotice {
         AlertNotice n;
         n.type = v.string("/type");
         n.test = v.boolean("/test") || n.type == "alert.test";
-        n.kind = n.type == "alert.opened" || n.test ? NoticeKind::Opened
-                 : n.type == "alert.acknowledged"   ? NoticeKind::Acknowledged
-                 : n.type == "alert.closed"         ? NoticeKind::Closed
-                                                    : NoticeKind::Other;
+        n.kind = n.type == "alert.opened" || n.type == "alert.escalated" || n.test ? NoticeKind::Opened
+                 : n.type == "alert.acknowledged"                                  ? NoticeKind::Acknowledged
+                 : n.type == "alert.closed"                                        ? NoticeKind::Closed
+                                                                                   : NoticeKind::Other;
         n.event_at = v.string("/event/at");
         n.event_at_ms = v.integer("/event/at_ms");
         n.actor = v.string("/event/actor");
@@ -90,6 +98,13 @@ struct AlertNotice {
         n.link = v.string("/links/alert");
         n.message_title = v.string("/message/title");
         n.message_text = v.string("/message/text");
+        n.escalation_level = static_cast<int>(v.integer("/escalation/level"));
+        n.escalation_levels = static_cast<int>(v.integer("/escalation/levels"));
+        n.escalation_repeat = static_cast<int>(v.integer("/escalation/repeat"));
+        n.escalation_policy = v.string("/escalation/policy/name");
+        n.recipient_user_id = v.string("/recipient/user_id");
+        n.recipient_name = v.string("/recipient/name");
+        n.recipient_email = v.string("/recipient/email");
         return n;
     }
 
@@ -113,6 +128,9 @@ struct AlertNotice {
         std::string rule = rule_name.empty() ? "alert " + std::to_string(alert_id) : rule_name;
         switch (kind) {
             case NoticeKind::Opened:
+                if (escalation_level)
+                    return "Escalation level " + std::to_string(escalation_level) + ": " + severity +
+                           " alert open: " + rule;
                 return severity + " alert opened: " + rule;
             case NoticeKind::Acknowledged:
                 return "Acknowledged: " + rule;

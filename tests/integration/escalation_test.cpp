@@ -1,0 +1,252 @@
+// Escalation policies against real PostgreSQL and the real outbox: an unacknowledged alert walks its levels
+// (time driven by a test clock), repeats the policy, stops when acknowledged or closed, waits out a silence,
+// pages users through their contact methods, follows up acknowledgements where it paged, and two escalators
+// never fire one level twice. The end-to-end walk with real waiting and a killed pulsed is R10 in
+// pulsed_escalation_test.cpp.
+#include "alert_env.h"
+#include "storage/EscalationPolicyStore.h"
+#include "workers/Escalator.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+using namespace pulse;
+using namespace pulse::test;
+
+namespace {
+
+long long dbNowMs() {
+    return std::stoll(scalarAsOwner("SELECT (extract(epoch FROM now()) * 1000)::bigint"));
+}
+
+std::unique_ptr<workers::Escalator> escalator(AlertFixture& f) {
+    return std::make_unique<workers::Escalator>(
+        f.pool, workers::EscalatorSettings{std::chrono::milliseconds(100), 50, 3, AlertFixture::kConsoleUrl},
+        std::make_shared<workers::WakeSignal>(), f.wake, nullptr);
+}
+
+std::string policy(AlertFixture& f, const std::string& name, std::vector<storage::EscalationLevel> levels,
+                   int repeat = 0, bool isDefault = false) {
+    storage::EscalationPolicyFields p;
+    p.name = name;
+    p.repeat = repeat;
+    p.isDefault = isDefault;
+    p.levels = std::move(levels);
+    auto saved = storage::EscalationPolicyStore(f.pool).save(f.tenantId, std::nullopt, p);
+    EXPECT_TRUE(saved.unknownTarget.empty()) << saved.unknownTarget;
+    return saved.id;
+}
+
+storage::EscalationLevel level(int delayS, std::vector<std::pair<std::string, std::string>> targets) {
+    storage::EscalationLevel l;
+    l.delayS = delayS;
+    for (auto& [type, id] : targets) l.targets.push_back({type, id, ""});
+    return l;
+}
+
+std::string ruleWithPolicy(AlertFixture& f, const std::string& name, const std::string& policyId) {
+    return f.ruleId(name, "threshold", R"({"metric":"temperature","operator":"GT","threshold":80})",
+                    "CRITICAL", ", escalation_policy_id", ", '" + policyId + "'::uuid");
+}
+
+int64_t openAlert(AlertFixture& f, const std::string& rule) {
+    f.alerts->submit(f.transition(rule, PULSE_TRANSITION_FIRING, 95, "CRITICAL"));
+    f.alerts->drain();
+    return std::stoll(scalarAsOwner("SELECT id FROM pulse.alerts WHERE rule_id = $1::uuid", {rule}));
+}
+
+// "level/pass" of each ESCALATED event of the alert, in order: "1/0,2/0".
+std::string escalations(int64_t alertId) {
+    return scalarAsOwner(
+        "SELECT coalesce(string_agg((detail->>'level') || '/' || (detail->>'repeat'), ',' ORDER BY id), '') "
+        "FROM pulse.alert_events WHERE alert_id = $1::bigint AND kind = 'ESCALATED'",
+        {std::to_string(alertId)});
+}
+
+// The channels paged for the alert (escalation deliveries), in order, as names.
+std::string pagedChannels(int64_t alertId) {
+    return scalarAsOwner(
+        "SELECT coalesce(string_agg(c.name, ',' ORDER BY d.id), '') FROM pulse.deliveries d JOIN "
+        "pulse.channels c "
+        "ON c.id = d.channel_id WHERE d.alert_id = $1::bigint AND d.escalation_level IS NOT NULL",
+        {std::to_string(alertId)});
+}
+
+std::string userOf(AlertFixture& f, const std::string& email, bool disabled = false) {
+    return scalarAsOwner(
+        "INSERT INTO pulse.users (tenant_id, email, display_name, role, password_hash, disabled) VALUES "
+        "($1::uuid, $2::text, $2::text, 'customer', '$argon2id$x', $3::boolean) RETURNING id::text",
+        {f.tenantId, email, disabled ? "true" : "false"});
+}
+
+void contactThrough(AlertFixture& f, const std::string& user, const std::string& channel) {
+    scalarAsOwner(
+        "INSERT INTO pulse.user_contact_methods (tenant_id, user_id, kind, channel_id) VALUES ($1::uuid, "
+        "$2::uuid, 'channel', $3::uuid)",
+        {f.tenantId, user, channel});
+}
+
+constexpr long long kMinute = 60000;
+
+}  // namespace
+
+TEST(Escalation, WalksItsLevelsOnTimeAndStopsWhenAcknowledged) {
+    AlertFixture f("esc-walk");
+    std::string first = f.webhookChannel("first", "/first"), second = f.webhookChannel("second", "/second"),
+                third = f.webhookChannel("third", "/third");
+    std::string p = policy(f, "night",
+                           {level(5 * 60, {{"channel", first}}), level(10 * 60, {{"channel", second}}),
+                            level(15 * 60, {{"channel", third}})});
+    int64_t alert = openAlert(f, ruleWithPolicy(f, "hot", p));
+    auto esc = escalator(f);
+    long long t0 = dbNowMs();
+
+    EXPECT_EQ(esc->fireDue(t0), 1);  // level 1 is due when the alert opens
+    EXPECT_EQ(escalations(alert), "1/0");
+    EXPECT_EQ(pagedChannels(alert), "first");
+    EXPECT_EQ(esc->fireDue(t0 + 5 * kMinute - 1000), 0);  // not before its delay
+    EXPECT_EQ(esc->fireDue(t0 + 5 * kMinute), 1);
+    EXPECT_EQ(escalations(alert), "1/0,2/0");
+    EXPECT_EQ(pagedChannels(alert), "first,second");
+    // The page is an opening notice of the alert, with the level it is for, and an idempotency key per
+    // alert, level, pass and target.
+    EXPECT_EQ(
+        scalarAsOwner("SELECT payload::jsonb->>'type' FROM pulse.deliveries WHERE alert_id = $1::bigint "
+                      "AND escalation_level = 2",
+                      {std::to_string(alert)}),
+        "alert.escalated");
+    EXPECT_EQ(scalarAsOwner("SELECT payload::jsonb#>>'{escalation,level}' || '/' || "
+                            "(payload::jsonb#>>'{escalation,levels}') || ' ' || "
+                            "(payload::jsonb#>>'{escalation,policy,name}') "
+                            "FROM pulse.deliveries WHERE alert_id = $1::bigint AND escalation_level = 2",
+                            {std::to_string(alert)}),
+              "2/3 night");
+    EXPECT_EQ(scalarAsOwner("SELECT idempotency_key FROM pulse.deliveries WHERE alert_id = $1::bigint AND "
+                            "escalation_level = 2",
+                            {std::to_string(alert)}),
+              "esc_" + std::to_string(alert) + "_2_0_channel_" + second);
+
+    ASSERT_TRUE(f.alerts->acknowledge(f.tenantId, alert, "user:alice@example.com"));
+    EXPECT_EQ(scalarAsOwner("SELECT coalesce(next_escalation_at::text, 'none') FROM pulse.alerts WHERE id = "
+                            "$1::bigint",
+                            {std::to_string(alert)}),
+              "none");
+    EXPECT_EQ(esc->fireDue(t0 + 24 * 60 * kMinute), 0);  // acknowledged: level 3 never fires
+    EXPECT_EQ(escalations(alert), "1/0,2/0");
+    // The acknowledgement reaches both channels the escalation paged (and nobody else).
+    EXPECT_EQ(scalarAsOwner("SELECT string_agg(c.name, ',' ORDER BY c.name) FROM pulse.deliveries d JOIN "
+                            "pulse.channels c ON c.id = d.channel_id JOIN pulse.alert_events e ON e.id = "
+                            "d.event_id WHERE d.alert_id = $1::bigint AND e.kind = 'ACKNOWLEDGED'",
+                            {std::to_string(alert)}),
+              "first,second");
+}
+
+TEST(Escalation, RepeatsThePolicyThenStopsAndClosingStopsIt) {
+    AlertFixture f("esc-repeat");
+    std::string a = f.webhookChannel("a", "/a"), b = f.webhookChannel("b", "/b");
+    std::string p = policy(f, "twice", {level(60, {{"channel", a}}), level(120, {{"channel", b}})}, 1);
+    int64_t alert = openAlert(f, ruleWithPolicy(f, "hot", p));
+    auto esc = escalator(f);
+    long long t = dbNowMs();
+    // 1, then 2 a minute later, then (after level 2's two minutes) the second pass: 1 and 2 again; then done.
+    for (long long at : {t, t + kMinute, t + 3 * kMinute, t + 4 * kMinute}) EXPECT_EQ(esc->fireDue(at), 1);
+    EXPECT_EQ(escalations(alert), "1/0,2/0,1/1,2/1");
+    EXPECT_EQ(pagedChannels(alert), "a,b,a,b");
+    EXPECT_EQ(esc->fireDue(t + 24 * 60 * kMinute), 0);
+    EXPECT_EQ(scalarAsOwner("SELECT coalesce(next_escalation_at::text, 'none') FROM pulse.alerts WHERE id = "
+                            "$1::bigint",
+                            {std::to_string(alert)}),
+              "none");
+
+    // Closing stops another alert's walk at once.
+    std::string rule2 = ruleWithPolicy(f, "cold", p);
+    int64_t other = openAlert(f, rule2);
+    long long t2 = dbNowMs();
+    EXPECT_EQ(esc->fireDue(t2), 1);
+    ASSERT_TRUE(f.alerts->close(f.tenantId, other, "user:bob@example.com", "fixed"));
+    EXPECT_EQ(esc->fireDue(t2 + 60 * kMinute), 0);
+    EXPECT_EQ(escalations(other), "1/0");
+}
+
+TEST(Escalation, ASilencedAlertWaitsForItsSilenceToEnd) {
+    AlertFixture f("esc-silence");
+    std::string a = f.webhookChannel("a", "/a"), b = f.webhookChannel("b", "/b");
+    std::string p = policy(f, "p", {level(60, {{"channel", a}}), level(60, {{"channel", b}})});
+    int64_t alert = openAlert(f, ruleWithPolicy(f, "hot", p));
+    auto esc = escalator(f);
+    long long t = dbNowMs();
+    EXPECT_EQ(esc->fireDue(t), 1);
+    ASSERT_TRUE(f.alerts->silence(f.tenantId, alert, t + 30 * kMinute, "user:alice@example.com"));
+    EXPECT_EQ(esc->fireDue(t + 2 * kMinute), 0);  // due, but silenced: deferred to the silence's end
+    EXPECT_EQ(escalations(alert), "1/0");
+    EXPECT_EQ(esc->fireDue(t + 30 * kMinute + 1000), 1);
+    EXPECT_EQ(escalations(alert), "1/0,2/0");
+}
+
+TEST(Escalation, UsersArePagedThroughTheirContactMethodsAndTheDefaultPolicyServesOtherRules) {
+    AlertFixture f("esc-users");
+    std::string mine = f.webhookChannel("alice-hook", "/ok"), bobs = f.webhookChannel("bob-log", "/bob-log");
+    std::string alice = userOf(f, "alice-" + f.slug + "@example.com");
+    std::string bob = userOf(f, "bob-" + f.slug + "@example.com", true);  // disabled: pages nobody
+    contactThrough(f, alice, mine);
+    contactThrough(f, bob, bobs);
+    policy(f, "default", {level(300, {{"user", alice}})}, 0, true);
+    // A disabled user cannot be named in a policy at all.
+    storage::EscalationPolicyFields refused;
+    refused.name = "bob's";
+    refused.levels = {level(60, {{"user", bob}})};
+    EXPECT_EQ(storage::EscalationPolicyStore(f.pool).save(f.tenantId, std::nullopt, refused).unknownTarget,
+              "levels[0].targets[0].id");
+
+    int64_t alert =
+        openAlert(f, f.ruleId("plain", "threshold", R"({"metric":"t","operator":"GT","threshold":1})"));
+    auto esc = escalator(f);
+    auto d = f.dispatcher(fastDispatch());
+    d->start();
+    EXPECT_EQ(esc->fireDue(dbNowMs()), 1);
+    ASSERT_EQ(f.receiver.waitFor(1, "/ok"), 1u);
+    auto request = at(f.receiver.requests(), 0);
+    auto body = request->getObject("body");
+    ASSERT_TRUE(body) << "the page reached the webhook as JSON";
+    EXPECT_EQ(body->getValue<std::string>("type"), "alert.escalated");
+    EXPECT_EQ(body->getObject("recipient")->getValue<std::string>("user_id"), alice);
+    EXPECT_EQ(body->getObject("alert")->getValue<int64_t>("id"), alert);
+    EXPECT_EQ(pagedChannels(alert), "alice-hook");
+    d->stop();
+}
+
+TEST(Escalation, TwoEscalatorsNeverFireALevelTwice) {
+    AlertFixture f("esc-race");
+    std::string a = f.webhookChannel("a", "/a");
+    std::string p = policy(f, "p", {level(600, {{"channel", a}})});
+    // 300 alerts due at once, each its own rule's.
+    std::string rules = scalarAsOwner(
+        "WITH r AS (INSERT INTO pulse.rules (tenant_id, name, type, config, severity, escalation_policy_id) "
+        "SELECT $1::uuid, 'r' || g, 'threshold', '{}', 'LOW', $2::uuid FROM generate_series(1, 300) g "
+        "RETURNING "
+        "id), a AS (INSERT INTO pulse.alerts (tenant_id, rule_id, device_id, severity, triggered_at, "
+        "escalation_policy_id, next_escalation_at) SELECT $1::uuid, r.id, $3::bigint, 'LOW', now(), "
+        "$2::uuid, "
+        "now() FROM r RETURNING id) SELECT count(*) FROM a",
+        {f.tenantId, p, std::to_string(f.deviceId)});
+    ASSERT_EQ(rules, "300");
+    auto one = escalator(f), two = escalator(f);
+    long long t = dbNowMs();
+    int fired1 = 0, fired2 = 0;
+    std::thread x([&] { fired1 = one->fireDue(t); });
+    std::thread y([&] { fired2 = two->fireDue(t); });
+    x.join();
+    y.join();
+    EXPECT_EQ(fired1 + fired2, 300);
+    EXPECT_EQ(scalarAsOwner("SELECT count(*) FROM pulse.alert_events WHERE tenant_id = $1::uuid AND kind = "
+                            "'ESCALATED'",
+                            {f.tenantId}),
+              "300");
+    EXPECT_EQ(
+        scalarAsOwner("SELECT count(DISTINCT alert_id) FROM pulse.deliveries WHERE tenant_id = $1::uuid "
+                      "AND escalation_level = 1",
+                      {f.tenantId}),
+        "300");
+}
