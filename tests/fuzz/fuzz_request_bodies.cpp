@@ -91,5 +91,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (b.ids.empty() || b.ids.size() > 200) __builtin_trap();
         if (b.action == "silence" && (b.minutes < 1 || b.minutes > 43200)) __builtin_trap();
     });
+    expectParsedOrRefused([&] {
+        auto p = pulse::http::parseEscalationPolicy(text);
+        if (p.levels.empty() || p.levels.size() > 5 || p.repeat < 0 || p.repeat > 9) __builtin_trap();
+        for (const auto& l : p.levels)
+            if (l.delayS < 1 || l.delayS > 86400 || l.targets.empty() || l.targets.size() > 10)
+                __builtin_trap();
+    });
+    expectParsedOrRefused([&] {
+        auto m = pulse::http::parseContactMethod(text);
+        if ((m.kind == "email") != m.address.has_value()) __builtin_trap();
+        if (m.address && m.address->find_first_of("\r\n<>") != std::string::npos) __builtin_trap();
+    });
     return 0;
 }

@@ -1,13 +1,22 @@
 // Escalation policies against real PostgreSQL and the real outbox: an unacknowledged alert walks its levels
 // (time driven by a test clock), repeats the policy, stops when acknowledged or closed, waits out a silence,
 // pages users through their contact methods, follows up acknowledgements where it paged, and two escalators
-// never fire one level twice. The end-to-end walk with real waiting and a killed pulsed is R10 in
-// pulsed_escalation_test.cpp.
+// never fire one level twice. R10, with real waiting: a pulsed killed (-9) mid-escalation and started again
+// neither skips nor repeats a level.
 #include "alert_env.h"
 #include "storage/EscalationPolicyStore.h"
 #include "workers/Escalator.h"
 
+#include "services/SecretBox.h"
+
+#include <Poco/File.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
 #include <gtest/gtest.h>
+
+#include <csignal>
 
 #include <chrono>
 #include <thread>
@@ -249,4 +258,113 @@ TEST(Escalation, TwoEscalatorsNeverFireALevelTwice) {
                       "AND escalation_level = 1",
                       {f.tenantId}),
         "300");
+}
+
+// R10: an alert nobody acknowledges walks its three levels through a real pulsed; pulsed is killed (-9)
+// after level 1 and stays down past level 2's time, and the pulsed started again fires level 2 (late) and
+// level 3 (on time), each once, each page delivered once.
+TEST(Escalation, AKilledPulsedNeitherSkipsNorRepeatsALevel) {
+    AlertFixture f("esc-r10");
+    std::string dir = f.dir + "/pulsed";
+    std::string pluginsD = dir + "/plugins.d";
+    Poco::File(pluginsD).createDirectories();
+    writeFile(pluginsD + "/http.properties",
+              "plugin.library = ingest_http.so\ninstance.http.component = ingest/http\ninstance.http.config "
+              "= {}\n");
+    writeFile(pluginsD + "/rules.properties", "plugin.library = rule_threshold.so\n");
+    writeFile(pluginsD + "/webhook.properties", "plugin.library = sender_webhook.so\n");
+    std::string keyHex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    writeFile(dir + "/secrets.key", keyHex + "\n");
+    std::string config = writePulseConfig(dir, freePort(), pluginsD,
+                                          "egress.allow = 127.0.0.1/32\nsecrets.key_file = " + dir +
+                                              "/secrets.key\nrules.reload_ms = 200\nnotify.poll_ms = 100\n"
+                                              "telemetry.flush_ms = 20\n");
+    std::map<std::string, std::string> env = {{"PULSE_DB_URI", appUri()},
+                                              {"PULSE_DB_MIGRATE_URI", ownerUri()},
+                                              {"PULSE_SECRETS_KEY_FILE", dir + "/secrets.key"}};
+    std::string token = createDevice(config, f.slug + "/sensor-1");
+
+    services::SecretBox box = services::SecretBox::fromHex(keyHex);
+    services::ChannelService channels(f.pool, *f.plugins, box, f.http.guard());
+    std::vector<std::pair<std::string, std::string>> targets;
+    for (int level = 1; level <= 3; ++level) {
+        std::string path = "/status/20" + std::to_string(level - 1);
+        targets.push_back(
+            {"channel", channels.create(f.tenantId,
+                                        services::ChannelSpec{"level-" + std::to_string(level), "webhook",
+                                                              "{\"url\":\"" + f.receiver.url(path) +
+                                                                  "\",\"secret\":\"" + kWebhookSecret + "\"}",
+                                                              4})});
+    }
+    std::string p =
+        policy(f, "r10", {level(4, {targets[0]}), level(3, {targets[1]}), level(3, {targets[2]})});
+    f.ruleId("too hot", "threshold", R"({"metric":"temperature","operator":"GT","threshold":80})", "CRITICAL",
+             ", escalation_policy_id", ", '" + p + "'::uuid");
+
+    auto send = [&](int port, double value) {
+        Poco::Net::HTTPClientSession s("127.0.0.1", static_cast<Poco::UInt16>(port));
+        Poco::Net::HTTPRequest req("POST", "/api/v1/telemetry", Poco::Net::HTTPMessage::HTTP_1_1);
+        req.set("Authorization", "Bearer " + token);
+        req.setContentType("application/json");
+        std::string body = "{\"temperature\":" + std::to_string(value) + "}";
+        req.setContentLength(static_cast<std::streamsize>(body.size()));
+        s.sendRequest(req) << body;
+        Poco::Net::HTTPResponse res;
+        std::string text;
+        Poco::StreamCopier::copyToString(s.receiveResponse(res), text);
+        return static_cast<int>(res.getStatus());
+    };
+    int64_t alert = 0;
+    {
+        Pulsed pulsed(config, env);
+        ASSERT_TRUE(pulsed.started());
+        ASSERT_EQ(send(pulsed.port(), 95), 200);
+        ASSERT_EQ(f.receiver.waitFor(1, "/status/200"), 1u);  // level 1 pages when the alert opens
+        alert =
+            std::stoll(scalarAsOwner("SELECT id FROM pulse.alerts WHERE tenant_id = $1::uuid", {f.tenantId}));
+        EXPECT_EQ(escalations(alert), "1/0");
+        pulsed.process().signal(SIGKILL);
+        ASSERT_TRUE(pulsed.process().wait(10000));
+    }
+    // Down past level 2's time.
+    std::string waitForLevel2 = scalarAsOwner(
+        "SELECT greatest(0, extract(epoch FROM next_escalation_at - now()) * 1000 + 1000)::bigint FROM "
+        "pulse.alerts WHERE id = $1::bigint",
+        {std::to_string(alert)});
+    ASSERT_FALSE(waitForLevel2.empty());
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::stoll(waitForLevel2)));
+    EXPECT_EQ(escalations(alert), "1/0");
+    {
+        Pulsed pulsed(config, env);
+        ASSERT_TRUE(pulsed.started());
+        ASSERT_EQ(f.receiver.waitFor(1, "/status/201"), 1u);
+        ASSERT_EQ(f.receiver.waitFor(1, "/status/202"), 1u);
+        // Give a repeated level the time to show itself: the policy has no pass after the first.
+        std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+        pulsed.process().signal(SIGTERM);
+        pulsed.process().wait(20000);
+    }
+    EXPECT_EQ(escalations(alert), "1/0,2/0,3/0");
+    EXPECT_EQ(scalarAsOwner("SELECT coalesce(next_escalation_at::text, 'none') FROM pulse.alerts WHERE id = "
+                            "$1::bigint",
+                            {std::to_string(alert)}),
+              "none");
+    auto requests = f.receiver.requests();
+    std::map<std::string, int> perPath;
+    for (size_t i = 0; i < requests->size(); ++i) {
+        auto r = requests->getObject(static_cast<unsigned>(i));
+        EXPECT_TRUE(r->getValue<bool>("valid"));
+        ++perPath[r->getValue<std::string>("path")];
+        EXPECT_EQ(r->getObject("body")->getValue<std::string>("type"), "alert.escalated");
+    }
+    EXPECT_EQ(perPath,
+              (std::map<std::string, int>{{"/status/200", 1}, {"/status/201", 1}, {"/status/202", 1}}));
+    // Level 3 was due its delay after level 2 fired (late), not after level 2 was due.
+    EXPECT_EQ(
+        scalarAsOwner("SELECT (e3.detail->>'due_at')::timestamptz > (e2.detail->>'due_at')::timestamptz + "
+                      "interval '3.5 seconds' FROM pulse.alert_events e2, pulse.alert_events e3 WHERE "
+                      "e2.alert_id = $1::bigint AND e3.alert_id = $1::bigint AND e2.kind = 'ESCALATED' AND "
+                      "e3.kind = 'ESCALATED' AND e2.detail->>'level' = '2' AND e3.detail->>'level' = '3'",
+                      {std::to_string(alert)}),
+        "t");
 }
