@@ -26,6 +26,8 @@ interface Draft {
   flap_threshold: number;
   flap_window_s: number;
   enabled: boolean;
+  // Kept as it is: the console does not edit escalation yet, and a save replaces the whole rule.
+  escalation_policy_id?: string | null;
 }
 
 function draftOf(r: Rule): Draft {
@@ -40,6 +42,7 @@ function draftOf(r: Rule): Draft {
     flap_threshold: r.flap_threshold,
     flap_window_s: r.flap_window_s,
     enabled: r.enabled,
+    escalation_policy_id: r.escalation_policy_id,
   };
 }
 
