@@ -5,6 +5,10 @@
 
 #include <Poco/File.h>
 #include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -391,6 +395,40 @@ int64_t walkRoutedAlert(AlertFixture& f, const std::string& channel, const std::
     EXPECT_TRUE(f.settled()) << "deliveries still pending";
     d->stop();
     return id;
+}
+
+PulsedSetup pulsedBeside(AlertFixture& f, const std::string& extra) {
+    std::string dir = f.dir + "/pulsed";
+    std::string pluginsD = dir + "/plugins.d";
+    Poco::File(pluginsD).createDirectories();
+    writeFile(pluginsD + "/http.properties",
+              "plugin.library = ingest_http.so\ninstance.http.component = ingest/http\ninstance.http.config "
+              "= {}\n");
+    writeFile(pluginsD + "/rules.properties", "plugin.library = rule_threshold.so\n");
+    writeFile(pluginsD + "/heartbeat.properties", "plugin.library = rule_heartbeat.so\n");
+    writeFile(pluginsD + "/webhook.properties", "plugin.library = sender_webhook.so\n");
+    writeFile(dir + "/secrets.key", std::string(kPulsedSecretsKey) + "\n");
+    PulsedSetup s;
+    s.config =
+        writePulseConfig(dir, freePort(), pluginsD,
+                         "egress.allow = 127.0.0.1/32\nsecrets.key_file = " + dir + "/secrets.key\n" + extra);
+    s.env = {{"PULSE_DB_URI", appUri()},
+             {"PULSE_DB_MIGRATE_URI", ownerUri()},
+             {"PULSE_SECRETS_KEY_FILE", dir + "/secrets.key"}};
+    return s;
+}
+
+int sendReading(int port, const std::string& token, const std::string& body) {
+    Poco::Net::HTTPClientSession s("127.0.0.1", static_cast<Poco::UInt16>(port));
+    Poco::Net::HTTPRequest req("POST", "/api/v1/telemetry", Poco::Net::HTTPMessage::HTTP_1_1);
+    req.set("Authorization", "Bearer " + token);
+    req.setContentType("application/json");
+    req.setContentLength(static_cast<std::streamsize>(body.size()));
+    s.sendRequest(req) << body;
+    Poco::Net::HTTPResponse res;
+    std::string text;
+    Poco::StreamCopier::copyToString(s.receiveResponse(res), text);
+    return static_cast<int>(res.getStatus());
 }
 
 }  // namespace pulse::test

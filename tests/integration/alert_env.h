@@ -17,6 +17,7 @@
 #include <Poco/JSON/Object.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -137,6 +138,18 @@ void crashAfterDeliveryThenRedeliver(AlertFixture& f, const std::function<size_t
 std::string withOverrides(Poco::JSON::Object base, const std::string& overridesJson);
 
 Poco::JSON::Object::Ptr at(const Poco::JSON::Array::Ptr& a, size_t i);
+
+// A pulsed process's configuration beside the fixture (f.dir/pulsed): the HTTP ingest channel, the threshold
+// and heartbeat rules and the webhook sender, channel secrets sealed with kPulsedSecretsKey, the egress
+// guard open to loopback, and `extra` properties.
+constexpr const char* kPulsedSecretsKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+struct PulsedSetup {
+    std::string config;
+    std::map<std::string, std::string> env;
+};
+PulsedSetup pulsedBeside(AlertFixture& f, const std::string& extra);
+// POSTs a reading (a JSON object's text) to pulsed's /api/v1/telemetry as the device; returns the status.
+int sendReading(int port, const std::string& token, const std::string& body);
 // The requests a stand-in logged for one path, in order.
 std::vector<Poco::JSON::Object::Ptr> on(StandIn& s, const std::string& path);
 

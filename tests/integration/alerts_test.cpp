@@ -472,38 +472,18 @@ TEST(Alerts, ChannelSecretsAreSealedMaskedAndKeptWhenSentBackMasked) {
 // alert through the rule tick. Rules and channels are picked up from the database while pulsed runs.
 TEST(Alerts, PulsedTurnsABreachingReadingIntoOneSignedWebhook) {
     AlertFixture f("pulsed");
-    std::string dir = f.dir + "/pulsed";
-    std::string pluginsD = dir + "/plugins.d";
-    Poco::File(pluginsD).createDirectories();
-    writeFile(pluginsD + "/http.properties",
-              "plugin.library = ingest_http.so\ninstance.http.component = ingest/http\ninstance.http.config "
-              "= {}\n");
-    writeFile(pluginsD + "/rules.properties", "plugin.library = rule_threshold.so\n");
-    writeFile(pluginsD + "/heartbeat.properties", "plugin.library = rule_heartbeat.so\n");
-    writeFile(pluginsD + "/webhook.properties", "plugin.library = sender_webhook.so\n");
-    std::string keyHex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-    writeFile(dir + "/secrets.key", keyHex + "\n");
-    int port = freePort();
-    std::string config = writePulseConfig(dir, port, pluginsD,
-                                          "egress.allow = 127.0.0.1/32\nsecrets.key_file = " + dir +
-                                              "/secrets.key\nrules.reload_ms = 200\nrules.tick_ms = 200\n"
-                                              "notify.poll_ms = 100\ntelemetry.flush_ms = 20\n");
-    std::map<std::string, std::string> env = {{"PULSE_DB_URI", appUri()},
-                                              {"PULSE_DB_MIGRATE_URI", ownerUri()},
-                                              {"PULSE_SECRETS_KEY_FILE", dir + "/secrets.key"}};
-    std::string out;
-    ASSERT_EQ(run({pulsedBinary(), "--config", config, "--create-device", f.slug + "/sensor-1"}, env, out), 0)
-        << out;
-    auto pos = out.find("pt_");
-    ASSERT_NE(pos, std::string::npos) << out;
-    std::string token = out.substr(pos, out.find_first_of(" \n", pos) - pos);
+    auto [config, env] = pulsedBeside(f,
+                                      "rules.reload_ms = 200\nrules.tick_ms = 200\nnotify.poll_ms = 100\n"
+                                      "telemetry.flush_ms = 20\n");
+    std::string token = createDevice(config, f.slug + "/sensor-1");
+    ASSERT_FALSE(token.empty());
     std::string quiet = scalarAsOwner(
         "INSERT INTO pulse.devices (tenant_id, name, last_seen_at) VALUES ($1::uuid, 'quiet-1', now()) "
         "RETURNING id",
         {f.tenantId});
 
     // Channel and routes through the service, sealed with the key pulsed reads.
-    services::SecretBox box = services::SecretBox::fromHex(keyHex);
+    services::SecretBox box = services::SecretBox::fromHex(kPulsedSecretsKey);
     services::ChannelService channels(f.pool, *f.plugins, box, f.http.guard());
     std::string channel =
         channels.create(f.tenantId, services::ChannelSpec{"ops", "webhook",
@@ -521,17 +501,7 @@ TEST(Alerts, PulsedTurnsABreachingReadingIntoOneSignedWebhook) {
     Pulsed pulsed(config, env);
     ASSERT_TRUE(pulsed.started());
     auto send = [&](double value) {
-        Poco::Net::HTTPClientSession s("127.0.0.1", static_cast<Poco::UInt16>(pulsed.port()));
-        Poco::Net::HTTPRequest req("POST", "/api/v1/telemetry", Poco::Net::HTTPMessage::HTTP_1_1);
-        req.set("Authorization", "Bearer " + token);
-        req.setContentType("application/json");
-        std::string body = "{\"temperature\":" + std::to_string(value) + "}";
-        req.setContentLength(static_cast<std::streamsize>(body.size()));
-        s.sendRequest(req) << body;
-        Poco::Net::HTTPResponse res;
-        std::string text;
-        Poco::StreamCopier::copyToString(s.receiveResponse(res), text);
-        return static_cast<int>(res.getStatus());
+        return sendReading(pulsed.port(), token, "{\"temperature\":" + std::to_string(value) + "}");
     };
     ASSERT_EQ(send(20), 200);
     auto sent = std::chrono::steady_clock::now();

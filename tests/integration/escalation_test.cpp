@@ -9,11 +9,6 @@
 
 #include "services/SecretBox.h"
 
-#include <Poco/File.h>
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/StreamCopier.h>
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -265,26 +260,11 @@ TEST(Escalation, TwoEscalatorsNeverFireALevelTwice) {
 // level 3 (on time), each once, each page delivered once.
 TEST(Escalation, AKilledPulsedNeitherSkipsNorRepeatsALevel) {
     AlertFixture f("esc-r10");
-    std::string dir = f.dir + "/pulsed";
-    std::string pluginsD = dir + "/plugins.d";
-    Poco::File(pluginsD).createDirectories();
-    writeFile(pluginsD + "/http.properties",
-              "plugin.library = ingest_http.so\ninstance.http.component = ingest/http\ninstance.http.config "
-              "= {}\n");
-    writeFile(pluginsD + "/rules.properties", "plugin.library = rule_threshold.so\n");
-    writeFile(pluginsD + "/webhook.properties", "plugin.library = sender_webhook.so\n");
-    std::string keyHex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-    writeFile(dir + "/secrets.key", keyHex + "\n");
-    std::string config = writePulseConfig(dir, freePort(), pluginsD,
-                                          "egress.allow = 127.0.0.1/32\nsecrets.key_file = " + dir +
-                                              "/secrets.key\nrules.reload_ms = 200\nnotify.poll_ms = 100\n"
-                                              "telemetry.flush_ms = 20\n");
-    std::map<std::string, std::string> env = {{"PULSE_DB_URI", appUri()},
-                                              {"PULSE_DB_MIGRATE_URI", ownerUri()},
-                                              {"PULSE_SECRETS_KEY_FILE", dir + "/secrets.key"}};
+    auto [config, env] =
+        pulsedBeside(f, "rules.reload_ms = 200\nnotify.poll_ms = 100\ntelemetry.flush_ms = 20\n");
     std::string token = createDevice(config, f.slug + "/sensor-1");
 
-    services::SecretBox box = services::SecretBox::fromHex(keyHex);
+    services::SecretBox box = services::SecretBox::fromHex(kPulsedSecretsKey);
     services::ChannelService channels(f.pool, *f.plugins, box, f.http.guard());
     std::vector<std::pair<std::string, std::string>> targets;
     for (int level = 1; level <= 3; ++level) {
@@ -301,24 +281,11 @@ TEST(Escalation, AKilledPulsedNeitherSkipsNorRepeatsALevel) {
     f.ruleId("too hot", "threshold", R"({"metric":"temperature","operator":"GT","threshold":80})", "CRITICAL",
              ", escalation_policy_id", ", '" + p + "'::uuid");
 
-    auto send = [&](int port, double value) {
-        Poco::Net::HTTPClientSession s("127.0.0.1", static_cast<Poco::UInt16>(port));
-        Poco::Net::HTTPRequest req("POST", "/api/v1/telemetry", Poco::Net::HTTPMessage::HTTP_1_1);
-        req.set("Authorization", "Bearer " + token);
-        req.setContentType("application/json");
-        std::string body = "{\"temperature\":" + std::to_string(value) + "}";
-        req.setContentLength(static_cast<std::streamsize>(body.size()));
-        s.sendRequest(req) << body;
-        Poco::Net::HTTPResponse res;
-        std::string text;
-        Poco::StreamCopier::copyToString(s.receiveResponse(res), text);
-        return static_cast<int>(res.getStatus());
-    };
     int64_t alert = 0;
     {
         Pulsed pulsed(config, env);
         ASSERT_TRUE(pulsed.started());
-        ASSERT_EQ(send(pulsed.port(), 95), 200);
+        ASSERT_EQ(sendReading(pulsed.port(), token, "{\"temperature\":95}"), 200);
         ASSERT_EQ(f.receiver.waitFor(1, "/status/200"), 1u);  // level 1 pages when the alert opens
         alert =
             std::stoll(scalarAsOwner("SELECT id FROM pulse.alerts WHERE tenant_id = $1::uuid", {f.tenantId}));
