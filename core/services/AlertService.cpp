@@ -6,6 +6,8 @@
 
 #include <pulse/json.hpp>
 
+#include <string_view>
+
 namespace pulse::services {
 namespace {
 
@@ -76,8 +78,10 @@ int64_t AlertService::addEvent(storage::AlertTransaction& tx, const std::string&
     return eventId;
 }
 
-int AlertService::route(storage::AlertTransaction& tx, int64_t alertId, int64_t eventId) {
-    return tx.route(alertId, eventId, settings_.maxAttempts, settings_.consoleUrl);
+int AlertService::route(storage::AlertTransaction& tx, int64_t alertId, int64_t eventId, const char* kind) {
+    // Only an acknowledgement or a closing follows up where an escalation paged.
+    bool followsUp = std::string_view(kind) == "ACKNOWLEDGED" || std::string_view(kind) == "CLOSED";
+    return tx.route(alertId, eventId, settings_.maxAttempts, settings_.consoleUrl, followsUp);
 }
 
 bool AlertService::flapCheck(const Transition& t) {
@@ -106,7 +110,7 @@ void AlertService::apply(const Transition& t) {
                     escalates = opened->escalates;
                     int64_t eventId =
                         addEvent(tx, rule.tenantId, alertId, "OPENED", "system", t.observed, detail);
-                    created = route(tx, alertId, eventId);
+                    created = route(tx, alertId, eventId, "OPENED");
                     opens_[{rule.id, t.deviceId}].push_back(t.atMs);
                     if (metrics_)
                         metrics_
@@ -137,7 +141,7 @@ void AlertService::apply(const Transition& t) {
                     tx.closeRecovered(alertId, t.observed);
                     int64_t eventId =
                         addEvent(tx, rule.tenantId, alertId, "CLOSED", "system", t.observed, detail);
-                    created = route(tx, alertId, eventId);
+                    created = route(tx, alertId, eventId, "CLOSED");
                 } else {
                     tx.clear(alertId);
                     addEvent(tx, rule.tenantId, alertId, "CLEARED", "system", t.observed, detail);
@@ -196,7 +200,7 @@ void AlertService::sweepFlapping() {
                 tx.closeSettled(alert.id);
                 int64_t eventId =
                     addEvent(tx, alert.tenantId, alert.id, "CLOSED", "system", std::nullopt, "{}");
-                created += route(tx, alert.id, eventId);
+                created += route(tx, alert.id, eventId, "CLOSED");
             }
         }
     });
@@ -214,7 +218,7 @@ bool AlertService::operatorChange(
     store_.writeAsTenant(tenantId, [&](storage::AlertTransaction& tx) {
         if (auto result = change(tx)) {
             int64_t eventId = addEvent(tx, tenantId, alertId, kind, actor, std::nullopt, detail(*result));
-            if (notify) created = route(tx, alertId, eventId);
+            if (notify) created = route(tx, alertId, eventId, kind);
             done = true;
         }
         return true;

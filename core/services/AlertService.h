@@ -99,7 +99,7 @@ class AlertService {
     int64_t addEvent(storage::AlertTransaction& tx, const std::string& tenantId, int64_t alertId,
                      const char* kind, const std::string& actor, std::optional<double> value,
                      const std::string& detailJson);
-    int route(storage::AlertTransaction& tx, int64_t alertId, int64_t eventId);
+    int route(storage::AlertTransaction& tx, int64_t alertId, int64_t eventId, const char* kind);
     bool flapCheck(const Transition& t);
     // change: the guarded change (nullopt: nothing to change); its result goes into the event's detail.
     bool operatorChange(const std::string& tenantId, int64_t alertId,

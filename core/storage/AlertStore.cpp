@@ -475,12 +475,12 @@ long long AlertTransaction::addEvent(const AlertEventFields& e) {
 }
 
 int AlertTransaction::route(long long alertId, long long eventId, int maxAttempts,
-                            const std::string& consoleUrl) {
+                            const std::string& consoleUrl, bool followsUp) {
     std::vector<std::optional<std::string>> params = {std::to_string(alertId), std::to_string(eventId),
                                                       std::to_string(maxAttempts), consoleUrl};
-    auto routed = conn_.query(kRouteAlertEvent, params);
-    auto paged = conn_.query(kRouteToEscalationTargets, params);
-    return static_cast<int>(routed.rows.size() + paged.rows.size());
+    size_t created = conn_.query(kRouteAlertEvent, params).rows.size();
+    if (followsUp) created += conn_.query(kRouteToEscalationTargets, params).rows.size();
+    return static_cast<int>(created);
 }
 
 }  // namespace pulse::storage

@@ -174,9 +174,10 @@ class AlertTransaction {
 
     // Returns the event's id.
     long long addEvent(const AlertEventFields& event);
-    // The deliveries the tenant's routing rules ask for the event (and, for an acknowledgement or closing,
-    // those its escalation paged), each with maxAttempts; returns how many.
-    int route(long long alertId, long long eventId, int maxAttempts, const std::string& consoleUrl);
+    // The deliveries the tenant's routing rules ask for the event and, when it follows up (an
+    // acknowledgement or closing), to those its escalation paged; each with maxAttempts; returns how many.
+    int route(long long alertId, long long eventId, int maxAttempts, const std::string& consoleUrl,
+              bool followsUp);
 
   private:
     friend class AlertStore;
