@@ -19,6 +19,7 @@
 #include "services/DeviceStatusTracker.h"
 #include "services/HealthService.h"
 #include "services/IdentityService.h"
+#include "services/LinkSigner.h"
 #include "services/LiveEvents.h"
 #include "services/OidcVerifier.h"
 #include "services/SecretBox.h"
@@ -56,6 +57,7 @@ struct ServerContext {
     // Rules, alerts and notifications.
     std::unique_ptr<net::OutboundHttp> outbound;  // senders' HTTP, behind the egress guard
     services::SecretBox secrets;
+    services::LinkSigner links;  // signed URLs (calendar feeds), keyed from the secrets key
     std::shared_ptr<workers::WakeSignal> deliveriesWake = std::make_shared<workers::WakeSignal>();
     // An alert opened with an escalation policy: its first level is due.
     std::shared_ptr<workers::WakeSignal> escalationsWake = std::make_shared<workers::WakeSignal>();

@@ -306,6 +306,8 @@ void startApi(ServerContext& ctx, Poco::Util::Application&) {
     static_cast<config::ApiSettings&>(apiSettings) = s.api;
     apiSettings.trustedProxies = s.http.trustedProxies;
     apiSettings.maxBodyBytes = s.http.maxBodyBytes;
+    apiSettings.consoleUrl = s.alerts.consoleUrl;
+    ctx.links = services::LinkSigner(ctx.secrets);
     if (ctx.oidc) {
         apiSettings.oidcIssuer = s.oidc.issuer;
         apiSettings.oidcConsoleClientId = s.oidc.consoleClientId;
@@ -324,7 +326,7 @@ void startApi(ServerContext& ctx, Poco::Util::Application&) {
                                                               e.what());
                               }
                           },
-                          ctx.live.get()},
+                          ctx.live.get(), &ctx.links},
         apiSettings);
     ctx.api->mountAll(*ctx.router);
 }

@@ -62,4 +62,12 @@ std::string SecretBox::open(const std::string& sealed) const {
     return out;
 }
 
+std::array<unsigned char, 32> SecretBox::derive(const char (&context)[9]) const {
+    static_assert(crypto_kdf_KEYBYTES == 32 && crypto_kdf_CONTEXTBYTES == 8, "kdf sizes");
+    if (!key_) throw std::runtime_error("no secrets key is configured (secrets.key_file)");
+    std::array<unsigned char, 32> out{};
+    crypto_kdf_derive_from_key(out.data(), out.size(), 1, context, key_->data());
+    return out;
+}
+
 }  // namespace pulse::services

@@ -18,6 +18,9 @@ class SecretBox {
     bool hasKey() const { return key_.has_value(); }
     std::string seal(const std::string& plain) const;   // nonce || ciphertext
     std::string open(const std::string& sealed) const;  // throws when tampered or another key
+    // A key for another purpose derived from this one (libsodium crypto_kdf: BLAKE2b), so that one key file
+    // serves every secret and no purpose's key reveals another's. context: 8 characters naming the purpose.
+    std::array<unsigned char, 32> derive(const char (&context)[9]) const;
 
   private:
     std::optional<std::array<unsigned char, 32>> key_;

@@ -26,16 +26,19 @@ const char* kSelectLevels =
     "SELECT l.policy_id, l.level, l.delay_s FROM pulse.escalation_levels l "
     "WHERE $1::uuid IS NULL OR l.policy_id = $1::uuid ORDER BY l.policy_id, l.level";
 const char* kSelectTargets =
-    "SELECT t.policy_id, t.level, CASE WHEN t.channel_id IS NOT NULL THEN 'channel' ELSE 'user' END AS type, "
-    "coalesce(t.channel_id, t.user_id)::text AS id, coalesce(c.name, nullif(u.display_name, ''), "
-    "u.email::text, '') AS name FROM pulse.escalation_targets t LEFT JOIN pulse.channels c ON c.id = "
-    "t.channel_id LEFT JOIN pulse.users u ON u.id = t.user_id WHERE $1::uuid IS NULL OR t.policy_id = "
-    "$1::uuid ORDER BY t.policy_id, t.level, t.id";
+    "SELECT t.policy_id, t.level, CASE WHEN t.channel_id IS NOT NULL THEN 'channel' WHEN t.user_id IS NOT "
+    "NULL "
+    "THEN 'user' ELSE 'schedule' END AS type, coalesce(t.channel_id, t.user_id, t.schedule_id)::text AS id, "
+    "coalesce(c.name, s.name, nullif(u.display_name, ''), u.email::text, '') AS name, t.next_on_repeat FROM "
+    "pulse.escalation_targets t LEFT JOIN pulse.channels c ON c.id = t.channel_id LEFT JOIN pulse.users u ON "
+    "u.id = t.user_id LEFT JOIN pulse.schedules s ON s.id = t.schedule_id WHERE $1::uuid IS NULL OR "
+    "t.policy_id = $1::uuid ORDER BY t.policy_id, t.level, t.id";
 
 // Foreign keys are checked without row-level security: a target is looked up under the tenant first, so
 // another tenant's id is refused like an unknown one. Deleted channels and disabled users page nobody.
 const char* kChannelUsable = "SELECT 1 FROM pulse.channels WHERE id = $1::uuid AND deleted_at IS NULL";
 const char* kUserUsable = "SELECT 1 FROM pulse.users WHERE id = $1::uuid AND NOT disabled";
+const char* kScheduleUsable = "SELECT 1 FROM pulse.schedules WHERE id = $1::uuid";
 
 const char* kPolicyExists = "SELECT 1 FROM pulse.escalation_policies WHERE id = $1::uuid";
 
@@ -58,9 +61,10 @@ const char* kInsertLevel =
     "INSERT INTO pulse.escalation_levels (tenant_id, policy_id, level, delay_s) VALUES ($1::uuid, $2::uuid, "
     "$3::int, $4::int)";
 const char* kInsertTarget =
-    "INSERT INTO pulse.escalation_targets (tenant_id, policy_id, level, channel_id, user_id) VALUES "
-    "($1::uuid, $2::uuid, $3::int, CASE WHEN $4 = 'channel' THEN $5::uuid END, CASE WHEN $4 = 'user' THEN "
-    "$5::uuid END)";
+    "INSERT INTO pulse.escalation_targets (tenant_id, policy_id, level, channel_id, user_id, schedule_id, "
+    "next_on_repeat) VALUES ($1::uuid, $2::uuid, $3::int, CASE WHEN $4 = 'channel' THEN $5::uuid END, CASE "
+    "WHEN "
+    "$4 = 'user' THEN $5::uuid END, CASE WHEN $4 = 'schedule' THEN $5::uuid END, $6::boolean)";
 
 // Rules (not deleted) naming the policy keep it; deleted rules let it go.
 const char* kSelectReferences =
@@ -100,7 +104,8 @@ std::vector<EscalationPolicyRow> policiesWithLevels(PgConnection& conn,
         auto it = byId.find(r.text("policy_id"));
         size_t level = static_cast<size_t>(r.int32("level"));
         if (it == byId.end() || level < 1 || level > it->second->levels.size()) continue;
-        it->second->levels[level - 1].targets.push_back({r.text("type"), r.text("id"), r.text("name")});
+        it->second->levels[level - 1].targets.push_back(
+            {r.text("type"), r.text("id"), r.text("name"), r.flag("next_on_repeat")});
     }
     return policies;
 }
@@ -135,8 +140,10 @@ EscalationPolicySave EscalationPolicyStore::save(const std::string& tenantId,
             for (size_t l = 0; l < p.levels.size(); ++l)
                 for (size_t t = 0; t < p.levels[l].targets.size(); ++t) {
                     const auto& target = p.levels[l].targets[t];
-                    if (conn.query(target.type == "channel" ? kChannelUsable : kUserUsable, {target.id})
-                            .rows.empty()) {
+                    const char* usable = target.type == "channel"    ? kChannelUsable
+                                         : target.type == "schedule" ? kScheduleUsable
+                                                                     : kUserUsable;
+                    if (conn.query(usable, {target.id}).rows.empty()) {
                         saved.unknownTarget =
                             "levels[" + std::to_string(l) + "].targets[" + std::to_string(t) + "].id";
                         return;
@@ -157,7 +164,8 @@ EscalationPolicySave EscalationPolicyStore::save(const std::string& tenantId,
                 std::string level = std::to_string(l + 1);
                 conn.query(kInsertLevel, {tenantId, saved.id, level, std::to_string(p.levels[l].delayS)});
                 for (const auto& target : p.levels[l].targets)
-                    conn.query(kInsertTarget, {tenantId, saved.id, level, target.type, target.id});
+                    conn.query(kInsertTarget, {tenantId, saved.id, level, target.type, target.id,
+                                               target.nextOnRepeat ? "true" : "false"});
             }
         });
     } catch (const DatabaseError& e) {

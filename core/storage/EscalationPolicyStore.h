@@ -8,11 +8,13 @@ namespace pulse::storage {
 
 class PgPool;
 
-// Whom a level pages: a channel, or a user (through each of their contact methods).
+// Whom a level pages: a channel, a user (through each of their contact methods), or a schedule (whoever is
+// on call when the level fires, through their contact methods).
 struct EscalationTarget {
-    std::string type;  // "channel", "user"
+    std::string type;  // "channel", "user", "schedule"
     std::string id;
-    std::string name;  // on reading: the channel's name, or the user's display name or e-mail
+    std::string name;  // on reading: the channel's or schedule's name, or the user's display name or e-mail
+    bool nextOnRepeat = false;  // a schedule: on pass n, the n-th person on call after whoever is now
 };
 
 struct EscalationLevel {

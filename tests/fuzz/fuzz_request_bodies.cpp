@@ -103,5 +103,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if ((m.kind == "email") != m.address.has_value()) __builtin_trap();
         if (m.address && m.address->find_first_of("\r\n<>") != std::string::npos) __builtin_trap();
     });
+    expectParsedOrRefused([&] {
+        auto s = pulse::http::parseSchedule(text);
+        if (s.layers.empty() || s.layers.size() > 10 || s.timeZone.empty()) __builtin_trap();
+        for (const auto& l : s.layers) {
+            if (l.members.empty() || l.members.size() > 50 || l.handoff.size() != 5 ||
+                l.startDate.size() != 10)
+                __builtin_trap();
+            if (l.restrictFrom.has_value() != l.restrictTo.has_value() ||
+                (l.restrictFrom && *l.restrictFrom == *l.restrictTo))
+                __builtin_trap();
+            for (int d : l.restrictDays)
+                if (d < 1 || d > 7) __builtin_trap();
+        }
+    });
+    expectParsedOrRefused([&] {
+        auto o = pulse::http::parseOverride(text);
+        if (o.endsAtMs <= o.startsAtMs || o.endsAtMs - o.startsAtMs > 90LL * 24 * 3600 * 1000)
+            __builtin_trap();
+    });
     return 0;
 }

@@ -201,6 +201,30 @@ TEST_F(ApiContract, ResponsesMatchTheOpenApiDocument) {
           200);
     check("DeliveryList", call("GET", "/api/v1/alerts/" + a_.alertId + "/deliveries", "", with(s, false)),
           200);
+    auto schedule = call(
+        "POST", "/api/v1/schedules",
+        "{\"name\":\"doc rota\",\"time_zone\":\"Europe/Berlin\",\"layers\":[{\"rotation\":"
+        "\"weekly\",\"handoff\":\"09:00\",\"start_date\":\"2026-01-05\",\"users\":[\"" +
+            a_.adminId + "\"],\"restriction\":{\"from\":\"08:00\",\"to\":\"20:00\",\"days\":[1,2,3,4,5]}}]}",
+        with(s));
+    check("Schedule", schedule, 201);
+    std::string scheduleId = json(schedule.body)->getValue<std::string>("id");
+    check("ScheduleList", call("GET", "/api/v1/schedules", "", with(s, false)), 200);
+    check("Timeline", call("GET", "/api/v1/schedules/" + scheduleId + "/timeline", "", with(s, false)), 200);
+    check("OnCall", call("GET", "/api/v1/schedules/" + scheduleId + "/on-call", "", with(s, false)), 200);
+    check("UserOnCall", call("GET", "/api/v1/users/" + a_.adminId + "/on-call", "", with(s, false)), 200);
+    check("Override",
+          call("POST", "/api/v1/schedules/" + scheduleId + "/overrides",
+               "{\"user_id\":\"" + a_.adminId +
+                   "\",\"starts_at\":\"2027-01-01T00:00:00Z\",\"ends_at\":\"2027-01-02T00:00:00Z\"}",
+               with(s)),
+          201);
+    check("OverrideList", call("GET", "/api/v1/schedules/" + scheduleId + "/overrides", "", with(s, false)),
+          200);
+    check("CalendarUrl", call("GET", "/api/v1/schedules/" + scheduleId + "/calendar-url", "", with(s, false)),
+          200);
+    check("CalendarUrl", call("GET", "/api/v1/users/" + a_.adminId + "/calendar-url", "", with(s, false)),
+          200);
     check("Problem", call("GET", "/api/v1/alerts?limit=500", "", with(s, false)), 422);
     check("Problem", call("GET", "/api/v1/devices"), 401);
     check("Problem", call("GET", "/api/v1/devices/999999999", "", with(s, false)), 404);

@@ -44,6 +44,24 @@ TEST_F(ApiTenantIsolation, CrossTenantMatrixFindsNothingAndChangesNothing) {
         "INSERT INTO pulse.user_contact_methods (tenant_id, user_id, kind, channel_id) VALUES ($1::uuid, "
         "$2::uuid, 'channel', $3::uuid) RETURNING id::text",
         {b_.id, b_.adminId, b_.channelId});
+    // A schedule of b's (b's admin on call) with an override.
+    std::string bSchedule = scalar(
+        "WITH s AS (INSERT INTO pulse.schedules (tenant_id, name, time_zone) VALUES ($1::uuid, 'b-rota', "
+        "'UTC') "
+        "RETURNING id), l AS (INSERT INTO pulse.schedule_layers (tenant_id, schedule_id, layer, rotation, "
+        "handoff_time, start_date) SELECT $1::uuid, id, 1, 'daily', '09:00', '2026-01-01' FROM s RETURNING "
+        "schedule_id), m AS (INSERT INTO pulse.schedule_layer_members (tenant_id, schedule_id, layer, "
+        "position, "
+        "user_id) SELECT $1::uuid, schedule_id, 1, 0, $2::uuid FROM l RETURNING 1) SELECT id::text FROM s",
+        {b_.id, b_.adminId});
+    std::string bOverride = scalar(
+        "INSERT INTO pulse.schedule_overrides (tenant_id, schedule_id, user_id, starts_at, ends_at) VALUES "
+        "($1::uuid, $2::uuid, $3::uuid, now(), now() + interval '1 day') RETURNING id::text",
+        {b_.id, bSchedule, b_.adminId});
+    std::string scheduleChange =
+        "{\"name\":\"x\",\"time_zone\":\"UTC\",\"layers\":[{\"rotation\":\"daily\","
+        "\"handoff\":\"09:00\",\"start_date\":\"2027-01-01\",\"users\":[\"" +
+        a_.adminId + "\"]}]}";
     std::string policyChange = "{\"name\":\"x\",\"levels\":[{\"targets\":[{\"type\":\"channel\",\"id\":\"" +
                                b_.channelId + "\"}]}]}";
     struct Case {
@@ -85,6 +103,21 @@ TEST_F(ApiTenantIsolation, CrossTenantMatrixFindsNothingAndChangesNothing) {
         {"POST", "/api/v1/users/" + b_.adminId + "/contact-methods",
          "{\"kind\":\"channel\",\"channel_id\":\"" + b_.channelId + "\"}"},
         {"DELETE", "/api/v1/users/" + b_.adminId + "/contact-methods/" + bMethod, ""},
+        {"GET", "/api/v1/schedules/" + bSchedule, ""},
+        {"PUT", "/api/v1/schedules/" + bSchedule, scheduleChange},
+        {"DELETE", "/api/v1/schedules/" + bSchedule, ""},
+        {"GET", "/api/v1/schedules/" + bSchedule + "/timeline", ""},
+        {"GET", "/api/v1/schedules/" + bSchedule + "/on-call", ""},
+        {"GET", "/api/v1/schedules/" + bSchedule + "/overrides", ""},
+        {"POST", "/api/v1/schedules/" + bSchedule + "/overrides",
+         "{\"user_id\":\"" + a_.adminId +
+             "\",\"starts_at\":\"2027-01-01T00:00:00Z\",\"ends_at\":\"2027-01-02T00:00:00Z\"}"},
+        {"DELETE", "/api/v1/schedules/" + bSchedule + "/overrides/" + bOverride, ""},
+        {"GET", "/api/v1/schedules/" + bSchedule + "/calendar-url", ""},
+        {"POST", "/api/v1/schedules/" + bSchedule + "/calendar-url", ""},
+        {"GET", "/api/v1/users/" + b_.adminId + "/on-call", ""},
+        {"GET", "/api/v1/users/" + b_.adminId + "/calendar-url", ""},
+        {"POST", "/api/v1/users/" + b_.adminId + "/calendar-url", ""},
     };
     std::vector<std::map<std::string, std::string>> principals = {with(adminA),
                                                                   {{"Authorization", "Bearer " + keyA}}};
@@ -119,13 +152,15 @@ TEST_F(ApiTenantIsolation, CrossTenantMatrixFindsNothingAndChangesNothing) {
                          "{\"action\":\"silence\",\"minutes\":5,\"ids\":[" + b_.alertId + "]}", who);
         EXPECT_EQ(bulk.status, 200) << bulk.body;
         EXPECT_EQ(json(bulk.body)->getValue<int>("changed"), 0) << bulk.body;
-        for (const auto& list :
-             {"/api/v1/rules", "/api/v1/channels", "/api/v1/routing-rules", "/api/v1/api-keys",
-              "/api/v1/sites", "/api/v1/users", "/api/v1/metrics", "/api/v1/tenants",
-              "/api/v1/devices/export?format=json", "/api/v1/alerts/export?format=json",
-              "/api/v1/dead-letters", "/api/v1/escalation-policies"}) {
+        const std::string onCallOfA = "/api/v1/users/" + a_.adminId + "/on-call";
+        for (const auto& list : {"/api/v1/rules", "/api/v1/channels", "/api/v1/routing-rules",
+                                 "/api/v1/api-keys", "/api/v1/sites", "/api/v1/users", "/api/v1/metrics",
+                                 "/api/v1/tenants", "/api/v1/devices/export?format=json",
+                                 "/api/v1/alerts/export?format=json", "/api/v1/dead-letters",
+                                 "/api/v1/escalation-policies", "/api/v1/schedules", onCallOfA.c_str()}) {
             auto r = call("GET", list, "", who);
             EXPECT_EQ(r.body.find(bPolicy), std::string::npos) << list;
+            EXPECT_EQ(r.body.find(bSchedule), std::string::npos) << list;
             EXPECT_EQ(r.body.find(b_.ruleId), std::string::npos) << list;
             EXPECT_EQ(r.body.find(b_.channelId), std::string::npos) << list;
             EXPECT_EQ(r.body.find(keyOfB), std::string::npos) << list;
@@ -159,6 +194,11 @@ TEST_F(ApiTenantIsolation, CrossTenantMatrixFindsNothingAndChangesNothing) {
     EXPECT_EQ(
         scalar("SELECT count(*) FROM pulse.user_contact_methods WHERE user_id = $1::uuid", {b_.adminId}),
         "1");
+    EXPECT_EQ(
+        scalar("SELECT name || calendar_version || (SELECT count(*) FROM pulse.schedule_overrides o WHERE "
+               "o.schedule_id = s.id) FROM pulse.schedules s WHERE id = $1::uuid",
+               {bSchedule}),
+        "b-rota11");
     EXPECT_EQ(scalar("SELECT count(*) FROM pulse.alert_events WHERE alert_id = $1::bigint", {b_.alertId}),
               "1");  // the dead letter's OPENED, nothing since (no REQUEUED)
     EXPECT_EQ(

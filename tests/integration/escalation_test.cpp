@@ -5,6 +5,7 @@
 // neither skips nor repeats a level.
 #include "alert_env.h"
 #include "storage/EscalationPolicyStore.h"
+#include "storage/ScheduleStore.h"
 #include "workers/Escalator.h"
 
 #include "services/SecretBox.h"
@@ -219,6 +220,65 @@ TEST(Escalation, UsersArePagedThroughTheirContactMethodsAndTheDefaultPolicyServe
     EXPECT_EQ(body->getObject("alert")->getValue<int64_t>("id"), alert);
     EXPECT_EQ(pagedChannels(alert), "alice-hook");
     d->stop();
+}
+
+// A schedule target pages whoever is on call when the level fires; with next_on_repeat, each pass reaches
+// the next person of the rotation. A user both named and on call is paged once.
+TEST(Escalation, ASchedulePagesWhoeverIsOnCallAndTheNextPersonOnRepeat) {
+    AlertFixture f("esc-oncall");
+    std::string alice = userOf(f, "alice-" + f.slug + "@example.com");
+    std::string bob = userOf(f, "bob-" + f.slug + "@example.com");
+    contactThrough(f, alice, f.webhookChannel("alice-hook", "/alice"));
+    contactThrough(f, bob, f.webhookChannel("bob-hook", "/bob"));
+    long long t = dbNowMs();
+    // Daily handoffs twelve hours from now, so none falls inside the test.
+    int hour = static_cast<int>((t / 3600000 + 12) % 24);
+    storage::ScheduleFields rota;
+    rota.name = "rota";
+    rota.timeZone = "UTC";
+    storage::ScheduleLayer daily;
+    daily.rotation = "daily";
+    daily.handoff = (hour < 10 ? "0" : "") + std::to_string(hour) + ":00";
+    daily.startDate = "2026-01-01";
+    daily.members = {{alice, ""}, {bob, ""}};
+    rota.layers = {daily};
+    auto saved = storage::ScheduleStore(f.pool).save(f.tenantId, std::nullopt, rota);
+    ASSERT_FALSE(saved.id.empty()) << saved.unknownUser;
+    // Shift k (from 2026-01-01 at the handoff hour, a day each) is alice's for even k, bob's for odd.
+    long long k = (t - (1767225600000LL + hour * 3600000LL)) / (24 * 3600000LL);
+    std::string onCall = k % 2 == 0 ? alice : bob, next = k % 2 == 0 ? bob : alice;
+
+    auto l = level(60, {{"schedule", saved.id}, {"user", alice}});
+    l.targets[0].nextOnRepeat = true;
+    int64_t alert = openAlert(f, ruleWithPolicy(f, "oncall", policy(f, "rota policy", {l}, 2)));
+    auto esc = escalator(f);
+    long long opened = dbNowMs();  // level 1 is due from the opening on
+    for (int pass = 0; pass < 3; ++pass) EXPECT_EQ(esc->fireDue(opened + pass * kMinute), 1) << pass;
+    EXPECT_EQ(escalations(alert), "1/0,1/1,1/2");
+    auto paged = [&](int pass) {
+        return scalarAsOwner(
+            "SELECT string_agg(payload::jsonb#>>'{recipient,user_id}', ',' ORDER BY "
+            "payload::jsonb#>>'{recipient,"
+            "user_id}' = $3) FROM pulse.deliveries WHERE alert_id = $1::bigint AND escalation_repeat = "
+            "$2::int",
+            {std::to_string(alert), std::to_string(pass), alice});
+    };
+    // Pass 0 and 2: whoever is on call (and alice, named; once if she is the one on call); pass 1: the next.
+    for (int pass : {0, 1, 2}) {
+        std::string person = pass == 1 ? next : onCall;
+        EXPECT_EQ(paged(pass), person == alice ? alice : bob + "," + alice) << "pass " << pass;
+    }
+    // The event records whom the schedule put on call.
+    EXPECT_EQ(scalarAsOwner("SELECT detail#>>'{on_call,0,user_id}' FROM pulse.alert_events WHERE alert_id = "
+                            "$1::bigint AND kind = 'ESCALATED' AND (detail->>'repeat')::int = 1",
+                            {std::to_string(alert)}),
+              next);
+    EXPECT_EQ(
+        scalarAsOwner("SELECT payload::jsonb#>>'{recipient,schedule,name}' FROM pulse.deliveries WHERE "
+                      "alert_id = $1::bigint AND escalation_repeat = 1 AND payload::jsonb#>>'{recipient,"
+                      "user_id}' = $2",
+                      {std::to_string(alert), next}),
+        next == alice ? "" : "rota");  // alice is named too: her page is the named one's
 }
 
 TEST(Escalation, TwoEscalatorsNeverFireALevelTwice) {

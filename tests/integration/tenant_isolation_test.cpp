@@ -61,7 +61,14 @@ el AS (INSERT INTO pulse.escalation_levels (tenant_id, policy_id, level, delay_s
 et AS (INSERT INTO pulse.escalation_targets (tenant_id, policy_id, level, channel_id)
        SELECT $1::uuid, el.policy_id, el.level, ch.id FROM el, ch RETURNING 1),
 cm AS (INSERT INTO pulse.user_contact_methods (tenant_id, user_id, kind, channel_id)
-       SELECT $1::uuid, u.id, 'channel', ch.id FROM u, ch RETURNING 1)
+       SELECT $1::uuid, u.id, 'channel', ch.id FROM u, ch RETURNING 1),
+sc AS (INSERT INTO pulse.schedules (tenant_id, name, time_zone) VALUES ($1::uuid, 'rota', 'UTC') RETURNING id),
+sl AS (INSERT INTO pulse.schedule_layers (tenant_id, schedule_id, layer, rotation, handoff_time, start_date)
+       SELECT $1::uuid, id, 1, 'weekly', '09:00', '2027-01-04' FROM sc RETURNING schedule_id, layer),
+sm AS (INSERT INTO pulse.schedule_layer_members (tenant_id, schedule_id, layer, position, user_id)
+       SELECT $1::uuid, sl.schedule_id, sl.layer, 0, u.id FROM sl, u RETURNING 1),
+so AS (INSERT INTO pulse.schedule_overrides (tenant_id, schedule_id, user_id, starts_at, ends_at)
+       SELECT $1::uuid, sc.id, u.id, now(), now() + interval '1 hour' FROM sc, u RETURNING 1)
 INSERT INTO pulse.audit_log (actor, tenant_id, action, result) VALUES ('test', $1::uuid, 'seed', 'ok')
 )SQL",
                 {t, slug});

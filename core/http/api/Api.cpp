@@ -1,4 +1,5 @@
 #include "http/api/Api.h"
+#include "http/api/RequestBodies.h"
 #include "json/JsonText.h"
 
 #include "http/Problem.h"
@@ -40,31 +41,6 @@ void databaseUnavailable(Exchange& ex, const std::string& why) {
     ex.response.set("Retry-After", "5");
     sendProblem(ex.response, 503, "Service Unavailable", "the database is unavailable; retry shortly",
                 ex.path);
-}
-
-// "2026-01-31T12:00:00Z", with optional fractions of a second and a numeric offset (RFC 3339 §5.6).
-bool isRfc3339(const std::string& v) {
-    // d: a digit; every other character of the pattern stands for itself.
-    auto matches = [&](size_t at, const char* pattern) {
-        for (size_t i = 0; pattern[i]; ++i) {
-            if (at + i >= v.size()) return false;
-            char c = v[at + i];
-            if (pattern[i] == 'd' ? !std::isdigit(static_cast<unsigned char>(c)) : c != pattern[i])
-                return false;
-        }
-        return true;
-    };
-    if (!matches(0, "dddd-dd-dd") || v.size() < 19 || (v[10] != 'T' && v[10] != 't' && v[10] != ' ') ||
-        !matches(11, "dd:dd:dd"))
-        return false;
-    size_t i = 19;
-    if (i < v.size() && v[i] == '.') {
-        size_t digits = 0;
-        while (++i < v.size() && std::isdigit(static_cast<unsigned char>(v[i]))) ++digits;
-        if (digits < 1 || digits > 9) return false;
-    }
-    if (i < v.size() && (v[i] == 'Z' || v[i] == 'z')) return i + 1 == v.size();
-    return i < v.size() && (v[i] == '+' || v[i] == '-') && matches(i + 1, "dd:dd") && i + 6 == v.size();
 }
 
 bool unsafeMethod(const std::string& m) {
@@ -168,18 +144,10 @@ std::optional<long long> Call::timeQuery(const std::string& name) const {
     std::string v = query(name);
     if (v.empty()) return std::nullopt;
     if (v.size() <= 15 && v.find_first_not_of("0123456789") == std::string::npos) return std::stoll(v);
-    // RFC 3339 exactly: Poco's parser alone is lenient (it read "garbage" as a time).
-    try {
-        if (!isRfc3339(v)) throw Poco::SyntaxException(v);
-        int tz = 0;
-        Poco::DateTime t = Poco::DateTimeParser::parse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, v, tz);
-        t.makeUTC(tz);
-        return t.timestamp().epochMicroseconds() / 1000;
-    } catch (const Poco::Exception&) {
-        throw ApiError(422, "Unprocessable Content",
-                       name + " must be an RFC 3339 time (2026-01-31T12:00:00Z) or milliseconds since 1970",
-                       name);
-    }
+    if (auto ms = rfc3339Ms(v)) return ms;
+    throw ApiError(422, "Unprocessable Content",
+                   name + " must be an RFC 3339 time (2026-01-31T12:00:00Z) or milliseconds since 1970",
+                   name);
 }
 
 std::pair<long long, long long> Call::timeRange(long long defaultSpanMs) const {
@@ -509,6 +477,7 @@ void Api::mountAll(Router& router) {
     addExportRoutes(router, *this);
     addDeadLetterRoutes(router, *this);
     addEscalationRoutes(router, *this);
+    addScheduleRoutes(router, *this);
 }
 
 }  // namespace pulse::http

@@ -29,6 +29,7 @@ class AlertService;
 class ChannelService;
 class OidcVerifier;
 class LiveEvents;
+class LinkSigner;
 }  // namespace pulse::services
 namespace pulse::plugins {
 class PluginManager;
@@ -58,7 +59,8 @@ struct ApiServices {
     // when credentials changed (create, rotate, revoke, decommission, import), rewrites the broker's password
     // file, so the change holds at once.
     std::function<void(bool credentials)> devicesChanged;
-    services::LiveEvents* live = nullptr;  // null: the live stream answers 503
+    services::LiveEvents* live = nullptr;         // null: the live stream answers 503
+    const services::LinkSigner* links = nullptr;  // null or keyless: calendar feed URLs answer 503
 };
 
 // The API's limits, and the proxies whose X-Forwarded-For it believes (from http.trusted_proxies).
@@ -67,6 +69,7 @@ struct ApiSettings : config::ApiSettings {
     long long maxBodyBytes = 0;  // http.max_body_bytes
     // What the console needs to offer OIDC sign-in (GET /api/v1/session/providers); empty client: none.
     std::string oidcIssuer, oidcConsoleClientId, oidcDisplayName;
+    std::string consoleUrl;  // notify.console_url: signed URLs are absolute when it is set
 };
 
 // Who may call a route.
@@ -194,5 +197,6 @@ void addStreamRoutes(Router& router, Api& api);
 void addExportRoutes(Router& router, Api& api);
 void addDeadLetterRoutes(Router& router, Api& api);
 void addEscalationRoutes(Router& router, Api& api);
+void addScheduleRoutes(Router& router, Api& api);
 
 }  // namespace pulse::http

@@ -32,6 +32,7 @@ Poco::JSON::Object::Ptr describe(const storage::EscalationPolicyRow& p) {
             target->set("type", t.type);
             target->set("id", t.id);
             target->set("name", t.name);
+            if (t.type == "schedule") target->set("next_on_repeat", t.nextOnRepeat);
             targets->add(target);
         }
         level->set("targets", targets);
@@ -80,9 +81,10 @@ std::string savePolicy(Call& call, const std::optional<std::string>& id) {
         throw ApiError(409, "Conflict", e.what(), "name");
     }
     if (!saved.unknownTarget.empty())
-        throw ApiError(422, "Unprocessable Content",
-                       "no such channel or user in the tenant (or a deleted channel, or a disabled user)",
-                       saved.unknownTarget);
+        throw ApiError(
+            422, "Unprocessable Content",
+            "no such channel, user or schedule in the tenant (or a deleted channel, or a disabled user)",
+            saved.unknownTarget);
     if (!saved.found) throw ApiError(404, "Not Found", "no such escalation policy");
     return saved.id;
 }

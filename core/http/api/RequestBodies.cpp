@@ -6,6 +6,8 @@
 
 #include "storage/Uuid.h"
 
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeParser.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/String.h>
@@ -17,6 +19,31 @@
 
 namespace pulse::http {
 namespace {
+
+// "2026-01-31T12:00:00Z", with optional fractions of a second and a numeric offset (RFC 3339 §5.6).
+bool isRfc3339(const std::string& v) {
+    // d: a digit; every other character of the pattern stands for itself.
+    auto matches = [&](size_t at, const char* pattern) {
+        for (size_t i = 0; pattern[i]; ++i) {
+            if (at + i >= v.size()) return false;
+            char c = v[at + i];
+            if (pattern[i] == 'd' ? !std::isdigit(static_cast<unsigned char>(c)) : c != pattern[i])
+                return false;
+        }
+        return true;
+    };
+    if (!matches(0, "dddd-dd-dd") || v.size() < 19 || (v[10] != 'T' && v[10] != 't' && v[10] != ' ') ||
+        !matches(11, "dd:dd:dd"))
+        return false;
+    size_t i = 19;
+    if (i < v.size() && v[i] == '.') {
+        size_t digits = 0;
+        while (++i < v.size() && std::isdigit(static_cast<unsigned char>(v[i]))) ++digits;
+        if (digits < 1 || digits > 9) return false;
+    }
+    if (i < v.size() && (v[i] == 'Z' || v[i] == 'z')) return i + 1 == v.size();
+    return i < v.size() && (v[i] == '+' || v[i] == '-') && matches(i + 1, "dd:dd") && i + 6 == v.size();
+}
 
 ApiError invalid(const std::string& field, const std::string& detail) {
     return ApiError(422, "Unprocessable Content", detail, field);
@@ -448,6 +475,13 @@ bool isMailAddress(const std::string& a) {
     return true;
 }
 
+// A free-text description of up to 2000 characters; absent, null and "" are all none.
+std::string description(const Poco::JSON::Object::Ptr& o) {
+    bool none = !o->has("description") || o->isNull("description") ||
+                (o->get("description").isString() && o->getValue<std::string>("description").empty());
+    return none ? "" : optionalString(o, "description", 2000).value_or("");
+}
+
 std::optional<Poco::JSON::Object::Ptr> objectAt(const Poco::JSON::Array::Ptr& array, size_t i) {
     auto v = array->get(static_cast<unsigned>(i));
     if (v.type() != typeid(Poco::JSON::Object::Ptr)) return std::nullopt;
@@ -463,10 +497,7 @@ storage::EscalationPolicyFields parseEscalationPolicy(const std::string& text) {
     auto o = parseJsonObject(text);
     storage::EscalationPolicyFields p;
     p.name = requiredString(o, "name", 200);
-    bool noDescription =
-        !o->has("description") || o->isNull("description") ||
-        (o->get("description").isString() && o->getValue<std::string>("description").empty());
-    if (!noDescription) p.description = optionalString(o, "description", 2000).value_or("");
+    p.description = description(o);
     p.repeat = optionalInt(o, "repeat", 0, 9).value_or(0);
     p.isDefault = optionalBool(o, "default").value_or(false);
     if (!o->has("levels") || !o->getArray("levels"))
@@ -493,14 +524,18 @@ storage::EscalationPolicyFields parseEscalationPolicy(const std::string& text) {
             auto target = objectAt(targets, t);
             if (!target) throw invalid(where, where + " must be an object");
             auto type = optionalString(*target, "type", 16);
-            if (!type || (*type != "channel" && *type != "user"))
-                throw invalid(where + ".type", "a target's type must be channel or user");
+            if (!type || (*type != "channel" && *type != "user" && *type != "schedule"))
+                throw invalid(where + ".type", "a target's type must be channel, user or schedule");
             auto id = optionalString(*target, "id", 36);
             if (!id || !storage::isUuid(*id)) throw invalid(where + ".id", "a target's id must be a UUID");
             for (const auto& earlier : out.targets)
                 if (earlier.type == *type && earlier.id == *id)
                     throw invalid(where, "the level names this target twice");
-            out.targets.push_back({*type, *id, ""});
+            bool next = optionalBool(*target, "next_on_repeat").value_or(false);
+            if (next && *type != "schedule")
+                throw invalid(where + ".next_on_repeat",
+                              "only a schedule target pages the next person on call");
+            out.targets.push_back({*type, *id, "", next});
         }
         p.levels.push_back(std::move(out));
     }
@@ -521,6 +556,143 @@ storage::ContactMethodFields parseContactMethod(const std::string& text) {
     }
     m.label = optionalString(o, "label", 100).value_or("");
     return m;
+}
+
+namespace {
+
+// "HH:MM", 00:00 to 23:59.
+bool isClockTime(const std::string& v) {
+    return v.size() == 5 && std::isdigit(static_cast<unsigned char>(v[0])) &&
+           std::isdigit(static_cast<unsigned char>(v[1])) && v[2] == ':' &&
+           std::isdigit(static_cast<unsigned char>(v[3])) && std::isdigit(static_cast<unsigned char>(v[4])) &&
+           (v[0] - '0') * 10 + (v[1] - '0') < 24 && v[3] < '6';
+}
+
+// "YYYY-MM-DD", a day that exists, years 2000 to 2200 (a rotation from before or far after is a typo).
+bool isCalendarDate(const std::string& v) {
+    if (v.size() != 10 || v[4] != '-' || v[7] != '-') return false;
+    for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+        if (!std::isdigit(static_cast<unsigned char>(v[i]))) return false;
+    int y = std::stoi(v.substr(0, 4)), m = std::stoi(v.substr(5, 2)), d = std::stoi(v.substr(8, 2));
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return y >= 2000 && y <= 2200 && m >= 1 && m <= 12 && d >= 1 &&
+           d <= days[m - 1] + (m == 2 && leap ? 1 : 0);
+}
+
+std::string clockTime(const Poco::JSON::Object::Ptr& o, const std::string& name, const std::string& where) {
+    auto v = optionalString(o, name, 8);
+    if (!v || !isClockTime(*v))
+        throw invalid(where, where + " must be a local time HH:MM from 00:00 to 23:59");
+    return *v;
+}
+
+storage::ScheduleLayer parseLayer(const Poco::JSON::Object::Ptr& o, const std::string& at) {
+    constexpr size_t kMaxMembers = 50;
+    storage::ScheduleLayer l;
+    auto name = optionalString(o, "name", 100);
+    l.name = name.value_or("");
+    auto rotation = optionalString(o, "rotation", 16);
+    if (!rotation || (*rotation != "daily" && *rotation != "weekly"))
+        throw invalid(at + ".rotation", at + ".rotation must be daily or weekly");
+    l.rotation = *rotation;
+    l.handoff = clockTime(o, "handoff", at + ".handoff");
+    auto start = optionalString(o, "start_date", 16);
+    if (!start || !isCalendarDate(*start))
+        throw invalid(at + ".start_date", at + ".start_date must be a local date YYYY-MM-DD (2000 to 2200)");
+    l.startDate = *start;
+    if (o->has("restriction") && !o->isNull("restriction")) {
+        auto r = o->getObject("restriction");
+        std::string where = at + ".restriction";
+        if (!r) throw invalid(where, where + " must be an object {from, to, days} or null");
+        l.restrictFrom = clockTime(r, "from", where + ".from");
+        l.restrictTo = clockTime(r, "to", where + ".to");
+        if (*l.restrictFrom == *l.restrictTo)
+            throw invalid(where + ".to", "a restriction's window must not be empty (from equals to)");
+        if (r->has("days") && !r->isNull("days")) {
+            auto days = r->getArray("days");
+            if (!days || days->size() == 0 || days->size() > 7)
+                throw invalid(where + ".days", "days must be 1 to 7 ISO weekdays (1 Monday .. 7 Sunday)");
+            for (size_t i = 0; i < days->size(); ++i) {
+                auto d = days->get(i);
+                std::string here = where + ".days[" + std::to_string(i) + "]";
+                if (!isJsonInteger(d) || d.convert<long long>() < 1 || d.convert<long long>() > 7)
+                    throw invalid(here, here + " must be an ISO weekday from 1 (Monday) to 7 (Sunday)");
+                int day = d.convert<int>();
+                for (int earlier : l.restrictDays)
+                    if (earlier == day) throw invalid(here, "the restriction names this day twice");
+                l.restrictDays.push_back(day);
+            }
+        }
+    }
+    auto users = o->getArray("users");
+    if (!users || users->size() == 0 || users->size() > kMaxMembers)
+        throw invalid(at + ".users", at + ".users must be an array of 1 to 50 user ids, in rotation order");
+    for (size_t u = 0; u < users->size(); ++u) {
+        std::string where = at + ".users[" + std::to_string(u) + "]";
+        auto v = users->get(u);
+        if (!v.isString() || !storage::isUuid(v.convert<std::string>()))
+            throw invalid(where, where + " must be a user id (UUID)");
+        l.members.push_back({v.convert<std::string>(), ""});
+    }
+    return l;
+}
+
+}  // namespace
+
+std::optional<long long> rfc3339Ms(const std::string& v) {
+    // RFC 3339 exactly: Poco's parser alone is lenient (it read "garbage" as a time).
+    if (!isRfc3339(v)) return std::nullopt;
+    try {
+        int tz = 0;
+        Poco::DateTime t = Poco::DateTimeParser::parse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, v, tz);
+        t.makeUTC(tz);
+        return t.timestamp().epochMicroseconds() / 1000;
+    } catch (const Poco::Exception&) {
+        return std::nullopt;
+    }
+}
+
+storage::ScheduleFields parseSchedule(const std::string& text) {
+    constexpr size_t kMaxLayers = 10;
+    auto o = parseJsonObject(text);
+    storage::ScheduleFields s;
+    s.name = requiredString(o, "name", 200);
+    s.description = description(o);
+    s.timeZone = requiredString(o, "time_zone", 64);
+    if (!o->has("layers") || !o->getArray("layers"))
+        throw invalid("layers", "layers is required: an array of 1 to 10 layers, bottom first");
+    auto layers = o->getArray("layers");
+    if (layers->size() == 0) throw invalid("layers", "a schedule needs at least one layer");
+    if (layers->size() > kMaxLayers)
+        throw invalid("layers[" + std::to_string(kMaxLayers) + "]", "a schedule has at most 10 layers");
+    for (size_t l = 0; l < layers->size(); ++l) {
+        std::string at = "layers[" + std::to_string(l) + "]";
+        auto layer = objectAt(layers, l);
+        if (!layer) throw invalid(at, at + " must be an object");
+        s.layers.push_back(parseLayer(*layer, at));
+    }
+    return s;
+}
+
+storage::OverrideFields parseOverride(const std::string& text) {
+    constexpr long long kMaxSpanMs = 90LL * 24 * 3600 * 1000;
+    auto o = parseJsonObject(text);
+    storage::OverrideFields f;
+    f.userId = requiredUuid(o, "user_id");
+    auto time = [&](const char* name) {
+        auto v = optionalString(o, name, 40);
+        auto ms = v ? rfc3339Ms(*v) : std::nullopt;
+        if (!ms)
+            throw invalid(name, std::string(name) + " must be an RFC 3339 time (2027-03-28T09:00:00+02:00)");
+        return *ms;
+    };
+    f.startsAtMs = time("starts_at");
+    f.endsAtMs = time("ends_at");
+    if (f.endsAtMs <= f.startsAtMs) throw invalid("ends_at", "ends_at must be after starts_at");
+    if (f.endsAtMs - f.startsAtMs > kMaxSpanMs) throw invalid("ends_at", "an override lasts at most 90 days");
+    f.note = optionalString(o, "note", 500).value_or("");
+    return f;
 }
 
 int parseSilenceMinutes(const std::string& text) {

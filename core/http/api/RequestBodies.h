@@ -4,6 +4,7 @@
 #include "services/ChannelService.h"
 #include "storage/ContactMethodStore.h"
 #include "storage/EscalationPolicyStore.h"
+#include "storage/ScheduleStore.h"
 
 #include <Poco/JSON/Object.h>
 
@@ -79,6 +80,14 @@ inline std::optional<std::string> changedTo(const Change<int>& c) {
 storage::EscalationPolicyFields parseEscalationPolicy(const std::string& text);
 // A user's new contact method.
 storage::ContactMethodFields parseContactMethod(const std::string& text);
+// An on-call schedule, whole (POST creates, PUT replaces): a field is named for a handoff at 25:00
+// ("layers[0].handoff"), an 11th layer, an impossible date; the zone is checked against the time-zone
+// database when saved.
+storage::ScheduleFields parseSchedule(const std::string& text);
+// An RFC 3339 time (2026-01-31T12:00:00Z, fractions and offsets allowed) in milliseconds since 1970.
+std::optional<long long> rfc3339Ms(const std::string& text);
+// A schedule override: a user, and a range of at most 90 days.
+storage::OverrideFields parseOverride(const std::string& text);
 
 struct DeviceChangeBody {
     std::optional<std::vector<std::string>> tags;
