@@ -7,6 +7,7 @@
 #include "http/MetricsRoute.h"
 #include "http/StaticFiles.h"
 #include "logging/Logging.h"
+#include "services/AcknowledgeLinks.h"
 #include "services/BrokerCredentials.h"
 #include "storage/MetricNameStore.h"
 #include "storage/MigrationRunner.h"
@@ -255,11 +256,16 @@ void startPlugins(ServerContext& ctx, Poco::Util::Application&) {
 void startAlerting(ServerContext& ctx, Poco::Util::Application&) {
     const auto& s = ctx.settings;
     if (!s.secretsKeyFile.empty()) ctx.secrets = services::SecretBox::fromKeyFile(s.secretsKeyFile);
+    ctx.links = services::LinkSigner(ctx.secrets);
     ctx.channels = std::make_unique<services::ChannelService>(*ctx.pgPool, *ctx.plugins, ctx.secrets,
                                                               ctx.outbound->guard());
     ctx.dispatcher = std::make_unique<workers::NotificationDispatcher>(
         *ctx.pgPool, s.notify, workers::channelsOf(*ctx.channels), ctx.deliveriesWake, &ctx.metrics);
     workers::NotificationDispatcher* dispatcher = ctx.dispatcher.get();
+    dispatcher->decorateNotice = [&ctx, console = s.alerts.consoleUrl, ttl = s.alerts.acknowledgeLinkTtlS](
+                                     const std::string& payload, int64_t id) {
+        return services::withAcknowledgeLink(payload, ctx.links, console, id, http::nowMs(), ttl);
+    };
     ctx.workers.start(
         "notification dispatcher", [dispatcher] { dispatcher->start(); },
         [dispatcher] { dispatcher->stop(); });
@@ -307,7 +313,6 @@ void startApi(ServerContext& ctx, Poco::Util::Application&) {
     apiSettings.trustedProxies = s.http.trustedProxies;
     apiSettings.maxBodyBytes = s.http.maxBodyBytes;
     apiSettings.consoleUrl = s.alerts.consoleUrl;
-    ctx.links = services::LinkSigner(ctx.secrets);
     if (ctx.oidc) {
         apiSettings.oidcIssuer = s.oidc.issuer;
         apiSettings.oidcConsoleClientId = s.oidc.consoleClientId;

@@ -328,6 +328,10 @@ const std::vector<ConfigKey>& configKeys() {
          "the console's address as its users reach it (https://pulse.example.com): notifications link to the "
          "alert there; empty: no link",
          into(&S::alerts, &AlertSettings::consoleUrl)},
+        {"notify.acknowledge_link_ttl_s", K::Int, "86400",
+         "how long the signed, single-use acknowledge link in an opening's or a page's message works (needs "
+         "notify.console_url and secrets.key_file); 0: no links",
+         into(&S::alerts, &AlertSettings::acknowledgeLinkTtlS), 0, 604800},
         {"notify.max_attempts", K::Int, "10", "attempts before a delivery is dead",
          into(&S::alerts, &AlertSettings::maxAttempts), 1, 100},
         {"notify.backoff_base_ms", K::Int, "5000", "delay after the first failed attempt (doubles each time)",

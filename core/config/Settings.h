@@ -84,6 +84,7 @@ struct AlertSettings {
     int maxAttempts;                          // of each delivery it creates
     std::chrono::milliseconds flappingSweep;  // how often held flapping alerts are checked for release
     std::string consoleUrl;                   // notices link to the alert there; no link when empty
+    int acknowledgeLinkTtlS;                  // how long an opening's acknowledge link works; 0: no links
 };
 
 // The escalator (workers::Escalator); it uses AlertSettings' maxAttempts and consoleUrl too.

@@ -196,7 +196,8 @@ void NotificationDispatcher::process(Claimed& c, const std::string& worker) {
         }
         if (sender) {
             // The channel's templates, as they are now (a change applies to retries too).
-            std::string payload = services::withMessage(c.payload, sender->templates);
+            std::string payload = services::withMessage(
+                decorateNotice ? decorateNotice(c.payload, c.id) : c.payload, sender->templates);
             pulse_delivery d{};
             d.struct_size = sizeof d;
             d.idempotency_key = pulse_str{c.key.data(), c.key.size()};

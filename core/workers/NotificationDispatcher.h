@@ -74,6 +74,9 @@ class NotificationDispatcher {
     // Test hook, called after a sender answered and before the outcome is recorded. Returning false
     // abandons the delivery as a crash would (the lease is left to expire).
     std::function<bool(int64_t deliveryId)> afterDeliver;
+    // Set before start(): what each attempt adds to the stored notice before the channel's templates (the
+    // signed acknowledge link, made afresh per attempt so that its expiry counts from the sending).
+    std::function<std::string(const std::string& payload, int64_t deliveryId)> decorateNotice;
 
     const std::string& owner() const { return settings_.owner; }
     bool breakerOpen(const std::string& channelId) const;

@@ -94,11 +94,32 @@ std::string message(const AlertNotice& n, const std::string& mention) {
         .member("text", notice::truncate_chars(escape(context), kSectionChars));
     w.endObject().endArray().endObject();
 
-    if (!n.link.empty()) {
+    if (!n.link.empty() || !n.acknowledge_link.empty()) {
         w.beginObject().member("type", "actions").key("elements").beginArray();
-        w.beginObject().member("type", "button").member("action_id", "open_alert").member("url", n.link);
-        w.key("text").beginObject().member("type", "plain_text").member("text", "Open in Pulse").endObject();
-        w.endObject().endArray().endObject();
+        if (!n.link.empty()) {
+            w.beginObject().member("type", "button").member("action_id", "open_alert").member("url", n.link);
+            w.key("text")
+                .beginObject()
+                .member("type", "plain_text")
+                .member("text", "Open in Pulse")
+                .endObject();
+            w.endObject();
+        }
+        if (!n.acknowledge_link.empty()) {
+            // A link button: Slack opens the URL (the confirmation page), no interactivity endpoint needed.
+            w.beginObject()
+                .member("type", "button")
+                .member("action_id", "acknowledge_alert")
+                .member("style", "primary")
+                .member("url", n.acknowledge_link);
+            w.key("text")
+                .beginObject()
+                .member("type", "plain_text")
+                .member("text", "Acknowledge")
+                .endObject();
+            w.endObject();
+        }
+        w.endArray().endObject();
     }
 
     w.endArray().endObject().endArray().endObject();

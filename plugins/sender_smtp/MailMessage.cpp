@@ -175,6 +175,8 @@ Mail compose(const AlertNotice& n, const Envelope& e) {
     fact(m.text, rows, "Opened", n.opened_at);
     if (n.alert_id) fact(m.text, rows, "Alert", std::to_string(n.alert_id));
     if (!n.link.empty()) m.text += "\nOpen in Pulse: " + n.link + "\n";
+    if (!n.acknowledge_link.empty())
+        m.text += "Acknowledge (no sign-in needed): " + n.acknowledge_link + "\n";
     m.text += "\n-- \nSent by Pulse. This address does not read replies.\n";
 
     m.html =
@@ -187,6 +189,11 @@ Mail compose(const AlertNotice& n, const Envelope& e) {
     if (!n.link.empty())
         m.html +=
             "<p><a href=\"" + html_escape(n.link) + "\" style=\"color:#1565C0\">Open in Pulse</a></p>\n";
+    if (!n.acknowledge_link.empty())
+        m.html +=
+            "<p><a href=\"" + html_escape(n.acknowledge_link) +
+            "\" style=\"color:#1565C0;font-weight:bold\">Acknowledge</a> (no sign-in needed; once, until it "
+            "expires)</p>\n";
     m.html +=
         "</div>\n<p style=\"color:#777;font-size:12px\">Sent by Pulse. This address does not read "
         "replies.</p>\n</body></html>\n";

@@ -87,13 +87,21 @@ std::string message(const AlertNotice& n) {
     textBlock(w, escape("Pulse · alert " + std::to_string(n.alert_id) + (when.empty() ? "" : " · " + when)),
               "Small", nullptr, nullptr, true);
     w.endArray();
-    if (!n.link.empty()) {
-        w.key("actions")
-            .beginArray()
-            .beginObject()
-            .member("type", "Action.OpenUrl")
-            .member("title", "Open in Pulse");
-        w.member("url", n.link).endObject().endArray();
+    if (!n.link.empty() || !n.acknowledge_link.empty()) {
+        w.key("actions").beginArray();
+        if (!n.link.empty())
+            w.beginObject()
+                .member("type", "Action.OpenUrl")
+                .member("title", "Open in Pulse")
+                .member("url", n.link)
+                .endObject();
+        if (!n.acknowledge_link.empty())
+            w.beginObject()
+                .member("type", "Action.OpenUrl")
+                .member("title", "Acknowledge")
+                .member("url", n.acknowledge_link)
+                .endObject();
+        w.endArray();
     }
     w.endObject().endObject().endArray().endObject();
     return w.str();

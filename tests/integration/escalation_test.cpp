@@ -8,6 +8,8 @@
 #include "storage/ScheduleStore.h"
 #include "workers/Escalator.h"
 
+#include "services/AcknowledgeLinks.h"
+#include "services/LinkSigner.h"
 #include "services/SecretBox.h"
 
 #include <gtest/gtest.h>
@@ -394,4 +396,95 @@ TEST(Escalation, AKilledPulsedNeitherSkipsNorRepeatsALevel) {
                       "e3.kind = 'ESCALATED' AND e2.detail->>'level' = '2' AND e3.detail->>'level' = '3'",
                       {std::to_string(alert)}),
         "t");
+}
+
+// The acknowledge link in a page: GET shows the alert and a button (and acknowledges nothing, as a link
+// previewer's fetch must not); POST acknowledges once, as the user the page reached, audited as them, and
+// escalation stops; a second use, an altered token and an expired one are refused. Through a real pulsed,
+// its dispatcher signing the links and its API answering them.
+TEST(Escalation, TheAcknowledgeLinkWorksOnceAsItsRecipient) {
+    AlertFixture f("esc-acklink");
+    auto [config, env] = pulsedBeside(f,
+                                      "rules.reload_ms = 200\nnotify.poll_ms = 100\ntelemetry.flush_ms = 20\n"
+                                      "notify.console_url = https://pulse.example.com\n");
+    std::string token = createDevice(config, f.slug + "/sensor-1");
+    services::SecretBox box = services::SecretBox::fromHex(kPulsedSecretsKey);
+    services::ChannelService channels(f.pool, *f.plugins, box, f.http.guard());
+    auto hook = [&](const std::string& name, const std::string& path) {
+        return channels.create(
+            f.tenantId,
+            services::ChannelSpec{
+                name, "webhook",
+                "{\"url\":\"" + f.receiver.url(path) + "\",\"secret\":\"" + kWebhookSecret + "\"}", 4});
+    };
+    std::string alice = userOf(f, "alice-" + f.slug + "@example.com");
+    contactThrough(f, alice, hook("alice-hook", "/alice"));
+    std::string ops = hook("ops", "/ops");
+    std::string p =
+        policy(f, "links", {level(600, {{"user", alice}, {"channel", ops}}), level(600, {{"channel", ops}})});
+    f.ruleId("too hot", "threshold", R"({"metric":"temperature","operator":"GT","threshold":80})", "CRITICAL",
+             ", escalation_policy_id", ", '" + p + "'::uuid");
+
+    Pulsed pulsed(config, env);
+    ASSERT_TRUE(pulsed.started());
+    ASSERT_EQ(sendReading(pulsed.port(), token, "{\"temperature\":95}"), 200);
+    ASSERT_EQ(f.receiver.waitFor(1, "/alice"), 1u);
+    ASSERT_GE(f.receiver.waitFor(1, "/ops"), 1u);
+    auto linkOf = [&](const std::string& path) {
+        auto requests = f.receiver.requests();
+        for (size_t i = 0; i < requests->size(); ++i) {
+            auto r = requests->getObject(static_cast<unsigned>(i));
+            auto body = r->getObject("body");
+            if (r->getValue<std::string>("path") == path && body &&
+                body->getValue<std::string>("type") == "alert.escalated")
+                return body->getObject("links")->getValue<std::string>("acknowledge");
+        }
+        return std::string();
+    };
+    const std::string prefix = "https://pulse.example.com/api/v1/acknowledge/";
+    std::string aliceLink = linkOf("/alice"), opsLink = linkOf("/ops");
+    ASSERT_EQ(aliceLink.rfind(prefix, 0), 0u) << aliceLink;
+    ASSERT_EQ(opsLink.rfind(prefix, 0), 0u) << opsLink;
+    std::string alicePath = aliceLink.substr(prefix.size() - std::string("/api/v1/acknowledge/").size());
+    std::string opsPath = opsLink.substr(prefix.size() - std::string("/api/v1/acknowledge/").size());
+    std::string alert =
+        scalarAsOwner("SELECT id::text FROM pulse.alerts WHERE tenant_id = $1::uuid", {f.tenantId});
+
+    // GET is a page with a button; the alert stays open.
+    auto page = httpGet(pulsed.port(), alicePath);
+    EXPECT_EQ(page.status, 200) << page.body;
+    EXPECT_NE(page.body.find("<form method=\"post\">"), std::string::npos) << page.body;
+    EXPECT_EQ(page.headers["Referrer-Policy"], "no-referrer");
+    EXPECT_EQ(scalarAsOwner("SELECT status FROM pulse.alerts WHERE id = $1::bigint", {alert}), "OPEN");
+
+    std::string altered = alicePath;
+    altered[altered.size() - 3] = altered[altered.size() - 3] == 'A' ? 'B' : 'A';
+    EXPECT_EQ(httpSend(pulsed.port(), "POST", altered, "").status, 404);
+    services::AcknowledgeClaim expired{f.tenantId, std::stoll(alert), 1, alice, 1000};
+    EXPECT_EQ(
+        httpSend(pulsed.port(), "POST",
+                 "/api/v1/acknowledge/" + services::acknowledgeToken(services::LinkSigner(box), expired), "")
+            .status,
+        410);
+
+    auto used = httpSend(pulsed.port(), "POST", alicePath, "", {{"Accept", "application/json"}});
+    EXPECT_EQ(used.status, 200) << used.body;
+    std::string actor = "user:alice-" + f.slug + "@example.com";
+    EXPECT_EQ(
+        scalarAsOwner("SELECT status || ' ' || acknowledged_by || ' ' || coalesce(next_escalation_at::text, "
+                      "'stopped') FROM pulse.alerts WHERE id = $1::bigint",
+                      {alert}),
+        "ACKNOWLEDGED " + actor + " stopped");
+    EXPECT_EQ(
+        scalarAsOwner("SELECT actor || ' ' || actor_id || ' ' || result || ' ' || (detail->>'via') FROM "
+                      "pulse.audit_log WHERE action = 'alert.acknowledge' AND target = $1",
+                      {alert}),
+        actor + " " + alice + " ok acknowledge_link");
+    EXPECT_EQ(httpSend(pulsed.port(), "POST", alicePath, "").status, 410);  // single use
+    auto again = httpGet(pulsed.port(), alicePath, "GET", {{"Accept", "text/html"}});
+    EXPECT_EQ(again.status, 410);
+    // The channel's link is its own; the alert is no longer open: nothing to do.
+    EXPECT_EQ(httpSend(pulsed.port(), "POST", opsPath, "").status, 409);
+    pulsed.process().signal(SIGTERM);
+    pulsed.process().wait(20000);
 }

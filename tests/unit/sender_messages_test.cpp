@@ -194,3 +194,36 @@ TEST(SenderMessages, ChannelTemplatesReplaceTheWordingAndAreStillEscaped) {
     EXPECT_NE(mail.html.find("*hot* &lt;@U123&gt; &amp; co"), std::string::npos);
     EXPECT_NE(mail.text.find("*hot* <@U123> & co"), std::string::npos);
 }
+
+// An opening's acknowledge link reaches Slack as a second link button, Teams as a second Action.OpenUrl, and
+// mail in both parts; without one, nothing changes.
+TEST(SenderMessages, TheAcknowledgeLinkIsAButtonInSlackAndTeamsAndALinkInMail) {
+    auto n = notice(pulse::NoticeKind::Opened, "temperature 91 > 80");
+    n.acknowledge_link = "https://p.example/api/v1/acknowledge/abc.def";
+    auto slack = pulse::json::parse(pulse::slack::message(n, ""));
+    std::string actions;
+    for (size_t b = 0; b < 8; ++b)
+        if (slack.string("/attachments/0/blocks/" + std::to_string(b) + "/type") == "actions")
+            actions = "/attachments/0/blocks/" + std::to_string(b) + "/elements/";
+    ASSERT_FALSE(actions.empty());
+    EXPECT_EQ(slack.string(actions + "1/action_id"), "acknowledge_alert");
+    EXPECT_EQ(slack.string(actions + "1/url"), n.acknowledge_link);
+    EXPECT_EQ(slack.string(actions + "1/text/text"), "Acknowledge");
+    auto teams = pulse::json::parse(pulse::teams::message(n));
+    EXPECT_EQ(teams.string("/attachments/0/content/actions/1/type"), "Action.OpenUrl");
+    EXPECT_EQ(teams.string("/attachments/0/content/actions/1/title"), "Acknowledge");
+    EXPECT_EQ(teams.string("/attachments/0/content/actions/1/url"), n.acknowledge_link);
+    pulse::mail::Envelope e;
+    e.from = "alerts@pulse.example.com";
+    e.to = {"a@example.com"};
+    e.idempotency_key = "msg_0123abcd";
+    e.now_ms = 1'796'187'600'000;
+    auto mail = pulse::mail::compose(n, e);
+    EXPECT_NE(mail.text.find("Acknowledge (no sign-in needed): " + n.acknowledge_link), std::string::npos);
+    EXPECT_NE(mail.html.find("href=\"" + n.acknowledge_link + "\""), std::string::npos);
+
+    n.acknowledge_link.clear();
+    EXPECT_EQ(pulse::json::parse(pulse::teams::message(n)).string("/attachments/0/content/actions/1/type"),
+              "");
+    EXPECT_EQ(pulse::mail::compose(n, e).text.find("Acknowledge"), std::string::npos);
+}

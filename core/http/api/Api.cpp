@@ -478,6 +478,7 @@ void Api::mountAll(Router& router) {
     addDeadLetterRoutes(router, *this);
     addEscalationRoutes(router, *this);
     addScheduleRoutes(router, *this);
+    addAcknowledgeRoutes(router, *this);
 }
 
 }  // namespace pulse::http

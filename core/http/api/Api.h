@@ -198,5 +198,6 @@ void addExportRoutes(Router& router, Api& api);
 void addDeadLetterRoutes(Router& router, Api& api);
 void addEscalationRoutes(Router& router, Api& api);
 void addScheduleRoutes(Router& router, Api& api);
+void addAcknowledgeRoutes(Router& router, Api& api);
 
 }  // namespace pulse::http

@@ -42,6 +42,9 @@ struct AlertNotice {
     std::vector<std::string> device_tags;
     std::string site_id, site_name, site_timezone;  // empty when the device has no site
     std::string link;  // the alert in the console, when the host knows the console's address
+    // Openings and pages only, when the host can sign: a link that acknowledges the alert without signing in
+    // (it shows a confirmation button first, so link previewers acknowledge nothing). Expires; single use.
+    std::string acknowledge_link;
     // The channel's message templates rendered by the host ("message" in the notice; empty: none set).
     std::string message_title, message_text;
     // An escalation's page (type "alert.escalated", read as an opening): its level (1..5; 0: not a page),
@@ -96,6 +99,7 @@ struct AlertNotice {
         n.site_name = v.string("/alert/site/name");
         n.site_timezone = v.string("/alert/site/timezone");
         n.link = v.string("/links/alert");
+        n.acknowledge_link = v.string("/links/acknowledge");
         n.message_title = v.string("/message/title");
         n.message_text = v.string("/message/text");
         n.escalation_level = static_cast<int>(v.integer("/escalation/level"));
