@@ -10,6 +10,8 @@
 #include "services/LinkSigner.h"
 #include "storage/AcknowledgeLinkStore.h"
 
+#include <pulse/notice.hpp>
+
 #include <Poco/JSON/Object.h>
 #include <Poco/String.h>
 
@@ -17,29 +19,7 @@ namespace pulse::http {
 namespace {
 
 std::string escapeHtml(const std::string& text) {
-    std::string out;
-    for (char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&#39;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
+    return notice::html_escape(text);
 }
 
 // A page of its own (the console is not needed to answer a link): no script, no framing, no referrer (the

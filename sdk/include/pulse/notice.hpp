@@ -217,6 +217,34 @@ inline std::string truncate_chars(std::string_view text, size_t max_chars) {
     return std::string(text.substr(0, end)) + "\xE2\x80\xA6";
 }
 
+// Text for HTML element content and quoted attribute values: & < > " ' as entities.
+inline std::string html_escape(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        switch (c) {
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out += c;
+        }
+    }
+    return out;
+}
+
 }  // namespace notice
 }  // namespace pulse
 
