@@ -207,6 +207,24 @@ void AlertService::sweepFlapping() {
     if (created > 0 && deliveriesCreated_) deliveriesCreated_();
 }
 
+void AlertService::sweepMaintenance() {
+    constexpr int kBatch = 500;
+    int created = 0;
+    bool escalates = false;
+    store_.writeAcrossTenants([&](storage::AlertTransaction& tx) {
+        for (const auto& alert : tx.lockMaintenanceReleases(kBatch)) {
+            tx.scopeTo(alert.tenantId);
+            escalates = tx.releaseHold(alert.id) || escalates;
+            addEvent(tx, alert.tenantId, alert.id, "MAINTENANCE_ENDED", "system", std::nullopt, "{}");
+            // Still open: the opening is notified now (acknowledged or closed meanwhile: nothing to tell).
+            if (alert.status == "OPEN" && alert.openedEventId)
+                created += route(tx, alert.id, *alert.openedEventId, "OPENED");
+        }
+    });
+    if (created > 0 && deliveriesCreated_) deliveriesCreated_();
+    if (escalates && escalationsScheduled_) escalationsScheduled_();
+}
+
 // An operator's change: the guarded change, the event, and (when the kind notifies) the deliveries,
 // together.
 bool AlertService::operatorChange(
@@ -297,6 +315,7 @@ void AlertService::run() {
             drain();
             if (std::chrono::steady_clock::now() >= nextSweep) {
                 sweepFlapping();
+                sweepMaintenance();
                 nextSweep = std::chrono::steady_clock::now() + settings_.flappingSweep;
             }
             if (failing) log->info("alert writes recovered");

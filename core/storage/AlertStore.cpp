@@ -18,9 +18,11 @@ const std::string kAlertColumns =
     isoTime("a.triggered_at") + " AS triggered_at, " + isoTime("a.opened_at") + " AS opened_at, " +
     isoTime("a.acknowledged_at") + " AS acknowledged_at, a.acknowledged_by, " + isoTime("a.closed_at") +
     " AS closed_at, a.closed_by, a.close_reason, " + isoTime("a.silenced_until") +
-    " AS silenced_until, a.assignee_id, a.tenant_id";
+    " AS silenced_until, a.assignee_id, a.tenant_id, a.maintenance_window_id, mw.name AS maintenance_name, "
+    "a.maintenance_held";
 const std::string kAlertFrom =
-    " FROM pulse.alerts a JOIN pulse.devices d ON d.id = a.device_id JOIN pulse.rules r ON r.id = a.rule_id";
+    " FROM pulse.alerts a JOIN pulse.devices d ON d.id = a.device_id JOIN pulse.rules r ON r.id = a.rule_id "
+    "LEFT JOIN pulse.maintenance_windows mw ON mw.id = a.maintenance_window_id";
 
 // One alert, after an action or for its detail page.
 const std::string kAlertById = "SELECT " + kAlertColumns + kAlertFrom + " WHERE a.id = $1::bigint";
@@ -82,14 +84,16 @@ const char* kLockOpenAlert =
 
 // A rule fired for a device: one open alert per (rule, device), so another writer's alert opened meanwhile
 // leaves no row here. The alert takes its rule's escalation policy (or the tenant's default), its first
-// level due at once.
+// level due at once; in a maintenance window (sql/015) it is held instead: neither notified nor escalated
+// until the window ends.
 const char* kOpenAlert =
     "INSERT INTO pulse.alerts (tenant_id, rule_id, device_id, severity, summary, last_value, triggered_at, "
-    "escalation_policy_id, next_escalation_at) "
+    "escalation_policy_id, next_escalation_at, maintenance_window_id, maintenance_held) "
     "SELECT $1::uuid, $2::uuid, $3::bigint, $4, $5, $6::double precision, to_timestamp($7::bigint / 1000.0), "
-    "p.id, CASE WHEN p.id IS NOT NULL THEN now() END FROM (SELECT coalesce((SELECT escalation_policy_id FROM "
-    "pulse.rules WHERE id = $2::uuid), (SELECT id FROM pulse.escalation_policies WHERE tenant_id = $1::uuid "
-    "AND is_default)) AS id) p "
+    "p.id, CASE WHEN p.id IS NOT NULL AND m.id IS NULL THEN now() END, m.id, m.id IS NOT NULL FROM (SELECT "
+    "coalesce((SELECT escalation_policy_id FROM pulse.rules WHERE id = $2::uuid), (SELECT id FROM "
+    "pulse.escalation_policies WHERE tenant_id = $1::uuid AND is_default)) AS id) p, (SELECT "
+    "pulse.maintenance_window_for($1::uuid, $3::bigint, now()) AS id) m "
     "ON CONFLICT (rule_id, device_id) WHERE status <> 'CLOSED' DO NOTHING "
     "RETURNING id, next_escalation_at IS NOT NULL AS escalates";
 
@@ -124,6 +128,16 @@ const char* kLockSettledFlapping =
 // A flapping alert stable for its rule's window notifies again.
 const char* kMarkAlertStable = "UPDATE pulse.alerts SET flapping = false WHERE id = $1::bigint";
 
+// Held alerts whose maintenance window is over, every tenant's, locked (sql/015).
+const char* kLockMaintenanceReleases =
+    "SELECT alert_id, tenant_id, status, opened_event_id FROM pulse.maintenance_releases(now(), $1::int)";
+// Released: its opening is notified now and, while it is open, its escalation starts.
+const char* kReleaseHold =
+    "UPDATE pulse.alerts SET maintenance_held = false, next_escalation_at = CASE WHEN status = 'OPEN' AND "
+    "escalation_policy_id IS NOT NULL THEN now() END WHERE id = $1::bigint RETURNING next_escalation_at IS "
+    "NOT "
+    "NULL AS escalates";
+
 // A settled alert whose condition had recovered is closed, as it would have been had it not flapped.
 const char* kCloseSettledAlert =
     "UPDATE pulse.alerts SET status = 'CLOSED', closed_at = now(), closed_by = 'system', "
@@ -153,8 +167,9 @@ const char* kAddAlertEvent =
     "VALUES ($1::uuid, $2::bigint, $3, $4, $5::double precision, $6::jsonb) RETURNING id";
 
 // Deliveries for one alert event, with the payload built in the same statement. Which events notify:
-// OPENED (throttled per routing rule, rule and device), ACKNOWLEDGED and CLOSED (only where the
-// opening was notified, so receivers never see a resolve without its trigger). Silenced and flapping
+// OPENED (throttled per routing rule, rule and device; held while the alert's maintenance window lasts),
+// ACKNOWLEDGED and CLOSED (only where the opening was notified, so receivers never see a resolve without
+// its trigger, and an alert that opened and closed in maintenance sends nothing). Silenced and flapping
 // alerts notify nobody.
 const char* kRouteAlertEvent = R"SQL(
 WITH a AS (
@@ -168,6 +183,7 @@ WITH a AS (
     SELECT a.*, pulse.alert_notice(a.id, $2::bigint, $4::text)::text AS payload
     FROM a
     WHERE NOT a.flapping AND (a.silenced_until IS NULL OR a.silenced_until <= now())
+      AND NOT (a.event_kind = 'OPENED' AND a.maintenance_held)
 )
 INSERT INTO pulse.deliveries (tenant_id, alert_id, event_id, channel_id, routing_rule_id, payload, max_attempts)
 SELECT p.tenant_id, p.id, $2::bigint, r.channel_id, r.id, p.payload, $3::int
@@ -238,6 +254,9 @@ AlertRow alertOf(const ResultRow& r) {
     a.silencedUntil = r.optionalText("silenced_until");
     a.assigneeId = r.optionalText("assignee_id");
     a.tenantId = r.text("tenant_id");
+    a.maintenanceWindowId = r.optionalText("maintenance_window_id");
+    a.maintenanceName = r.optionalText("maintenance_name");
+    a.maintenanceHeld = r.flag("maintenance_held");
     return a;
 }
 
@@ -426,6 +445,18 @@ void AlertTransaction::clearAsFlapping(long long alertId) {
 
 void AlertTransaction::closeRecovered(long long alertId, double value) {
     conn_.query(kCloseRecoveredAlert, {std::to_string(alertId), numberText(value)});
+}
+
+std::vector<MaintenanceReleaseRow> AlertTransaction::lockMaintenanceReleases(int limit) {
+    return rowsOf(conn_.query(kLockMaintenanceReleases, {std::to_string(limit)}), [](const ResultRow& r) {
+        return MaintenanceReleaseRow{r.integer("alert_id"), r.text("tenant_id"), r.text("status"),
+                                     r.optionalInteger("opened_event_id")};
+    });
+}
+
+bool AlertTransaction::releaseHold(long long alertId) {
+    auto rows = conn_.query(kReleaseHold, {std::to_string(alertId)});
+    return !rows.rows.empty() && ResultRow(rows, 0).flag("escalates");
 }
 
 std::vector<SettledFlappingAlertRow> AlertTransaction::lockSettledFlapping() {

@@ -28,6 +28,10 @@ struct AlertRow {
     std::optional<std::string> acknowledgedAt, acknowledgedBy, closedAt, closedBy, closeReason, silencedUntil;
     std::optional<std::string> assigneeId;
     std::string tenantId;
+    // The maintenance window it opened in (sql/015; the name NULL once the window is deleted), and whether
+    // its opening's notification still waits for the window to end.
+    std::optional<std::string> maintenanceWindowId, maintenanceName;
+    bool maintenanceHeld = false;
 };
 
 // One entry of an alert's history.
@@ -122,6 +126,14 @@ struct OpenedAlert {
 };
 
 // A flapping alert (of any tenant) that was stable for its rule's window.
+// A held alert whose maintenance window is over.
+struct MaintenanceReleaseRow {
+    long long id = 0;
+    std::string tenantId;
+    std::string status;
+    std::optional<long long> openedEventId;
+};
+
 struct SettledFlappingAlertRow {
     long long id = 0;
     std::string tenantId;
@@ -154,6 +166,10 @@ class AlertTransaction {
 
     // Every tenant's settled flapping alerts, locked for this transaction.
     std::vector<SettledFlappingAlertRow> lockSettledFlapping();
+    // Every tenant's held alerts whose maintenance window is over (at most limit), locked.
+    std::vector<MaintenanceReleaseRow> lockMaintenanceReleases(int limit);
+    // Clears the hold and, for an open alert with a policy, starts its escalation; true when it does.
+    bool releaseHold(long long alertId);
     void markStable(long long alertId);
     // Closed by the system once stable (its condition had recovered).
     void closeSettled(long long alertId);

@@ -122,5 +122,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (o.endsAtMs <= o.startsAtMs || o.endsAtMs - o.startsAtMs > 90LL * 24 * 3600 * 1000)
             __builtin_trap();
     });
+    expectParsedOrRefused([&] {
+        auto w = pulse::http::parseMaintenanceWindow(text);
+        if (w.recurrence == "once" ? w.endsAtMs <= w.startsAtMs
+                                   : (w.startTime.size() != 5 || w.durationMinutes < 1))
+            __builtin_trap();
+        if ((w.scope == "site") != w.siteId.has_value() || (w.scope == "devices") == w.deviceIds.empty() ||
+            (w.scope == "tag") != w.tag.has_value())
+            __builtin_trap();
+    });
     return 0;
 }

@@ -225,6 +225,22 @@ TEST_F(ApiContract, ResponsesMatchTheOpenApiDocument) {
           200);
     check("CalendarUrl", call("GET", "/api/v1/users/" + a_.adminId + "/calendar-url", "", with(s, false)),
           200);
+    check("MaintenanceWindow",
+          call("POST", "/api/v1/maintenance-windows",
+               "{\"name\":\"doc nightly\",\"time_zone\":\"Europe/Berlin\",\"recurrence\":\"weekly\",\"start_"
+               "time\":\"02:00\",\"duration_minutes\":60,\"days\":[6,7],\"from\":\"2027-01-01\",\"scope\":{"
+               "\"type\":\"site\",\"site_id\":\"" +
+                   a_.siteId + "\"}}",
+               with(s)),
+          201);
+    check("MaintenanceWindow",
+          call("POST", "/api/v1/maintenance-windows",
+               "{\"name\":\"doc once\",\"recurrence\":\"once\",\"starts_at\":\"2027-01-01T00:00:00Z\",\"ends_"
+               "at\":\"2027-01-02T00:00:00Z\",\"scope\":{\"type\":\"devices\",\"device_ids\":[" +
+                   a_.deviceId + "]}}",
+               with(s)),
+          201);
+    check("MaintenanceWindowList", call("GET", "/api/v1/maintenance-windows", "", with(s, false)), 200);
     check("Problem", call("GET", "/api/v1/alerts?limit=500", "", with(s, false)), 422);
     check("Problem", call("GET", "/api/v1/devices"), 401);
     check("Problem", call("GET", "/api/v1/devices/999999999", "", with(s, false)), 404);

@@ -62,6 +62,15 @@ TEST_F(ApiTenantIsolation, CrossTenantMatrixFindsNothingAndChangesNothing) {
         "{\"name\":\"x\",\"time_zone\":\"UTC\",\"layers\":[{\"rotation\":\"daily\","
         "\"handoff\":\"09:00\",\"start_date\":\"2027-01-01\",\"users\":[\"" +
         a_.adminId + "\"]}]}";
+    std::string bWindow = scalar(
+        "INSERT INTO pulse.maintenance_windows (tenant_id, name, time_zone, recurrence, starts_at, ends_at, "
+        "scope) "
+        "VALUES ($1::uuid, 'b-window', 'UTC', 'once', now(), now() + interval '1 day', 'tenant') RETURNING "
+        "id::text",
+        {b_.id});
+    std::string windowChange =
+        "{\"name\":\"x\",\"recurrence\":\"once\",\"starts_at\":\"2027-01-01T00:00:00Z\","
+        "\"ends_at\":\"2027-01-02T00:00:00Z\",\"scope\":{\"type\":\"tenant\"}}";
     std::string policyChange = "{\"name\":\"x\",\"levels\":[{\"targets\":[{\"type\":\"channel\",\"id\":\"" +
                                b_.channelId + "\"}]}]}";
     struct Case {
@@ -103,6 +112,9 @@ TEST_F(ApiTenantIsolation, CrossTenantMatrixFindsNothingAndChangesNothing) {
         {"POST", "/api/v1/users/" + b_.adminId + "/contact-methods",
          "{\"kind\":\"channel\",\"channel_id\":\"" + b_.channelId + "\"}"},
         {"DELETE", "/api/v1/users/" + b_.adminId + "/contact-methods/" + bMethod, ""},
+        {"GET", "/api/v1/maintenance-windows/" + bWindow, ""},
+        {"PUT", "/api/v1/maintenance-windows/" + bWindow, windowChange},
+        {"DELETE", "/api/v1/maintenance-windows/" + bWindow, ""},
         {"GET", "/api/v1/schedules/" + bSchedule, ""},
         {"PUT", "/api/v1/schedules/" + bSchedule, scheduleChange},
         {"DELETE", "/api/v1/schedules/" + bSchedule, ""},
@@ -153,14 +165,16 @@ TEST_F(ApiTenantIsolation, CrossTenantMatrixFindsNothingAndChangesNothing) {
         EXPECT_EQ(bulk.status, 200) << bulk.body;
         EXPECT_EQ(json(bulk.body)->getValue<int>("changed"), 0) << bulk.body;
         const std::string onCallOfA = "/api/v1/users/" + a_.adminId + "/on-call";
-        for (const auto& list : {"/api/v1/rules", "/api/v1/channels", "/api/v1/routing-rules",
-                                 "/api/v1/api-keys", "/api/v1/sites", "/api/v1/users", "/api/v1/metrics",
-                                 "/api/v1/tenants", "/api/v1/devices/export?format=json",
-                                 "/api/v1/alerts/export?format=json", "/api/v1/dead-letters",
-                                 "/api/v1/escalation-policies", "/api/v1/schedules", onCallOfA.c_str()}) {
+        for (const auto& list :
+             {"/api/v1/rules", "/api/v1/channels", "/api/v1/routing-rules", "/api/v1/api-keys",
+              "/api/v1/sites", "/api/v1/users", "/api/v1/metrics", "/api/v1/tenants",
+              "/api/v1/devices/export?format=json", "/api/v1/alerts/export?format=json",
+              "/api/v1/dead-letters", "/api/v1/escalation-policies", "/api/v1/schedules",
+              "/api/v1/maintenance-windows", onCallOfA.c_str()}) {
             auto r = call("GET", list, "", who);
             EXPECT_EQ(r.body.find(bPolicy), std::string::npos) << list;
             EXPECT_EQ(r.body.find(bSchedule), std::string::npos) << list;
+            EXPECT_EQ(r.body.find(bWindow), std::string::npos) << list;
             EXPECT_EQ(r.body.find(b_.ruleId), std::string::npos) << list;
             EXPECT_EQ(r.body.find(b_.channelId), std::string::npos) << list;
             EXPECT_EQ(r.body.find(keyOfB), std::string::npos) << list;
@@ -199,6 +213,8 @@ TEST_F(ApiTenantIsolation, CrossTenantMatrixFindsNothingAndChangesNothing) {
                "o.schedule_id = s.id) FROM pulse.schedules s WHERE id = $1::uuid",
                {bSchedule}),
         "b-rota11");
+    EXPECT_EQ(scalar("SELECT name FROM pulse.maintenance_windows WHERE id = $1::uuid", {bWindow}),
+              "b-window");
     EXPECT_EQ(scalar("SELECT count(*) FROM pulse.alert_events WHERE alert_id = $1::bigint", {b_.alertId}),
               "1");  // the dead letter's OPENED, nothing since (no REQUEUED)
     EXPECT_EQ(

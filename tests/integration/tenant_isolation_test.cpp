@@ -68,7 +68,10 @@ sl AS (INSERT INTO pulse.schedule_layers (tenant_id, schedule_id, layer, rotatio
 sm AS (INSERT INTO pulse.schedule_layer_members (tenant_id, schedule_id, layer, position, user_id)
        SELECT $1::uuid, sl.schedule_id, sl.layer, 0, u.id FROM sl, u RETURNING 1),
 so AS (INSERT INTO pulse.schedule_overrides (tenant_id, schedule_id, user_id, starts_at, ends_at)
-       SELECT $1::uuid, sc.id, u.id, now(), now() + interval '1 hour' FROM sc, u RETURNING 1)
+       SELECT $1::uuid, sc.id, u.id, now(), now() + interval '1 hour' FROM sc, u RETURNING 1),
+mw AS (INSERT INTO pulse.maintenance_windows (tenant_id, name, time_zone, recurrence, start_time, duration_minutes,
+                                            valid_from, scope)
+       VALUES ($1::uuid, 'nightly', 'UTC', 'daily', '02:00', 60, '2027-01-01', 'tenant') RETURNING 1)
 INSERT INTO pulse.audit_log (actor, tenant_id, action, result) VALUES ('test', $1::uuid, 'seed', 'ok')
 )SQL",
                 {t, slug});

@@ -45,6 +45,15 @@ Poco::JSON::Object::Ptr describe(const storage::AlertRow& a) {
     o->set("silenced_until", orNull(a.silencedUntil));
     o->set("assignee_id", orNull(a.assigneeId));
     o->set("tenant_id", a.tenantId);
+    if (a.maintenanceWindowId) {
+        Poco::JSON::Object::Ptr m = new Poco::JSON::Object;
+        m->set("window_id", *a.maintenanceWindowId);
+        m->set("name", orNull(a.maintenanceName));
+        m->set("held", a.maintenanceHeld);
+        o->set("maintenance", m);
+    } else {
+        o->set("maintenance", Poco::Dynamic::Var());
+    }
     return o;
 }
 

@@ -479,6 +479,7 @@ void Api::mountAll(Router& router) {
     addEscalationRoutes(router, *this);
     addScheduleRoutes(router, *this);
     addAcknowledgeRoutes(router, *this);
+    addMaintenanceRoutes(router, *this);
 }
 
 }  // namespace pulse::http

@@ -199,5 +199,6 @@ void addDeadLetterRoutes(Router& router, Api& api);
 void addEscalationRoutes(Router& router, Api& api);
 void addScheduleRoutes(Router& router, Api& api);
 void addAcknowledgeRoutes(Router& router, Api& api);
+void addMaintenanceRoutes(Router& router, Api& api);
 
 }  // namespace pulse::http

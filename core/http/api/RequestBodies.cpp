@@ -695,6 +695,105 @@ storage::OverrideFields parseOverride(const std::string& text) {
     return f;
 }
 
+storage::MaintenanceWindowFields parseMaintenanceWindow(const std::string& text) {
+    constexpr long long kMaxOnceMs = 366LL * 24 * 3600 * 1000;
+    constexpr size_t kMaxDevices = 1000;
+    auto o = parseJsonObject(text);
+    storage::MaintenanceWindowFields w;
+    w.name = requiredString(o, "name", 200);
+    w.description = description(o);
+    w.timeZone = optionalString(o, "time_zone", 64).value_or("UTC");
+    w.enabled = optionalBool(o, "enabled").value_or(true);
+    w.recurrence = requiredString(o, "recurrence", 16);
+    if (w.recurrence != "once" && w.recurrence != "daily" && w.recurrence != "weekly" &&
+        w.recurrence != "monthly")
+        throw invalid("recurrence", "recurrence must be once, daily, weekly or monthly");
+    if (w.recurrence == "once") {
+        auto time = [&](const char* name) {
+            auto v = optionalString(o, name, 40);
+            auto ms = v ? rfc3339Ms(*v) : std::nullopt;
+            if (!ms) throw invalid(name, std::string(name) + " must be an RFC 3339 time (a one-off window)");
+            return *ms;
+        };
+        w.startsAtMs = time("starts_at");
+        w.endsAtMs = time("ends_at");
+        if (w.endsAtMs <= w.startsAtMs) throw invalid("ends_at", "ends_at must be after starts_at");
+        if (w.endsAtMs - w.startsAtMs > kMaxOnceMs)
+            throw invalid("ends_at", "a one-off window lasts at most 366 days");
+        for (const char* other : {"start_time", "duration_minutes", "days", "from", "until"})
+            if (o->has(other) && !o->isNull(other))
+                throw invalid(other, std::string(other) + " is for recurring windows only");
+    } else {
+        w.startTime = clockTime(o, "start_time", "start_time");
+        int most = w.recurrence == "daily" ? 1440 : w.recurrence == "weekly" ? 10080 : 44640;
+        auto minutes = optionalInt(o, "duration_minutes", 1, most);
+        if (!minutes)
+            throw invalid("duration_minutes", "duration_minutes is required: 1 to " + std::to_string(most) +
+                                                  " for a " + w.recurrence + " window");
+        w.durationMinutes = *minutes;
+        auto from = optionalString(o, "from", 16);
+        if (!from || !isCalendarDate(*from))
+            throw invalid("from", "from must be the local date YYYY-MM-DD of the first occurrence");
+        w.validFrom = *from;
+        if (o->has("until") && !o->isNull("until")) {
+            auto until = optionalString(o, "until", 16);
+            if (!until || !isCalendarDate(*until) || *until < w.validFrom)
+                throw invalid("until", "until must be a local date YYYY-MM-DD on or after from (or null)");
+            w.validUntil = until;
+        }
+        bool needsDays = w.recurrence != "daily";
+        int maxDay = w.recurrence == "weekly" ? 7 : 31;
+        auto days = o->getArray("days");
+        if (!needsDays && o->has("days") && !o->isNull("days"))
+            throw invalid("days", "a daily window takes no days");
+        if (needsDays) {
+            if (!days || days->size() == 0 || days->size() > static_cast<size_t>(maxDay))
+                throw invalid("days", w.recurrence == "weekly"
+                                          ? "days must list ISO weekdays (1 Monday .. 7 Sunday)"
+                                          : "days must list days of the month (1 .. 31)");
+            for (size_t i = 0; i < days->size(); ++i) {
+                auto d = days->get(i);
+                std::string here = "days[" + std::to_string(i) + "]";
+                if (!isJsonInteger(d) || d.convert<long long>() < 1 || d.convert<long long>() > maxDay)
+                    throw invalid(here, here + " must be an integer from 1 to " + std::to_string(maxDay));
+                for (int earlier : w.days)
+                    if (earlier == d.convert<int>()) throw invalid(here, "days names this day twice");
+                w.days.push_back(d.convert<int>());
+            }
+        }
+        for (const char* other : {"starts_at", "ends_at"})
+            if (o->has(other) && !o->isNull(other))
+                throw invalid(other, std::string(other) + " is for one-off windows only");
+    }
+    auto scope = o->getObject("scope");
+    if (!scope) throw invalid("scope", "scope is required: {\"type\": tenant, site, devices or tag}");
+    w.scope = optionalString(scope, "type", 16).value_or("");
+    if (w.scope == "site") {
+        auto site = optionalString(scope, "site_id", 36);
+        if (!site || !storage::isUuid(*site))
+            throw invalid("scope.site_id", "scope.site_id must be a site's id");
+        w.siteId = site;
+    } else if (w.scope == "devices") {
+        auto ids = scope->getArray("device_ids");
+        if (!ids || ids->size() == 0 || ids->size() > kMaxDevices)
+            throw invalid("scope.device_ids", "scope.device_ids must list 1 to 1000 device ids");
+        for (size_t i = 0; i < ids->size(); ++i) {
+            auto v = ids->get(i);
+            if (!isJsonInteger(v) || v.convert<long long>() < 1)
+                throw invalid("scope.device_ids[" + std::to_string(i) + "]",
+                              "a device id is a positive integer");
+            w.deviceIds.push_back(v.convert<long long>());
+        }
+    } else if (w.scope == "tag") {
+        auto tag = optionalString(scope, "tag", 64);
+        if (!tag || tag->empty()) throw invalid("scope.tag", "scope.tag must be a tag of 1 to 64 characters");
+        w.tag = tag;
+    } else if (w.scope != "tenant") {
+        throw invalid("scope.type", "scope.type must be tenant, site, devices or tag");
+    }
+    return w;
+}
+
 int parseSilenceMinutes(const std::string& text) {
     auto o = parseJsonObject(text);
     auto minutes = optionalInt(o, "minutes", 1, 43200);

@@ -4,6 +4,7 @@
 #include "services/ChannelService.h"
 #include "storage/ContactMethodStore.h"
 #include "storage/EscalationPolicyStore.h"
+#include "storage/MaintenanceStore.h"
 #include "storage/ScheduleStore.h"
 
 #include <Poco/JSON/Object.h>
@@ -86,6 +87,9 @@ storage::ContactMethodFields parseContactMethod(const std::string& text);
 storage::ScheduleFields parseSchedule(const std::string& text);
 // An RFC 3339 time (2026-01-31T12:00:00Z, fractions and offsets allowed) in milliseconds since 1970.
 std::optional<long long> rfc3339Ms(const std::string& text);
+// A maintenance window, whole (POST creates, PUT replaces): fields named for a one-off's ends_at before its
+// starts_at, a recurring one's start_time at 25:00, days out of range, a scope of the wrong shape.
+storage::MaintenanceWindowFields parseMaintenanceWindow(const std::string& text);
 // A schedule override: a user, and a range of at most 90 days.
 storage::OverrideFields parseOverride(const std::string& text);
 
