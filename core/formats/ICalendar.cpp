@@ -41,6 +41,7 @@ void line(std::string& out, const std::string& content) {
     while (content.size() - start > limit) {
         size_t cut = start + limit;
         while (cut > start && (static_cast<unsigned char>(content[cut]) & 0xC0) == 0x80) --cut;
+        if (cut == start) cut = start + limit;  // not UTF-8 at all: cut where the octets say, but move on
         out.append(content, start, cut - start);
         out += "\r\n ";
         start = cut;
