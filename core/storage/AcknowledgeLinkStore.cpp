@@ -55,9 +55,9 @@ AcknowledgeLinkUse AcknowledgeLinkStore::consume(const std::string& tenantId, lo
     pool_.withTenant(tenantId, [&](PgConnection& conn) {
         auto who =
             userId.empty() ? conn.query(kRecipientChannel, {delivery}) : conn.query(kRecipientUser, {userId});
-        if (who.rows.empty() || conn.query(kDeliveryExists, {delivery, alert}).rows.empty()) return;
+        if (who.rows.empty()) return;
         if (conn.query(kMarkUsed, {delivery, alert}).rows.empty()) {
-            out.result = R::AlreadyUsed;
+            if (!conn.query(kDeliveryExists, {delivery, alert}).rows.empty()) out.result = R::AlreadyUsed;
             return;
         }
         ResultRow r(who, 0);

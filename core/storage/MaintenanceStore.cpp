@@ -48,19 +48,6 @@ const std::string kReplaceWindow =
     kValues + ", now()) WHERE id = $1::uuid RETURNING id::text AS id";
 const char* kDeleteWindow = "DELETE FROM pulse.maintenance_windows WHERE id = $1::uuid RETURNING 1";
 
-template <typename T = int>
-std::vector<T> ints(const std::string& csv) {
-    std::vector<T> out;
-    size_t start = 0;
-    while (start < csv.size()) {
-        size_t end = csv.find(',', start);
-        if (end == std::string::npos) end = csv.size();
-        out.push_back(static_cast<T>(std::stoll(csv.substr(start, end - start))));
-        start = end + 1;
-    }
-    return out;
-}
-
 MaintenanceWindowRow windowOf(const ResultRow& r) {
     MaintenanceWindowRow w;
     w.id = r.text("id");
@@ -74,13 +61,14 @@ MaintenanceWindowRow windowOf(const ResultRow& r) {
     w.endsAtMs = r.optionalInteger("ends_ms").value_or(0);
     w.startTime = r.optionalText("start_time").value_or("");
     w.durationMinutes = r.optionalInt32("duration_minutes").value_or(0);
-    w.days = ints(r.text("days"));
+    auto days = integerList(r.text("days"));
+    w.days.assign(days.begin(), days.end());
     w.validFrom = r.optionalText("valid_from").value_or("");
     w.validUntil = r.optionalText("valid_until");
     w.scope = r.text("scope");
     w.siteId = r.optionalText("site_id");
     w.siteName = r.text("site_name");
-    w.deviceIds = ints<long long>(r.text("device_ids"));
+    w.deviceIds = integerList(r.text("device_ids"));
     w.tag = r.optionalText("tag");
     w.enabled = r.flag("enabled");
     w.active = r.flag("active");
@@ -88,13 +76,6 @@ MaintenanceWindowRow windowOf(const ResultRow& r) {
     w.createdAt = r.text("created_at");
     w.updatedAt = r.text("updated_at");
     return w;
-}
-
-template <typename T>
-std::string arrayOf(const std::vector<T>& items) {
-    std::string out = "{";
-    for (size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + std::to_string(items[i]);
-    return out + "}";
 }
 
 }  // namespace
@@ -138,23 +119,24 @@ MaintenanceSave MaintenanceStore::save(const std::string& tenantId, const std::o
                     return;
                 }
             bool once = w.recurrence == "once";
-            std::vector<std::optional<std::string>> params = {id ? *id : tenantId,
-                                                              w.name,
-                                                              w.description,
-                                                              w.timeZone,
-                                                              w.recurrence,
-                                                              once ? std::to_string(w.startsAtMs) : "",
-                                                              once ? std::to_string(w.endsAtMs) : "",
-                                                              once ? "" : w.startTime,
-                                                              once ? "" : std::to_string(w.durationMinutes),
-                                                              arrayOf(w.days),
-                                                              once ? "" : w.validFrom,
-                                                              w.validUntil.value_or(""),
-                                                              w.scope,
-                                                              w.siteId.value_or(""),
-                                                              arrayOf(w.deviceIds),
-                                                              w.tag.value_or(""),
-                                                              w.enabled ? "true" : "false"};
+            std::vector<std::optional<std::string>> params = {
+                id ? *id : tenantId,
+                w.name,
+                w.description,
+                w.timeZone,
+                w.recurrence,
+                once ? std::to_string(w.startsAtMs) : "",
+                once ? std::to_string(w.endsAtMs) : "",
+                once ? "" : w.startTime,
+                once ? "" : std::to_string(w.durationMinutes),
+                arrayLiteral(std::vector<long long>(w.days.begin(), w.days.end())),
+                once ? "" : w.validFrom,
+                w.validUntil.value_or(""),
+                w.scope,
+                w.siteId.value_or(""),
+                arrayLiteral(w.deviceIds),
+                w.tag.value_or(""),
+                w.enabled ? "true" : "false"};
             if (!id) params.push_back(actor);
             auto row = firstOf(conn.query(id ? kReplaceWindow : kInsertWindow, params),
                                [](const ResultRow& r) { return r.text("id"); });

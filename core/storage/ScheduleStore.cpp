@@ -138,13 +138,6 @@ ScheduleRow scheduleOf(const ResultRow& r) {
     return s;
 }
 
-std::vector<int> weekdays(const std::string& csv) {
-    std::vector<int> out;
-    for (char c : csv)
-        if (c >= '1' && c <= '7') out.push_back(c - '0');
-    return out;
-}
-
 std::vector<ScheduleRow> schedulesWithLayers(PgConnection& conn, const std::optional<std::string>& id) {
     auto schedules = rowsOf(conn.query(kSelectSchedules, {id}), scheduleOf);
     auto layers = conn.query(kSelectLayers, {id});
@@ -162,7 +155,8 @@ std::vector<ScheduleRow> schedulesWithLayers(PgConnection& conn, const std::opti
         l.startDate = r.text("start_date");
         l.restrictFrom = r.optionalText("restrict_from");
         l.restrictTo = r.optionalText("restrict_to");
-        l.restrictDays = weekdays(r.text("restrict_days"));
+        auto days = integerList(r.text("restrict_days"));
+        l.restrictDays.assign(days.begin(), days.end());
         it->second->layers.push_back(std::move(l));
     }
     for (size_t i = 0; i < members.rows.size(); ++i) {
@@ -200,12 +194,6 @@ OverrideRow overrideOf(const ResultRow& r) {
 
 CalendarSubject calendarOf(const ResultRow& r) {
     return {r.text("name"), r.int32("calendar_version")};
-}
-
-std::string weekdayArray(const std::vector<int>& days) {
-    std::string out = "{";
-    for (size_t i = 0; i < days.size(); ++i) out += (i ? "," : "") + std::to_string(days[i]);
-    return out + "}";
 }
 
 }  // namespace
@@ -255,9 +243,11 @@ ScheduleSave ScheduleStore::save(const std::string& tenantId, const std::optiona
             for (size_t l = 0; l < s.layers.size(); ++l) {
                 const auto& layer = s.layers[l];
                 std::string number = std::to_string(l + 1);
-                conn.query(kInsertLayer, {tenantId, saved.id, number, layer.name, layer.rotation,
-                                          layer.handoff, layer.startDate, layer.restrictFrom,
-                                          layer.restrictTo, weekdayArray(layer.restrictDays)});
+                conn.query(kInsertLayer,
+                           {tenantId, saved.id, number, layer.name, layer.rotation, layer.handoff,
+                            layer.startDate, layer.restrictFrom, layer.restrictTo,
+                            arrayLiteral(std::vector<long long>(layer.restrictDays.begin(),
+                                                                layer.restrictDays.end()))});
                 for (size_t m = 0; m < layer.members.size(); ++m)
                     conn.query(kInsertMember,
                                {tenantId, saved.id, number, std::to_string(m), layer.members[m].id});
@@ -353,39 +343,12 @@ bool ScheduleStore::removeOverride(const std::string& tenantId, const std::strin
     return removed;
 }
 
-std::optional<CalendarSubject> ScheduleStore::scheduleCalendar(const std::string& tenantId,
-                                                               const std::string& id) {
+std::optional<CalendarSubject> ScheduleStore::calendar(const std::string& tenantId, CalendarKind kind,
+                                                       const std::string& id, bool rotate) {
+    const char* sql = kind == CalendarKind::Schedule ? (rotate ? kRotateScheduleCalendar : kScheduleCalendar)
+                                                     : (rotate ? kRotateUserCalendar : kUserCalendar);
     std::optional<CalendarSubject> out;
-    pool_.withTenant(tenantId, [&](PgConnection& conn) {
-        out = firstOf(conn.query(kScheduleCalendar, {id}), calendarOf);
-    });
-    return out;
-}
-
-std::optional<CalendarSubject> ScheduleStore::userCalendar(const std::string& tenantId,
-                                                           const std::string& userId) {
-    std::optional<CalendarSubject> out;
-    pool_.withTenant(tenantId, [&](PgConnection& conn) {
-        out = firstOf(conn.query(kUserCalendar, {userId}), calendarOf);
-    });
-    return out;
-}
-
-std::optional<CalendarSubject> ScheduleStore::rotateScheduleCalendar(const std::string& tenantId,
-                                                                     const std::string& id) {
-    std::optional<CalendarSubject> out;
-    pool_.withTenant(tenantId, [&](PgConnection& conn) {
-        out = firstOf(conn.query(kRotateScheduleCalendar, {id}), calendarOf);
-    });
-    return out;
-}
-
-std::optional<CalendarSubject> ScheduleStore::rotateUserCalendar(const std::string& tenantId,
-                                                                 const std::string& userId) {
-    std::optional<CalendarSubject> out;
-    pool_.withTenant(tenantId, [&](PgConnection& conn) {
-        out = firstOf(conn.query(kRotateUserCalendar, {userId}), calendarOf);
-    });
+    pool_.withTenant(tenantId, [&](PgConnection& conn) { out = firstOf(conn.query(sql, {id}), calendarOf); });
     return out;
 }
 

@@ -78,6 +78,9 @@ struct OverrideSave {
     std::string id;  // the new override, or the one it overlaps
 };
 
+// Whose shifts a calendar feed lists: a schedule's, or one user's in every schedule.
+enum class CalendarKind { Schedule, User };
+
 // What a calendar feed needs to know to be served and to check its signed version.
 struct CalendarSubject {
     std::string name;
@@ -113,12 +116,10 @@ class ScheduleStore {
                              const OverrideFields& o, const std::string& createdBy);
     bool removeOverride(const std::string& tenantId, const std::string& scheduleId, const std::string& id);
 
-    // A schedule's or a user's calendar: nullopt when the tenant has none such. rotate* bumps the version,
-    // so earlier signed URLs stop working.
-    std::optional<CalendarSubject> scheduleCalendar(const std::string& tenantId, const std::string& id);
-    std::optional<CalendarSubject> userCalendar(const std::string& tenantId, const std::string& userId);
-    std::optional<CalendarSubject> rotateScheduleCalendar(const std::string& tenantId, const std::string& id);
-    std::optional<CalendarSubject> rotateUserCalendar(const std::string& tenantId, const std::string& userId);
+    // A schedule's or a user's calendar: nullopt when the tenant has none such. rotate bumps the version, so
+    // earlier signed URLs stop working.
+    std::optional<CalendarSubject> calendar(const std::string& tenantId, CalendarKind kind,
+                                            const std::string& id, bool rotate = false);
 
   private:
     PgPool& pool_;

@@ -20,6 +20,23 @@ double sqlNumber(const std::string& text) {
     return std::strtod(text.c_str(), nullptr);
 }
 
+std::string arrayLiteral(const std::vector<long long>& items) {
+    std::string out = "{";
+    for (size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + std::to_string(items[i]);
+    return out + "}";
+}
+
+std::vector<long long> integerList(const std::string& csv) {
+    std::vector<long long> out;
+    for (size_t start = 0; start < csv.size();) {
+        size_t end = csv.find(',', start);
+        if (end == std::string::npos) end = csv.size();
+        out.push_back(std::stoll(csv.substr(start, end - start)));
+        start = end + 1;
+    }
+    return out;
+}
+
 std::string arrayLiteral(const std::vector<std::string>& items) {
     std::string out = "{";
     for (size_t i = 0; i < items.size(); ++i) {

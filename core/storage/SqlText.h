@@ -21,6 +21,10 @@ double sqlNumber(const std::string& text);
 // A text[] (or uuid[]) parameter in PostgreSQL's array syntax, every element quoted, so that commas, braces
 // and quotes stay part of the text.
 std::string arrayLiteral(const std::vector<std::string>& items);
+// An integer[] (or bigint[]) parameter in PostgreSQL's array syntax.
+std::string arrayLiteral(const std::vector<long long>& items);
+// The integers of an array_to_string(column, ',') result ("" for an empty or NULL array).
+std::vector<long long> integerList(const std::string& csv);
 // An optional integer as a parameter: NULL when there is none.
 std::optional<std::string> integerParam(const std::optional<long long>& value);
 

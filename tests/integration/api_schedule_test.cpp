@@ -365,7 +365,16 @@ TEST_F(ApiSchedules, LayersAndOverridesDecideWhoIsOnCall) {
         EXPECT_EQ(entry->getObject("source")->getValue<std::string>("type"), "override");
     }
     EXPECT_EQ(here, 1);
-    EXPECT_GE(json(mine.body)->getArray("upcoming")->size(), 1u);  // the week from 2027-05-10
+    // Upcoming, in this schedule: b's week from Monday 2027-05-10 09:00, cut by the weeknight layer (Monday
+    // to Friday nights 22:00-06:00 are the night user's; the weekend is b's throughout).
+    auto upcoming = json(mine.body)->getArray("upcoming");
+    std::vector<std::string> starts;
+    for (size_t i = 0; i < upcoming->size(); ++i)
+        if (upcoming->getObject(i)->getObject("schedule")->getValue<std::string>("id") == id)
+            starts.push_back(upcoming->getObject(i)->getValue<std::string>("starts_at"));
+    EXPECT_EQ(starts, (std::vector<std::string>{"2027-05-10T09:00:00.000Z", "2027-05-11T06:00:00.000Z",
+                                                "2027-05-12T06:00:00.000Z", "2027-05-13T06:00:00.000Z",
+                                                "2027-05-14T06:00:00.000Z", "2027-05-15T06:00:00.000Z"}));
 
     EXPECT_EQ(call("DELETE", "/api/v1/schedules/" + id + "/overrides/" + swapId, "", with(member)).status,
               204);

@@ -18,21 +18,17 @@
 namespace pulse::http {
 namespace {
 
-std::string escapeHtml(const std::string& text) {
-    return notice::html_escape(text);
-}
-
 // A page of its own (the console is not needed to answer a link): no script, no framing, no referrer (the
 // token is in the URL), not cached.
 void sendPage(Call& call, int status, const std::string& title, const std::string& bodyHtml) {
     std::string html =
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
         "content=\"width=device-width, initial-scale=1\"><title>" +
-        escapeHtml(title) +
+        notice::html_escape(title) +
         " - Pulse</title><style>body{font:16px system-ui,sans-serif;max-width:36em;margin:3em "
         "auto;padding:0 1em;color:#1b1f24}button{font:inherit;padding:.6em 1.4em;background:#1565c0;"
         "color:#fff;border:0;border-radius:4px;cursor:pointer}dt{color:#57606a}</style></head><body><h1>" +
-        escapeHtml(title) + "</h1>" + bodyHtml + "</body></html>";
+        notice::html_escape(title) + "</h1>" + bodyHtml + "</body></html>";
     auto& r = call.ex.response;
     r.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
     r.setContentType("text/html; charset=utf-8");
@@ -62,10 +58,10 @@ services::AcknowledgeClaim claimOf(Call& call) {
 }
 
 std::string describeAlert(const storage::AcknowledgeLinkView& v) {
-    return "<dl><dt>Alert</dt><dd>" + std::to_string(v.alertId) + " (" + escapeHtml(v.severity) + ", " +
-           escapeHtml(v.status) + ")</dd><dt>Rule</dt><dd>" + escapeHtml(v.ruleName) +
-           "</dd><dt>Device</dt><dd>" + escapeHtml(v.deviceName) + "</dd><dt>Summary</dt><dd>" +
-           escapeHtml(v.summary) + "</dd></dl>";
+    return "<dl><dt>Alert</dt><dd>" + std::to_string(v.alertId) + " (" + notice::html_escape(v.severity) +
+           ", " + notice::html_escape(v.status) + ")</dd><dt>Rule</dt><dd>" +
+           notice::html_escape(v.ruleName) + "</dd><dt>Device</dt><dd>" + notice::html_escape(v.deviceName) +
+           "</dd><dt>Summary</dt><dd>" + notice::html_escape(v.summary) + "</dd></dl>";
 }
 
 }  // namespace
@@ -78,7 +74,7 @@ void addAcknowledgeRoutes(Router& router, Api& api) {
                 claim = claimOf(call);
             } catch (const ApiError& e) {
                 return sendPage(call, e.status, e.status == 410 ? "Link expired" : "No such link",
-                                "<p>" + escapeHtml(e.what()) + "</p>");
+                                "<p>" + notice::html_escape(e.what()) + "</p>");
             }
             auto view = storage::AcknowledgeLinkStore(*call.api.services().pool)
                             .view(claim.tenantId, claim.deliveryId, claim.alertId);
@@ -103,7 +99,7 @@ void addAcknowledgeRoutes(Router& router, Api& api) {
             } catch (const ApiError& e) {
                 if (!html) throw;
                 return sendPage(call, e.status, e.status == 410 ? "Link expired" : "No such link",
-                                "<p>" + escapeHtml(e.what()) + "</p>");
+                                "<p>" + notice::html_escape(e.what()) + "</p>");
             }
             if (!call.api.services().alerts)
                 throw ApiError(503, "Service Unavailable", "alerting is not running on this instance");
@@ -116,7 +112,7 @@ void addAcknowledgeRoutes(Router& router, Api& api) {
                 int status = use.result == R::AlreadyUsed ? 410 : 404;
                 if (html)
                     return sendPage(call, status, use.result == R::AlreadyUsed ? "Link used" : "No such link",
-                                    "<p>" + escapeHtml(why) + "</p>");
+                                    "<p>" + notice::html_escape(why) + "</p>");
                 throw ApiError(status, status == 410 ? "Gone" : "Not Found", why);
             }
             // Audited as the person (or channel) the link was sent to.
@@ -135,7 +131,8 @@ void addAcknowledgeRoutes(Router& router, Api& api) {
             if (html)
                 return sendPage(call, done ? 200 : 409, done ? "Acknowledged" : "Not acknowledged",
                                 done ? "<p>Alert " + std::to_string(claim.alertId) + " is acknowledged as " +
-                                           escapeHtml(use.actorLabel) + ". Escalation has stopped.</p>"
+                                           notice::html_escape(use.actorLabel) +
+                                           ". Escalation has stopped.</p>"
                                      : "<p>The alert is no longer open.</p>");
             Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
             o->set("alert_id", claim.alertId);

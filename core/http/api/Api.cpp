@@ -219,9 +219,14 @@ long long Call::numericId(const char* what) const {
 }
 
 const std::string& Call::uuidId(const char* what) const {
-    const std::string& id = ex.params.at("id");
-    if (!storage::isUuid(id)) throw ApiError(404, "Not Found", std::string("no such ") + what);
-    return id;
+    return uuidParam("id", what);
+}
+
+const std::string& Call::uuidParam(const char* name, const char* what) const {
+    auto it = ex.params.find(name);
+    if (it == ex.params.end() || !storage::isUuid(it->second))
+        throw ApiError(404, "Not Found", std::string("no such ") + what);
+    return it->second;
 }
 
 void Call::sendNoContent() {

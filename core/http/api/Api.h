@@ -124,6 +124,8 @@ struct Call {
     long long numericId(const char* what) const;
     // The {id} path parameter as a UUID, or 404 "no such <what>".
     const std::string& uuidId(const char* what) const;
+    // Another path parameter ({method}, {override}) as a UUID, or 404 "no such <what>".
+    const std::string& uuidParam(const char* name, const char* what) const;
     // 204, no body.
     void sendNoContent();
     // A list page: {"items": [...], "next_cursor": cursor or null}.

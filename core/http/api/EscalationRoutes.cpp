@@ -101,13 +101,6 @@ const std::string& contactOwner(Call& call, bool changing) {
     return userId;
 }
 
-const std::string& methodId(Call& call) {
-    auto it = call.ex.params.find("method");
-    if (it == call.ex.params.end() || !storage::isUuid(it->second))
-        throw ApiError(404, "Not Found", "no such contact method");
-    return it->second;
-}
-
 }  // namespace
 
 void addEscalationRoutes(Router& router, Api& api) {
@@ -198,7 +191,7 @@ void addEscalationRoutes(Router& router, Api& api) {
         router, "DELETE", "/api/v1/users/{id}/contact-methods/{method}", "api.contact_methods.delete",
         Access::Member, [](Call& call) {
             const std::string& userId = contactOwner(call, true);
-            const std::string& id = methodId(call);
+            const std::string& id = call.uuidParam("method", "contact method");
             if (!storage::ContactMethodStore(*call.api.services().pool).remove(call.tenant(), userId, id))
                 throw ApiError(404, "Not Found", "no such contact method");
             call.audit("contact_method.delete", id, "ok", "{\"user_id\":\"" + userId + "\"}");

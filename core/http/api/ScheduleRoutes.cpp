@@ -134,13 +134,6 @@ std::string saveSchedule(Call& call, const std::optional<std::string>& id) {
     return saved.id;
 }
 
-const std::string& param(Call& call, const char* name, const char* what) {
-    auto it = call.ex.params.find(name);
-    if (it == call.ex.params.end() || !storage::isUuid(it->second))
-        throw ApiError(404, "Not Found", std::string("no such ") + what);
-    return it->second;
-}
-
 // The shift holding `at`, and the one after it, from a timeline read around it (so the current shift shows
 // when it really began).
 std::pair<const storage::Shift*, const storage::Shift*> nowAndNext(const std::vector<storage::Shift>& shifts,
@@ -171,9 +164,10 @@ const std::string& calendarOwner(Call& call) {
 }
 
 // The feed's payload: what it lists, in which tenant, at which version (bumping the version revokes it).
-std::string feedPayload(const std::string& kind, const std::string& tenantId, const std::string& id,
+std::string feedPayload(storage::CalendarKind kind, const std::string& tenantId, const std::string& id,
                         int version) {
-    return "cal1|" + kind + "|" + tenantId + "|" + id + "|" + std::to_string(version);
+    return std::string("cal1|") + (kind == storage::CalendarKind::Schedule ? "schedule" : "user") + "|" +
+           tenantId + "|" + id + "|" + std::to_string(version);
 }
 
 const services::LinkSigner& signer(Call& call) {
@@ -183,7 +177,7 @@ const services::LinkSigner& signer(Call& call) {
     return *links;
 }
 
-void sendFeedUrl(Call& call, const std::string& kind, const std::string& id, int version, int status) {
+void sendFeedUrl(Call& call, storage::CalendarKind kind, const std::string& id, int version, int status) {
     std::string path =
         "/api/v1/calendars/" + signer(call).sign(feedPayload(kind, call.tenant(), id, version)) + ".ics";
     Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
@@ -207,16 +201,17 @@ void sendFeed(Call& call) {
     Poco::StringTokenizer parts(*payload, "|");
     if (parts.count() != 5 || parts[0] != "cal1" || !storage::isUuid(parts[2]) || !storage::isUuid(parts[3]))
         throw ApiError(404, "Not Found", "no such calendar");
-    const std::string &kind = parts[1], &tenantId = parts[2], &id = parts[3];
+    if (parts[1] != "schedule" && parts[1] != "user") throw ApiError(404, "Not Found", "no such calendar");
+    bool schedule = parts[1] == "schedule";
+    const std::string &tenantId = parts[2], &id = parts[3];
     storage::ScheduleStore store(*call.api.services().pool);
-    auto subject =
-        kind == "schedule" ? store.scheduleCalendar(tenantId, id) : store.userCalendar(tenantId, id);
+    auto subject = store.calendar(
+        tenantId, schedule ? storage::CalendarKind::Schedule : storage::CalendarKind::User, id);
     if (!subject || std::to_string(subject->version) != parts[4])
         throw ApiError(404, "Not Found", "no such calendar");
     // A week back (what just happened) and eight weeks ahead: what calendar apps show around today.
     long long now = nowMs(), from = now - 7 * kDayMs, to = now + 56 * kDayMs;
-    auto shifts =
-        kind == "schedule" ? store.shifts(tenantId, id, from, to) : store.userShifts(tenantId, id, from, to);
+    auto shifts = schedule ? store.shifts(tenantId, id, from, to) : store.userShifts(tenantId, id, from, to);
     std::vector<formats::CalendarEvent> events;
     for (const auto& s : shifts.value_or(std::vector<storage::Shift>{})) {
         std::string source = s.overrideId ? "override"
@@ -224,7 +219,7 @@ void sendFeed(Call& call) {
                                                 (s.layerName.empty() ? "" : " (" + s.layerName + ")");
         events.push_back({s.scheduleId + "-" + std::to_string(s.startsAtMs) + "-" + s.userId + "@pulse",
                           s.startsAtMs, s.endsAtMs,
-                          kind == "schedule" ? "On call: " + s.userName : "On call: " + s.scheduleName,
+                          schedule ? "On call: " + s.userName : "On call: " + s.scheduleName,
                           "Schedule " + s.scheduleName + ", " + s.userName + " (" + source + ")"});
     }
     std::string body = formats::writeCalendar(subject->name + " (on call)", events, now);
@@ -379,7 +374,7 @@ void addScheduleRoutes(Router& router, Api& api) {
     api.route(router, "DELETE", "/api/v1/schedules/{id}/overrides/{override}",
               "api.schedules.overrides.delete", Access::Member, [](Call& call) {
                   const std::string& id = call.uuidId("schedule");
-                  const std::string& overrideId = param(call, "override", "override");
+                  const std::string& overrideId = call.uuidParam("override", "override");
                   if (!schedules(call).removeOverride(call.tenant(), id, overrideId))
                       throw ApiError(404, "Not Found", "no such override");
                   call.audit("schedule.override.delete", overrideId, "ok",
@@ -387,43 +382,34 @@ void addScheduleRoutes(Router& router, Api& api) {
                   call.sendNoContent();
               });
 
-    api.route(router, "GET", "/api/v1/schedules/{id}/calendar-url", "api.schedules.calendar_url",
-              Access::Reader, [](Call& call) {
-                  const std::string& id = call.uuidId("schedule");
-                  signer(call);
-                  auto subject = schedules(call).scheduleCalendar(call.tenant(), id);
-                  if (!subject) throw ApiError(404, "Not Found", "no such schedule");
-                  sendFeedUrl(call, "schedule", id, subject->version, 200);
-              });
-
-    api.route(router, "POST", "/api/v1/schedules/{id}/calendar-url", "api.schedules.calendar_url.rotate",
-              Access::TenantAdmin, [](Call& call) {
-                  const std::string& id = call.uuidId("schedule");
-                  signer(call);
-                  auto subject = schedules(call).rotateScheduleCalendar(call.tenant(), id);
-                  if (!subject) throw ApiError(404, "Not Found", "no such schedule");
-                  call.audit("schedule.calendar_url.rotate", id);
-                  sendFeedUrl(call, "schedule", id, subject->version, 201);
-              });
-
-    api.route(router, "GET", "/api/v1/users/{id}/calendar-url", "api.users.calendar_url", Access::Reader,
-              [](Call& call) {
-                  const std::string& userId = calendarOwner(call);
-                  signer(call);
-                  auto subject = schedules(call).userCalendar(call.tenant(), userId);
-                  if (!subject) throw ApiError(404, "Not Found", "no such user");
-                  sendFeedUrl(call, "user", userId, subject->version, 200);
-              });
-
-    api.route(router, "POST", "/api/v1/users/{id}/calendar-url", "api.users.calendar_url.rotate",
-              Access::Member, [](Call& call) {
-                  const std::string& userId = calendarOwner(call);
-                  signer(call);
-                  auto subject = schedules(call).rotateUserCalendar(call.tenant(), userId);
-                  if (!subject) throw ApiError(404, "Not Found", "no such user");
-                  call.audit("user.calendar_url.rotate", userId);
-                  sendFeedUrl(call, "user", userId, subject->version, 201);
-              });
+    // The feed URLs: anyone who reads a schedule may have its URL, its tenant-admins rotate it; a user's
+    // own URL is theirs and their admins'.
+    using storage::CalendarKind;
+    struct FeedRoute {
+        const char *method, *pattern, *name;
+        Access access;
+        CalendarKind kind;
+        bool rotate;
+    };
+    for (const FeedRoute& r : std::initializer_list<FeedRoute>{
+             {"GET", "/api/v1/schedules/{id}/calendar-url", "api.schedules.calendar_url", Access::Reader,
+              CalendarKind::Schedule, false},
+             {"POST", "/api/v1/schedules/{id}/calendar-url", "api.schedules.calendar_url.rotate",
+              Access::TenantAdmin, CalendarKind::Schedule, true},
+             {"GET", "/api/v1/users/{id}/calendar-url", "api.users.calendar_url", Access::Reader,
+              CalendarKind::User, false},
+             {"POST", "/api/v1/users/{id}/calendar-url", "api.users.calendar_url.rotate", Access::Member,
+              CalendarKind::User, true}})
+        api.route(router, r.method, r.pattern, r.name, r.access, [r](Call& call) {
+            bool schedule = r.kind == CalendarKind::Schedule;
+            const std::string& id = schedule ? call.uuidId("schedule") : calendarOwner(call);
+            signer(call);
+            auto subject = schedules(call).calendar(call.tenant(), r.kind, id, r.rotate);
+            if (!subject) throw ApiError(404, "Not Found", schedule ? "no such schedule" : "no such user");
+            if (r.rotate)
+                call.audit(schedule ? "schedule.calendar_url.rotate" : "user.calendar_url.rotate", id);
+            sendFeedUrl(call, r.kind, id, subject->version, r.rotate ? 201 : 200);
+        });
 
     api.route(router, "GET", "/api/v1/calendars/{token}", "api.calendars.feed", Access::Public, sendFeed);
 }
