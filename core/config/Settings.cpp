@@ -310,6 +310,10 @@ const std::vector<ConfigKey>& configKeys() {
         {"alerts.flapping_sweep_ms", K::Int, "1000",
          "how often alerts held open for flapping are checked for release once stable",
          into<Ms>(&S::alerts, &AlertSettings::flappingSweep), 50, 600000},
+        {"alerts.parent_settle_s", K::Int, "60",
+         "a parent device that recovered (back online, its heartbeat alert closed) still suppresses its "
+         "children's alerts this long, while they reconnect behind it; 0: released at once",
+         into(&S::alerts, &AlertSettings::parentSettleS), 0, 3600},
         {"escalation.poll_ms", K::Int, "1000",
          "the longest the escalator waits before looking for due levels (other instances' alerts)",
          into<Ms>(&S::escalation, &EscalationSettings::poll), 10, 60000},

@@ -85,6 +85,7 @@ struct AlertSettings {
     std::chrono::milliseconds flappingSweep;  // how often held flapping alerts are checked for release
     std::string consoleUrl;                   // notices link to the alert there; no link when empty
     int acknowledgeLinkTtlS;                  // how long an opening's acknowledge link works; 0: no links
+    int parentSettleS;                        // a recovered parent still suppresses its children this long
 };
 
 // The escalator (workers::Escalator); it uses AlertSettings' maxAttempts and consoleUrl too.

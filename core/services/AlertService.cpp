@@ -104,12 +104,27 @@ void AlertService::apply(const Transition& t) {
             if (t.kind == PULSE_TRANSITION_FIRING) {
                 if (!open) {
                     auto opened = tx.openAlert(
-                        {rule.tenantId, rule.id, t.deviceId, rule.severity, t.summary, t.observed, t.atMs});
+                        {rule.tenantId, rule.id, t.deviceId, rule.severity, t.summary, t.observed, t.atMs},
+                        settings_.parentSettleS);
                     if (!opened) return false;  // another instance opened it meanwhile: treat as an update
                     int64_t alertId = opened->id;
                     escalates = opened->escalates;
+                    // Suppressed by a parent in trouble: its history says by which, and why.
+                    std::string openedDetail = detail;
+                    if (opened->suppressedBy) {
+                        json::Writer w;
+                        w.beginObject().member("summary", t.summary);
+                        w.member("suppressed_by", static_cast<long long>(*opened->suppressedBy));
+                        w.member("reason", opened->suppressionReason).endObject();
+                        openedDetail = w.str();
+                        if (metrics_)
+                            metrics_
+                                ->counter("pulse_alerts_suppressed_total",
+                                          "Alerts opened while a parent device was in trouble (not notified)")
+                                .add();
+                    }
                     int64_t eventId =
-                        addEvent(tx, rule.tenantId, alertId, "OPENED", "system", t.observed, detail);
+                        addEvent(tx, rule.tenantId, alertId, "OPENED", "system", t.observed, openedDetail);
                     created = route(tx, alertId, eventId, "OPENED");
                     opens_[{rule.id, t.deviceId}].push_back(t.atMs);
                     if (metrics_)
@@ -207,15 +222,15 @@ void AlertService::sweepFlapping() {
     if (created > 0 && deliveriesCreated_) deliveriesCreated_();
 }
 
-void AlertService::sweepMaintenance() {
+void AlertService::releaseHeld() {
     constexpr int kBatch = 500;
     int created = 0;
     bool escalates = false;
     store_.writeAcrossTenants([&](storage::AlertTransaction& tx) {
-        for (const auto& alert : tx.lockMaintenanceReleases(kBatch)) {
+        for (const auto& alert : tx.lockHeldReleases(kBatch, settings_.parentSettleS)) {
             tx.scopeTo(alert.tenantId);
             escalates = tx.releaseHold(alert.id) || escalates;
-            addEvent(tx, alert.tenantId, alert.id, "MAINTENANCE_ENDED", "system", std::nullopt, "{}");
+            addEvent(tx, alert.tenantId, alert.id, alert.releasedBy.c_str(), "system", std::nullopt, "{}");
             // Still open: the opening is notified now (acknowledged or closed meanwhile: nothing to tell).
             if (alert.status == "OPEN" && alert.openedEventId)
                 created += route(tx, alert.id, *alert.openedEventId, "OPENED");
@@ -315,7 +330,7 @@ void AlertService::run() {
             drain();
             if (std::chrono::steady_clock::now() >= nextSweep) {
                 sweepFlapping();
-                sweepMaintenance();
+                releaseHeld();
                 nextSweep = std::chrono::steady_clock::now() + settings_.flappingSweep;
             }
             if (failing) log->info("alert writes recovered");

@@ -87,9 +87,9 @@ class AlertService {
 
     // Releases flapping alerts that were stable for their rule's window (runs on the service's thread).
     void sweepFlapping();
-    // Notifies the openings held by maintenance windows that are over, and starts their escalations (runs
-    // on the service's thread, with the flapping sweep).
-    void sweepMaintenance();
+    // Notifies the openings held by maintenance windows that are over or by parents now well (and settled),
+    // and starts their escalations (runs on the service's thread, with the flapping sweep).
+    void releaseHeld();
 
     // Told of every alert event once committed, whoever wrote it (the live stream). Set before start().
     void onCommitted(storage::AlertStore::EventsCommitted committed) {

@@ -19,10 +19,11 @@ const std::string kAlertColumns =
     isoTime("a.acknowledged_at") + " AS acknowledged_at, a.acknowledged_by, " + isoTime("a.closed_at") +
     " AS closed_at, a.closed_by, a.close_reason, " + isoTime("a.silenced_until") +
     " AS silenced_until, a.assignee_id, a.tenant_id, a.maintenance_window_id, mw.name AS maintenance_name, "
-    "a.maintenance_held";
+    "a.notice_held, a.suppressed_by, pd.name AS suppressed_by_name, a.suppression_reason";
 const std::string kAlertFrom =
     " FROM pulse.alerts a JOIN pulse.devices d ON d.id = a.device_id JOIN pulse.rules r ON r.id = a.rule_id "
-    "LEFT JOIN pulse.maintenance_windows mw ON mw.id = a.maintenance_window_id";
+    "LEFT JOIN pulse.maintenance_windows mw ON mw.id = a.maintenance_window_id "
+    "LEFT JOIN pulse.devices pd ON pd.id = a.suppressed_by";
 
 // One alert, after an action or for its detail page.
 const std::string kAlertById = "SELECT " + kAlertColumns + kAlertFrom + " WHERE a.id = $1::bigint";
@@ -84,18 +85,22 @@ const char* kLockOpenAlert =
 
 // A rule fired for a device: one open alert per (rule, device), so another writer's alert opened meanwhile
 // leaves no row here. The alert takes its rule's escalation policy (or the tenant's default), its first
-// level due at once; in a maintenance window (sql/015) it is held instead: neither notified nor escalated
-// until the window ends.
+// level due at once; in a maintenance window (sql/015), or while a parent of the device is in trouble
+// (sql/016: suppressed, with the parent and why), it is held instead: neither notified nor escalated until
+// the window ends and the parents are well ($8: how long a parent settles after recovering).
 const char* kOpenAlert =
     "INSERT INTO pulse.alerts (tenant_id, rule_id, device_id, severity, summary, last_value, triggered_at, "
-    "escalation_policy_id, next_escalation_at, maintenance_window_id, maintenance_held) "
+    "escalation_policy_id, next_escalation_at, maintenance_window_id, notice_held, suppressed_by, "
+    "suppression_reason) "
     "SELECT $1::uuid, $2::uuid, $3::bigint, $4, $5, $6::double precision, to_timestamp($7::bigint / 1000.0), "
-    "p.id, CASE WHEN p.id IS NOT NULL AND m.id IS NULL THEN now() END, m.id, m.id IS NOT NULL FROM (SELECT "
+    "p.id, CASE WHEN p.id IS NOT NULL AND m.id IS NULL AND t.parent_id IS NULL THEN now() END, m.id, "
+    "m.id IS NOT NULL OR t.parent_id IS NOT NULL, t.parent_id, t.reason FROM (SELECT "
     "coalesce((SELECT escalation_policy_id FROM pulse.rules WHERE id = $2::uuid), (SELECT id FROM "
     "pulse.escalation_policies WHERE tenant_id = $1::uuid AND is_default)) AS id) p, (SELECT "
     "pulse.maintenance_window_for($1::uuid, $3::bigint, now()) AS id) m "
+    "LEFT JOIN LATERAL pulse.parent_trouble($3::bigint, now(), $8::int) t ON true "
     "ON CONFLICT (rule_id, device_id) WHERE status <> 'CLOSED' DO NOTHING "
-    "RETURNING id, next_escalation_at IS NOT NULL AS escalates";
+    "RETURNING id, next_escalation_at IS NOT NULL AS escalates, suppressed_by, suppression_reason";
 
 // A cleared alert fires again: the same alert, not a new one (changed_at tells the inbox).
 const char* kRefireAlert =
@@ -128,15 +133,17 @@ const char* kLockSettledFlapping =
 // A flapping alert stable for its rule's window notifies again.
 const char* kMarkAlertStable = "UPDATE pulse.alerts SET flapping = false WHERE id = $1::bigint";
 
-// Held alerts whose maintenance window is over, every tenant's, locked (sql/015).
-const char* kLockMaintenanceReleases =
-    "SELECT alert_id, tenant_id, status, opened_event_id FROM pulse.maintenance_releases(now(), $1::int)";
+// Held alerts whose maintenance window is over and whose parents are well (settled for $2 seconds), every
+// tenant's, locked (sql/016).
+const char* kLockHeldReleases =
+    "SELECT alert_id, tenant_id, status, opened_event_id, released_by FROM pulse.held_releases(now(), "
+    "$1::int, "
+    "$2::int)";
 // Released: its opening is notified now and, while it is open, its escalation starts.
 const char* kReleaseHold =
-    "UPDATE pulse.alerts SET maintenance_held = false, next_escalation_at = CASE WHEN status = 'OPEN' AND "
+    "UPDATE pulse.alerts SET notice_held = false, next_escalation_at = CASE WHEN status = 'OPEN' AND "
     "escalation_policy_id IS NOT NULL THEN now() END WHERE id = $1::bigint RETURNING next_escalation_at IS "
-    "NOT "
-    "NULL AS escalates";
+    "NOT NULL AS escalates";
 
 // A settled alert whose condition had recovered is closed, as it would have been had it not flapped.
 const char* kCloseSettledAlert =
@@ -167,7 +174,8 @@ const char* kAddAlertEvent =
     "VALUES ($1::uuid, $2::bigint, $3, $4, $5::double precision, $6::jsonb) RETURNING id";
 
 // Deliveries for one alert event, with the payload built in the same statement. Which events notify:
-// OPENED (throttled per routing rule, rule and device; held while the alert's maintenance window lasts),
+// OPENED (throttled per routing rule, rule and device; held while its maintenance window or its parent's
+// trouble lasts),
 // ACKNOWLEDGED and CLOSED (only where the opening was notified, so receivers never see a resolve without
 // its trigger, and an alert that opened and closed in maintenance sends nothing). Silenced and flapping
 // alerts notify nobody.
@@ -183,7 +191,7 @@ WITH a AS (
     SELECT a.*, pulse.alert_notice(a.id, $2::bigint, $4::text)::text AS payload
     FROM a
     WHERE NOT a.flapping AND (a.silenced_until IS NULL OR a.silenced_until <= now())
-      AND NOT (a.event_kind = 'OPENED' AND a.maintenance_held)
+      AND NOT (a.event_kind = 'OPENED' AND a.notice_held)
 )
 INSERT INTO pulse.deliveries (tenant_id, alert_id, event_id, channel_id, routing_rule_id, payload, max_attempts)
 SELECT p.tenant_id, p.id, $2::bigint, r.channel_id, r.id, p.payload, $3::int
@@ -256,7 +264,10 @@ AlertRow alertOf(const ResultRow& r) {
     a.tenantId = r.text("tenant_id");
     a.maintenanceWindowId = r.optionalText("maintenance_window_id");
     a.maintenanceName = r.optionalText("maintenance_name");
-    a.maintenanceHeld = r.flag("maintenance_held");
+    a.noticeHeld = r.flag("notice_held");
+    a.suppressedBy = r.optionalInteger("suppressed_by");
+    a.suppressedByName = r.optionalText("suppressed_by_name");
+    a.suppressionReason = r.optionalText("suppression_reason");
     return a;
 }
 
@@ -419,11 +430,14 @@ std::optional<OpenAlertRow> AlertTransaction::lockOpenAlert(const std::string& r
     return firstOf(conn_.query(kLockOpenAlert, {ruleId, std::to_string(deviceId)}), openAlertOf);
 }
 
-std::optional<OpenedAlert> AlertTransaction::openAlert(const NewAlertFields& a) {
+std::optional<OpenedAlert> AlertTransaction::openAlert(const NewAlertFields& a, int parentSettleS) {
     return firstOf(conn_.query(kOpenAlert, {a.tenantId, a.ruleId, std::to_string(a.deviceId), a.severity,
-                                            a.summary, numberText(a.value), std::to_string(a.triggeredAtMs)}),
+                                            a.summary, numberText(a.value), std::to_string(a.triggeredAtMs),
+                                            std::to_string(parentSettleS)}),
                    [](const ResultRow& r) {
-                       return OpenedAlert{r.integer("id"), r.flag("escalates")};
+                       return OpenedAlert{r.integer("id"), r.flag("escalates"),
+                                          r.optionalInteger("suppressed_by"),
+                                          r.optionalText("suppression_reason").value_or("")};
                    });
 }
 
@@ -447,11 +461,12 @@ void AlertTransaction::closeRecovered(long long alertId, double value) {
     conn_.query(kCloseRecoveredAlert, {std::to_string(alertId), numberText(value)});
 }
 
-std::vector<MaintenanceReleaseRow> AlertTransaction::lockMaintenanceReleases(int limit) {
-    return rowsOf(conn_.query(kLockMaintenanceReleases, {std::to_string(limit)}), [](const ResultRow& r) {
-        return MaintenanceReleaseRow{r.integer("alert_id"), r.text("tenant_id"), r.text("status"),
-                                     r.optionalInteger("opened_event_id")};
-    });
+std::vector<HeldReleaseRow> AlertTransaction::lockHeldReleases(int limit, int parentSettleS) {
+    return rowsOf(conn_.query(kLockHeldReleases, {std::to_string(limit), std::to_string(parentSettleS)}),
+                  [](const ResultRow& r) {
+                      return HeldReleaseRow{r.integer("alert_id"), r.text("tenant_id"), r.text("status"),
+                                            r.optionalInteger("opened_event_id"), r.text("released_by")};
+                  });
 }
 
 bool AlertTransaction::releaseHold(long long alertId) {

@@ -28,10 +28,13 @@ struct AlertRow {
     std::optional<std::string> acknowledgedAt, acknowledgedBy, closedAt, closedBy, closeReason, silencedUntil;
     std::optional<std::string> assigneeId;
     std::string tenantId;
-    // The maintenance window it opened in (sql/015; the name NULL once the window is deleted), and whether
-    // its opening's notification still waits for the window to end.
+    // The maintenance window it opened in (sql/015; the name NULL once the window is deleted), the parent
+    // whose trouble suppressed it (sql/016) and why, and whether its opening's notification still waits
+    // (for the window to end, the parent to be well).
     std::optional<std::string> maintenanceWindowId, maintenanceName;
-    bool maintenanceHeld = false;
+    std::optional<long long> suppressedBy;
+    std::optional<std::string> suppressedByName, suppressionReason;
+    bool noticeHeld = false;
 };
 
 // One entry of an alert's history.
@@ -119,19 +122,23 @@ struct AlertEventFields {
     std::string detailJson;
 };
 
-// An alert just opened: its id, and whether an escalation policy now pages for it.
+// An alert just opened: its id, whether an escalation policy now pages for it, and the parent whose
+// trouble suppresses it (and why).
 struct OpenedAlert {
     long long id = 0;
     bool escalates = false;
+    std::optional<long long> suppressedBy;
+    std::string suppressionReason;
 };
 
 // A flapping alert (of any tenant) that was stable for its rule's window.
-// A held alert whose maintenance window is over.
-struct MaintenanceReleaseRow {
+// A held alert free to notify: its maintenance window is over and its parents are well.
+struct HeldReleaseRow {
     long long id = 0;
     std::string tenantId;
     std::string status;
     std::optional<long long> openedEventId;
+    std::string releasedBy;  // the event that says why: MAINTENANCE_ENDED or PARENT_RECOVERED
 };
 
 struct SettledFlappingAlertRow {
@@ -151,8 +158,9 @@ class AlertTransaction {
 
     // The rule's open alert for the device, locked until the transaction ends (writers take turns).
     std::optional<OpenAlertRow> lockOpenAlert(const std::string& ruleId, long long deviceId);
-    // The new alert; nullopt when another writer opened one for the rule and device meanwhile.
-    std::optional<OpenedAlert> openAlert(const NewAlertFields& alert);
+    // The new alert; nullopt when another writer opened one for the rule and device meanwhile. A parent that
+    // recovered less than parentSettleS ago still suppresses it.
+    std::optional<OpenedAlert> openAlert(const NewAlertFields& alert, int parentSettleS);
     // CLEARED to FIRING again.
     void refire(long long alertId, double value, const std::string& summary);
     // Still FIRING: the latest reading.
@@ -166,8 +174,8 @@ class AlertTransaction {
 
     // Every tenant's settled flapping alerts, locked for this transaction.
     std::vector<SettledFlappingAlertRow> lockSettledFlapping();
-    // Every tenant's held alerts whose maintenance window is over (at most limit), locked.
-    std::vector<MaintenanceReleaseRow> lockMaintenanceReleases(int limit);
+    // Every tenant's held alerts free to notify (at most limit), locked.
+    std::vector<HeldReleaseRow> lockHeldReleases(int limit, int parentSettleS);
     // Clears the hold and, for an open alert with a policy, starts its escalation; true when it does.
     bool releaseHold(long long alertId);
     void markStable(long long alertId);

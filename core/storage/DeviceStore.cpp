@@ -18,10 +18,10 @@ namespace pulse::storage {
 namespace {
 
 // What a device is described by, as DeviceRow reads it; tags as JSON, which needs no array parsing here.
-const std::string kColumns = "d.id, d.name, d.status, d.site_id, array_to_json(d.tags)::text AS tags, " +
-                             isoTime("d.last_seen_at") + " AS last_seen_at, " + isoTime("d.created_at") +
-                             " AS created_at, " + isoTime("d.decommissioned_at") +
-                             " AS decommissioned_at, d.stale_after_s, d.offline_after_s, d.tenant_id";
+const std::string kColumns =
+    "d.id, d.name, d.status, d.site_id, array_to_json(d.tags)::text AS tags, " + isoTime("d.last_seen_at") +
+    " AS last_seen_at, " + isoTime("d.created_at") + " AS created_at, " + isoTime("d.decommissioned_at") +
+    " AS decommissioned_at, d.stale_after_s, d.offline_after_s, d.tenant_id, d.parent_id";
 
 // The fleet list: every filter optional (NULL), the name a literal prefix (LIKE's wildcards escaped), in
 // one of the orders below, a page and one more row to tell whether more follow. The cursor is the last
@@ -38,6 +38,7 @@ std::string devicePage(const std::string& key, bool descending) {
            ", d.id FROM pulse.devices d WHERE d.id = $4::bigint)) " +
            "AND ($5::text IS NULL OR d.name LIKE replace(replace(replace($5, '\\', "
            "'\\\\'), '%', '\\%'), '_', '\\_') || '%') "
+           "AND ($7::bigint IS NULL OR d.parent_id = $7::bigint) "
            "ORDER BY " +
            key + dir + ", d.id" + dir + " LIMIT $6::int";
 }
@@ -99,7 +100,8 @@ const char* kUpdate =
     "UPDATE pulse.devices SET tags = coalesce($2::text[], tags), "
     "site_id = CASE WHEN $3::boolean THEN $4::uuid ELSE site_id END, "
     "stale_after_s = CASE WHEN $5::boolean THEN $6::integer ELSE stale_after_s END, "
-    "offline_after_s = CASE WHEN $7::boolean THEN $8::integer ELSE offline_after_s END "
+    "offline_after_s = CASE WHEN $7::boolean THEN $8::integer ELSE offline_after_s END, "
+    "parent_id = CASE WHEN $9::boolean THEN $10::bigint ELSE parent_id END "
     "WHERE id = $1::bigint RETURNING id";
 
 // The thresholds in effect after a change: the device's own, or its tenant's defaults.
@@ -128,6 +130,7 @@ DeviceRow deviceOf(const ResultRow& r) {
     d.staleAfterS = r.optionalInt32("stale_after_s");
     d.offlineAfterS = r.optionalInt32("offline_after_s");
     d.tenantId = r.text("tenant_id");
+    d.parentId = r.optionalInteger("parent_id");
     return d;
 }
 
@@ -143,7 +146,8 @@ std::string changes(const std::optional<std::optional<T>>& change) {
 std::optional<std::string> changedTo(const std::optional<std::optional<std::string>>& change) {
     return change ? *change : std::nullopt;
 }
-std::optional<std::string> changedTo(const std::optional<std::optional<int>>& change) {
+template <typename Number>
+std::optional<std::string> changedTo(const std::optional<std::optional<Number>>& change) {
     return change && *change ? std::optional<std::string>(std::to_string(**change)) : std::nullopt;
 }
 
@@ -164,7 +168,7 @@ Page<DeviceRow> DeviceStore::list(const std::vector<std::string>& tenantIds, con
     pool_.withTenants(tenantIds, [&](PgConnection& conn) {
         rows = conn.query(kSelectPage.at(f.order),
                           {nonEmpty(f.status), nonEmpty(f.tag), nonEmpty(f.siteId), integerParam(f.afterId),
-                           nonEmpty(f.namePrefix), std::to_string(f.limit + 1)});
+                           nonEmpty(f.namePrefix), std::to_string(f.limit + 1), integerParam(f.parentId)});
     });
     return pageOf(rowsOf(rows, deviceOf), f.limit);
 }
@@ -220,11 +224,18 @@ bool DeviceStore::update(const std::string& tenantId, long long id, const Device
             throw services::NotFound("no such site");
         std::optional<std::string> tags;
         if (change.tags) tags = services::textArrayLiteral(*change.tags);
-        found =
-            !conn.query(kUpdate, {std::to_string(id), tags, changes(change.siteId), changedTo(change.siteId),
-                                  changes(change.staleAfterS), changedTo(change.staleAfterS),
-                                  changes(change.offlineAfterS), changedTo(change.offlineAfterS)})
-                 .rows.empty();
+        try {
+            found = !conn.query(kUpdate,
+                                {std::to_string(id), tags, changes(change.siteId), changedTo(change.siteId),
+                                 changes(change.staleAfterS), changedTo(change.staleAfterS),
+                                 changes(change.offlineAfterS), changedTo(change.offlineAfterS),
+                                 changes(change.parentId), changedTo(change.parentId)})
+                         .rows.empty();
+        } catch (const DatabaseError& e) {
+            // The parent trigger (sql/016) says what is wrong with the parent.
+            if (e.sqlState() == "PU001") throw InvalidParent(e.primaryMessage());
+            throw;
+        }
         if (!found) return;
         // A device goes STALE before OFFLINE: checked in the transaction that changed the thresholds, which
         // the exception rolls back.

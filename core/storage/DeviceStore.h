@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@ struct DeviceRow {
     std::optional<std::string> decommissionedAt;
     std::optional<int> staleAfterS, offlineAfterS;  // nullopt: the tenant's default
     std::string tenantId;
+    std::optional<long long> parentId;  // the device it depends on (its gateway), sql/016
 };
 
 // Which devices a list shows, in id order; an empty member does not filter.
@@ -34,6 +36,7 @@ struct DeviceFilter {
     std::optional<long long> afterId;  // the cursor: the last row's id, the rows after it in the order
     int limit = 50;
     DeviceOrder order = DeviceOrder::Id;
+    std::optional<long long> parentId;  // only the children of this device
 };
 
 // A device's credential as stored: the token itself never is.
@@ -56,6 +59,14 @@ struct DeviceChange {
     std::optional<std::vector<std::string>> tags;
     std::optional<std::optional<std::string>> siteId;
     std::optional<std::optional<int>> staleAfterS, offlineAfterS;
+    std::optional<std::optional<long long>> parentId;
+};
+
+// A parent the device cannot have: not a device of the tenant, the device itself or one below it, or a
+// chain of more than 10 parents (the database's trigger decides, sql/016).
+class InvalidParent : public std::invalid_argument {
+  public:
+    using std::invalid_argument::invalid_argument;
 };
 
 // A tenant's devices and their credentials (pulse.devices, pulse.device_credentials), each call in one

@@ -15,7 +15,8 @@ void check(PGresult* res, PGconn* conn) {
     const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
     std::string msg = trimmed(res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
     if (msg.empty()) msg = trimmed(PQerrorMessage(conn));
-    throw DatabaseError(msg, state ? state : "");
+    throw DatabaseError(msg, state ? state : "",
+                        trimmed(res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : nullptr));
 }
 
 }  // namespace

@@ -13,12 +13,14 @@ namespace pulse::storage {
 
 class DatabaseError : public std::runtime_error {
   public:
-    DatabaseError(const std::string& message, std::string sqlState = "")
-        : std::runtime_error(message), sqlState_(std::move(sqlState)) {}
+    DatabaseError(const std::string& message, std::string sqlState = "", std::string primary = "")
+        : std::runtime_error(message), sqlState_(std::move(sqlState)), primary_(std::move(primary)) {}
     const std::string& sqlState() const { return sqlState_; }
+    // The message alone (no "ERROR:", context or hint): what a problem our own SQL raises can tell a user.
+    const std::string& primaryMessage() const { return primary_; }
 
   private:
-    std::string sqlState_;
+    std::string sqlState_, primary_;
 };
 
 // Whether an error means the database is away (retry later) rather than that it refused the statement:

@@ -101,3 +101,44 @@ test('the list sorts on the server by name and by when devices were last seen', 
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Overview' }).click();
   await expect(page.getByRole('table', { name: 'Recently seen devices' }).getByRole('row').nth(1)).toContainText('chiller-1');
 });
+
+test('a device behind an offline gateway: its alert is marked suppressed, and the device names its parent', async ({ page, pulse, admin }) => {
+  const gateway = await deviceByName(admin, 'meter-1');
+  const sensor = await deviceByName(admin, 'boiler-1');
+  await admin.patch(`/api/v1/devices/${sensor.id}`, { parent_id: gateway.id });
+  // The gateway reports once, then goes quiet past a 2-second threshold: the status sweep makes it OFFLINE.
+  await admin.patch(`/api/v1/devices/${gateway.id}`, { stale_after_s: 1, offline_after_s: 2 });
+  // (It may be OFFLINE already, and last-seen times are written a moment after the reading: the OFFLINE
+  // looked for is the one after this reading.)
+  const sent = Date.now() - 1000;
+  await ingest(pulse.baseURL, pulse.deviceTokens['meter-1']!, { power: 3 });
+  await expect
+    .poll(
+      async () => {
+        const d = await admin.get<{ status: string; last_seen_at: string | null }>(`/api/v1/devices/${gateway.id}`);
+        return d.status === 'OFFLINE' && d.last_seen_at !== null && Date.parse(d.last_seen_at) >= sent;
+      },
+      { timeout: 20_000, intervals: [500] },
+    )
+    .toBe(true);
+  const alert = await raiseAlert(admin, pulse, 'boiler-1', 'supply_temp');
+  const seen = await admin.get<{ suppressed: { parent_name: string; reason: string; held: boolean } | null }>(`/api/v1/alerts/${alert}`);
+  expect(seen.suppressed).toEqual(expect.objectContaining({ parent_name: 'meter-1', reason: 'parent offline', held: true }));
+
+  await signIn(page, pulse.admin.email, pulse.admin.password);
+  await page.goto('/alerts');
+  const row = page.getByTestId(`alert-${alert}`);
+  await expect(row.getByText('suppressed')).toBeVisible();
+  await row.getByRole('button', { name: /^supply_temp 95 > 80/ }).click();
+  await expect(page.getByTestId('alert-suppressed')).toContainText('Suppressed by its parent meter-1 (parent offline)');
+  await expectAccessible(page, 'suppressed alert');
+  await screenshot(page, 'alert-suppressed');
+  await page.getByTestId('alert-suppressed').getByRole('link', { name: 'meter-1' }).click();
+  await expect(page.getByRole('article', { name: 'meter-1' })).toBeVisible();
+
+  await page.goto(`/devices/${sensor.id}`);
+  const detail = page.getByRole('article', { name: 'boiler-1' });
+  const dependsOn = detail.locator('dd', { hasText: 'meter-1' });
+  await expect(dependsOn.getByRole('link', { name: 'meter-1' })).toBeVisible();
+  await expect(dependsOn).toContainText('OFFLINE');
+});

@@ -47,8 +47,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     });
     expectParsedOrRefused([&] {
         auto c = pulse::http::parseDeviceChange(text);
-        if (!c.tags && !c.siteId && !c.staleAfterS && !c.offlineAfterS) __builtin_trap();
+        if (!c.tags && !c.siteId && !c.staleAfterS && !c.offlineAfterS && !c.parentId) __builtin_trap();
         if (c.staleAfterS && *c.staleAfterS && **c.staleAfterS < 1) __builtin_trap();
+        if (c.parentId && *c.parentId && **c.parentId < 1) __builtin_trap();
     });
     expectParsedOrRefused([&] {
         auto s = pulse::http::parseSite(text, true);

@@ -210,3 +210,58 @@ TEST_F(ApiDevices, TheFleetListSortsAndPagesInThatOrder) {
     EXPECT_EQ(names("last_seen"), (V{"sort-d", "sort-c", "sort-b", "sort-a"}));
     EXPECT_EQ(call("GET", "/api/v1/devices?sort=colour", "", with(admin, false)).status, 422);
 }
+
+// Device parents (a device depends on its gateway, sql/016): set, listed by parent, cleared; never the
+// device itself, one below it (a cycle), another tenant's device or a chain of more than 10 parents, each
+// answered by a problem naming parent_id.
+TEST_F(ApiDevices, DevicesTakeAParentButNeverACycle) {
+    auto admin = login(a_.admin);
+    auto makeDevice = [&](const std::string& name) {
+        return scalar("INSERT INTO pulse.devices (tenant_id, name) VALUES ($1::uuid, $2) RETURNING id::text",
+                      {a_.id, name});
+    };
+    auto setParent = [&](const std::string& device, const std::string& parent) {
+        return call("PATCH", "/api/v1/devices/" + device, "{\"parent_id\":" + parent + "}", with(admin));
+    };
+    auto expectParentProblem = [&](const HttpResult& r, const std::string& says) {
+        EXPECT_EQ(r.status, 422) << r.body;
+        EXPECT_EQ(json(r.body)->optValue<std::string>("field", ""), "parent_id") << r.body;
+        EXPECT_NE(json(r.body)->optValue<std::string>("detail", "").find(says), std::string::npos) << r.body;
+    };
+    std::string gateway = makeDevice("gw-parents"), sensor = makeDevice("sensor-parents");
+    auto set = setParent(sensor, gateway);
+    ASSERT_EQ(set.status, 200) << set.body;
+    EXPECT_EQ(std::to_string(json(set.body)->getValue<long long>("parent_id")), gateway);
+    auto children = json(call("GET", "/api/v1/devices?parent_id=" + gateway, "", with(admin, false)).body);
+    ASSERT_EQ(children->getArray("items")->size(), 1u);
+    EXPECT_EQ(std::to_string(children->getArray("items")->getObject(0)->getValue<long long>("id")), sensor);
+
+    expectParentProblem(setParent(gateway, gateway), "its own parent");
+    expectParentProblem(setParent(gateway, sensor), "cycle");
+    expectParentProblem(setParent(sensor, b_.deviceId), "no such device");  // another tenant's
+    expectParentProblem(setParent(sensor, "\"gw\""), "integer");
+    expectParentProblem(setParent(sensor, "0"), "parent_id must be from 1");
+    EXPECT_EQ(call("GET", "/api/v1/devices?parent_id=gw", "", with(admin, false)).status, 422);
+    // Nothing of a refused change was kept.
+    EXPECT_EQ(scalar("SELECT parent_id::text FROM pulse.devices WHERE id = $1::bigint", {sensor}), gateway);
+    EXPECT_EQ(scalar("SELECT coalesce(parent_id::text, 'none') FROM pulse.devices WHERE id = $1::bigint",
+                     {gateway}),
+              "none");
+
+    // A chain: sensor under gateway under ten more; the eleventh parent above sensor is one too many.
+    std::string top = gateway;
+    for (int i = 0; i < 9; ++i) {
+        std::string above = makeDevice("chain-" + std::to_string(i));
+        ASSERT_EQ(setParent(top, above).status, 200);
+        top = above;
+    }
+    expectParentProblem(setParent(top, makeDevice("chain-too-many")), "at most 10");
+    ASSERT_EQ(setParent(sensor, "null").status, 200);
+    EXPECT_TRUE(
+        json(call("GET", "/api/v1/devices/" + sensor, "", with(admin, false)).body)->isNull("parent_id"));
+    EXPECT_EQ(
+        scalar("SELECT count(*) FROM pulse.audit_log WHERE action = 'device.update' AND target = $1 AND "
+               "tenant_id = $2::uuid",
+               {sensor, a_.id}),
+        "2");
+}

@@ -152,8 +152,11 @@ TEST_F(ApiTenantIsolation, CrossTenantMatrixFindsNothingAndChangesNothing) {
         EXPECT_EQ(
             call("POST", "/api/v1/routing-rules", "{\"channel_id\":\"" + b_.channelId + "\"}", who).status,
             422);
-        // A device in A cannot be put on B's site, nor an alert of A given to B's user.
+        // A device in A cannot be put on B's site or behind B's device, nor an alert of A given to B's user.
         EXPECT_EQ(call("PATCH", "/api/v1/devices/" + a_.deviceId, "{\"site_id\":\"" + b_.siteId + "\"}", who)
+                      .status,
+                  422);
+        EXPECT_EQ(call("PATCH", "/api/v1/devices/" + a_.deviceId, "{\"parent_id\":" + b_.deviceId + "}", who)
                       .status,
                   422);
         EXPECT_EQ(call("POST", "/api/v1/alerts/" + a_.alertId + "/assign",

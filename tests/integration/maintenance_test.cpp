@@ -53,7 +53,7 @@ TEST(Maintenance, AnAlertOpenedAndClosedInMaintenanceNotifiesNobody) {
     std::string rule = f.ruleId("hot", "threshold", R"({"metric":"t","operator":"GT","threshold":80})");
     int64_t alert = openHot(f, rule);
     EXPECT_EQ(
-        scalarAsOwner("SELECT maintenance_window_id::text || ' ' || maintenance_held FROM pulse.alerts WHERE "
+        scalarAsOwner("SELECT maintenance_window_id::text || ' ' || notice_held FROM pulse.alerts WHERE "
                       "id = $1::bigint",
                       {std::to_string(alert)}),
         window + " true");
@@ -66,9 +66,9 @@ TEST(Maintenance, AnAlertOpenedAndClosedInMaintenanceNotifiesNobody) {
     EXPECT_EQ(countOf("SELECT count(*) FROM pulse.deliveries WHERE tenant_id = $1::uuid", f.tenantId), "0");
     // The window over, the sweep releases the hold and tells nobody about an alert that is closed.
     storage::MaintenanceStore(f.pool).remove(f.tenantId, window);
-    f.alerts->sweepMaintenance();
+    f.alerts->releaseHeld();
     EXPECT_EQ(countOf("SELECT count(*) FROM pulse.deliveries WHERE tenant_id = $1::uuid", f.tenantId), "0");
-    EXPECT_EQ(scalarAsOwner("SELECT maintenance_held FROM pulse.alerts WHERE id = $1::bigint",
+    EXPECT_EQ(scalarAsOwner("SELECT notice_held FROM pulse.alerts WHERE id = $1::bigint",
                             {std::to_string(alert)}),
               "f");
 }
@@ -89,14 +89,14 @@ TEST(Maintenance, AnAlertStillOpenWhenTheWindowEndsNotifiesThenAndEscalates) {
         f.pool, workers::EscalatorSettings{std::chrono::milliseconds(100), 50, 3, AlertFixture::kConsoleUrl},
         std::make_shared<workers::WakeSignal>(), f.wake, nullptr);
     EXPECT_EQ(esc->fireDue(mwNowMs() + 3600000), 0);  // held: no timer at all
-    f.alerts->sweepMaintenance();                     // the window still runs: nothing changes
+    f.alerts->releaseHeld();                     // the window still runs: nothing changes
     EXPECT_EQ(countOf("SELECT count(*) FROM pulse.deliveries WHERE tenant_id = $1::uuid", f.tenantId), "0");
 
     // Ending the window early (editing it to have ended) ends the hold.
     storage::MaintenanceWindowFields ended = *storage::MaintenanceStore(f.pool).find(f.tenantId, window);
     ended.endsAtMs = mwNowMs() - 1000;
     ASSERT_TRUE(storage::MaintenanceStore(f.pool).save(f.tenantId, window, ended, "test").found);
-    f.alerts->sweepMaintenance();
+    f.alerts->releaseHeld();
     EXPECT_EQ(scalarAsOwner(
                   "SELECT string_agg(payload::jsonb->>'type', ',') FROM pulse.deliveries WHERE alert_id = "
                   "$1::bigint AND routing_rule_id IS NOT NULL",
@@ -108,7 +108,7 @@ TEST(Maintenance, AnAlertStillOpenWhenTheWindowEndsNotifiesThenAndEscalates) {
                       {std::to_string(alert)}),
         "OPENED,MAINTENANCE_ENDED");
     EXPECT_EQ(esc->fireDue(mwNowMs() + 1000), 1);  // and its escalation starts
-    f.alerts->sweepMaintenance();                  // released once
+    f.alerts->releaseHeld();                  // released once
     EXPECT_EQ(
         countOf("SELECT count(*) FROM pulse.deliveries WHERE tenant_id = $1::uuid AND routing_rule_id IS NOT "
                 "NULL",

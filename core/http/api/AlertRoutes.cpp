@@ -49,10 +49,21 @@ Poco::JSON::Object::Ptr describe(const storage::AlertRow& a) {
         Poco::JSON::Object::Ptr m = new Poco::JSON::Object;
         m->set("window_id", *a.maintenanceWindowId);
         m->set("name", orNull(a.maintenanceName));
-        m->set("held", a.maintenanceHeld);
+        m->set("held", a.noticeHeld);
         o->set("maintenance", m);
     } else {
         o->set("maintenance", Poco::Dynamic::Var());
+    }
+    // Opened while a parent (its gateway) was in trouble: which, why, and whether it still holds the notice.
+    if (a.suppressionReason) {
+        Poco::JSON::Object::Ptr p = new Poco::JSON::Object;
+        p->set("parent_id", a.suppressedBy ? Poco::Dynamic::Var(*a.suppressedBy) : Poco::Dynamic::Var());
+        p->set("parent_name", orNull(a.suppressedByName));
+        p->set("reason", *a.suppressionReason);
+        p->set("held", a.noticeHeld);
+        o->set("suppressed", p);
+    } else {
+        o->set("suppressed", Poco::Dynamic::Var());
     }
     return o;
 }

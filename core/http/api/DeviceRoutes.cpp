@@ -40,6 +40,7 @@ Poco::JSON::Object::Ptr describe(const storage::DeviceRow& d) {
     o->set("stale_after_s", optionalInt(d.staleAfterS));
     o->set("offline_after_s", optionalInt(d.offlineAfterS));
     o->set("tenant_id", d.tenantId);
+    o->set("parent_id", d.parentId ? Poco::Dynamic::Var(*d.parentId) : Poco::Dynamic::Var());
     return o;
 }
 
@@ -141,8 +142,11 @@ void addDeviceRoutes(Router& router, Api& api) {
             {"last_seen", storage::DeviceOrder::LastSeen},
             {"-last_seen", storage::DeviceOrder::LastSeenDescending}};
         std::string sort = call.oneOf("sort", {"id", "name", "-name", "last_seen", "-last_seen"}, "id");
-        storage::DeviceFilter filter{status, tag, site, q, std::nullopt, limit, orders.at(sort)};
+        storage::DeviceFilter filter{status,          tag,         site, q, std::nullopt, limit,
+                                     orders.at(sort), std::nullopt};
         if (after) filter.afterId = std::stoll(*after);
+        if (auto parent = call.idQuery("parent_id", "parent_id must be a device id"))
+            filter.parentId = std::stoll(*parent);
         auto page = storage::DeviceStore(*call.api.services().pool).list(call.listedTenants(), filter);
         Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
         for (const auto& d : page.rows) items->add(describe(d));
@@ -214,7 +218,10 @@ void addDeviceRoutes(Router& router, Api& api) {
                   try {
                       found = storage::DeviceStore(*call.api.services().pool)
                                   .update(call.tenant(), id,
-                                          {body.tags, body.siteId, body.staleAfterS, body.offlineAfterS});
+                                          {body.tags, body.siteId, body.staleAfterS, body.offlineAfterS,
+                                           body.parentId});
+                  } catch (const storage::InvalidParent& e) {
+                      throw ApiError(422, "Unprocessable Content", e.what(), "parent_id");
                   } catch (const services::NotFound& e) {
                       throw ApiError(422, "Unprocessable Content", e.what(), "site_id");
                   } catch (const std::invalid_argument& e) {  // the thresholds' order

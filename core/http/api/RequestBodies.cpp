@@ -76,7 +76,8 @@ void refuseNul(const Poco::Dynamic::Var& v, const std::string& where) {
 }
 
 // An integer member within [min, max]; absent gives nullopt.
-std::optional<int> optionalInt(const Poco::JSON::Object::Ptr& o, const std::string& name, int min, int max) {
+std::optional<long long> optionalLong(const Poco::JSON::Object::Ptr& o, const std::string& name,
+                                      long long min, long long max) {
     if (!o->has(name)) return std::nullopt;
     auto v = o->get(name);
     long long n = 0;
@@ -88,7 +89,12 @@ std::optional<int> optionalInt(const Poco::JSON::Object::Ptr& o, const std::stri
     }
     if (n < min || n > max)
         throw invalid(name, name + " must be from " + std::to_string(min) + " to " + std::to_string(max));
-    return static_cast<int>(n);
+    return n;
+}
+
+std::optional<int> optionalInt(const Poco::JSON::Object::Ptr& o, const std::string& name, int min, int max) {
+    auto n = optionalLong(o, name, min, max);
+    return n ? std::optional<int>(static_cast<int>(*n)) : std::nullopt;
 }
 
 std::vector<std::string> stringList(const Poco::JSON::Object::Ptr& o, const std::string& name, size_t max) {
@@ -149,6 +155,13 @@ Change<int> nullableInt(const Poco::JSON::Object::Ptr& o, const std::string& nam
     if (!o->has(name)) return std::nullopt;
     if (o->isNull(name)) return std::optional<int>();
     return optionalInt(o, name, min, max);
+}
+
+// A device id (JSON numbers are exact to 2^53): absent, null, or the id.
+Change<long long> nullableDeviceId(const Poco::JSON::Object::Ptr& o, const std::string& name) {
+    if (!o->has(name)) return std::nullopt;
+    if (o->isNull(name)) return std::optional<long long>();
+    return optionalLong(o, name, 1, 9007199254740991LL);
 }
 
 std::optional<bool> optionalBool(const Poco::JSON::Object::Ptr& o, const std::string& name) {
@@ -229,12 +242,13 @@ NewDeviceBody parseNewDevice(const std::string& text) {
 
 DeviceChangeBody parseDeviceChange(const std::string& text) {
     auto o = parseJsonObject(text);
-    expectSomeOf(o, {"tags", "site_id", "stale_after_s", "offline_after_s"});
+    expectSomeOf(o, {"tags", "site_id", "stale_after_s", "offline_after_s", "parent_id"});
     DeviceChangeBody b;
     if (o->has("tags")) b.tags = stringList(o, "tags", 64);
     b.siteId = nullableString(o, "site_id", 36);
     b.staleAfterS = nullableInt(o, "stale_after_s", 1, 31536000);
     b.offlineAfterS = nullableInt(o, "offline_after_s", 1, 31536000);
+    b.parentId = nullableDeviceId(o, "parent_id");
     return b;
 }
 

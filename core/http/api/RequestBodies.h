@@ -97,6 +97,7 @@ struct DeviceChangeBody {
     std::optional<std::vector<std::string>> tags;
     Change<std::string> siteId;
     Change<int> staleAfterS, offlineAfterS;
+    Change<long long> parentId;  // the device's gateway; null: none
 };
 DeviceChangeBody parseDeviceChange(const std::string& text);
 

@@ -41,12 +41,14 @@ export function useAlerts(filter: AlertFilter) {
   });
 }
 
-export function useDevice(id: number) {
+// A device, live; null asks for nothing (a device's parent, when it has none).
+export function useDevice(id: number | null) {
   const interval = useLiveInterval();
   return useQuery({
-    queryKey: keys.device(id),
+    queryKey: keys.device(id ?? 0),
     queryFn: ({ signal }) => get<Device>(`/api/v1/devices/${id}`, undefined, signal),
     refetchInterval: interval,
+    enabled: id !== null,
   });
 }
 

@@ -2,6 +2,7 @@
 // each attempt and the other side's answer, and a comment box that keeps what was typed if sending fails.
 import { useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
+import { Link } from 'react-router-dom';
 import { get, post } from '../api/client';
 import type { AlertDetail, DeliveryList } from '../api/types';
 import { can, usePrincipal } from '../auth/session';
@@ -13,8 +14,12 @@ function eventText(kind: string, detail: Record<string, unknown>, value: number 
   switch (kind) {
     case 'COMMENTED':
       return text;
-    case 'FIRING':
     case 'OPENED':
+      // Opened while a parent was in trouble: the history says so (sql/016).
+      return [value === null ? '' : `value ${value}`, typeof detail.reason === 'string' ? `suppressed: ${detail.reason}` : '']
+        .filter(Boolean)
+        .join(', ');
+    case 'FIRING':
     case 'CLEARED':
       return value === null ? '' : `value ${value}`;
     default: {
@@ -64,6 +69,23 @@ export function AlertDetailPanel({ id, onChanged }: { id: number; onChanged: () 
         {a.condition}
         {a.assignee_id && <>, assigned{a.assignee_id === principal.id ? ' to you' : ''}</>}
       </p>
+      {a.maintenance && (
+        <p data-testid="alert-maintenance">
+          Opened in maintenance window <em>{a.maintenance.name ?? '(deleted)'}</em>:{' '}
+          {a.maintenance.held ? 'not notified until the window ends.' : 'notified when the window ended.'}
+        </p>
+      )}
+      {a.suppressed && (
+        <p data-testid="alert-suppressed">
+          Suppressed by its parent{' '}
+          {a.suppressed.parent_id !== null ? (
+            <Link to={`/devices/${a.suppressed.parent_id}`}>{a.suppressed.parent_name}</Link>
+          ) : (
+            '(deleted)'
+          )}{' '}
+          ({a.suppressed.reason}): {a.suppressed.held ? 'not notified while the parent is in trouble.' : 'notified once the parent was well.'}
+        </p>
+      )}
       <h3>History</h3>
       <ol className="events">
         {a.events.map((ev, i) => (

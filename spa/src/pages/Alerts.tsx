@@ -406,8 +406,14 @@ function AlertRow({ alert: a, index, focused, selected, open, onToggle, onOpen, 
         <td>
           <button className="link" aria-expanded={open} onClick={onOpen}>
             {a.summary}
-          </button>
-          {a.flapping && <span className="badge sev-MEDIUM">flapping</span>}
+          </button>{' '}
+          {a.flapping && <span className="badge sev-MEDIUM">flapping</span>}{' '}
+          {a.maintenance && <span className="badge sev-INFO">in maintenance</span>}{' '}
+          {a.suppressed && (
+            <span className="badge sev-INFO" title={`${a.suppressed.reason}: ${a.suppressed.parent_name ?? 'a deleted device'}`}>
+              suppressed
+            </span>
+          )}
         </td>
         <td className={styles.wide}>
           <Link to={`/devices/${a.device.id}`}>{a.device.name}</Link>

@@ -76,6 +76,7 @@ function OverviewTab({ device: d }: { device: Device }) {
     queryFn: ({ signal }) => get<StatusChangeList>(`/api/v1/devices/${d.id}/status-history`, { limit: 20 }, signal),
   });
   const site = sites.data?.items.find((s) => s.id === d.site_id);
+  const parent = useDevice(d.parent_id);
   return (
     <>
       <dl className="facts">
@@ -85,6 +86,23 @@ function OverviewTab({ device: d }: { device: Device }) {
         </dd>
         <dt>Site</dt>
         <dd>{site ? `${site.name} (${site.time_zone})` : <span className="muted">none</span>}</dd>
+        <dt>Depends on</dt>
+        <dd>
+          {d.parent_id === null ? (
+            <span className="muted">nothing (no parent device)</span>
+          ) : (
+            <>
+              <Link to={`/devices/${d.parent_id}`}>{parent.data?.name ?? `device ${d.parent_id}`}</Link>
+              {parent.data && (
+                <>
+                  {' '}
+                  <StatusBadge status={parent.data.status} />
+                </>
+              )}
+              <span className="muted"> — its alerts are suppressed while this parent is offline or silent</span>
+            </>
+          )}
+        </dd>
         <dt>Tags</dt>
         <dd>{d.tags.length ? d.tags.join(', ') : <span className="muted">none</span>}</dd>
         <dt>Stale after</dt>
