@@ -6,6 +6,9 @@
 #include "plugins/PluginManager.h"
 #include "services/DeviceRegistry.h"
 
+#include <Poco/UUIDGenerator.h>
+
+#include <unistd.h>
 #include <algorithm>
 
 namespace pulse::pipeline {
@@ -13,6 +16,16 @@ namespace {
 
 pulse_str view(const std::string& s) {
     return pulse_str{s.data(), s.size()};
+}
+
+// States restored from other instances per tick at most (the rest on the next tick).
+constexpr int kChangesPerTick = 5000;
+
+std::string generatedInstanceId() {
+    char host[256] = {0};
+    gethostname(host, sizeof host - 1);
+    return std::string(host) + "/" + std::to_string(getpid()) + "/" +
+           Poco::UUIDGenerator::defaultGenerator().createRandom().toString().substr(0, 8);
 }
 
 }  // namespace
@@ -27,12 +40,15 @@ bool ActiveRule::inScope(const services::DeviceIdentity& device) const {
 }
 
 RuleEngine::RuleEngine(storage::PgPool& pool, services::AlertService& alerts,
-                       services::DeviceRegistry& registry, metrics::MetricsRegistry* metrics)
+                       services::DeviceRegistry& registry, metrics::MetricsRegistry* metrics,
+                       std::string instanceId)
     : store_(pool),
       alerts_(alerts),
       registry_(registry),
       metrics_(metrics),
-      index_(std::make_shared<const Index>()) {
+      index_(std::make_shared<const Index>()),
+      states_(pool),
+      instanceId_(instanceId.empty() ? generatedInstanceId() : std::move(instanceId)) {
     if (metrics_) {
         evaluations_ =
             &metrics_->counter("pulse_rule_evaluations_total", "Readings evaluated against a rule");
@@ -98,6 +114,93 @@ void RuleEngine::track(const ActiveRule& rule) {
     }
 }
 
+// A new rule instance goes on from the states its rule's devices were left in (a restart, an edit).
+void RuleEngine::restoreSaved(const ActiveRule& rule) {
+    auto saved = states_.ofRule(rule.id);
+    std::lock_guard lock(statesMutex_);
+    for (const auto& s : saved) {
+        if (rule.instance->restoreState(rule.tenantSlug, s.deviceName, s.state) != PULSE_OK)
+            logging::get("rules")->warn("rule {}: the saved state of device {} was refused; it starts idle",
+                                        rule.name, s.deviceName);
+        lastState_[{rule.id, s.deviceId}] = s.state;
+    }
+}
+
+void RuleEngine::markEvaluated(const std::shared_ptr<const ActiveRule>& rule,
+                               const services::DeviceIdentity& device) {
+    std::lock_guard lock(evaluatedMutex_);
+    auto& e = evaluated_[{rule->id, device.deviceId}];
+    if (!e.rule) e = Evaluated{rule, device.deviceName};
+}
+
+void RuleEngine::saveStates() {
+    std::map<StateKey, Evaluated> evaluated;
+    {
+        std::lock_guard lock(evaluatedMutex_);
+        evaluated.swap(evaluated_);
+    }
+    if (evaluated.empty()) return;
+    std::vector<storage::RuleStateToSave> changed;
+    {
+        std::lock_guard lock(statesMutex_);
+        for (const auto& [key, e] : evaluated) {
+            auto text = e.rule->instance->saveState(e.rule->tenantSlug, e.deviceName);
+            if (!text) continue;  // a rule that keeps no state (built before ABI 1.4)
+            auto last = lastState_.find(key);
+            // Unchanged, or idle and never stored: nothing to write.
+            if (last == lastState_.end() ? text->empty() : last->second == *text) continue;
+            lastState_[key] = *text;
+            changed.push_back({key.first, key.second, *text});
+        }
+    }
+    try {
+        states_.save(instanceId_, changed);
+        if (metrics_ && !changed.empty())
+            metrics_
+                ->counter("pulse_rule_states_saved_total", "Rule states of a device saved to the database")
+                .add(static_cast<double>(changed.size()));
+    } catch (const std::exception& e) {
+        // Saved again with the device's next evaluation; until then a restart would start it idle.
+        std::lock_guard lock(statesMutex_);
+        for (const auto& c : changed) lastState_.erase({c.ruleId, c.deviceId});
+        logging::get("rules")->warn("rule states not saved ({} changed): {}", changed.size(), e.what());
+    }
+}
+
+void RuleEngine::restoreChangedStates() {
+    std::string since;
+    {
+        std::lock_guard lock(statesMutex_);
+        since = changesSeenUpTo_;
+    }
+    auto changes = states_.changedSince(since, instanceId_, kChangesPerTick);
+    if (changes.empty()) return;
+    std::map<std::string, std::shared_ptr<const ActiveRule>> rules;
+    {
+        std::lock_guard lock(reloadMutex_);
+        rules = byId_;
+    }
+    std::set<StateKey> pending;  // evaluated here since the last save: this instance's state is newer
+    {
+        std::lock_guard lock(evaluatedMutex_);
+        for (const auto& [key, e] : evaluated_) pending.insert(key);
+    }
+    std::lock_guard lock(statesMutex_);
+    for (const auto& c : changes) {
+        StateKey key{c.ruleId, c.deviceId};
+        auto rule = rules.find(c.ruleId);
+        if (rule == rules.end() || pending.count(key)) continue;
+        rule->second->instance->restoreState(rule->second->tenantSlug, c.deviceName, c.state);
+        lastState_[key] = c.state;
+        if (metrics_)
+            metrics_
+                ->counter("pulse_rule_states_restored_total",
+                          "Rule states of a device restored from another instance's save")
+                .add();
+    }
+    changesSeenUpTo_ = changes.back().savedAt;
+}
+
 void RuleEngine::reload() {
     std::lock_guard lock(reloadMutex_);
     if (!plugins_) return;
@@ -116,6 +219,7 @@ void RuleEngine::reload() {
             try {
                 auto built = build(row);
                 track(*built);
+                restoreSaved(*built);
                 rule = built;
                 log->info("rule {} ({}, {}) of tenant {} loaded", built->name, built->type, built->severity,
                           built->tenantSlug);
@@ -174,36 +278,86 @@ void RuleEngine::evaluate(const services::DeviceIdentity& device, const std::vec
         evaluated += samples.size();
         Sink sink{this, &device, &rule};
         rule->instance->evaluateAll(samples.data(), samples.size(), &Sink::on, &sink);
+        markEvaluated(rule, device);
     }
     if (evaluations_ && evaluated) evaluations_->add(static_cast<double>(evaluated));
 }
 
+std::vector<std::pair<plugins::RuleVerdict, services::DeviceIdentity>> RuleEngine::tickRule(
+    const std::shared_ptr<const ActiveRule>& rule, int64_t nowMs) {
+    auto collect = [&] {
+        std::vector<plugins::RuleVerdict> verdicts;
+        rule->instance->tick(nowMs, [&](const plugins::RuleVerdict& v) {
+            if (v.transition != PULSE_TRANSITION_NONE) verdicts.push_back(v);
+        });
+        return verdicts;
+    };
+    std::vector<std::pair<plugins::RuleVerdict, services::DeviceIdentity>> out;
+    for (auto& v : collect()) {
+        std::optional<services::DeviceIdentity> device;
+        try {
+            device = registry_.byName(rule->tenantSlug, v.device);
+        } catch (const std::exception& e) {
+            logging::get("rules")->warn("rule {}: cannot resolve device {}: {}", rule->name, v.device,
+                                        e.what());
+            continue;
+        }
+        if (!device || device->decommissioned || device->tenantId != rule->tenantId ||
+            !rule->inScope(*device))
+            continue;
+        out.emplace_back(std::move(v), std::move(*device));
+    }
+    // A time-based FIRING may be a silence only this instance heard (another one took the device's
+    // readings): the rule is told the stored last-seen times and ticked again; a device it now calls
+    // heard of again (CLEARED) was not silent, and neither verdict stands.
+    std::vector<long long> firing;
+    for (const auto& [v, device] : out)
+        if (v.transition == PULSE_TRANSITION_FIRING) firing.push_back(device.deviceId);
+    if (firing.empty()) return out;
+    std::vector<storage::DeviceLastSeenRow> seen;
+    try {
+        seen = states_.lastSeen(firing);
+    } catch (const std::exception& e) {
+        logging::get("rules")->warn("rule {}: stored last-seen times not read ({}); its verdicts stand",
+                                    rule->name, e.what());
+        return out;
+    }
+    std::map<long long, long long> lastSeenOf;
+    for (const auto& s : seen) lastSeenOf[s.deviceId] = s.lastSeenMs;
+    for (const auto& [v, device] : out)
+        if (auto it = lastSeenOf.find(device.deviceId); it != lastSeenOf.end() && it->second > 0)
+            rule->instance->track(rule->tenantSlug, device.deviceName, it->second);
+    std::set<std::string> heard;
+    for (const auto& v : collect())
+        if (v.transition == PULSE_TRANSITION_CLEARED) heard.insert(v.device);
+    if (!heard.empty())
+        out.erase(std::remove_if(out.begin(), out.end(),
+                                 [&](const auto& r) {
+                                     return r.first.transition == PULSE_TRANSITION_FIRING &&
+                                            heard.count(r.first.device);
+                                 }),
+                  out.end());
+    return out;
+}
+
 void RuleEngine::tick(int64_t nowMs) {
+    try {
+        restoreChangedStates();
+    } catch (const std::exception& e) {
+        logging::get("rules")->warn("rule states of other instances not read: {}", e.what());
+    }
     auto idx = snapshot();
     for (const auto& [tenant, rules] : *idx) {
         for (const auto& rule : rules) {
-            std::vector<plugins::RuleVerdict> verdicts;
-            rule->instance->tick(nowMs, [&](const plugins::RuleVerdict& v) {
-                if (v.transition != PULSE_TRANSITION_NONE) verdicts.push_back(v);
-            });
-            for (const auto& v : verdicts) {
-                std::optional<services::DeviceIdentity> device;
-                try {
-                    device = registry_.byName(rule->tenantSlug, v.device);
-                } catch (const std::exception& e) {
-                    logging::get("rules")->warn("rule {}: cannot resolve device {}: {}", rule->name, v.device,
-                                                e.what());
-                    continue;
-                }
-                if (!device || device->decommissioned || device->tenantId != rule->tenantId ||
-                    !rule->inScope(*device))
-                    continue;
+            for (const auto& [v, device] : tickRule(rule, nowMs)) {
+                markEvaluated(rule, device);  // its state changed
                 if (transitions_) transitions_->add();
-                alerts_.submit(services::Transition{rule, device->deviceId, device->deviceName, v.transition,
+                alerts_.submit(services::Transition{rule, device.deviceId, device.deviceName, v.transition,
                                                     v.observed, v.summary, nowMs});
             }
         }
     }
+    saveStates();
 }
 
 }  // namespace pulse::pipeline

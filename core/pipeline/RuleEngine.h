@@ -2,11 +2,13 @@
 
 #include "pipeline/TelemetryDecoder.h"
 #include "services/AlertService.h"
+#include "storage/RuleStateStore.h"
 #include "storage/RuleStore.h"
 
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -18,6 +20,7 @@ class Counter;
 namespace pulse::plugins {
 class PluginManager;
 class PluginInstance;
+struct RuleVerdict;
 }  // namespace pulse::plugins
 namespace pulse::storage {
 class PgPool;
@@ -46,10 +49,15 @@ struct ActiveRule : services::RuleInfo {
 // the rules of its tenant whose scope holds the device, before the batch is written; transitions go to
 // the alert service's queue. Rules are read from the database (and re-read when they change); one
 // plugin instance per rule keeps the per-device state, so a rule whose row did not change keeps it.
+// What a rule's state holds beyond idle is saved (ABI 1.4) to pulse.rule_state on every tick for the
+// devices just evaluated, restored into a new instance of the rule, and restored into this instance when
+// another pulsed saved it (the instances splitting a device's readings go on from each other's state).
+// A silence a rule reports on its tick is checked against the stored last-seen time first.
 class RuleEngine {
   public:
+    // instanceId names this pulsed in the saved states (unique per process; generated when empty).
     RuleEngine(storage::PgPool& pool, services::AlertService& alerts, services::DeviceRegistry& registry,
-               metrics::MetricsRegistry* metrics);
+               metrics::MetricsRegistry* metrics, std::string instanceId = "");
     ~RuleEngine();
 
     // The plugins that provide rule types; rules load only once these are known.
@@ -58,8 +66,13 @@ class RuleEngine {
     void reload();
     // The ingest path: every reading of one message of one device.
     void evaluate(const services::DeviceIdentity& device, const std::vector<Reading>& readings);
-    // Advances time-based rules (hold-for, heartbeat).
+    // Restores what other instances saved, advances time-based rules (hold-for, heartbeat), and saves the
+    // states of the devices evaluated since the last tick.
     void tick(int64_t nowMs);
+    // The states changed since the last save, saved now (tick() does it; tests, and stopping).
+    void saveStates();
+    // What other instances saved since the last look, restored into this instance's rules.
+    void restoreChangedStates();
 
     size_t ruleCount() const;
 
@@ -68,6 +81,11 @@ class RuleEngine {
     std::shared_ptr<const Index> snapshot() const;
     std::shared_ptr<ActiveRule> build(const storage::ActiveRuleRow& row);
     void track(const ActiveRule& rule);
+    void restoreSaved(const ActiveRule& rule);
+    void markEvaluated(const std::shared_ptr<const ActiveRule>& rule, const services::DeviceIdentity& device);
+    // tick()'s verdicts of one rule, a silence withdrawn when another instance has heard of the device.
+    std::vector<std::pair<plugins::RuleVerdict, services::DeviceIdentity>> tickRule(
+        const std::shared_ptr<const ActiveRule>& rule, int64_t nowMs);
 
     storage::RuleStore store_;
     services::AlertService& alerts_;
@@ -83,6 +101,21 @@ class RuleEngine {
     std::string version_;
     std::map<std::string, std::shared_ptr<const ActiveRule>> byId_;
     std::map<std::string, std::string> failed_;  // rule id -> updated_at of a version that failed to load
+
+    // Rule state (ABI 1.4): the devices evaluated since the last save, and the text saved or restored last
+    // per (rule, device), so that an unchanged state is not written again.
+    using StateKey = std::pair<std::string, int64_t>;  // rule id, device id
+    struct Evaluated {
+        std::shared_ptr<const ActiveRule> rule;
+        std::string deviceName;
+    };
+    storage::RuleStateStore states_;
+    std::string instanceId_;
+    std::mutex evaluatedMutex_;
+    std::map<StateKey, Evaluated> evaluated_;
+    std::mutex statesMutex_;  // the members below: the tick thread and the reload thread
+    std::map<StateKey, std::string> lastState_;
+    std::string changesSeenUpTo_;  // saved_at of the last change restored from another instance
 };
 
 }  // namespace pulse::pipeline

@@ -188,6 +188,42 @@ pulse_result PluginInstance::track(std::string_view tenant, std::string_view dev
     });
 }
 
+std::optional<std::string> PluginInstance::saveState(std::string_view tenant, std::string_view device) {
+    if (component_->kind != PULSE_KIND_RULE || !instance_ || !component_->rule.save) return std::nullopt;
+    constexpr size_t kMaxState = 4096;  // pulse_rule_ops::save
+    struct Sink {
+        std::string text;
+        bool tooLong = false;
+    } sink;
+    pulse_writer out{sizeof(pulse_writer), &sink,
+                     [](void* ctx, const void* data, size_t len) -> pulse_result {
+                         auto* s = static_cast<Sink*>(ctx);
+                         if (s->text.size() + len > kMaxState) {
+                             s->tooLong = true;
+                             return PULSE_ERR_INVALID;
+                         }
+                         s->text.append(static_cast<const char*>(data), len);
+                         return PULSE_OK;
+                     }};
+    pulse_result rc = guarded("save", [&] {
+        return component_->rule.save(instance_, pulse_str{tenant.data(), tenant.size()},
+                                     pulse_str{device.data(), device.size()}, &out);
+    });
+    if (rc != PULSE_OK || sink.tooLong) return std::nullopt;
+    return std::move(sink.text);
+}
+
+pulse_result PluginInstance::restoreState(std::string_view tenant, std::string_view device,
+                                          std::string_view state) {
+    if (component_->kind != PULSE_KIND_RULE || !instance_) return PULSE_ERR_UNSUPPORTED;
+    if (!component_->rule.restore) return PULSE_OK;
+    return guarded("restore", [&] {
+        return component_->rule.restore(instance_, pulse_str{tenant.data(), tenant.size()},
+                                        pulse_str{device.data(), device.size()},
+                                        pulse_str{state.data(), state.size()});
+    });
+}
+
 DeliveryOutcome PluginInstance::deliver(const pulse_delivery& delivery) {
     DeliveryOutcome out;
     if (component_->kind != PULSE_KIND_SENDER || !instance_) {

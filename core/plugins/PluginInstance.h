@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -57,6 +58,10 @@ class PluginInstance {
     pulse_result evaluateAll(const pulse_sample* samples, size_t count, VerdictSink onVerdict, void* ctx);
     pulse_result tick(int64_t nowMs, const std::function<void(const RuleVerdict&)>& emit);
     pulse_result track(std::string_view tenant, std::string_view device, int64_t lastSeenMs);
+    // ABI 1.4 rule state of one device: its text ("" when idle), nullopt when the rule keeps none it can
+    // save (a rule built before 1.4, or save failed); and restoring a text save wrote.
+    std::optional<std::string> saveState(std::string_view tenant, std::string_view device);
+    pulse_result restoreState(std::string_view tenant, std::string_view device, std::string_view state);
     DeliveryOutcome deliver(const pulse_delivery& delivery);
     pulse_result generate(const std::string& paramsJson, const pulse_writer& out, std::string& error);
     pulse_result execute(const pulse_action_request& request, const pulse_action_progress& progress,

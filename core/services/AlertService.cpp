@@ -84,13 +84,6 @@ int AlertService::route(storage::AlertTransaction& tx, int64_t alertId, int64_t 
     return tx.route(alertId, eventId, settings_.maxAttempts, settings_.consoleUrl, followsUp);
 }
 
-bool AlertService::flapCheck(const Transition& t) {
-    auto& opens = opens_[{t.rule->id, t.deviceId}];
-    int64_t cutoff = t.atMs - static_cast<int64_t>(t.rule->flapWindowS) * 1000;
-    while (!opens.empty() && opens.front() < cutoff) opens.pop_front();
-    return static_cast<int>(opens.size()) > t.rule->flapThreshold;
-}
-
 void AlertService::apply(const Transition& t) {
     const RuleInfo& rule = *t.rule;
     std::string detail = json::objectOf({{"summary", t.summary}});
@@ -126,7 +119,6 @@ void AlertService::apply(const Transition& t) {
                     int64_t eventId =
                         addEvent(tx, rule.tenantId, alertId, "OPENED", "system", t.observed, openedDetail);
                     created = route(tx, alertId, eventId, "OPENED");
-                    opens_[{rule.id, t.deviceId}].push_back(t.atMs);
                     if (metrics_)
                         metrics_
                             ->counter("pulse_alerts_opened_total", "Alerts opened",
@@ -135,7 +127,6 @@ void AlertService::apply(const Transition& t) {
                 } else if (open->condition == "CLEARED") {
                     tx.refire(open->id, t.observed, t.summary);
                     addEvent(tx, rule.tenantId, open->id, "FIRING", "system", t.observed, detail);
-                    opens_[{rule.id, t.deviceId}].push_back(t.atMs);
                 } else {
                     tx.updateReading(open->id, t.observed, t.summary);
                 }
@@ -144,10 +135,11 @@ void AlertService::apply(const Transition& t) {
                 if (open->flapping) {
                     tx.clear(alertId);
                     addEvent(tx, rule.tenantId, alertId, "CLEARED", "system", t.observed, detail);
-                } else if (flapCheck(t)) {
+                } else if (int opens = tx.opensWithin(rule.id, t.deviceId, rule.flapWindowS);
+                           opens > rule.flapThreshold) {
                     tx.clearAsFlapping(alertId);
                     addEvent(tx, rule.tenantId, alertId, "FLAPPING", "system", t.observed,
-                             "{\"opens\":" + std::to_string(opens_[{rule.id, t.deviceId}].size()) +
+                             "{\"opens\":" + std::to_string(opens) +
                                  ",\"window_s\":" + std::to_string(rule.flapWindowS) + "}");
                     logging::get("alerts")->info(
                         "alert {} ({} on {}) is flapping: held open, notifications paused", alertId,
@@ -197,12 +189,6 @@ void AlertService::drain() {
 }
 
 void AlertService::sweepFlapping() {
-    // Opening times older than any flapping window are of no use: forget them.
-    int64_t nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
-    for (auto it = opens_.begin(); it != opens_.end();)
-        it = it->second.empty() || it->second.back() < nowMs - 86400000LL ? opens_.erase(it) : std::next(it);
     int created = 0;
     // Every tenant's settled alerts, locked for this transaction; each is then changed with its own tenant
     // set.

@@ -103,7 +103,6 @@ class AlertService {
                      const char* kind, const std::string& actor, std::optional<double> value,
                      const std::string& detailJson);
     int route(storage::AlertTransaction& tx, int64_t alertId, int64_t eventId, const char* kind);
-    bool flapCheck(const Transition& t);
     // change: the guarded change (nullopt: nothing to change); its result goes into the event's detail.
     bool operatorChange(const std::string& tenantId, int64_t alertId,
                         const std::function<std::optional<std::string>(storage::AlertTransaction&)>& change,
@@ -121,9 +120,6 @@ class AlertService {
     std::deque<Transition> queue_;
     bool stopping_ = false;
     std::thread thread_;
-
-    // Opening times per (rule, device), for flapping detection. Soft state: lost on restart.
-    std::map<std::pair<std::string, int64_t>, std::deque<int64_t>> opens_;
 };
 
 }  // namespace pulse::services

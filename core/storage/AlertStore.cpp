@@ -102,6 +102,15 @@ const char* kOpenAlert =
     "ON CONFLICT (rule_id, device_id) WHERE status <> 'CLOSED' DO NOTHING "
     "RETURNING id, next_escalation_at IS NOT NULL AS escalates, suppressed_by, suppression_reason";
 
+// How often the rule's condition began for the device within the last $3 seconds (openings and re-firings
+// of its alerts): the flapping check, from the history every instance shares (sql/017).
+const char* kOpensWithin =
+    "SELECT count(*) AS opens FROM pulse.alert_events e JOIN pulse.alerts a ON a.id = e.alert_id WHERE "
+    "a.rule_id = $1::uuid AND a.device_id = $2::bigint AND e.kind IN ('OPENED', 'FIRING') AND e.at >= now() "
+    "- "
+    "make_interval(secs => $3::int) AND (a.closed_at IS NULL OR a.closed_at >= now() - make_interval(secs => "
+    "$3::int))";
+
 // A cleared alert fires again: the same alert, not a new one (changed_at tells the inbox).
 const char* kRefireAlert =
     "UPDATE pulse.alerts SET condition = 'FIRING', last_value = $2::double precision, summary = $3, "
@@ -439,6 +448,11 @@ std::optional<OpenedAlert> AlertTransaction::openAlert(const NewAlertFields& a, 
                                           r.optionalInteger("suppressed_by"),
                                           r.optionalText("suppression_reason").value_or("")};
                    });
+}
+
+int AlertTransaction::opensWithin(const std::string& ruleId, long long deviceId, int windowS) {
+    auto rows = conn_.query(kOpensWithin, {ruleId, std::to_string(deviceId), std::to_string(windowS)});
+    return ResultRow(rows, 0).int32("opens");
 }
 
 void AlertTransaction::refire(long long alertId, double value, const std::string& summary) {

@@ -161,6 +161,9 @@ class AlertTransaction {
     // The new alert; nullopt when another writer opened one for the rule and device meanwhile. A parent that
     // recovered less than parentSettleS ago still suppresses it.
     std::optional<OpenedAlert> openAlert(const NewAlertFields& alert, int parentSettleS);
+    // How often the rule's condition began for the device (its alerts opened or fired again) within the
+    // last windowS seconds.
+    int opensWithin(const std::string& ruleId, long long deviceId, int windowS);
     // CLEARED to FIRING again.
     void refire(long long alertId, double value, const std::string& summary);
     // Still FIRING: the latest reading.

@@ -136,7 +136,9 @@ static pulse_result evaluate(void* instance, const pulse_sample* sample, pulse_r
     return PULSE_OK;
 }
 
-static const pulse_rule_ops ops = {sizeof(pulse_rule_ops), evaluate, NULL, NULL};
+/* Designated: members a later ABI adds (1.4's save and restore) stay NULL, and the plugin builds unchanged.
+ */
+static const pulse_rule_ops ops = {.struct_size = sizeof(pulse_rule_ops), .evaluate = evaluate};
 
 static const pulse_component flatline_component = {sizeof(pulse_component),
                                                    PULSE_KIND_RULE,

@@ -1,6 +1,10 @@
 // rule_heartbeat: NO_HEARTBEAT rules. Fires when a device in scope sends nothing for window_s, clears
 // with its next reading. Devices the host tracks (ABI 1.2) are watched from their stored last-seen time,
-// so a device that falls silent while pulsed restarts is still noticed; a device never seen is not.
+// so a device that falls silent while pulsed restarts is still noticed; a device never seen is not. The host
+// tracks devices again as their stored last-seen time moves on (ABI 1.4: readings another instance took),
+// so a device is silent only when no instance heard it, and a silence another instance saw end clears
+// here too. Whether a device is missing is saved for the host, so a restart does not page it again.
+#include <pulse/json.hpp>
 #include <pulse/plugin.hpp>
 
 #include <cstdio>
@@ -54,6 +58,11 @@ class HeartbeatRule : public pulse::Rule {
 
     void tick(int64_t now_ms, const std::function<void(const pulse::Verdict&)>& emit) override {
         for (auto& [name, d] : devices_) {
+            if (d.missing && d.lastSeenMs > 0 && now_ms - d.lastSeenMs <= windowMs_) {
+                d.missing = false;  // heard of again (by another instance, or before a restart)
+                emit(pulse::Verdict{PULSE_TRANSITION_CLEARED, tenant_, name, 0, "heartbeat resumed"});
+                continue;
+            }
             if (d.missing || d.lastSeenMs <= 0 || now_ms - d.lastSeenMs <= windowMs_) continue;
             d.missing = true;
             double silentS = static_cast<double>(now_ms - d.lastSeenMs) / 1000.0;
@@ -61,6 +70,24 @@ class HeartbeatRule : public pulse::Rule {
             std::snprintf(text, sizeof text, "no heartbeat for %.0f s (window %lld s)", silentS,
                           static_cast<long long>(windowMs_ / 1000));
             emit(pulse::Verdict{PULSE_TRANSITION_FIRING, tenant_, name, silentS, text});
+        }
+    }
+
+    std::string save(std::string_view /*tenant*/, std::string_view device) override {
+        auto it = devices_.find(device);
+        return it != devices_.end() && it->second.missing ? R"({"missing":true})" : "";
+    }
+
+    bool restore(std::string_view tenant, std::string_view device, std::string_view text) override {
+        if (tenant_.empty()) tenant_ = std::string(tenant);
+        Device& d = devices_[std::string(device)];
+        d.missing = false;
+        if (text.empty()) return true;
+        try {
+            d.missing = pulse::json::parse(text).boolean("/missing");
+            return true;
+        } catch (const pulse::json::ParseError&) {
+            return false;
         }
     }
 

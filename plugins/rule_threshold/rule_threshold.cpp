@@ -1,6 +1,9 @@
 // rule_threshold: THRESHOLD rules. Fires when a metric crosses a threshold (GT, LT, GTE, LTE), optionally
 // only after the condition held for hold_for_s, and clears at a separate clear_threshold (hysteresis) so
-// that a value hovering at the threshold does not open and close alerts on every reading.
+// that a value hovering at the threshold does not open and close alerts on every reading. What a device's
+// state holds beyond idle (firing, or a hold-for in progress) is saved for the host (ABI 1.4), so a
+// restart, or another instance given the device's next reading, goes on from there.
+#include <pulse/json.hpp>
 #include <pulse/plugin.hpp>
 
 #include <cmath>
@@ -87,6 +90,35 @@ class ThresholdRule : public pulse::Rule {
         for (auto& [device, st] : state_)
             if (!st.firing && st.breachSinceMs >= 0 && now_ms - st.breachSinceMs >= holdMs_)
                 emit(fire(st, tenant_, device, st.lastValue));
+    }
+
+    std::string save(std::string_view /*tenant*/, std::string_view device) override {
+        auto it = state_.find(device);
+        if (it == state_.end() || (!it->second.firing && it->second.breachSinceMs < 0)) return {};
+        const State& st = it->second;
+        pulse::json::Writer w;
+        w.beginObject().member("firing", st.firing);
+        if (!st.firing) w.member("breach_since_ms", st.breachSinceMs).member("last_value", st.lastValue);
+        w.endObject();
+        return w.str();
+    }
+
+    bool restore(std::string_view tenant, std::string_view device, std::string_view text) override {
+        if (tenant_.empty()) tenant_ = std::string(tenant);
+        auto it = state_.find(device);
+        if (it != state_.end()) state_.erase(it);
+        if (text.empty()) return true;
+        try {
+            auto v = pulse::json::parse(text);
+            State st;
+            st.firing = v.boolean("/firing");
+            st.breachSinceMs = st.firing ? -1 : v.integer("/breach_since_ms", -1);
+            st.lastValue = v.number("/last_value");
+            state_.emplace(std::string(device), st);
+            return true;
+        } catch (const pulse::json::ParseError&) {
+            return false;
+        }
     }
 
   private:

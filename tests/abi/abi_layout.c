@@ -50,14 +50,18 @@ _Static_assert(sizeof(pulse_http_call) == 80, "pulse_http_call");
 _Static_assert(offsetof(pulse_http_call, timeout_ms) == 72, "pulse_http_call.timeout_ms");
 _Static_assert(sizeof(pulse_http_reply) == 56, "pulse_http_reply");
 _Static_assert(offsetof(pulse_http_reply, error_cap) == 48, "pulse_http_reply.error_cap");
-_Static_assert(sizeof(pulse_rule_ops) == 32, "pulse_rule_ops 1.2");
+_Static_assert(offsetof(pulse_rule_ops, track) + sizeof(void*) == 32, "pulse_rule_ops 1.2 prefix");
 _Static_assert(offsetof(pulse_rule_ops, track) == 24, "pulse_rule_ops.track");
 /* 1.3 */
 _Static_assert(sizeof(pulse_host_api) == 112, "pulse_host_api 1.3");
 _Static_assert(offsetof(pulse_host_api, egress_resolve) == 104, "pulse_host_api.egress_resolve");
+/* 1.4 */
+_Static_assert(sizeof(pulse_rule_ops) == 48, "pulse_rule_ops 1.4");
+_Static_assert(offsetof(pulse_rule_ops, save) == 32, "pulse_rule_ops.save");
+_Static_assert(offsetof(pulse_rule_ops, restore) == 40, "pulse_rule_ops.restore");
 #endif
 
 /* Referenced by the unit tests so that the linker keeps this translation unit. */
 int pulse_abi_layout_checked(void) {
-    return PULSE_ABI_VERSION(PULSE_ABI_MAJOR, PULSE_ABI_MINOR) == 0x10003u;
+    return PULSE_ABI_VERSION(PULSE_ABI_MAJOR, PULSE_ABI_MINOR) == 0x10004u;
 }

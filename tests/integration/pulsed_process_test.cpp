@@ -25,7 +25,7 @@ const char* kLogSpec = "plugin.library = sender_log.so\ninstance.log.component =
 TEST(Pulsed, VersionAndHelp) {
     std::string out;
     EXPECT_EQ(run({pulsedBinary(), "--version"}, {}, out), 0);
-    EXPECT_NE(out.find("pulsed 0.1.0 (plugin ABI 1.3)"), std::string::npos) << out;
+    EXPECT_NE(out.find("pulsed 0.1.0 (plugin ABI 1.4)"), std::string::npos) << out;
     EXPECT_EQ(run({pulsedBinary(), "--help"}, {}, out), 0);
     EXPECT_NE(out.find("--list-plugins"), std::string::npos) << out;
     EXPECT_EQ(run({pulsedBinary(), "--help-config"}, {}, out), 0);
@@ -65,14 +65,14 @@ TEST(Pulsed, ListPluginsShowsComponentsInstancesAndRefusals) {
                             {"zz-broken.properties", "plugin.library = broken_short_struct.so\n"}}));
     std::string out;
     EXPECT_EQ(run({pulsedBinary(), "--list-plugins", "--config", config}, dbEnv(), out), 0) << out;
-    EXPECT_NE(out.find("sender_log           1.0.0      ABI 1.3  sender/log"), std::string::npos) << out;
+    EXPECT_NE(out.find("sender_log           1.0.0      ABI 1.4  sender/log"), std::string::npos) << out;
     EXPECT_NE(out.find("log                  sender/log             valid"), std::string::npos) << out;
     EXPECT_NE(out.find("broken_short_struct.so\n      the plugin descriptor struct_size 12 is smaller than "
                        "ABI 1.0's 64"),
               std::string::npos)
         << out;
     // Libraries on plugins.path that nothing enables are listed too, or refused with their reason.
-    EXPECT_NE(out.find("wrapper_rule         2.1.0      ABI 1.3  rule/test_threshold"), std::string::npos)
+    EXPECT_NE(out.find("wrapper_rule         2.1.0      ABI 1.4  rule/test_threshold"), std::string::npos)
         << out;
     EXPECT_NE(out.find("broken_no_entry.so\n      exports no entry symbol"), std::string::npos) << out;
 }

@@ -71,7 +71,9 @@ so AS (INSERT INTO pulse.schedule_overrides (tenant_id, schedule_id, user_id, st
        SELECT $1::uuid, sc.id, u.id, now(), now() + interval '1 hour' FROM sc, u RETURNING 1),
 mw AS (INSERT INTO pulse.maintenance_windows (tenant_id, name, time_zone, recurrence, start_time, duration_minutes,
                                             valid_from, scope)
-       VALUES ($1::uuid, 'nightly', 'UTC', 'daily', '02:00', 60, '2027-01-01', 'tenant') RETURNING 1)
+       VALUES ($1::uuid, 'nightly', 'UTC', 'daily', '02:00', 60, '2027-01-01', 'tenant') RETURNING 1),
+rs AS (INSERT INTO pulse.rule_state (tenant_id, rule_id, device_id, state, saved_by)
+       SELECT $1::uuid, ru.id, d.id, '{"firing":true}', 'test' FROM ru, d RETURNING 1)
 INSERT INTO pulse.audit_log (actor, tenant_id, action, result) VALUES ('test', $1::uuid, 'seed', 'ok')
 )SQL",
                 {t, slug});

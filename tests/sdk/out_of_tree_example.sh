@@ -29,7 +29,7 @@ instance.stuck_temperature.config = {"metric": "temperature", "samples": 5}
 CONF
 out="$("$build/bin/pulsed" --list-plugins --config "$work/etc/pulse.properties")"
 echo "$out"
-grep -Eq "rule_flatline +0.3.0 +ABI 1.3  rule/flatline" <<<"$out"
+grep -Eq "rule_flatline +0.3.0 +ABI 1.4  rule/flatline" <<<"$out"
 grep -Eq "stuck_temperature +rule/flatline +valid" <<<"$out"
 grep -q "Refused (0)" <<<"$out"
 echo "out-of-tree example: built against the installed SDK, conformant, loaded by pulsed"

@@ -267,3 +267,36 @@ TEST(TestHost, CreateFailuresThrow) {
 }
 
 }  // namespace
+
+// ABI 1.4: a threshold rule's hold-for in progress, saved and restored into a new instance (a restart), still
+// fires when its window ends; a firing condition restored still clears; an idle device saves nothing, and a
+// text the rule cannot read is refused (the device starts idle).
+TEST(TestHost, ARuleStateSavedAndRestoredGoesOn) {
+    pulse::testing::TestHost host(R"({"metric": "t", "operator": "GT", "threshold": 80, "hold_for_s": 30})");
+    auto before = host.create(plugin("rule_threshold"), "rule", "threshold");
+    ASSERT_EQ(before.start(), PULSE_OK);
+    EXPECT_EQ(before.save("acme", "dev-1"), "");  // never seen: idle
+    EXPECT_EQ(before.evaluate({"acme", "dev-1", "t", 95, false, kT0}).transition, PULSE_TRANSITION_NONE);
+    std::string saved = before.save("acme", "dev-1");
+    EXPECT_EQ(saved, R"({"firing":false,"breach_since_ms":1800000000000,"last_value":95})");
+    before.destroy();
+
+    auto after = host.create(plugin("rule_threshold"), "rule", "threshold");
+    ASSERT_EQ(after.start(), PULSE_OK);
+    ASSERT_EQ(after.restore("acme", "dev-1", saved), PULSE_OK);
+    EXPECT_TRUE(after.tick(kT0 + 29000).empty());
+    auto fired = after.tick(kT0 + 30000);
+    ASSERT_EQ(fired.size(), 1u);
+    EXPECT_EQ(fired[0].transition, PULSE_TRANSITION_FIRING);
+    EXPECT_EQ(fired[0].device, "dev-1");
+    EXPECT_EQ(after.save("acme", "dev-1"), R"({"firing":true})");
+
+    auto third = host.create(plugin("rule_threshold"), "rule", "threshold");
+    ASSERT_EQ(third.start(), PULSE_OK);
+    ASSERT_EQ(third.restore("acme", "dev-1", R"({"firing":true})"), PULSE_OK);
+    EXPECT_EQ(third.evaluate({"acme", "dev-1", "t", 70, false, kT0 + 31000}).transition,
+              PULSE_TRANSITION_CLEARED);
+    EXPECT_EQ(third.save("acme", "dev-1"), "");
+    EXPECT_EQ(third.restore("acme", "dev-2", "{not json"), PULSE_ERR_INVALID);
+    EXPECT_EQ(third.save("acme", "dev-2"), "");
+}

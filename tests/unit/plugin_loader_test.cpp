@@ -88,10 +88,10 @@ TEST(PluginLoader, RefusesBrokenPluginsWithTheReason) {
     EXPECT_NE(refusalOf("broken_no_entry").find("exports no entry symbol pulse_plugin_entry_v1"),
               std::string::npos);
     EXPECT_NE(refusalOf("broken_null_descriptor").find("returned NULL"), std::string::npos);
-    EXPECT_NE(refusalOf("broken_newer_minor").find("built for ABI 1.4, newer than this host's 1.3"),
+    EXPECT_NE(refusalOf("broken_newer_minor").find("built for ABI 1.5, newer than this host's 1.4"),
               std::string::npos)
         << refusalOf("broken_newer_minor");
-    EXPECT_NE(refusalOf("broken_major").find("built for ABI 2.0, this host speaks ABI 1.0-1.3"),
+    EXPECT_NE(refusalOf("broken_major").find("built for ABI 2.0, this host speaks ABI 1.0-1.4"),
               std::string::npos)
         << refusalOf("broken_major");
     EXPECT_NE(refusalOf("broken_short_struct").find("struct_size 12 is smaller than ABI 1.0's 64"),
@@ -123,6 +123,9 @@ TEST(PluginLoader, PluginBuiltAgainstTheFrozenHeaderLoads) {
     auto p12 = loadPluginLibrary(testPlugin("frozen_v1_2_sender"));
     EXPECT_EQ(p12.components.at(0)->qualifiedType(), "sender/frozen12");
     EXPECT_EQ(p12.abiMinor, 2u);
+    auto p13 = loadPluginLibrary(testPlugin("frozen_v1_3_sender"));
+    EXPECT_EQ(p13.components.at(0)->qualifiedType(), "sender/frozen13");
+    EXPECT_EQ(p13.abiMinor, 3u);
 }
 
 // A 1.2 plugin in this host still reaches http_send, at the member's old place, and gets its guard's answers.

@@ -1,5 +1,5 @@
 /*
- * pulse/plugin.h: the Pulse plugin ABI, version 1.3.
+ * pulse/plugin.h: the Pulse plugin ABI, version 1.4.
  *
  * C99, no dependencies beyond <stdint.h> and <stddef.h>. A plugin is a shared library that exports one
  * symbol, pulse_plugin_entry_v1, returning a static descriptor of the components it provides (ingest
@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 #define PULSE_ABI_MAJOR 1
-#define PULSE_ABI_MINOR 3
+#define PULSE_ABI_MINOR 4
 /* An ABI version packed into one integer, as passed to the entry point. */
 #define PULSE_ABI_VERSION(major, minor) ((((uint32_t)(major)) << 16) | ((uint32_t)(minor)&0xFFFFu))
 #define PULSE_ABI_VERSION_MAJOR(v) (((uint32_t)(v)) >> 16)
@@ -355,6 +355,18 @@ typedef struct pulse_rule_ops {
      * that never report again after the host started. Called after start() for every device in scope,
      * and again when a device joins the scope. */
     pulse_result (*track)(void* instance, pulse_str tenant, pulse_str device, int64_t last_seen_ms);
+    /* ---- ABI 1.4 (test with PULSE_HAS_MEMBER(pulse_rule_ops, ops, restore)); both may be NULL ---- */
+    /* Writes what the rule holds about one device that a restart must not lose (a hold-for in progress,
+     * a condition firing) as a JSON text through out, or nothing when the device is idle (nothing to keep).
+     * At most 4096 bytes. The host calls it for devices the rule just evaluated or ticked, stores the text
+     * in PostgreSQL, and hands it to restore() of this rule in a new instance after a restart, and to the
+     * same rule in the other pulsed instances that share the devices' readings. Keep it small and stable:
+     * a text equal to the one stored last is not written again. */
+    pulse_result (*save)(void* instance, pulse_str tenant, pulse_str device, const pulse_writer* out);
+    /* Replaces the rule's state of one device by a text its save() wrote (empty: idle). Called after
+     * start() and track(), and whenever another instance stored a newer state of that device. Ignore a text
+     * you cannot read (return PULSE_ERR_INVALID): the device then starts idle. */
+    pulse_result (*restore)(void* instance, pulse_str tenant, pulse_str device, pulse_str state_json);
 } pulse_rule_ops;
 
 /* ---- kind: sender ------------------------------------------------------------------------------- */
@@ -505,6 +517,9 @@ typedef const pulse_plugin* (*pulse_plugin_entry_v1_fn)(uint32_t host_abi_min, u
  *      dial SMTP, SNMP or MQTT themselves). Channel config fields with "format": "hostname" are checked
  *      by the same guard when a channel is saved, as "format": "uri" fields are. 1.0 to 1.2 plugins load
  *      unchanged.
+ * 1.4  Rule ops: save and restore (a rule's per-device state kept in the database across restarts and
+ *      shared by the instances splitting the devices' readings). Rules without them (1.0 to 1.3) still
+ *      load and work; their state starts empty after a restart, as before.
  */
 
 #ifdef __cplusplus

@@ -367,6 +367,13 @@ class Rule : public Component {
     virtual void tick(int64_t /*now_ms*/, const std::function<void(const Verdict&)>& /*emit*/) {}
     // ABI 1.2: a device in scope and its last-seen time (0: never), see pulse_rule_ops::track.
     virtual void track(std::string_view /*tenant*/, std::string_view /*device*/, int64_t /*last_seen_ms*/) {}
+    // ABI 1.4: what a restart must not lose about one device, as a small JSON text ("" when idle), and
+    // the way back (false: a text this rule cannot read; the device starts idle). See pulse_rule_ops::save.
+    virtual std::string save(std::string_view /*tenant*/, std::string_view /*device*/) { return {}; }
+    virtual bool restore(std::string_view /*tenant*/, std::string_view /*device*/,
+                         std::string_view /*state*/) {
+        return true;
+    }
 };
 
 class Sender : public Component {
@@ -511,6 +518,22 @@ struct Thunks {
         });
     }
 
+    static pulse_result rule_save(void* instance, pulse_str tenant, pulse_str device,
+                                  const pulse_writer* out) noexcept {
+        return guarded(nullptr, 0, [&] {
+            std::string state = impl<T>(instance).save(view(tenant), view(device));
+            return state.empty() ? PULSE_OK : out->write(out->ctx, state.data(), state.size());
+        });
+    }
+
+    static pulse_result rule_restore(void* instance, pulse_str tenant, pulse_str device,
+                                     pulse_str state) noexcept {
+        return guarded(nullptr, 0, [&] {
+            return impl<T>(instance).restore(view(tenant), view(device), view(state)) ? PULSE_OK
+                                                                                      : PULSE_ERR_INVALID;
+        });
+    }
+
     static pulse_result sender_deliver(void* instance, const pulse_delivery* d,
                                        pulse_delivery_result* r) noexcept {
         return guarded(r->detail, r->detail_cap, [&] {
@@ -551,7 +574,7 @@ const void* ops_for() {
         return &ops;
     } else if constexpr (std::is_base_of_v<Rule, T>) {
         static const pulse_rule_ops ops{sizeof(pulse_rule_ops), &Th::rule_evaluate, &Th::rule_tick,
-                                        &Th::rule_track};
+                                        &Th::rule_track,        &Th::rule_save,     &Th::rule_restore};
         return &ops;
     } else if constexpr (std::is_base_of_v<Sender, T>) {
         static const pulse_sender_ops ops{sizeof(pulse_sender_ops), &Th::sender_deliver};

@@ -254,6 +254,28 @@ class Instance {
         return out;
     }
 
+    // Rules (ABI 1.4): the state save() writes for a device ("" when idle, or when the rule has no save),
+    // and restore() of such a text, as the host does across a restart.
+    std::string save(std::string_view tenant, std::string_view device, pulse_result* rc = nullptr) const {
+        auto ops = detail::read_struct<pulse_rule_ops>(ops_of(PULSE_KIND_RULE));
+        std::string out;
+        pulse_result r = PULSE_OK;
+        if (ops.save) {
+            pulse_writer w{sizeof(pulse_writer), &out,
+                           [](void* ctx, const void* data, size_t len) -> pulse_result {
+                               static_cast<std::string*>(ctx)->append(static_cast<const char*>(data), len);
+                               return PULSE_OK;
+                           }};
+            r = ops.save(instance_, str(tenant), str(device), &w);
+        }
+        if (rc) *rc = r;
+        return out;
+    }
+    pulse_result restore(std::string_view tenant, std::string_view device, std::string_view state) const {
+        auto ops = detail::read_struct<pulse_rule_ops>(ops_of(PULSE_KIND_RULE));
+        return ops.restore ? ops.restore(instance_, str(tenant), str(device), str(state)) : PULSE_OK;
+    }
+
   private:
     const void* ops_of(pulse_kind kind) const {
         if (!instance_ || component_->kind != kind) throw Error(PULSE_ERR_UNSUPPORTED, "not that kind");
