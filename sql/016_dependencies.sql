@@ -70,7 +70,8 @@ ALTER TABLE pulse.alert_events ADD CONSTRAINT alert_events_kind_check
                     'PARENT_RECOVERED'));
 
 -- The nearest ancestor of the device (not decommissioned) in trouble at p_at, and why: OFFLINE (a device
--- never seen is not an outage), an open heartbeat alert, or either of them ended less than p_settle_s ago.
+-- never seen is not an outage), a heartbeat alert firing, or either of them ended less than p_settle_s ago
+-- (a heartbeat alert closed, or cleared but left open by a rule without auto-close).
 -- No row: every ancestor is well. Walks at most 10 parents up (the trigger above keeps chains that short).
 CREATE FUNCTION pulse.parent_trouble(p_device bigint, p_at timestamptz, p_settle_s integer)
 RETURNS TABLE (parent_id bigint, reason text)
@@ -86,7 +87,8 @@ LANGUAGE sql STABLE SET search_path = pulse, pg_temp AS $$
     CROSS JOIN LATERAL (SELECT CASE
         WHEN p.status = 'OFFLINE' AND p.last_seen_at IS NOT NULL THEN 'parent offline'
         WHEN EXISTS (SELECT 1 FROM pulse.alerts a JOIN pulse.rules r ON r.id = a.rule_id
-                     WHERE a.device_id = p.id AND a.status <> 'CLOSED' AND r.type = 'heartbeat')
+                     WHERE a.device_id = p.id AND a.status <> 'CLOSED' AND a.condition = 'FIRING'
+                       AND r.type = 'heartbeat')
             THEN 'parent heartbeat alert'
         WHEN p_settle_s > 0 AND (
                 EXISTS (SELECT 1 FROM pulse.device_status_history h
@@ -94,7 +96,9 @@ LANGUAGE sql STABLE SET search_path = pulse, pg_temp AS $$
                           AND h.at > p_at - make_interval(secs => p_settle_s))
                 OR EXISTS (SELECT 1 FROM pulse.alerts a JOIN pulse.rules r ON r.id = a.rule_id
                            WHERE a.device_id = p.id AND r.type = 'heartbeat'
-                             AND a.closed_at > p_at - make_interval(secs => p_settle_s)))
+                             AND (a.closed_at > p_at - make_interval(secs => p_settle_s)
+                                  OR (a.status <> 'CLOSED' AND a.condition = 'CLEARED'
+                                      AND a.changed_at > p_at - make_interval(secs => p_settle_s)))))
             THEN 'parent recovering'
         END AS reason) t
     WHERE t.reason IS NOT NULL
@@ -103,12 +107,14 @@ $$;
 
 -- 015's releases, for either cause: held alerts whose window is over and whose parents are well, every
 -- tenant's, locked for the caller's transaction (SKIP LOCKED: instances share the work), with the opening
--- event to notify now and the event that says why (PARENT_RECOVERED when a parent held it).
+-- event to notify now, the event that says why (PARENT_RECOVERED when a parent held it), and the alert's
+-- condition (a child notifies only while still in trouble).
 DROP FUNCTION pulse.maintenance_releases(timestamptz, integer);
 CREATE FUNCTION pulse.held_releases(p_now timestamptz, p_limit integer, p_settle_s integer)
-RETURNS TABLE (alert_id bigint, tenant_id text, status text, opened_event_id bigint, released_by text)
+RETURNS TABLE (alert_id bigint, tenant_id text, status text, condition text, opened_event_id bigint,
+               released_by text)
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pulse, pg_temp AS $$
-    SELECT a.id, a.tenant_id::text, a.status,
+    SELECT a.id, a.tenant_id::text, a.status, a.condition,
            (SELECT e.id FROM pulse.alert_events e WHERE e.alert_id = a.id AND e.kind = 'OPENED' ORDER BY e.id LIMIT 1),
            CASE WHEN a.suppression_reason IS NOT NULL THEN 'PARENT_RECOVERED' ELSE 'MAINTENANCE_ENDED' END
     FROM pulse.alerts a

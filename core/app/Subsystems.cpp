@@ -290,6 +290,9 @@ void startAlerting(ServerContext& ctx, Poco::Util::Application&) {
                         std::chrono::system_clock::now().time_since_epoch())
                         .count());
     });
+    // Stopped before the tick (the reverse order): what changed since the last tick is saved on the way out.
+    ctx.workers.start(
+        "rule states", [] {}, [rules] { rules->saveStates(); });
     logging::get("notify")->info("{} dispatcher thread(s) started ({} rule(s) active)", s.notify.workers,
                                  rules->ruleCount());
 }

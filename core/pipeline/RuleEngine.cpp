@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 #include <algorithm>
+#include <chrono>
 
 namespace pulse::pipeline {
 namespace {
@@ -122,15 +123,17 @@ void RuleEngine::restoreSaved(const ActiveRule& rule) {
         if (rule.instance->restoreState(rule.tenantSlug, s.deviceName, s.state) != PULSE_OK)
             logging::get("rules")->warn("rule {}: the saved state of device {} was refused; it starts idle",
                                         rule.name, s.deviceName);
-        lastState_[{rule.id, s.deviceId}] = s.state;
+        known_[{rule.id, s.deviceId}] = Known{s.state, s.stateAtMs, s.savedUs};
     }
 }
 
-void RuleEngine::markEvaluated(const std::shared_ptr<const ActiveRule>& rule,
-                               const services::DeviceIdentity& device) {
+void RuleEngine::markEvaluated(const std::shared_ptr<const ActiveRule>& rule, int64_t deviceId,
+                               const std::string& deviceName, int64_t atMs) {
     std::lock_guard lock(evaluatedMutex_);
-    auto& e = evaluated_[{rule->id, device.deviceId}];
-    if (!e.rule) e = Evaluated{rule, device.deviceName};
+    auto& e = evaluated_[{rule->id, deviceId}];
+    e.rule = rule;  // after a reload, the new instance's state is the one to save
+    if (e.deviceName.empty()) e.deviceName = deviceName;
+    e.atMs = std::max(e.atMs, atMs);
 }
 
 void RuleEngine::saveStates() {
@@ -146,11 +149,12 @@ void RuleEngine::saveStates() {
         for (const auto& [key, e] : evaluated) {
             auto text = e.rule->instance->saveState(e.rule->tenantSlug, e.deviceName);
             if (!text) continue;  // a rule that keeps no state (built before ABI 1.4)
-            auto last = lastState_.find(key);
+            auto known = known_.find(key);
             // Unchanged, or idle and never stored: nothing to write.
-            if (last == lastState_.end() ? text->empty() : last->second == *text) continue;
-            lastState_[key] = *text;
-            changed.push_back({key.first, key.second, *text});
+            if (known == known_.end() ? text->empty() : known->second.state == *text) continue;
+            int64_t applied = known == known_.end() ? 0 : known->second.appliedSavedUs;
+            known_[key] = Known{*text, e.atMs, applied};
+            changed.push_back({key.first, key.second, *text, e.atMs});
         }
     }
     try {
@@ -160,45 +164,52 @@ void RuleEngine::saveStates() {
                 ->counter("pulse_rule_states_saved_total", "Rule states of a device saved to the database")
                 .add(static_cast<double>(changed.size()));
     } catch (const std::exception& e) {
-        // Saved again with the device's next evaluation; until then a restart would start it idle.
-        std::lock_guard lock(statesMutex_);
-        for (const auto& c : changed) lastState_.erase({c.ruleId, c.deviceId});
+        // Tried again on the next tick (a silent device is not evaluated again to mark it).
+        {
+            std::lock_guard lock(statesMutex_);
+            for (const auto& c : changed) known_.erase({c.ruleId, c.deviceId});
+        }
+        std::lock_guard lock(evaluatedMutex_);
+        for (auto& [key, ev] : evaluated) evaluated_.try_emplace(key, std::move(ev));
         logging::get("rules")->warn("rule states not saved ({} changed): {}", changed.size(), e.what());
     }
 }
 
 void RuleEngine::restoreChangedStates() {
-    std::string since;
+    // Rows are stamped when written, not when committed: look again a little before the last one seen, and
+    // skip what was applied already.
+    constexpr int64_t kMarginUs = 5'000'000;
+    int64_t since = 0;
     {
         std::lock_guard lock(statesMutex_);
-        since = changesSeenUpTo_;
+        since = changesSeenUpToUs_;
     }
-    auto changes = states_.changedSince(since, instanceId_, kChangesPerTick);
+    if (since == 0) return;  // no rule loaded yet
+    auto changes = states_.changedSince(since - kMarginUs, instanceId_, kChangesPerTick);
     if (changes.empty()) return;
     std::map<std::string, std::shared_ptr<const ActiveRule>> rules;
-    {
-        std::lock_guard lock(reloadMutex_);
-        rules = byId_;
-    }
-    std::set<StateKey> pending;  // evaluated here since the last save: this instance's state is newer
-    {
-        std::lock_guard lock(evaluatedMutex_);
-        for (const auto& [key, e] : evaluated_) pending.insert(key);
-    }
+    for (const auto& [tenant, list] : *snapshot())
+        for (const auto& rule : list) rules[rule->id] = rule;
+    // Held while restoring: an evaluation starting now waits and then goes on from the restored state, and
+    // one under way (marked before it began) keeps its own.
+    std::lock_guard evaluatedLock(evaluatedMutex_);
     std::lock_guard lock(statesMutex_);
     for (const auto& c : changes) {
         StateKey key{c.ruleId, c.deviceId};
+        changesSeenUpToUs_ = std::max<int64_t>(changesSeenUpToUs_, c.savedUs);
         auto rule = rules.find(c.ruleId);
-        if (rule == rules.end() || pending.count(key)) continue;
+        if (rule == rules.end() || evaluated_.count(key)) continue;
+        auto& known = known_[key];
+        // Applied already, or older than what this instance reached itself.
+        if (c.savedUs <= known.appliedSavedUs || c.stateAtMs < known.stateAtMs) continue;
         rule->second->instance->restoreState(rule->second->tenantSlug, c.deviceName, c.state);
-        lastState_[key] = c.state;
+        known = Known{c.state, c.stateAtMs, c.savedUs};
         if (metrics_)
             metrics_
                 ->counter("pulse_rule_states_restored_total",
                           "Rule states of a device restored from another instance's save")
                 .add();
     }
-    changesSeenUpTo_ = changes.back().savedAt;
 }
 
 void RuleEngine::reload() {
@@ -207,6 +218,17 @@ void RuleEngine::reload() {
     auto log = logging::get("rules");
     std::string v = store_.rulesVersion();
     if (v == version_) return;
+    // Others' changes are read from the first load on (what was saved before, the rules restore).
+    bool first = false;
+    {
+        std::lock_guard slock(statesMutex_);
+        first = changesSeenUpToUs_ == 0;
+    }
+    if (first) {
+        int64_t now = states_.nowUs();
+        std::lock_guard slock(statesMutex_);
+        if (changesSeenUpToUs_ == 0) changesSeenUpToUs_ = now;
+    }
     std::map<std::string, std::shared_ptr<const ActiveRule>> next;
     auto index = std::make_shared<Index>();
     for (const auto& row : store_.activeRules()) {
@@ -273,12 +295,19 @@ void RuleEngine::evaluate(const services::DeviceIdentity& device, const std::vec
         }
     };
     size_t evaluated = 0;
+    int64_t nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
     for (const auto& rule : it->second) {
         if (!rule->inScope(device)) continue;
         evaluated += samples.size();
         Sink sink{this, &device, &rule};
+        // Marked before (so that another instance's state is not restored over an evaluation under way)
+        // and after (so that a save between the two still sees this evaluation's state).
+        bool keepsState = rule->instance->component().rule.save != nullptr;
+        if (keepsState) markEvaluated(rule, device.deviceId, device.deviceName, nowMs);
         rule->instance->evaluateAll(samples.data(), samples.size(), &Sink::on, &sink);
-        markEvaluated(rule, device);
+        if (keepsState) markEvaluated(rule, device.deviceId, device.deviceName, nowMs);
     }
     if (evaluations_ && evaluated) evaluations_->add(static_cast<double>(evaluated));
 }
@@ -330,13 +359,18 @@ std::vector<std::pair<plugins::RuleVerdict, services::DeviceIdentity>> RuleEngin
     std::set<std::string> heard;
     for (const auto& v : collect())
         if (v.transition == PULSE_TRANSITION_CLEARED) heard.insert(v.device);
-    if (!heard.empty())
-        out.erase(std::remove_if(out.begin(), out.end(),
-                                 [&](const auto& r) {
-                                     return r.first.transition == PULSE_TRANSITION_FIRING &&
-                                            heard.count(r.first.device);
-                                 }),
-                  out.end());
+    // A reading taken meanwhile (ingest threads) may have ended the condition and sent its CLEARED
+    // already: a FIRING the rule no longer stands by (its state is idle) would open an alert nothing closes.
+    bool keepsState = rule->instance->component().rule.save != nullptr;
+    out.erase(std::remove_if(out.begin(), out.end(),
+                             [&](const auto& r) {
+                                 if (r.first.transition != PULSE_TRANSITION_FIRING) return false;
+                                 if (heard.count(r.first.device)) return true;
+                                 if (!keepsState) return false;
+                                 auto state = rule->instance->saveState(rule->tenantSlug, r.first.device);
+                                 return state && state->empty();
+                             }),
+              out.end());
     return out;
 }
 
@@ -350,7 +384,7 @@ void RuleEngine::tick(int64_t nowMs) {
     for (const auto& [tenant, rules] : *idx) {
         for (const auto& rule : rules) {
             for (const auto& [v, device] : tickRule(rule, nowMs)) {
-                markEvaluated(rule, device);  // its state changed
+                markEvaluated(rule, device.deviceId, device.deviceName, nowMs);  // its state changed
                 if (transitions_) transitions_->add();
                 alerts_.submit(services::Transition{rule, device.deviceId, device.deviceName, v.transition,
                                                     v.observed, v.summary, nowMs});

@@ -82,7 +82,10 @@ class RuleEngine {
     std::shared_ptr<ActiveRule> build(const storage::ActiveRuleRow& row);
     void track(const ActiveRule& rule);
     void restoreSaved(const ActiveRule& rule);
-    void markEvaluated(const std::shared_ptr<const ActiveRule>& rule, const services::DeviceIdentity& device);
+    // The device's state in the rule may change now (atMs): saved on the next tick, and not overwritten by
+    // another instance's older save meanwhile.
+    void markEvaluated(const std::shared_ptr<const ActiveRule>& rule, int64_t deviceId,
+                       const std::string& deviceName, int64_t atMs);
     // tick()'s verdicts of one rule, a silence withdrawn when another instance has heard of the device.
     std::vector<std::pair<plugins::RuleVerdict, services::DeviceIdentity>> tickRule(
         const std::shared_ptr<const ActiveRule>& rule, int64_t nowMs);
@@ -106,16 +109,22 @@ class RuleEngine {
     // per (rule, device), so that an unchanged state is not written again.
     using StateKey = std::pair<std::string, int64_t>;  // rule id, device id
     struct Evaluated {
-        std::shared_ptr<const ActiveRule> rule;
+        std::shared_ptr<const ActiveRule> rule;  // the latest instance of the rule
         std::string deviceName;
+        int64_t atMs = 0;
+    };
+    struct Known {                   // what this instance last saved or restored
+        std::string state;           // the text
+        int64_t stateAtMs = 0;       // when that state was reached
+        int64_t appliedSavedUs = 0;  // the saved_at of another instance's change restored (0: none)
     };
     storage::RuleStateStore states_;
     std::string instanceId_;
     std::mutex evaluatedMutex_;
     std::map<StateKey, Evaluated> evaluated_;
     std::mutex statesMutex_;  // the members below: the tick thread and the reload thread
-    std::map<StateKey, std::string> lastState_;
-    std::string changesSeenUpTo_;  // saved_at of the last change restored from another instance
+    std::map<StateKey, Known> known_;
+    int64_t changesSeenUpToUs_ = 0;  // others' changes are read from here (minus a margin); 0: not yet
 };
 
 }  // namespace pulse::pipeline

@@ -7,6 +7,7 @@
 #include <boost/dll/shared_library.hpp>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -90,7 +91,8 @@ ComponentInfo validateComponent(const pulse_component* raw, const std::string& p
             info.ingest = copySized<pulse_ingest_ops>(c.ops, opsWhere, sizeof(pulse_ingest_ops));
             break;
         case PULSE_KIND_RULE:
-            info.rule = copySized<pulse_rule_ops>(c.ops, opsWhere, sizeof(pulse_rule_ops));
+            // 1.0's rule ops end after tick; later minors' members (track, save, restore) stay NULL.
+            info.rule = copySized<pulse_rule_ops>(c.ops, opsWhere, offsetof(pulse_rule_ops, track));
             need(reinterpret_cast<const void*>(info.rule.evaluate), "evaluate");
             break;
         case PULSE_KIND_SENDER:

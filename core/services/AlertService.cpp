@@ -215,11 +215,14 @@ void AlertService::releaseHeld() {
     store_.writeAcrossTenants([&](storage::AlertTransaction& tx) {
         for (const auto& alert : tx.lockHeldReleases(kBatch, settings_.parentSettleS)) {
             tx.scopeTo(alert.tenantId);
-            escalates = tx.releaseHold(alert.id) || escalates;
+            // Still open when the window ends: the opening is notified now (acknowledged or closed meanwhile:
+            // nothing to tell). Held by a parent: only a child still in trouble notifies (one whose condition
+            // cleared behind the recovered parent, its rule not closing it, stays quiet).
+            bool notify = alert.status == "OPEN" && alert.openedEventId &&
+                          (alert.releasedBy != "PARENT_RECOVERED" || alert.condition == "FIRING");
+            escalates = tx.releaseHold(alert.id, notify) || escalates;
             addEvent(tx, alert.tenantId, alert.id, alert.releasedBy.c_str(), "system", std::nullopt, "{}");
-            // Still open: the opening is notified now (acknowledged or closed meanwhile: nothing to tell).
-            if (alert.status == "OPEN" && alert.openedEventId)
-                created += route(tx, alert.id, *alert.openedEventId, "OPENED");
+            if (notify) created += route(tx, alert.id, *alert.openedEventId, "OPENED");
         }
     });
     if (created > 0 && deliveriesCreated_) deliveriesCreated_();

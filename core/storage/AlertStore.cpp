@@ -145,14 +145,13 @@ const char* kMarkAlertStable = "UPDATE pulse.alerts SET flapping = false WHERE i
 // Held alerts whose maintenance window is over and whose parents are well (settled for $2 seconds), every
 // tenant's, locked (sql/016).
 const char* kLockHeldReleases =
-    "SELECT alert_id, tenant_id, status, opened_event_id, released_by FROM pulse.held_releases(now(), "
-    "$1::int, "
-    "$2::int)";
-// Released: its opening is notified now and, while it is open, its escalation starts.
+    "SELECT alert_id, tenant_id, status, condition, opened_event_id, released_by FROM "
+    "pulse.held_releases(now(), $1::int, $2::int)";
+// Released: when it is to be notified now ($2), its escalation starts too while it is open.
 const char* kReleaseHold =
-    "UPDATE pulse.alerts SET notice_held = false, next_escalation_at = CASE WHEN status = 'OPEN' AND "
-    "escalation_policy_id IS NOT NULL THEN now() END WHERE id = $1::bigint RETURNING next_escalation_at IS "
-    "NOT NULL AS escalates";
+    "UPDATE pulse.alerts SET notice_held = false, next_escalation_at = CASE WHEN $2::boolean AND status = "
+    "'OPEN' AND escalation_policy_id IS NOT NULL THEN now() END WHERE id = $1::bigint RETURNING "
+    "next_escalation_at IS NOT NULL AS escalates";
 
 // A settled alert whose condition had recovered is closed, as it would have been had it not flapped.
 const char* kCloseSettledAlert =
@@ -478,13 +477,17 @@ void AlertTransaction::closeRecovered(long long alertId, double value) {
 std::vector<HeldReleaseRow> AlertTransaction::lockHeldReleases(int limit, int parentSettleS) {
     return rowsOf(conn_.query(kLockHeldReleases, {std::to_string(limit), std::to_string(parentSettleS)}),
                   [](const ResultRow& r) {
-                      return HeldReleaseRow{r.integer("alert_id"), r.text("tenant_id"), r.text("status"),
-                                            r.optionalInteger("opened_event_id"), r.text("released_by")};
+                      return HeldReleaseRow{r.integer("alert_id"),
+                                            r.text("tenant_id"),
+                                            r.text("status"),
+                                            r.text("condition"),
+                                            r.optionalInteger("opened_event_id"),
+                                            r.text("released_by")};
                   });
 }
 
-bool AlertTransaction::releaseHold(long long alertId) {
-    auto rows = conn_.query(kReleaseHold, {std::to_string(alertId)});
+bool AlertTransaction::releaseHold(long long alertId, bool notify) {
+    auto rows = conn_.query(kReleaseHold, {std::to_string(alertId), notify ? "true" : "false"});
     return !rows.rows.empty() && ResultRow(rows, 0).flag("escalates");
 }
 

@@ -137,6 +137,7 @@ struct HeldReleaseRow {
     long long id = 0;
     std::string tenantId;
     std::string status;
+    std::string condition;  // FIRING, CLEARED
     std::optional<long long> openedEventId;
     std::string releasedBy;  // the event that says why: MAINTENANCE_ENDED or PARENT_RECOVERED
 };
@@ -179,8 +180,9 @@ class AlertTransaction {
     std::vector<SettledFlappingAlertRow> lockSettledFlapping();
     // Every tenant's held alerts free to notify (at most limit), locked.
     std::vector<HeldReleaseRow> lockHeldReleases(int limit, int parentSettleS);
-    // Clears the hold and, for an open alert with a policy, starts its escalation; true when it does.
-    bool releaseHold(long long alertId);
+    // Clears the hold and, when it is notified now (an open alert with a policy), starts its escalation;
+    // true when it does.
+    bool releaseHold(long long alertId, bool notify);
     void markStable(long long alertId);
     // Closed by the system once stable (its condition had recovered).
     void closeSettled(long long alertId);

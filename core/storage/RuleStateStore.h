@@ -13,13 +13,15 @@ struct RuleStateRow {
     long long deviceId = 0;
     std::string deviceName;
     std::string state;
-    std::string savedAt;  // PostgreSQL's text of the time, compared only for equality and order
+    long long stateAtMs = 0;  // when the saving instance reached it (its clock)
+    long long savedUs = 0;    // when it was written (the database's clock, µs since 1970)
 };
 
 struct RuleStateToSave {
     std::string ruleId;
     long long deviceId = 0;
     std::string state;
+    long long stateAtMs = 0;
 };
 
 struct DeviceLastSeenRow {
@@ -35,11 +37,13 @@ class RuleStateStore {
 
     // The rule's stored states that are not idle (a new instance of the rule restores them).
     std::vector<RuleStateRow> ofRule(const std::string& ruleId);
-    // Saves the states as instance `by` (the other instances restore them).
+    // Saves the states as instance `by` (the other instances restore them); one older than the stored state
+    // of its (rule, device) is not written.
     void save(const std::string& by, const std::vector<RuleStateToSave>& states);
-    // What instances other than `by` saved after `since` (an RFC 3339 or PostgreSQL time; "" for all),
-    // oldest first, at most limit.
-    std::vector<RuleStateRow> changedSince(const std::string& since, const std::string& by, int limit);
+    // What instances other than `by` saved after sinceUs, oldest first, at most limit.
+    std::vector<RuleStateRow> changedSince(long long sinceUs, const std::string& by, int limit);
+    // The database's clock (µs since 1970): where a new engine starts looking for others' changes.
+    long long nowUs();
     // The stored last-seen times of these devices.
     std::vector<DeviceLastSeenRow> lastSeen(const std::vector<long long>& deviceIds);
 

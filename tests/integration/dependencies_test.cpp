@@ -242,3 +242,53 @@ TEST(Dependencies, AnEscalatingAlertWaitsWhileItsParentIsInTrouble) {
                          alert),
               "1,2");
 }
+
+// A parent's heartbeat alert whose condition cleared but that stays open (its rule does not close its
+// alerts) is no longer trouble once settled; a held child whose own condition cleared the same way is
+// released without a notification: only children still in trouble notify.
+TEST(Dependencies, OnlyFiringConditionsCountAndOnlyChildrenStillInTroubleNotify) {
+    AlertFixture f("dep-cleared");
+    f.routeAll(f.webhookChannel("ops", "/ops"));
+    std::string gateway = depDevice(f, "gw-1", "ONLINE");
+    depParent(std::to_string(f.deviceId), gateway);
+    std::string silent = f.ruleId("silent", "heartbeat", R"({"window_s":60})");
+    auto hb = f.transition(silent, PULSE_TRANSITION_FIRING, 0, "HIGH", false);
+    hb.deviceId = std::stoll(gateway);
+    f.alerts->submit(hb);
+    f.alerts->drain();
+    std::string rule = depHotRule(f);
+    f.alerts->submit(f.transition(rule, PULSE_TRANSITION_FIRING, 95, "CRITICAL", false));
+    f.alerts->drain();
+    int64_t child =
+        std::stoll(scalarAsOwner("SELECT max(id) FROM pulse.alerts WHERE rule_id = $1::uuid", {rule}));
+    EXPECT_EQ(depOfAlert("SELECT suppression_reason FROM pulse.alerts WHERE id = $1::bigint", child),
+              "parent heartbeat alert");
+    // Both conditions clear; neither rule closes its alerts, so both stay open.
+    hb.kind = PULSE_TRANSITION_CLEARED;
+    f.alerts->submit(hb);
+    f.alerts->submit(f.transition(rule, PULSE_TRANSITION_CLEARED, 20, "CRITICAL", false));
+    f.alerts->drain();
+    auto trouble = [&]() {
+        return scalarAsOwner(
+            "SELECT coalesce((SELECT reason FROM pulse.parent_trouble($1::bigint, now(), 60)), "
+            "'none')",
+            {std::to_string(f.deviceId)});
+    };
+    EXPECT_EQ(trouble(), "parent recovering");
+    scalarAsOwner(
+        "UPDATE pulse.alerts SET changed_at = now() - interval '2 minutes' WHERE rule_id = $1::uuid "
+        "RETURNING id",
+        {silent});
+    EXPECT_EQ(trouble(), "none");  // open, but cleared and settled
+    f.alerts->releaseHeld();
+    EXPECT_EQ(
+        depOfAlert("SELECT status || ' ' || condition || ' ' || notice_held FROM pulse.alerts WHERE id = "
+                   "$1::bigint",
+                   child),
+        "OPEN CLEARED false");
+    EXPECT_EQ(depOfAlert("SELECT string_agg(kind, ',' ORDER BY id) FROM pulse.alert_events WHERE alert_id = "
+                         "$1::bigint",
+                         child),
+              "OPENED,CLEARED,PARENT_RECOVERED");
+    EXPECT_EQ(depDeliveries(f), "alert.opened");  // the gateway's own alert only
+}

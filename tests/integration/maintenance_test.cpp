@@ -68,9 +68,9 @@ TEST(Maintenance, AnAlertOpenedAndClosedInMaintenanceNotifiesNobody) {
     storage::MaintenanceStore(f.pool).remove(f.tenantId, window);
     f.alerts->releaseHeld();
     EXPECT_EQ(countOf("SELECT count(*) FROM pulse.deliveries WHERE tenant_id = $1::uuid", f.tenantId), "0");
-    EXPECT_EQ(scalarAsOwner("SELECT notice_held FROM pulse.alerts WHERE id = $1::bigint",
-                            {std::to_string(alert)}),
-              "f");
+    EXPECT_EQ(
+        scalarAsOwner("SELECT notice_held FROM pulse.alerts WHERE id = $1::bigint", {std::to_string(alert)}),
+        "f");
 }
 
 TEST(Maintenance, AnAlertStillOpenWhenTheWindowEndsNotifiesThenAndEscalates) {
@@ -89,7 +89,7 @@ TEST(Maintenance, AnAlertStillOpenWhenTheWindowEndsNotifiesThenAndEscalates) {
         f.pool, workers::EscalatorSettings{std::chrono::milliseconds(100), 50, 3, AlertFixture::kConsoleUrl},
         std::make_shared<workers::WakeSignal>(), f.wake, nullptr);
     EXPECT_EQ(esc->fireDue(mwNowMs() + 3600000), 0);  // held: no timer at all
-    f.alerts->releaseHeld();                     // the window still runs: nothing changes
+    f.alerts->releaseHeld();                          // the window still runs: nothing changes
     EXPECT_EQ(countOf("SELECT count(*) FROM pulse.deliveries WHERE tenant_id = $1::uuid", f.tenantId), "0");
 
     // Ending the window early (editing it to have ended) ends the hold.
@@ -108,7 +108,7 @@ TEST(Maintenance, AnAlertStillOpenWhenTheWindowEndsNotifiesThenAndEscalates) {
                       {std::to_string(alert)}),
         "OPENED,MAINTENANCE_ENDED");
     EXPECT_EQ(esc->fireDue(mwNowMs() + 1000), 1);  // and its escalation starts
-    f.alerts->releaseHeld();                  // released once
+    f.alerts->releaseHeld();                       // released once
     EXPECT_EQ(
         countOf("SELECT count(*) FROM pulse.deliveries WHERE tenant_id = $1::uuid AND routing_rule_id IS NOT "
                 "NULL",

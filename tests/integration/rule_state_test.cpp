@@ -7,6 +7,7 @@
 #include "pipeline/RuleEngine.h"
 #include "services/DeviceRegistry.h"
 #include "storage/Database.h"
+#include "storage/RuleStateStore.h"
 
 #include <gtest/gtest.h>
 
@@ -230,4 +231,19 @@ TEST(RuleState, AKilledPulsedStillFiresTheHoldForItHadBegun) {
     EXPECT_EQ(rsAlerts(rule), "OPEN");
     pulsed.process().signal(SIGTERM);
     pulsed.process().wait(20000);
+}
+
+// Two instances save one device's state out of order: the state reached later is the one kept, whichever
+// was written last; and a pair whose rule and device are of different tenants is not written at all.
+TEST(RuleState, TheStateReachedLastIsKeptWhicheverIsSavedLast) {
+    AlertFixture f("rs-order");
+    AlertFixture other("rs-order-other");
+    std::string rule = f.ruleId("hot", "threshold", R"({"metric":"t","operator":"GT","threshold":80})");
+    storage::RuleStateStore store(f.pool);
+    store.save("b", {{rule, f.deviceId, "", 2000}});                    // B reached idle at 2000
+    store.save("a", {{rule, f.deviceId, R"({"firing":true})", 1000}});  // A's older state, saved later
+    EXPECT_EQ(rsState(rule), "");
+    EXPECT_EQ(scalarAsOwner("SELECT saved_by FROM pulse.rule_state WHERE rule_id = $1::uuid", {rule}), "b");
+    store.save("a", {{rule, other.deviceId, R"({"firing":true})", 3000}});  // another tenant's device
+    EXPECT_EQ(scalarAsOwner("SELECT count(*) FROM pulse.rule_state WHERE rule_id = $1::uuid", {rule}), "1");
 }

@@ -128,6 +128,31 @@ TEST(PluginLoader, PluginBuiltAgainstTheFrozenHeaderLoads) {
     EXPECT_EQ(p13.abiMinor, 3u);
 }
 
+// A 1.3 rule (its ops end before 1.4's save and restore) loads, evaluates, and keeps no state to save.
+TEST(PluginLoader, ARuleBuiltAgainstTheFrozen13HeaderEvaluatesAndSavesNothing) {
+    auto plugin = loadPluginLibrary(testPlugin("frozen_v1_3_rule"));
+    ASSERT_EQ(plugin.components.at(0)->qualifiedType(), "rule/frozen13");
+    EXPECT_EQ(plugin.components.at(0)->rule.save, nullptr);
+    EXPECT_EQ(plugin.components.at(0)->rule.restore, nullptr);
+    PluginInstance rule("r13", plugin.components.at(0), nullptr);
+    std::string err;
+    ASSERT_EQ(rule.create("{}", err), PULSE_OK) << err;
+    ASSERT_EQ(rule.start(err), PULSE_OK) << err;
+    pulse_sample s{};
+    s.struct_size = sizeof s;
+    s.tenant = {"acme", 4};
+    s.device = {"dev-1", 5};
+    s.metric = {"t", 1};
+    s.value = 5;
+    RuleVerdict v;
+    ASSERT_EQ(rule.evaluate(s, v), PULSE_OK);
+    EXPECT_EQ(v.transition, PULSE_TRANSITION_FIRING);
+    EXPECT_FALSE(rule.saveState("acme", "dev-1").has_value());  // nothing the host could keep
+    EXPECT_EQ(rule.restoreState("acme", "dev-1", R"({"firing":false})"), PULSE_OK);  // a no-op
+    EXPECT_EQ(rule.track("acme", "dev-1", 1), PULSE_OK);                             // 1.2's, absent too
+    rule.stop();
+}
+
 // A 1.2 plugin in this host still reaches http_send, at the member's old place, and gets its guard's answers.
 TEST(PluginLoader, PluginBuiltAgainstTheFrozen12HeaderSendsThroughTheHost) {
     auto plugin = loadPluginLibrary(testPlugin("frozen_v1_2_sender"));
