@@ -120,6 +120,9 @@ LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pulse, pg_temp AS $$
     FROM pulse.alerts a
     WHERE a.notice_held AND pulse.maintenance_window_for(a.tenant_id, a.device_id, p_now) IS NULL
       AND NOT EXISTS (SELECT 1 FROM pulse.parent_trouble(a.device_id, p_now, p_settle_s))
+      -- Held by a parent, open, its condition cleared (a rule that does not close its alerts): it stays
+      -- held, and notifies once it fires again.
+      AND NOT (a.suppression_reason IS NOT NULL AND a.status = 'OPEN' AND a.condition = 'CLEARED')
     ORDER BY a.id LIMIT p_limit
     FOR UPDATE OF a SKIP LOCKED
 $$;

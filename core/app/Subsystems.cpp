@@ -145,6 +145,11 @@ void startRules(ServerContext& ctx, Poco::Util::Application&) {
     ctx.workers.start(
         "alert writer", [alerts] { alerts->start(); }, [alerts] { alerts->stop(); });
     ctx.rules = std::make_unique<pipeline::RuleEngine>(*ctx.pgPool, *ctx.alerts, *ctx.registry, &ctx.metrics);
+    // Stopped after the ingest plugins and the rule tick (the reverse order): what changed since the last
+    // tick is saved on the way out.
+    pipeline::RuleEngine* rules = ctx.rules.get();
+    ctx.workers.start(
+        "rule states", [] {}, [rules] { rules->saveStates(); });
     ctx.metrics.addCollector([alerts](metrics::MetricsRegistry& m) {
         m.gauge("pulse_alert_transitions_queued", "Rule transitions waiting for the alert writer")
             .set(static_cast<double>(alerts->queued()));
@@ -290,9 +295,6 @@ void startAlerting(ServerContext& ctx, Poco::Util::Application&) {
                         std::chrono::system_clock::now().time_since_epoch())
                         .count());
     });
-    // Stopped before the tick (the reverse order): what changed since the last tick is saved on the way out.
-    ctx.workers.start(
-        "rule states", [] {}, [rules] { rules->saveStates(); });
     logging::get("notify")->info("{} dispatcher thread(s) started ({} rule(s) active)", s.notify.workers,
                                  rules->ruleCount());
 }

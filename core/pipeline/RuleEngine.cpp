@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 namespace pulse::pipeline {
 namespace {
@@ -131,7 +132,9 @@ void RuleEngine::markEvaluated(const std::shared_ptr<const ActiveRule>& rule, in
                                const std::string& deviceName, int64_t atMs) {
     std::lock_guard lock(evaluatedMutex_);
     auto& e = evaluated_[{rule->id, deviceId}];
-    e.rule = rule;  // after a reload, the new instance's state is the one to save
+    // After a reload the new instance's state is the one to save (an evaluation of the old one that ends
+    // later does not put it back).
+    if (!e.rule || rule->updatedAt >= e.rule->updatedAt) e.rule = rule;
     if (e.deviceName.empty()) e.deviceName = deviceName;
     e.atMs = std::max(e.atMs, atMs);
 }
@@ -144,14 +147,21 @@ void RuleEngine::saveStates() {
     }
     if (evaluated.empty()) return;
     std::vector<storage::RuleStateToSave> changed;
+    std::vector<std::pair<StateKey, std::optional<Known>>> previous;  // to put back if the write fails
     {
         std::lock_guard lock(statesMutex_);
         for (const auto& [key, e] : evaluated) {
             auto text = e.rule->instance->saveState(e.rule->tenantSlug, e.deviceName);
             if (!text) continue;  // a rule that keeps no state (built before ABI 1.4)
             auto known = known_.find(key);
-            // Unchanged, or idle and never stored: nothing to write.
-            if (known == known_.end() ? text->empty() : known->second.state == *text) continue;
+            if (known == known_.end() && text->empty()) continue;  // idle and never stored
+            if (known != known_.end() && known->second.state == *text) {
+                // Unchanged: nothing to write, but it still holds as of this evaluation.
+                known->second.stateAtMs = std::max(known->second.stateAtMs, e.atMs);
+                continue;
+            }
+            previous.emplace_back(key,
+                                  known == known_.end() ? std::nullopt : std::optional<Known>(known->second));
             int64_t applied = known == known_.end() ? 0 : known->second.appliedSavedUs;
             known_[key] = Known{*text, e.atMs, applied};
             changed.push_back({key.first, key.second, *text, e.atMs});
@@ -167,7 +177,12 @@ void RuleEngine::saveStates() {
         // Tried again on the next tick (a silent device is not evaluated again to mark it).
         {
             std::lock_guard lock(statesMutex_);
-            for (const auto& c : changed) known_.erase({c.ruleId, c.deviceId});
+            for (const auto& [key, before] : previous) {
+                if (before)
+                    known_[key] = *before;
+                else
+                    known_.erase(key);
+            }
         }
         std::lock_guard lock(evaluatedMutex_);
         for (auto& [key, ev] : evaluated) evaluated_.try_emplace(key, std::move(ev));
@@ -180,15 +195,23 @@ void RuleEngine::restoreChangedStates() {
     // skip what was applied already.
     constexpr int64_t kMarginUs = 5'000'000;
     int64_t since = 0;
+    bool paging = false;
     {
         std::lock_guard lock(statesMutex_);
         since = changesSeenUpToUs_;
+        paging = changesPageFull_;
     }
     if (since == 0) return;  // no rule loaded yet
-    auto changes = states_.changedSince(since - kMarginUs, instanceId_, kChangesPerTick);
+    // After a full page, the next one goes on from its last row (the margin would return the same rows).
+    auto changes = states_.changedSince(paging ? since : since - kMarginUs, instanceId_, kChangesPerTick);
+    {
+        std::lock_guard lock(statesMutex_);
+        changesPageFull_ = changes.size() >= static_cast<size_t>(kChangesPerTick);
+    }
     if (changes.empty()) return;
     std::map<std::string, std::shared_ptr<const ActiveRule>> rules;
-    for (const auto& [tenant, list] : *snapshot())
+    auto index = snapshot();  // held for the loop
+    for (const auto& [tenant, list] : *index)
         for (const auto& rule : list) rules[rule->id] = rule;
     // Held while restoring: an evaluation starting now waits and then goes on from the restored state, and
     // one under way (marked before it began) keeps its own.

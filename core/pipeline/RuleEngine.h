@@ -125,6 +125,7 @@ class RuleEngine {
     std::mutex statesMutex_;  // the members below: the tick thread and the reload thread
     std::map<StateKey, Known> known_;
     int64_t changesSeenUpToUs_ = 0;  // others' changes are read from here (minus a margin); 0: not yet
+    bool changesPageFull_ = false;   // the last read hit its limit: the next goes on without the margin
 };
 
 }  // namespace pulse::pipeline

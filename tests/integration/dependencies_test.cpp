@@ -244,8 +244,8 @@ TEST(Dependencies, AnEscalatingAlertWaitsWhileItsParentIsInTrouble) {
 }
 
 // A parent's heartbeat alert whose condition cleared but that stays open (its rule does not close its
-// alerts) is no longer trouble once settled; a held child whose own condition cleared the same way is
-// released without a notification: only children still in trouble notify.
+// alerts) is no longer trouble once settled; a held child whose own condition cleared the same way stays
+// held, quietly, and notifies when it fires again: only children in trouble notify.
 TEST(Dependencies, OnlyFiringConditionsCountAndOnlyChildrenStillInTroubleNotify) {
     AlertFixture f("dep-cleared");
     f.routeAll(f.webhookChannel("ops", "/ops"));
@@ -280,15 +280,20 @@ TEST(Dependencies, OnlyFiringConditionsCountAndOnlyChildrenStillInTroubleNotify)
         "RETURNING id",
         {silent});
     EXPECT_EQ(trouble(), "none");  // open, but cleared and settled
-    f.alerts->releaseHeld();
+    f.alerts->releaseHeld();       // the child, cleared, stays held: nothing to tell yet
     EXPECT_EQ(
         depOfAlert("SELECT status || ' ' || condition || ' ' || notice_held FROM pulse.alerts WHERE id = "
                    "$1::bigint",
                    child),
-        "OPEN CLEARED false");
+        "OPEN CLEARED true");
+    EXPECT_EQ(depDeliveries(f), "alert.opened");  // the gateway's own alert only
+    // It fires again, its parent well: now it notifies.
+    f.alerts->submit(f.transition(rule, PULSE_TRANSITION_FIRING, 96, "CRITICAL", false));
+    f.alerts->drain();
+    f.alerts->releaseHeld();
     EXPECT_EQ(depOfAlert("SELECT string_agg(kind, ',' ORDER BY id) FROM pulse.alert_events WHERE alert_id = "
                          "$1::bigint",
                          child),
-              "OPENED,CLEARED,PARENT_RECOVERED");
-    EXPECT_EQ(depDeliveries(f), "alert.opened");  // the gateway's own alert only
+              "OPENED,CLEARED,FIRING,PARENT_RECOVERED");
+    EXPECT_EQ(depDeliveries(f), "alert.opened,alert.opened");
 }
