@@ -1,14 +1,12 @@
 #include "pipeline/RuleEngine.h"
 
+#include "config/ProcessIdentity.h"
 #include "logging/Logging.h"
 #include "metrics/MetricsRegistry.h"
 #include "plugins/PluginInstance.h"
 #include "plugins/PluginManager.h"
 #include "services/DeviceRegistry.h"
 
-#include <Poco/UUIDGenerator.h>
-
-#include <unistd.h>
 #include <algorithm>
 #include <chrono>
 #include <optional>
@@ -22,13 +20,6 @@ pulse_str view(const std::string& s) {
 
 // States restored from other instances per tick at most (the rest on the next tick).
 constexpr int kChangesPerTick = 5000;
-
-std::string generatedInstanceId() {
-    char host[256] = {0};
-    gethostname(host, sizeof host - 1);
-    return std::string(host) + "/" + std::to_string(getpid()) + "/" +
-           Poco::UUIDGenerator::defaultGenerator().createRandom().toString().substr(0, 8);
-}
 
 }  // namespace
 
@@ -50,7 +41,7 @@ RuleEngine::RuleEngine(storage::PgPool& pool, services::AlertService& alerts,
       metrics_(metrics),
       index_(std::make_shared<const Index>()),
       states_(pool),
-      instanceId_(instanceId.empty() ? generatedInstanceId() : std::move(instanceId)) {
+      instanceId_(instanceId.empty() ? config::processIdentity() : std::move(instanceId)) {
     if (metrics_) {
         evaluations_ =
             &metrics_->counter("pulse_rule_evaluations_total", "Readings evaluated against a rule");

@@ -1,14 +1,11 @@
 #include "workers/NotificationDispatcher.h"
 
+#include "config/ProcessIdentity.h"
 #include "logging/Logging.h"
 #include "metrics/MetricsRegistry.h"
 #include "plugins/PluginInstance.h"
 #include "services/ChannelService.h"
 #include "workers/Backoff.h"
-
-#include <Poco/Environment.h>
-
-#include <unistd.h>
 
 #include <random>
 
@@ -55,11 +52,10 @@ NotificationDispatcher::NotificationDispatcher(storage::PgPool& pool, Dispatcher
       channels_(std::move(channels)),
       wake_(wake ? std::move(wake) : std::make_shared<WakeSignal>()),
       metrics_(metrics) {
-    if (settings_.owner.empty()) {
-        std::random_device rd;
-        settings_.owner = Poco::Environment::nodeName() + ":" + std::to_string(getpid()) + ":" +
-                          std::to_string(rd() % 100000);
-    }
+    // Each dispatcher of the process its own owner (tests run several; their leases must not mix).
+    static std::atomic<int> dispatchers{0};
+    if (settings_.owner.empty())
+        settings_.owner = config::processIdentity() + "/d" + std::to_string(++dispatchers);
 }
 
 NotificationDispatcher::~NotificationDispatcher() {

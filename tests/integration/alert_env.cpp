@@ -264,6 +264,12 @@ bool AlertFixture::settled(int timeoutMs) {
     return false;
 }
 
+std::unique_ptr<workers::Escalator> escalator(AlertFixture& f) {
+    return std::make_unique<workers::Escalator>(
+        f.pool, workers::EscalatorSettings{std::chrono::milliseconds(100), 50, 3, AlertFixture::kConsoleUrl},
+        std::make_shared<workers::WakeSignal>(), f.wake, nullptr);
+}
+
 workers::DispatcherSettings fastDispatch(int workers) {
     workers::DispatcherSettings s = config::defaults().notify;
     s.workers = workers;

@@ -11,6 +11,7 @@
 #include "services/SecretBox.h"
 #include "storage/PgPool.h"
 #include "test_env.h"
+#include "workers/Escalator.h"
 #include "workers/NotificationDispatcher.h"
 
 #include <Poco/JSON/Array.h>
@@ -101,6 +102,9 @@ class AlertFixture {
     std::unique_ptr<services::AlertService> alerts;
     WebhookReceiver receiver;
 };
+
+// An escalator over the fixture's database and outbox, driven by the test clock (fireDue(nowMs)).
+std::unique_ptr<workers::Escalator> escalator(AlertFixture& f);
 
 // Dispatcher settings for tests: a quick poll, short backoff, and no breaker in the way.
 workers::DispatcherSettings fastDispatch(int workers = 4);

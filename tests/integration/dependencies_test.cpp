@@ -99,9 +99,7 @@ TEST(Dependencies, AChildOfAnOfflineParentIsSuppressedUntilTheParentIsBackAndSet
     EXPECT_TRUE(row->noticeHeld);
     EXPECT_EQ(depDeliveries(f), "");
 
-    auto esc = std::make_unique<workers::Escalator>(
-        f.pool, workers::EscalatorSettings{std::chrono::milliseconds(100), 50, 3, AlertFixture::kConsoleUrl},
-        std::make_shared<workers::WakeSignal>(), f.wake, nullptr);
+    auto esc = escalator(f);
     EXPECT_EQ(esc->fireDue(depNowMs() + 3600000), 0);  // held: no escalation timer
     f.alerts->releaseHeld();                           // the parent is still offline
     EXPECT_EQ(depDeliveries(f), "");
@@ -227,9 +225,7 @@ TEST(Dependencies, AnEscalatingAlertWaitsWhileItsParentIsInTrouble) {
         depOfAlert("SELECT coalesce(suppression_reason, 'none') FROM pulse.alerts WHERE id = $1::bigint",
                    alert),
         "none");
-    auto esc = std::make_unique<workers::Escalator>(
-        f.pool, workers::EscalatorSettings{std::chrono::milliseconds(100), 50, 3, AlertFixture::kConsoleUrl},
-        std::make_shared<workers::WakeSignal>(), f.wake, nullptr);
+    auto esc = escalator(f);
     long long t = depNowMs();
     EXPECT_EQ(esc->fireDue(t), 1);  // level 1
     scalarAsOwner("UPDATE pulse.devices SET status = 'OFFLINE' WHERE id = $1::bigint RETURNING id",

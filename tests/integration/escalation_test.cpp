@@ -28,12 +28,6 @@ long long dbNowMs() {
     return std::stoll(scalarAsOwner("SELECT (extract(epoch FROM now()) * 1000)::bigint"));
 }
 
-std::unique_ptr<workers::Escalator> escalator(AlertFixture& f) {
-    return std::make_unique<workers::Escalator>(
-        f.pool, workers::EscalatorSettings{std::chrono::milliseconds(100), 50, 3, AlertFixture::kConsoleUrl},
-        std::make_shared<workers::WakeSignal>(), f.wake, nullptr);
-}
-
 std::string policy(AlertFixture& f, const std::string& name, std::vector<storage::EscalationLevel> levels,
                    int repeat = 0, bool isDefault = false) {
     storage::EscalationPolicyFields p;

@@ -85,9 +85,7 @@ TEST(Maintenance, AnAlertStillOpenWhenTheWindowEndsNotifiesThenAndEscalates) {
     std::string window = windowNow(f, "firmware");
     int64_t alert =
         openHot(f, f.ruleId("hot", "threshold", R"({"metric":"t","operator":"GT","threshold":80})"));
-    auto esc = std::make_unique<workers::Escalator>(
-        f.pool, workers::EscalatorSettings{std::chrono::milliseconds(100), 50, 3, AlertFixture::kConsoleUrl},
-        std::make_shared<workers::WakeSignal>(), f.wake, nullptr);
+    auto esc = escalator(f);
     EXPECT_EQ(esc->fireDue(mwNowMs() + 3600000), 0);  // held: no timer at all
     f.alerts->releaseHeld();                          // the window still runs: nothing changes
     EXPECT_EQ(countOf("SELECT count(*) FROM pulse.deliveries WHERE tenant_id = $1::uuid", f.tenantId), "0");
@@ -126,9 +124,7 @@ TEST(Maintenance, AnEscalatingAlertWaitsWhileItsDeviceIsInMaintenance) {
     ASSERT_FALSE(storage::EscalationPolicyStore(f.pool).save(f.tenantId, std::nullopt, p).id.empty());
     int64_t alert =
         openHot(f, f.ruleId("hot", "threshold", R"({"metric":"t","operator":"GT","threshold":80})"));
-    auto esc = std::make_unique<workers::Escalator>(
-        f.pool, workers::EscalatorSettings{std::chrono::milliseconds(100), 50, 3, AlertFixture::kConsoleUrl},
-        std::make_shared<workers::WakeSignal>(), f.wake, nullptr);
+    auto esc = escalator(f);
     long long t = mwNowMs();
     EXPECT_EQ(esc->fireDue(t), 1);  // level 1, before any maintenance
     std::string window = windowNow(f, "swap");
