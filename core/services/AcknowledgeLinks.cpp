@@ -46,7 +46,8 @@ std::string withAcknowledgeLink(const std::string& payloadJson, const LinkSigner
         std::string type = notice->optValue<std::string>("type", "");
         auto alert = notice->getObject("alert");
         auto tenant = notice->getObject("tenant");
-        if ((type != "alert.opened" && type != "alert.escalated") || !alert || !tenant ||
+        // A group's notice lists several alerts: a link acknowledging one of them would mislead.
+        if ((type != "alert.opened" && type != "alert.escalated") || !alert || !tenant || notice->has("group") ||
             alert->optValue<std::string>("status", "") != "OPEN")
             return payloadJson;
         AcknowledgeClaim c;

@@ -78,17 +78,25 @@ int64_t AlertService::addEvent(storage::AlertTransaction& tx, const std::string&
     return eventId;
 }
 
-int AlertService::route(storage::AlertTransaction& tx, int64_t alertId, int64_t eventId, const char* kind) {
+void AlertService::route(storage::AlertTransaction& tx, int64_t alertId, int64_t eventId, const char* kind,
+                         Notified& notified) {
     // Only an acknowledgement or a closing follows up where an escalation paged.
     bool followsUp = std::string_view(kind) == "ACKNOWLEDGED" || std::string_view(kind) == "CLOSED";
-    return tx.route(alertId, eventId, settings_.maxAttempts, settings_.consoleUrl, followsUp);
+    auto routed = tx.route(alertId, eventId, settings_.maxAttempts, settings_.consoleUrl, followsUp);
+    notified.deliveries += routed.deliveries;
+    if (routed.groups > 0) notified.timers = true;
+}
+
+// After the commit: what the transaction wrote is there for the workers to find.
+void AlertService::wakeWorkers(const Notified& notified) {
+    if (notified.deliveries > 0 && deliveriesCreated_) deliveriesCreated_();
+    if (notified.timers && escalationsScheduled_) escalationsScheduled_();
 }
 
 void AlertService::apply(const Transition& t) {
     const RuleInfo& rule = *t.rule;
     std::string detail = json::objectOf({{"summary", t.summary}});
-    int created = 0;
-    bool escalates = false;
+    Notified notified;
     // Two tries: an alert another instance opened meanwhile is, the second time, found open and updated.
     store_.writeAsTenant(
         rule.tenantId,
@@ -101,7 +109,7 @@ void AlertService::apply(const Transition& t) {
                         settings_.parentSettleS);
                     if (!opened) return false;  // another instance opened it meanwhile: treat as an update
                     int64_t alertId = opened->id;
-                    escalates = opened->escalates;
+                    if (opened->escalates) notified.timers = true;
                     // Suppressed by a parent in trouble: its history says by which, and why.
                     std::string openedDetail = detail;
                     if (opened->suppressedBy) {
@@ -118,7 +126,7 @@ void AlertService::apply(const Transition& t) {
                     }
                     int64_t eventId =
                         addEvent(tx, rule.tenantId, alertId, "OPENED", "system", t.observed, openedDetail);
-                    created = route(tx, alertId, eventId, "OPENED");
+                    route(tx, alertId, eventId, "OPENED", notified);
                     if (metrics_)
                         metrics_
                             ->counter("pulse_alerts_opened_total", "Alerts opened",
@@ -148,7 +156,7 @@ void AlertService::apply(const Transition& t) {
                     tx.closeRecovered(alertId, t.observed);
                     int64_t eventId =
                         addEvent(tx, rule.tenantId, alertId, "CLOSED", "system", t.observed, detail);
-                    created = route(tx, alertId, eventId, "CLOSED");
+                    route(tx, alertId, eventId, "CLOSED", notified);
                 } else {
                     tx.clear(alertId);
                     addEvent(tx, rule.tenantId, alertId, "CLEARED", "system", t.observed, detail);
@@ -157,8 +165,7 @@ void AlertService::apply(const Transition& t) {
             return true;
         },
         2);
-    if (created > 0 && deliveriesCreated_) deliveriesCreated_();
-    if (escalates && escalationsScheduled_) escalationsScheduled_();
+    wakeWorkers(notified);
 }
 
 void AlertService::drain() {
@@ -189,7 +196,7 @@ void AlertService::drain() {
 }
 
 void AlertService::sweepFlapping() {
-    int created = 0;
+    Notified notified;
     // Every tenant's settled alerts, locked for this transaction; each is then changed with its own tenant
     // set.
     store_.writeAcrossTenants([&](storage::AlertTransaction& tx) {
@@ -201,17 +208,16 @@ void AlertService::sweepFlapping() {
                 tx.closeSettled(alert.id);
                 int64_t eventId =
                     addEvent(tx, alert.tenantId, alert.id, "CLOSED", "system", std::nullopt, "{}");
-                created += route(tx, alert.id, eventId, "CLOSED");
+                route(tx, alert.id, eventId, "CLOSED", notified);
             }
         }
     });
-    if (created > 0 && deliveriesCreated_) deliveriesCreated_();
+    wakeWorkers(notified);
 }
 
 void AlertService::releaseHeld() {
     constexpr int kBatch = 500;
-    int created = 0;
-    bool escalates = false;
+    Notified notified;
     store_.writeAcrossTenants([&](storage::AlertTransaction& tx) {
         for (const auto& alert : tx.lockHeldReleases(kBatch, settings_.parentSettleS)) {
             tx.scopeTo(alert.tenantId);
@@ -220,13 +226,12 @@ void AlertService::releaseHeld() {
             // cleared behind the recovered parent, its rule not closing it, stays quiet).
             bool notify = alert.status == "OPEN" && alert.openedEventId &&
                           (alert.releasedBy != "PARENT_RECOVERED" || alert.condition == "FIRING");
-            escalates = tx.releaseHold(alert.id, notify) || escalates;
+            if (tx.releaseHold(alert.id, notify)) notified.timers = true;
             addEvent(tx, alert.tenantId, alert.id, alert.releasedBy.c_str(), "system", std::nullopt, "{}");
-            if (notify) created += route(tx, alert.id, *alert.openedEventId, "OPENED");
+            if (notify) route(tx, alert.id, *alert.openedEventId, "OPENED", notified);
         }
     });
-    if (created > 0 && deliveriesCreated_) deliveriesCreated_();
-    if (escalates && escalationsScheduled_) escalationsScheduled_();
+    wakeWorkers(notified);
 }
 
 // An operator's change: the guarded change, the event, and (when the kind notifies) the deliveries,
@@ -236,16 +241,16 @@ bool AlertService::operatorChange(
     const std::function<std::optional<std::string>(storage::AlertTransaction&)>& change, const char* kind,
     const std::string& actor, const std::function<std::string(const std::string&)>& detail, bool notify) {
     bool done = false;
-    int created = 0;
+    Notified notified;
     store_.writeAsTenant(tenantId, [&](storage::AlertTransaction& tx) {
         if (auto result = change(tx)) {
             int64_t eventId = addEvent(tx, tenantId, alertId, kind, actor, std::nullopt, detail(*result));
-            if (notify) created = route(tx, alertId, eventId, kind);
+            if (notify) route(tx, alertId, eventId, kind, notified);
             done = true;
         }
         return true;
     });
-    if (created > 0 && deliveriesCreated_) deliveriesCreated_();
+    wakeWorkers(notified);
     return done;
 }
 

@@ -57,8 +57,8 @@ struct Transition {
 // written by one thread, so that the ingest path never waits on the database for them.
 class AlertService {
   public:
-    // deliveriesCreated: the outbox has new deliveries; escalationsScheduled: an alert opened with an
-    // escalation policy (its first level is due).
+    // deliveriesCreated: the outbox has new deliveries; escalationsScheduled: a timer the escalator keeps is
+    // due sooner (an alert opened with an escalation policy, a notification group formed or changed).
     AlertService(storage::PgPool& pool, config::AlertSettings settings, metrics::MetricsRegistry* metrics,
                  std::function<void()> deliveriesCreated, std::function<void()> escalationsScheduled = {});
     ~AlertService();
@@ -102,7 +102,14 @@ class AlertService {
     int64_t addEvent(storage::AlertTransaction& tx, const std::string& tenantId, int64_t alertId,
                      const char* kind, const std::string& actor, std::optional<double> value,
                      const std::string& detailJson);
-    int route(storage::AlertTransaction& tx, int64_t alertId, int64_t eventId, const char* kind);
+    // What a transaction left for the workers: deliveries to send, timers brought forward.
+    struct Notified {
+        int deliveries = 0;
+        bool timers = false;
+    };
+    void route(storage::AlertTransaction& tx, int64_t alertId, int64_t eventId, const char* kind,
+               Notified& notified);
+    void wakeWorkers(const Notified& notified);
     // change: the guarded change (nullopt: nothing to change); its result goes into the event's detail.
     bool operatorChange(const std::string& tenantId, int64_t alertId,
                         const std::function<std::optional<std::string>(storage::AlertTransaction&)>& change,

@@ -211,7 +211,8 @@ std::string ChannelService::createRoute(const std::string& tenantId, const Route
     checkRoute(spec);
     try {
         auto id = store_.createRoutingRule(tenantId, {spec.channelId, spec.name, spec.severities,
-                                                      spec.ruleTypes, spec.siteId, spec.tag, spec.throttleS});
+                                                      spec.ruleTypes, spec.siteId, spec.tag, spec.throttleS,
+                                                      spec.grouping});
         if (!id) throw NotFound("no such channel or site");
         return *id;
     } catch (const storage::DatabaseError& e) {
@@ -231,7 +232,7 @@ void ChannelService::updateRoute(const std::string& tenantId, const std::string&
         throw NotFound("no such routing rule");
     if (!store_.updateRoutingRule(tenantId, routeId,
                                   {spec.channelId, spec.name, spec.severities, spec.ruleTypes, spec.siteId,
-                                   spec.tag, spec.throttleS},
+                                   spec.tag, spec.throttleS, spec.grouping},
                                   spec.enabled))
         throw std::invalid_argument("no such channel or site");  // a 422: the rule itself is there
 }

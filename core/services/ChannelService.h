@@ -39,6 +39,7 @@ struct RouteSpec {
     std::optional<std::string> tag;
     int throttleS = 0;
     bool enabled = true;
+    storage::RouteGrouping grouping;
 };
 
 // What a test notification met at the other side, as the dispatcher would have taken it.

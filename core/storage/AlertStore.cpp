@@ -207,7 +207,8 @@ FROM p
 JOIN pulse.routing_rules r ON r.tenant_id = p.tenant_id AND r.enabled
 JOIN pulse.channels c ON c.id = r.channel_id AND c.enabled
 WHERE CASE WHEN p.event_kind = 'OPENED' THEN
-          (cardinality(r.severities) = 0 OR p.severity = ANY (r.severities))
+          cardinality(r.group_by) = 0  -- a grouping rule's openings join a group (group_alert_event)
+          AND (cardinality(r.severities) = 0 OR p.severity = ANY (r.severities))
           AND (cardinality(r.rule_types) = 0 OR p.rule_type = ANY (r.rule_types))
           AND (r.site_id IS NULL OR r.site_id = p.site_id)
           AND (r.tag IS NULL OR r.tag = ANY (p.tags))
@@ -217,9 +218,14 @@ WHERE CASE WHEN p.event_kind = 'OPENED' THEN
                 AND d.created_at > now() - make_interval(secs => r.throttle_s)))
       -- What follows an opening goes where the opening went, whatever the device's site or tags are now:
       -- an incident opened at one site is resolved after the device moved.
-      ELSE EXISTS (SELECT 1 FROM pulse.deliveries d WHERE d.alert_id = p.id AND d.routing_rule_id = r.id)
+      ELSE EXISTS (SELECT 1 FROM pulse.deliveries d WHERE d.alert_id = p.id AND d.routing_rule_id = r.id
+                   AND d.notification_group_id IS NULL)
   END
  RETURNING id)SQL";
+
+// The rest of routing: openings into the groups of grouping routing rules, and an acknowledgement or closing
+// bringing its groups' next notices forward (sql/018). How many groups it touched.
+const char* kGroupAlertEvent = "SELECT pulse.group_alert_event($1::bigint, $2::bigint) AS touched";
 
 // The acknowledgement or closing of an escalated alert also reaches whoever its escalation paged: once per
 // channel and contact method (the page's recipient kept), unless the routing rules already sent it there.
@@ -537,13 +543,19 @@ long long AlertTransaction::addEvent(const AlertEventFields& e) {
     return idOf(ResultRow(rows, 0));
 }
 
-int AlertTransaction::route(long long alertId, long long eventId, int maxAttempts,
-                            const std::string& consoleUrl, bool followsUp) {
+Routed AlertTransaction::route(long long alertId, long long eventId, int maxAttempts,
+                               const std::string& consoleUrl, bool followsUp) {
     std::vector<std::optional<std::string>> params = {std::to_string(alertId), std::to_string(eventId),
                                                       std::to_string(maxAttempts), consoleUrl};
-    size_t created = conn_.query(kRouteAlertEvent, params).rows.size();
-    if (followsUp) created += conn_.query(kRouteToEscalationTargets, params).rows.size();
-    return static_cast<int>(created);
+    Routed routed;
+    routed.deliveries = static_cast<int>(conn_.query(kRouteAlertEvent, params).rows.size());
+    if (followsUp)
+        routed.deliveries += static_cast<int>(conn_.query(kRouteToEscalationTargets, params).rows.size());
+    routed.groups = static_cast<int>(
+        firstOf(conn_.query(kGroupAlertEvent, {params[0], params[1]}),
+                [](const ResultRow& r) { return r.integer("touched"); })
+            .value_or(0));
+    return routed;
 }
 
 }  // namespace pulse::storage

@@ -133,6 +133,13 @@ struct OpenedAlert {
 
 // A flapping alert (of any tenant) that was stable for its rule's window.
 // A held alert free to notify: its maintenance window is over and its parents are well.
+// What routing one event did: deliveries made now, and notification groups joined or brought forward (their
+// notices are sent by the flusher, sql/018).
+struct Routed {
+    int deliveries = 0;
+    int groups = 0;
+};
+
 struct HeldReleaseRow {
     long long id = 0;
     std::string tenantId;
@@ -204,8 +211,9 @@ class AlertTransaction {
     // Returns the event's id.
     long long addEvent(const AlertEventFields& event);
     // The deliveries the tenant's routing rules ask for the event and, when it follows up (an
-    // acknowledgement or closing), to those its escalation paged; each with maxAttempts; returns how many.
-    int route(long long alertId, long long eventId, int maxAttempts, const std::string& consoleUrl,
+    // acknowledgement or closing), to those its escalation paged; each with maxAttempts. A grouping rule's
+    // opening joins a group instead, and a follow-up brings its groups' next notices forward.
+    Routed route(long long alertId, long long eventId, int maxAttempts, const std::string& consoleUrl,
               bool followsUp);
 
   private:

@@ -41,7 +41,8 @@ const char* kChannelSecrets =
 // every matching rule delivers).
 const std::string kRoutingRuleList =
     "SELECT r.id, r.channel_id, r.name, array_to_json(r.severities) AS severities, "
-    "array_to_json(r.rule_types) AS rule_types, r.site_id, r.tag, r.throttle_s, r.enabled, " +
+    "array_to_json(r.rule_types) AS rule_types, r.site_id, r.tag, r.throttle_s, r.enabled, "
+    "array_to_string(r.group_by, ',') AS group_by, r.group_wait_s, r.group_interval_s, r.repeat_interval_s, " +
     isoTime("r.created_at") +
     " AS created_at FROM pulse.routing_rules r ORDER BY r.created_at, r.id LIMIT 1000";
 
@@ -64,7 +65,8 @@ const char* kReplaceChannelConfig =
 // without row-level security).
 const char* kInsertRoutingRule =
     "INSERT INTO pulse.routing_rules (tenant_id, channel_id, name, severities, rule_types, site_id, tag, "
-    "throttle_s) SELECT $1::uuid, c.id, $3, $4::text[], $5::text[], $6::uuid, $7, $8::int "
+    "throttle_s, group_by, group_wait_s, group_interval_s, repeat_interval_s) SELECT $1::uuid, c.id, $3, "
+    "$4::text[], $5::text[], $6::uuid, $7, $8::int, $9::text[], $10::int, $11::int, $12::int "
     "FROM pulse.channels c WHERE c.id = $2::uuid AND c.tenant_id = $1::uuid AND c.deleted_at IS NULL "
     "AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM pulse.sites s WHERE s.id = $6::uuid)) "
     "RETURNING id::text AS id";
@@ -72,7 +74,8 @@ const char* kInsertRoutingRule =
 // The same checks as an insert; no row when the rule, the channel or the site is not the tenant's.
 const char* kUpdateRoutingRule =
     "UPDATE pulse.routing_rules r SET channel_id = c.id, name = $3, severities = $4::text[], "
-    "rule_types = $5::text[], site_id = $6::uuid, tag = $7, throttle_s = $8::int, enabled = $9::boolean "
+    "rule_types = $5::text[], site_id = $6::uuid, tag = $7, throttle_s = $8::int, enabled = $9::boolean, "
+    "group_by = $11::text[], group_wait_s = $12::int, group_interval_s = $13::int, repeat_interval_s = $14::int "
     "FROM pulse.channels c WHERE r.id = $10::uuid AND r.tenant_id = $1::uuid AND c.id = $2::uuid "
     "AND c.tenant_id = $1::uuid AND c.deleted_at IS NULL "
     "AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM pulse.sites s WHERE s.id = $6::uuid)) "
@@ -127,6 +130,16 @@ RoutingRuleRow routingRuleOf(const ResultRow& r) {
     route.throttleS = r.int32("throttle_s");
     route.enabled = r.flag("enabled");
     route.createdAt = r.text("created_at");
+    // "rule,site": the check constraint allows nothing with a comma in it.
+    std::string by = r.text("group_by");
+    for (size_t start = 0; start < by.size();) {
+        size_t comma = std::min(by.find(',', start), by.size());
+        route.grouping.by.push_back(by.substr(start, comma - start));
+        start = comma + 1;
+    }
+    route.grouping.waitS = r.int32("group_wait_s");
+    route.grouping.intervalS = r.int32("group_interval_s");
+    route.grouping.repeatS = r.int32("repeat_interval_s");
     return route;
 }
 
@@ -184,7 +197,9 @@ std::optional<std::string> ChannelStore::createRoutingRule(const std::string& te
     return firstOf(pool_.queryAsTenant(
                        tenantId, kInsertRoutingRule,
                        {tenantId, rule.channelId, rule.name, arrayLiteral(rule.severities),
-                        arrayLiteral(rule.ruleTypes), rule.siteId, rule.tag, std::to_string(rule.throttleS)}),
+                        arrayLiteral(rule.ruleTypes), rule.siteId, rule.tag, std::to_string(rule.throttleS),
+                        arrayLiteral(rule.grouping.by), std::to_string(rule.grouping.waitS),
+                        std::to_string(rule.grouping.intervalS), std::to_string(rule.grouping.repeatS)}),
                    idOf);
 }
 
@@ -200,7 +215,10 @@ std::optional<std::string> ChannelStore::updateRoutingRule(const std::string& te
     return firstOf(pool_.queryAsTenant(tenantId, kUpdateRoutingRule,
                                        {tenantId, rule.channelId, rule.name, arrayLiteral(rule.severities),
                                         arrayLiteral(rule.ruleTypes), rule.siteId, rule.tag,
-                                        std::to_string(rule.throttleS), enabled ? "true" : "false", id}),
+                                        std::to_string(rule.throttleS), enabled ? "true" : "false", id,
+                                        arrayLiteral(rule.grouping.by), std::to_string(rule.grouping.waitS),
+                                        std::to_string(rule.grouping.intervalS),
+                                        std::to_string(rule.grouping.repeatS)}),
                    idOf);
 }
 

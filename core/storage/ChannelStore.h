@@ -22,6 +22,14 @@ struct ChannelRow {
     std::string createdAt, updatedAt;  // RFC 3339 UTC
 };
 
+// Grouping (sql/018): by "rule" and/or "site" (none: a notice per alert), and its timers in seconds.
+struct RouteGrouping {
+    std::vector<std::string> by;
+    int waitS = 30;       // from a group's first alert to its first notice
+    int intervalS = 300;  // between notices while the group changes
+    int repeatS = 14400;  // between repeats of an unchanged group with open alerts (0: never)
+};
+
 // Which alerts a channel is sent: empty lists match everything.
 struct RoutingRuleRow {
     std::string id, channelId, name;
@@ -30,6 +38,7 @@ struct RoutingRuleRow {
     int throttleS = 0;
     bool enabled = true;
     std::string createdAt;
+    RouteGrouping grouping;
 };
 
 // A new channel as saved: the public part of its config, and the secret fields sealed (SecretBox) apart.
@@ -58,6 +67,7 @@ struct RoutingRuleFields {
     std::vector<std::string> severities, ruleTypes;
     std::optional<std::string> siteId, tag;
     int throttleS = 0;
+    RouteGrouping grouping;
 };
 
 // The tenant's channels and routing rules, each call in a transaction scoped to the tenant (row-level

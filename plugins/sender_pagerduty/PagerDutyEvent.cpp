@@ -10,6 +10,8 @@ constexpr size_t kFieldChars = 255;
 
 std::string dedupKey(const AlertNotice& n, std::string_view idempotencyKey) {
     if (n.test || n.alert_id == 0) return "pulse/" + n.tenant_id + "/test/" + std::string(idempotencyKey);
+    // A group is one incident: its every notice (trigger, acknowledge, resolve, repeats) under one key.
+    if (n.group_id != 0) return "pulse/" + n.tenant_id + "/group/" + std::to_string(n.group_id);
     return "pulse/" + n.tenant_id + "/alert/" + std::to_string(n.alert_id);
 }
 
@@ -40,10 +42,9 @@ std::string event(const AlertNotice& n, const std::string& routingKey, std::stri
 
     std::string source = n.device_name.empty() ? "pulse" : n.device_name;
     // The channel's text template, when it has one, is the whole summary (it says which device if it wants).
-    std::string summary =
-        (n.test ? "[test] " : "") + (n.message_text.empty()
-                                         ? n.summary + (n.device_name.empty() ? "" : " on " + n.device_name)
-                                         : n.message_text);
+    std::string own = n.group_id != 0 ? n.group_summary
+                                      : n.summary + (n.device_name.empty() ? "" : " on " + n.device_name);
+    std::string summary = (n.test ? "[test] " : "") + (n.message_text.empty() ? own : n.message_text);
     w.key("payload").beginObject();
     w.member("summary", notice::truncate_chars(summary, kSummaryChars));
     w.member("source", notice::truncate_chars(source, kFieldChars));
@@ -55,6 +56,11 @@ std::string event(const AlertNotice& n, const std::string& routingKey, std::stri
     w.key("custom_details").beginObject();
     w.member("alert_id", n.alert_id).member("pulse_severity", n.severity).member("rule", n.rule_name);
     w.member("tenant", n.tenant_slug);
+    if (n.group_id != 0) {
+        w.member("group_id", n.group_id).member("alerts", n.group_text);
+        w.member("open", n.group_open).member("acknowledged", n.group_acknowledged);
+        w.member("closed", n.group_closed);
+    }
     if (n.has_value) w.member("value", n.value);
     w.key("tags").beginArray();
     for (const auto& t : n.device_tags) w.value(t);

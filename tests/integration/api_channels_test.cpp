@@ -184,6 +184,57 @@ TEST_F(ApiChannels, RoutingRulesChangeAndGoAndADeletedChannelKeepsItsHistory) {
 
 // A test notification goes out at once through the channel's sender, and its answer is the dispatcher's
 // reading of the other side: delivered, permanent, retry.
+TEST_F(ApiChannels, RoutingRulesTakeGroupingSettingsAndRefuseBadOnesByField) {
+    auto admin = login(a_.admin);
+    auto channel =
+        call("POST", "/api/v1/channels",
+             "{\"name\":\"grouped\",\"type\":\"webhook\",\"config\":{\"url\":\"http://127.0.0.1:9/g\","
+             "\"secret\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"}}",
+             with(admin));
+    ASSERT_EQ(channel.status, 201) << channel.body;
+    std::string channelId = json(channel.body)->getValue<std::string>("id");
+    auto route = call("POST", "/api/v1/routing-rules",
+                      "{\"channel_id\":\"" + channelId +
+                          "\",\"group_by\":[\"rule\",\"site\"],\"group_wait_s\":10,\"group_interval_s\":60,"
+                          "\"repeat_interval_s\":0}",
+                      with(admin));
+    ASSERT_EQ(route.status, 201) << route.body;
+    std::string routeId = json(route.body)->getValue<std::string>("id");
+    auto listed = json(call("GET", "/api/v1/routing-rules", "", with(admin)).body)->getArray("items");
+    Poco::JSON::Object::Ptr found;
+    for (size_t i = 0; i < listed->size(); ++i)
+        if (listed->getObject(static_cast<unsigned>(i))->getValue<std::string>("id") == routeId)
+            found = listed->getObject(static_cast<unsigned>(i));
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->getArray("group_by")->size(), 2u);
+    EXPECT_EQ(found->getValue<int>("group_wait_s"), 10);
+    EXPECT_EQ(found->getValue<int>("group_interval_s"), 60);
+    EXPECT_EQ(found->getValue<int>("repeat_interval_s"), 0);
+    // Left out, the timers take Alertmanager's defaults (30 s, 5 min, 4 h) and nothing is grouped.
+    auto plain = call("PUT", "/api/v1/routing-rules/" + routeId, "{\"channel_id\":\"" + channelId + "\"}",
+                      with(admin));
+    ASSERT_EQ(plain.status, 200) << plain.body;
+    EXPECT_EQ(json(plain.body)->getArray("group_by")->size(), 0u);
+    EXPECT_EQ(json(plain.body)->getValue<int>("repeat_interval_s"), 14400);
+    // Each refusal names its field, and nothing is kept.
+    for (auto [body, field] :
+         {std::pair{"\"group_by\":[\"device\"]", "group_by"},
+          std::pair{"\"group_by\":[\"rule\",\"rule\"]", "group_by"},
+          std::pair{"\"group_by\":\"rule\"", "group_by"}, std::pair{"\"group_wait_s\":3601", "group_wait_s"},
+          std::pair{"\"group_interval_s\":0", "group_interval_s"},
+          std::pair{"\"repeat_interval_s\":-1", "repeat_interval_s"}}) {
+        SCOPED_TRACE(body);
+        auto refused = call("PUT", "/api/v1/routing-rules/" + routeId,
+                            "{\"channel_id\":\"" + channelId + "\"," + body + "}", with(admin));
+        EXPECT_EQ(refused.status, 422) << refused.body;
+        EXPECT_EQ(json(refused.body)->getValue<std::string>("field"), field);
+    }
+    // The groups list: none yet; its filter is checked.
+    auto groups = call("GET", "/api/v1/notification-groups?status=all", "", with(admin));
+    ASSERT_EQ(groups.status, 200) << groups.body;
+    EXPECT_EQ(call("GET", "/api/v1/notification-groups?status=maybe", "", with(admin)).status, 400);
+}
+
 TEST_F(ApiChannels, ATestNotificationSaysWhatTheOtherSideAnswered) {
     WebhookReceiverProcess receiver("test-notification");
     ASSERT_GT(receiver.port, 0);

@@ -73,7 +73,11 @@ mw AS (INSERT INTO pulse.maintenance_windows (tenant_id, name, time_zone, recurr
                                             valid_from, scope)
        VALUES ($1::uuid, 'nightly', 'UTC', 'daily', '02:00', 60, '2027-01-01', 'tenant') RETURNING 1),
 rs AS (INSERT INTO pulse.rule_state (tenant_id, rule_id, device_id, state, saved_by)
-       SELECT $1::uuid, ru.id, d.id, '{"firing":true}', 'test' FROM ru, d RETURNING 1)
+       SELECT $1::uuid, ru.id, d.id, '{"firing":true}', 'test' FROM ru, d RETURNING 1),
+ng AS (INSERT INTO pulse.notification_groups (tenant_id, routing_rule_id, group_key)
+       SELECT $1::uuid, id, 'rule:x' FROM rr RETURNING id),
+nga AS (INSERT INTO pulse.notification_group_alerts (tenant_id, group_id, alert_id)
+        SELECT $1::uuid, ng.id, a.id FROM ng, a RETURNING 1)
 INSERT INTO pulse.audit_log (actor, tenant_id, action, result) VALUES ('test', $1::uuid, 'seed', 'ok')
 )SQL",
                 {t, slug});

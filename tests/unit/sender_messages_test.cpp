@@ -8,6 +8,8 @@
 
 #include <pulse/json.hpp>
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 namespace {
@@ -226,4 +228,34 @@ TEST(SenderMessages, TheAcknowledgeLinkIsAButtonInSlackAndTeamsAndALinkInMail) {
     EXPECT_EQ(pulse::json::parse(pulse::teams::message(n)).string("/attachments/0/content/actions/1/type"),
               "");
     EXPECT_EQ(pulse::mail::compose(n, e).text.find("Acknowledge"), std::string::npos);
+}
+
+TEST(SenderMessages, AGroupNoticeReadsAsItsAlertsAndIsOnePagerDutyIncident) {
+    std::string alerts;
+    for (int i = 1; i <= 12; ++i)
+        alerts += std::string(i > 1 ? "," : "") + R"({"id":)" + std::to_string(100 + i) +
+                  R"(,"status":"OPEN","severity":"HIGH","summary":"t )" + std::to_string(80 + i) +
+                  R"( > 80","device":{"id":1,"name":"m-)" + std::to_string(i) + R"("}})";
+    auto n = pulse::AlertNotice::parse(
+        R"({"type":"alert.opened","tenant":{"id":"t-1","slug":"acme"},"alert":{"id":101,"severity":"HIGH",)"
+        R"("summary":"t 81 > 80","device":{"name":"m-1"}},"group":{"id":7,"notification":2,"repeat":false,)"
+        R"("summary":"12 alerts (12 open) of hot","counts":{"open":12,"acknowledged":0,"closed":0,"total":12},)"
+        R"("alerts":[)" +
+        alerts + "]}}");
+    EXPECT_EQ(n.group_id, 7);
+    EXPECT_EQ(n.group_alerts.size(), 12u);
+    EXPECT_EQ(n.title(), "HIGH group open: 12 alerts (12 open) of hot");
+    // Ten lines, then how many more: every chat sender shows text().
+    std::string text = n.text();
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 10);
+    EXPECT_EQ(text.rfind("HIGH m-1: t 81 > 80 (open)", 0), 0u);
+    EXPECT_NE(text.find("and 2 more"), std::string::npos) << text;
+    auto v = pulse::json::parse(pulse::pagerduty::event(n, "R0123456789ABCDEF0123456789ABCDE", "grp_7_2"));
+    EXPECT_EQ(v.string("/dedup_key"), "pulse/t-1/group/7");
+    EXPECT_EQ(v.string("/payload/summary"), "12 alerts (12 open) of hot");
+    EXPECT_EQ(v.integer("/payload/custom_details/group_id"), 7);
+    // A notice of one alert is as before.
+    auto single = notice(pulse::NoticeKind::Opened, "t 91 > 80");
+    EXPECT_EQ(single.group_id, 0);
+    EXPECT_EQ(single.text(), "t 91 > 80");
 }

@@ -7,11 +7,14 @@
 #include "services/ChannelService.h"
 #include "services/ServiceErrors.h"
 #include "storage/ChannelStore.h"
+#include "storage/NotificationGroupStore.h"
 #include "storage/TenantStore.h"
 
 #include <pulse/json.hpp>
 
 #include <Poco/JSON/Array.h>
+
+#include <tuple>
 
 namespace pulse::http {
 namespace {
@@ -47,6 +50,12 @@ Poco::JSON::Object::Ptr describeRoute(const storage::RoutingRuleRow& r) {
     o->set("site_id", orNull(r.siteId));
     o->set("tag", orNull(r.tag));
     o->set("throttle_s", r.throttleS);
+    Poco::JSON::Array::Ptr by = new Poco::JSON::Array;
+    for (const auto& b : r.grouping.by) by->add(b);
+    o->set("group_by", by);
+    o->set("group_wait_s", r.grouping.waitS);
+    o->set("group_interval_s", r.grouping.intervalS);
+    o->set("repeat_interval_s", r.grouping.repeatS);
     o->set("enabled", r.enabled);
     o->set("created_at", r.createdAt);
     return o;
@@ -170,6 +179,43 @@ void addChannelRoutes(Router& router, Api& api) {
             items->add(describeRoute(r));
         call.sendPage(items, std::nullopt);  // the whole list in one page
     });
+
+    // The groups grouping routing rules formed (sql/018): open ones by default, newest first.
+    api.route(router, "GET", "/api/v1/notification-groups", "api.groups.list", Access::Reader,
+              [](Call& call) {
+                  std::string status = call.query("status");
+                  if (!status.empty() && status != "open" && status != "all")
+                      throw ApiError(400, "Bad Request", "status must be open or all", "status");
+                  Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
+                  for (const auto& g : storage::NotificationGroupStore(*call.api.services().pool)
+                                           .list(call.tenant(), status != "all", 200)) {
+                      Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+                      o->set("id", g.id);
+                      o->set("routing_rule_id", orNull(g.routingRuleId));
+                      o->set("key", g.groupKey);
+                      // What the group is of: its rule and its site, each when the routing rule groups by it.
+                      for (auto [name, id, label] : {std::tuple{"rule", &g.ruleId, &g.ruleName},
+                                                     std::tuple{"site", &g.siteId, &g.siteName}}) {
+                          if (!*id) {
+                              o->set(name, Poco::Dynamic::Var());
+                              continue;
+                          }
+                          Poco::JSON::Object::Ptr part = new Poco::JSON::Object;
+                          part->set("id", **id);
+                          part->set("name", label->value_or(""));
+                          o->set(name, part);
+                      }
+                      o->set("status", g.status);
+                      o->set("notifications", g.notifications);
+                      o->set("next_notice_at", orNull(g.nextNoticeAt));
+                      o->set("last_notice_at", orNull(g.lastNoticeAt));
+                      o->set("resolved_at", orNull(g.resolvedAt));
+                      o->set("created_at", g.createdAt);
+                      o->set("alerts", jsonValue(g.alertsJson));
+                      items->add(o);
+                  }
+                  call.sendPage(items, std::nullopt);  // at most 200, newest first
+              });
 
     api.route(router, "POST", "/api/v1/routing-rules", "api.routes.create", Access::TenantAdmin,
               [](Call& call) {

@@ -12,6 +12,7 @@
 #include <Poco/JSON/Parser.h>
 #include <Poco/String.h>
 
+#include <algorithm>
 #include <cctype>
 #include <set>
 #include <sstream>
@@ -422,6 +423,15 @@ services::RouteSpec parseNewRoute(const std::string& text) {
     r.tag = optionalString(o, "tag", 64);
     r.throttleS = optionalInt(o, "throttle_s", 0, 604800).value_or(0);
     r.enabled = optionalBool(o, "enabled").value_or(true);
+    for (const auto& by : stringList(o, "group_by", 2)) {
+        if (by != "rule" && by != "site") throw invalid("group_by", "group_by takes \"rule\" and \"site\"");
+        if (std::find(r.grouping.by.begin(), r.grouping.by.end(), by) != r.grouping.by.end())
+            throw invalid("group_by", "group_by names \"" + by + "\" twice");
+        r.grouping.by.push_back(by);
+    }
+    r.grouping.waitS = optionalInt(o, "group_wait_s", 0, 3600).value_or(r.grouping.waitS);
+    r.grouping.intervalS = optionalInt(o, "group_interval_s", 1, 86400).value_or(r.grouping.intervalS);
+    r.grouping.repeatS = optionalInt(o, "repeat_interval_s", 0, 604800).value_or(r.grouping.repeatS);
     return r;
 }
 

@@ -7,6 +7,7 @@
 #include <pulse/json.hpp>
 #include <pulse/plugin.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,6 +19,12 @@ namespace pulse {
 // What happened to the alert: one notice per event. Test notices (a channel's "send a test") read as
 // Opened with test set, so a sender formats them as a real opening.
 enum class NoticeKind { Opened, Acknowledged, Closed, Other };
+
+// One alert of a group's notice (Pulse 0.x hosts with grouping routing rules, sql/018).
+struct GroupedAlert {
+    int64_t id = 0;
+    std::string status, severity, summary, device_name, link;
+};
 
 struct AlertNotice {
     std::string
@@ -54,6 +61,17 @@ struct AlertNotice {
     // Whom the page is for, when it reaches a user through a contact method (empty otherwise): a mail sender
     // sends to recipient_email alone.
     std::string recipient_user_id, recipient_name, recipient_email;
+    // A group's notice (a routing rule that groups by rule and/or site): one notice for the group's alerts.
+    // The alert members above are its lead (the most severe still open); kind says what the group is:
+    // Opened while one is open, Acknowledged when all open ones are, Closed when all closed (resolved).
+    // group_id is 0 for a notice of one alert. group_alerts holds at most 50, most urgent first.
+    int64_t group_id = 0;
+    int group_notification = 0;  // 1 for the group's first notice
+    bool group_repeat = false;   // the same list as the last notice, sent again (repeat interval)
+    std::string group_summary;   // "3 alerts (2 open, 1 closed) of Too hot at Plant A"
+    int group_open = 0, group_acknowledged = 0, group_closed = 0, group_total = 0;
+    std::vector<GroupedAlert> group_alerts;
+    std::string group_text;  // the members as lines, for text(): "HIGH meter-1: temperature 91 > 80 (open)"
 
     // Reads a notice; throws json::ParseError when the payload is not JSON. Members missing from it (an
     // older or newer host) are left empty.
@@ -109,6 +127,45 @@ struct AlertNotice {
         n.recipient_user_id = v.string("/recipient/user_id");
         n.recipient_name = v.string("/recipient/name");
         n.recipient_email = v.string("/recipient/email");
+        n.group_id = v.integer("/group/id");
+        if (n.group_id != 0) {
+            n.group_notification = static_cast<int>(v.integer("/group/notification"));
+            n.group_repeat = v.boolean("/group/repeat");
+            n.group_summary = v.string("/group/summary");
+            n.group_open = static_cast<int>(v.integer("/group/counts/open"));
+            n.group_acknowledged = static_cast<int>(v.integer("/group/counts/acknowledged"));
+            n.group_closed = static_cast<int>(v.integer("/group/counts/closed"));
+            n.group_total = static_cast<int>(v.integer("/group/counts/total"));
+            if (const json::Value* alerts = v.find("/group/alerts"); alerts && alerts->is_array()) {
+                for (size_t i = 0; i < alerts->size(); ++i) {
+                    const json::Value& a = alerts->item(i);
+                    GroupedAlert g;
+                    g.id = a.integer("/id");
+                    g.status = a.string("/status");
+                    g.severity = a.string("/severity");
+                    g.summary = a.string("/summary");
+                    g.device_name = a.string("/device/name");
+                    g.link = a.string("/link");
+                    n.group_alerts.push_back(std::move(g));
+                }
+            }
+            // Ten lines at most: a chat message or a page is read at a glance.
+            constexpr size_t kLines = 10;
+            for (size_t i = 0; i < n.group_alerts.size() && i < kLines; ++i) {
+                const GroupedAlert& g = n.group_alerts[i];
+                std::string status = g.status == "OPEN"           ? "open"
+                                     : g.status == "ACKNOWLEDGED" ? "acknowledged"
+                                                                  : "closed";
+                if (!n.group_text.empty()) n.group_text += "\n";
+                n.group_text += g.severity + " " + g.device_name + ": " + g.summary + " (" + status + ")";
+            }
+            int total = n.group_total > 0 ? n.group_total : static_cast<int>(n.group_alerts.size());
+            if (total > static_cast<int>(kLines) && !n.group_alerts.empty())
+                n.group_text +=
+                    "\n\xE2\x80\xA6 and " +
+                    std::to_string(total - static_cast<int>(std::min(kLines, n.group_alerts.size()))) +
+                    " more";
+        }
         return n;
     }
 
@@ -129,6 +186,19 @@ struct AlertNotice {
     std::string title() const {
         if (!message_title.empty()) return message_title;
         if (test) return "Test notification from Pulse";
+        if (group_id != 0) {
+            switch (kind) {
+                case NoticeKind::Opened:
+                    return severity + (group_repeat ? " group still open: " : " group open: ") +
+                           group_summary;
+                case NoticeKind::Acknowledged:
+                    return "Acknowledged group: " + group_summary;
+                case NoticeKind::Closed:
+                    return "Resolved group: " + group_summary;
+                default:
+                    return "Group changed: " + group_summary;
+            }
+        }
         std::string rule = rule_name.empty() ? "alert " + std::to_string(alert_id) : rule_name;
         switch (kind) {
             case NoticeKind::Opened:
@@ -146,7 +216,11 @@ struct AlertNotice {
     }
 
     // The message's main sentence: the channel's text template when it has one, else the alert's summary.
-    const std::string& text() const { return message_text.empty() ? summary : message_text; }
+    // A group's notice: its alerts, a line each.
+    const std::string& text() const {
+        if (!message_text.empty()) return message_text;
+        return group_id != 0 && !group_text.empty() ? group_text : summary;
+    }
 
     // "opened", "acknowledged", "closed": for a sentence ("Alert 97 acknowledged by ...").
     const char* verb() const {
