@@ -3,6 +3,7 @@
 // form and the list shows the change; a route to a channel deleted meanwhile gets the server's 422 beside
 // the channel field, the form kept; deleting a channel takes its routes with it.
 import { expectAccessible } from './support/axe';
+import { raiseAlert } from './support/scene';
 import { expect, screenshot, signIn, test } from './support/test';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -109,4 +110,49 @@ test('test notifications, editing and deleting routes, deleting a channel', asyn
   await expect(channels.getByRole('row').filter({ hasText: 'pager hook' })).toHaveCount(0);
   await expect(routes.getByRole('row').filter({ hasText: 'pager highs' })).toHaveCount(0);
   await expect(channels).toContainText('Server log');
+});
+
+// A route that groups by site: made in the form, listed with its timers; two alerts of site-less devices form
+// one open group, shown with its alerts (linked), waiting out its group wait before the one notice.
+test('a grouping route and the open group it forms', async ({ page, pulse, admin }) => {
+  await signIn(page, pulse.admin.email, pulse.admin.password);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Channels' }).click();
+  const routes = page.getByRole('table', { name: 'Routing rules' });
+  await page.getByRole('button', { name: 'New route' }).click();
+  const create = page.getByRole('form', { name: 'New route' });
+  await create.getByLabel('Name').fill('by site');
+  await create.getByLabel('Channel').selectOption({ label: 'Server log' });
+  await expect(create.getByLabel('Group wait (s)')).toHaveCount(0);
+  await create.getByRole('checkbox', { name: 'site' }).check();
+  await create.getByLabel('Group wait (s)').fill('3600');
+  await create.getByLabel('Group interval (s)').fill('600');
+  await create.getByLabel('Repeat interval (s, 0: never)').fill('0');
+  await expectAccessible(page, 'grouping route form');
+  await create.getByRole('button', { name: 'Create route' }).click();
+  await expect(create).toBeHidden();
+  await expect(routes.getByRole('row').filter({ hasText: 'by site' })).toContainText('by site: 3600 s wait, 600 s interval, no repeat');
+
+  // Edited, the form comes back with the grouping as saved.
+  await routes.getByRole('button', { name: 'Edit route by site' }).click();
+  const edit = page.getByRole('form', { name: 'Edit route by site' });
+  await expect(edit.getByRole('checkbox', { name: 'site' })).toBeChecked();
+  await expect(edit.getByLabel('Group wait (s)')).toHaveValue('3600');
+  await edit.getByRole('button', { name: 'Cancel' }).click();
+
+  await raiseAlert(admin, pulse, 'boiler-1', 'flow_temp', 'CRITICAL');
+  await raiseAlert(admin, pulse, 'chiller-1', 'coolant_temp', 'HIGH');
+  const groups = page.getByRole('table', { name: 'Notification groups' });
+  await expect
+    .poll(async () => {
+      await page.reload();
+      return (await groups.getByRole('row').filter({ hasText: 'by site' }).textContent()) ?? '';
+    }, { timeout: 20_000 })
+    .toContain('2 (2 open)');
+  const row = groups.getByRole('row').filter({ hasText: 'by site' });
+  await expect(row).toContainText('no site');
+  await expect(row.getByRole('link', { name: /CRITICAL boiler-1: flow_temp/ })).toBeVisible();
+  await expect(row.getByRole('link', { name: /HIGH chiller-1: coolant_temp/ })).toBeVisible();
+  await expect(row.locator('time')).toHaveText(/^in /); // its first notice waits out the group wait
+  await expectAccessible(page, 'notification groups');
+  await screenshot(page, 'notification-groups');
 });

@@ -4,10 +4,11 @@
 // routes go with it), and edit or delete a route.
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
+import { Link } from 'react-router-dom';
 import { del, get, isProblem, post, put } from '../api/client';
 import { useComponents, useSites } from '../api/queries';
 import type { components } from '../api/schema.gen';
-import { SEVERITIES, type Channel, type ChannelList, type RoutingRule, type RoutingRuleList, type Severity } from '../api/types';
+import { SEVERITIES, type Channel, type ChannelList, type NotificationGroupList, type RoutingRule, type RoutingRuleList, type Severity } from '../api/types';
 import { can, usePrincipal } from '../auth/session';
 import { ConfirmButton } from '../components/ConfirmButton';
 import { ProblemMessage, fieldProblem, problemText } from '../components/Problem';
@@ -25,6 +26,12 @@ export function Channels() {
   const client = useQueryClient();
   const channels = useQuery({ queryKey: ['channels'], queryFn: ({ signal }) => get<ChannelList>('/api/v1/channels', undefined, signal) });
   const routes = useQuery({ queryKey: ['routing-rules'], queryFn: ({ signal }) => get<RoutingRuleList>('/api/v1/routing-rules', undefined, signal) });
+  // Open groups change as alerts come and go: looked at again every 15 s.
+  const groups = useQuery({
+    queryKey: ['notification-groups'],
+    queryFn: ({ signal }) => get<NotificationGroupList>('/api/v1/notification-groups', undefined, signal),
+    refetchInterval: 15000,
+  });
   const sites = useSites();
   const [editing, setEditing] = useState<Channel | 'new' | null>(null);
   const [routing, setRouting] = useState<RoutingRule | 'new' | null>(null);
@@ -119,6 +126,7 @@ export function Channels() {
               <th scope="col">Site</th>
               <th scope="col">Tag</th>
               <th scope="col">Throttle</th>
+              <th scope="col">Grouping</th>
               <th scope="col">State</th>
               {admin && <th scope="col">Actions</th>}
             </tr>
@@ -135,6 +143,7 @@ export function Channels() {
                   <td>{r.site_id ? (siteName.get(r.site_id) ?? r.site_id) : 'any'}</td>
                   <td>{r.tag ?? 'any'}</td>
                   <td>{r.throttle_s ? `${r.throttle_s} s` : 'none'}</td>
+                  <td>{groupingText(r)}</td>
                   <td>{r.enabled ? 'enabled' : 'disabled'}</td>
                   {admin && (
                     <td>
@@ -164,8 +173,58 @@ export function Channels() {
         </table>
         {routes.data?.items.length === 0 && <p className="muted">No routes: alerts are not sent anywhere.</p>}
       </div>
+      <h3>Open notification groups</h3>
+      <ProblemMessage error={groups.error} />
+      <div className="panel">
+        <table aria-label="Notification groups">
+          <thead>
+            <tr>
+              <th scope="col">Route</th>
+              <th scope="col">Of</th>
+              <th scope="col">Alerts</th>
+              <th scope="col">Notices sent</th>
+              <th scope="col">Next notice</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(groups.data?.items ?? []).map((g) => {
+              const route = (routes.data?.items ?? []).find((r) => r.id === g.routing_rule_id);
+              const open = g.alerts.filter((a) => a.status === 'OPEN').length;
+              return (
+                <tr key={g.id}>
+                  <td>{route ? route.name || 'unnamed route' : <span className="muted">deleted route</span>}</td>
+                  <td>{[g.rule ? `rule ${g.rule.name}` : null, g.site ? `site ${g.site.name}` : null, g.key.includes('site:-') ? 'no site' : null].filter(Boolean).join(', ')}</td>
+                  <td>
+                    {g.alerts.length} ({open} open)
+                    <ul>
+                      {g.alerts.slice(0, 5).map((a) => (
+                        <li key={a.id}>
+                          <Link to={`/alerts?status=&open=${a.id}`}>
+                            {a.severity} {a.device_name}: {a.summary}
+                          </Link>{' '}
+                          <span className="muted">{a.status.toLowerCase()}</span>
+                        </li>
+                      ))}
+                    </ul>
+                  </td>
+                  <td>{g.notifications}</td>
+                  <td>{g.next_notice_at ? <TimeAgo at={g.next_notice_at} /> : <span className="muted">when it changes</span>}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+        {groups.data?.items.length === 0 && <p className="muted">No open groups.</p>}
+      </div>
     </section>
   );
+}
+
+// "by rule, site: 30 s wait, 300 s interval, repeat 14400 s", or "none".
+function groupingText(r: RoutingRule): string {
+  if (r.group_by.length === 0) return 'none';
+  const repeat = r.repeat_interval_s ? `repeat ${r.repeat_interval_s} s` : 'no repeat';
+  return `by ${r.group_by.join(', ')}: ${r.group_wait_s} s wait, ${r.group_interval_s} s interval, ${repeat}`;
 }
 
 interface ChannelRowProps {
@@ -439,7 +498,21 @@ function FieldProblem({ id, text }: { id: string; text: string | undefined }) {
   );
 }
 
-const ROUTE_FIELDS = ['name', 'channel_id', 'severities', 'rule_types', 'site_id', 'tag', 'throttle_s', 'enabled'] as const;
+const ROUTE_FIELDS = [
+  'name',
+  'channel_id',
+  'severities',
+  'rule_types',
+  'site_id',
+  'tag',
+  'throttle_s',
+  'group_by',
+  'group_wait_s',
+  'group_interval_s',
+  'repeat_interval_s',
+  'enabled',
+] as const;
+const GROUP_BY = ['rule', 'site'] as const;
 
 // A new route, or one to edit (prefilled; saved whole, as the API's PUT takes it).
 function RouteForm({ route, channels, onDone }: { route: RoutingRule | null; channels: Channel[]; onDone: () => void }) {
@@ -453,6 +526,10 @@ function RouteForm({ route, channels, onDone }: { route: RoutingRule | null; cha
   const [tag, setTag] = useState(route?.tag ?? '');
   const [throttle, setThrottle] = useState(String(route?.throttle_s ?? 0));
   const [enabled, setEnabled] = useState(route?.enabled ?? true);
+  const [groupBy, setGroupBy] = useState<string[]>(route?.group_by ?? []);
+  const [groupWait, setGroupWait] = useState(String(route?.group_wait_s ?? 30));
+  const [groupInterval, setGroupInterval] = useState(String(route?.group_interval_s ?? 300));
+  const [repeatInterval, setRepeatInterval] = useState(String(route?.repeat_interval_s ?? 14400));
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const title = route ? `Edit route ${route.name || 'unnamed route'}` : 'New route';
@@ -476,6 +553,10 @@ function RouteForm({ route, channels, onDone }: { route: RoutingRule | null; cha
       rule_types: types,
       throttle_s: Number(throttle),
       enabled,
+      group_by: groupBy,
+      group_wait_s: Number(groupWait),
+      group_interval_s: Number(groupInterval),
+      repeat_interval_s: Number(repeatInterval),
       ...(siteId ? { site_id: siteId } : {}),
       ...(tag ? { tag } : {}),
     };
@@ -565,6 +646,44 @@ function RouteForm({ route, channels, onDone }: { route: RoutingRule | null; cha
           />
           <FieldProblem id="route-throttle-problem" text={problem('throttle_s')} />
         </div>
+        <fieldset className="field" aria-describedby={problem('group_by') ? 'route-group-by-problem' : undefined}>
+          <legend>Group notices by (none: a notice per alert)</legend>
+          {GROUP_BY.map((g) => (
+            <label key={g} className="row">
+              <input
+                type="checkbox"
+                checked={groupBy.includes(g)}
+                onChange={(e) => setGroupBy(e.target.checked ? GROUP_BY.filter((x) => x === g || groupBy.includes(x)) : groupBy.filter((x) => x !== g))}
+              />
+              {g}
+            </label>
+          ))}
+          <FieldProblem id="route-group-by-problem" text={problem('group_by')} />
+        </fieldset>
+        {groupBy.length > 0 &&
+          (
+            [
+              ['group_wait_s', 'route-group-wait', 'Group wait (s)', groupWait, setGroupWait, 0, 3600],
+              ['group_interval_s', 'route-group-interval', 'Group interval (s)', groupInterval, setGroupInterval, 1, 86400],
+              ['repeat_interval_s', 'route-repeat-interval', 'Repeat interval (s, 0: never)', repeatInterval, setRepeatInterval, 0, 604800],
+            ] as const
+          ).map(([field, id, label, value, set, min, max]) => (
+            <div className="field" key={field}>
+              <label htmlFor={id}>{label}</label>
+              <input
+                id={id}
+                type="number"
+                required
+                min={min}
+                max={max}
+                step={1}
+                value={value}
+                {...invalid(field, id)}
+                onChange={(e) => set(e.target.value)}
+              />
+              <FieldProblem id={`${id}-problem`} text={problem(field)} />
+            </div>
+          ))}
         <div className="field">
           <label className="row">
             <input type="checkbox" checked={enabled} {...invalid('enabled', 'route-enabled')} onChange={(e) => setEnabled(e.target.checked)} />
