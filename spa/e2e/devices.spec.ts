@@ -142,3 +142,40 @@ test('a device behind an offline gateway: its alert is marked suppressed, and th
   await expect(dependsOn.getByRole('link', { name: 'meter-1' })).toBeVisible();
   await expect(dependsOn).toContainText('OFFLINE');
 });
+
+test('a tenant-admin sets, refuses and removes a device parent on the device page', async ({ page, pulse, admin, watch }) => {
+  watch.allowStatus(422); // the cycle, refused
+  const chiller = await deviceByName(admin, 'chiller-1');
+  const meter = await deviceByName(admin, 'boiler-2');
+  await signIn(page, pulse.admin.email, pulse.admin.password);
+  await page.goto(`/devices/${chiller.id}`);
+  const detail = page.getByRole('article', { name: 'chiller-1' });
+  await detail.getByRole('button', { name: 'Set parent' }).click();
+  const form = detail.getByRole('form', { name: 'Parent device' });
+  await form.getByLabel('Parent device name').fill('no-such-device');
+  await form.getByRole('button', { name: 'Save parent' }).click();
+  await expect(form.locator('#parent-name-problem')).toHaveText('no device named no-such-device');
+  await form.getByLabel('Parent device name').fill('boiler-2');
+  await form.getByRole('button', { name: 'Save parent' }).click();
+  await expect(form).toBeHidden();
+  await expect(detail.getByRole('link', { name: 'boiler-2' })).toBeVisible();
+  expect((await admin.get<{ parent_id: number | null }>(`/api/v1/devices/${chiller.id}`)).parent_id).toBe(meter.id);
+
+  // boiler-2 behind chiller-1 would close a cycle: the server's problem shows beside the field, nothing kept.
+  await page.goto(`/devices/${meter.id}`);
+  const meterDetail = page.getByRole('article', { name: 'boiler-2' });
+  await meterDetail.getByRole('button', { name: 'Set parent' }).click();
+  const cycle = meterDetail.getByRole('form', { name: 'Parent device' });
+  await cycle.getByLabel('Parent device name').fill('chiller-1');
+  await cycle.getByRole('button', { name: 'Save parent' }).click();
+  await expect(cycle.locator('#parent-name-problem')).toContainText('cycle');
+  await expect(cycle.getByLabel('Parent device name')).toHaveAttribute('aria-invalid', 'true');
+  await expectAccessible(page, 'parent refused');
+  expect((await admin.get<{ parent_id: number | null }>(`/api/v1/devices/${meter.id}`)).parent_id).toBeNull();
+  await cycle.getByRole('button', { name: 'Cancel' }).click();
+
+  await page.goto(`/devices/${chiller.id}`);
+  await detail.getByRole('button', { name: 'Remove parent' }).click();
+  await expect(detail).toContainText('nothing (no parent device)');
+  expect((await admin.get<{ parent_id: number | null }>(`/api/v1/devices/${chiller.id}`)).parent_id).toBeNull();
+});

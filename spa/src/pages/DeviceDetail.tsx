@@ -1,15 +1,15 @@
 // One device: overview (status, thresholds, status history), telemetry charts, its alerts, and its
 // credentials (rotate: the new token shown once; revoke), decommission behind a confirmation.
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { lazy, Suspense, useState } from 'react';
+import { lazy, Suspense, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router-dom';
-import { get, post } from '../api/client';
+import { get, patch, post } from '../api/client';
 import { useAlerts, useDevice, useSites } from '../api/queries';
-import type { Device, NewDevice, StatusChangeList } from '../api/types';
+import type { Device, DeviceList, NewDevice, StatusChangeList } from '../api/types';
 import { can, usePrincipal } from '../auth/session';
 import { SeverityBadge, StatusBadge } from '../components/Badges';
 import { ConfirmButton } from '../components/ConfirmButton';
-import { ProblemMessage } from '../components/Problem';
+import { ProblemMessage, fieldProblem } from '../components/Problem';
 import { SecretOnce } from '../components/SecretOnce';
 import { TimeAgo } from '../components/TimeAgo';
 
@@ -102,6 +102,7 @@ function OverviewTab({ device: d }: { device: Device }) {
               <span className="muted"> — its alerts are suppressed while this parent is offline or silent</span>
             </>
           )}
+          <ParentEditor device={d} parentName={parent.data?.name ?? ''} />
         </dd>
         <dt>Tags</dt>
         <dd>{d.tags.length ? d.tags.join(', ') : <span className="muted">none</span>}</dd>
@@ -177,6 +178,96 @@ function AlertsTab({ deviceId }: { deviceId: number }) {
         ))}
       </tbody>
     </table>
+  );
+}
+
+// A tenant-admin sets the device's parent by the parent's name (or clears it); the server refuses the device
+// itself, a device below it (a cycle) and chains deeper than 10, and its problem shows beside the field.
+function ParentEditor({ device: d, parentName }: { device: Device; parentName: string }) {
+  const principal = usePrincipal();
+  const client = useQueryClient();
+  const [editing, setEditing] = useState(false);
+  const [name, setName] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [notFound, setNotFound] = useState('');
+  const [busy, setBusy] = useState(false);
+  if (!can(principal, 'administer') || d.decommissioned_at) return null;
+  const save = async (parentId: number | null) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await patch(`/api/v1/devices/${d.id}`, { parent_id: parentId });
+      client.invalidateQueries({ queryKey: ['device', d.id] });
+      client.invalidateQueries({ queryKey: ['devices'] });
+      setEditing(false);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setNotFound('');
+    setError(null);
+    let match: Device | undefined;
+    try {
+      const found = await get<DeviceList>('/api/v1/devices', { q: name.trim(), limit: 50 });
+      match = found.items.find((x) => x.name === name.trim());
+    } catch (err) {
+      setError(err);
+      return;
+    }
+    if (!match) {
+      setNotFound(`no device named ${name.trim()}`);
+      return;
+    }
+    await save(match.id);
+  };
+  if (!editing)
+    return (
+      <div className="row">
+        <button
+          onClick={() => {
+            setName(parentName);
+            setEditing(true);
+          }}
+        >
+          {d.parent_id === null ? 'Set parent' : 'Change parent'}
+        </button>
+        {d.parent_id !== null && (
+          <button disabled={busy} onClick={() => save(null)}>
+            Remove parent
+          </button>
+        )}
+      </div>
+    );
+  const problem = notFound || fieldProblem(error, 'parent_id');
+  return (
+    <form className="row" onSubmit={submit} aria-label="Parent device">
+      <label htmlFor="parent-name">Parent device name</label>
+      <input
+        id="parent-name"
+        required
+        maxLength={200}
+        value={name}
+        aria-invalid={Boolean(problem)}
+        aria-describedby={problem ? 'parent-name-problem' : undefined}
+        onChange={(e) => setName(e.target.value)}
+      />
+      <button className="primary" type="submit" disabled={busy}>
+        Save parent
+      </button>
+      <button type="button" onClick={() => setEditing(false)}>
+        Cancel
+      </button>
+      {problem && (
+        <span id="parent-name-problem" className="problem" role="alert">
+          {problem}
+        </span>
+      )}
+      {error !== null && !fieldProblem(error, 'parent_id') && <ProblemMessage error={error} />}
+    </form>
   );
 }
 
