@@ -103,7 +103,9 @@ BEGIN
                     CASE WHEN 'site' = ANY (r.group_by) THEN a.site_id END,
                     now() + make_interval(secs => r.group_wait_s))
             ON CONFLICT (routing_rule_id, group_key) WHERE status = 'OPEN' DO UPDATE
-                SET next_flush_at = CASE WHEN g.last_flushed_at IS NULL THEN g.next_flush_at
+                SET next_flush_at = CASE WHEN g.last_flushed_at IS NULL
+                                         THEN coalesce(g.next_flush_at,
+                                                       now() + make_interval(secs => r.group_wait_s))
                                          ELSE least(coalesce(g.next_flush_at, 'infinity'),
                                                     greatest(now(), g.last_flushed_at
                                                                     + make_interval(secs => r.group_interval_s)))
@@ -114,12 +116,15 @@ BEGIN
             touched := touched + 1;
         END LOOP;
     ELSIF a.event_kind IN ('ACKNOWLEDGED', 'CLOSED') THEN
+        -- One never notified keeps its wait, or (waiting for a change since all its alerts were acknowledged
+        -- before its first notice) is looked at now.
         UPDATE pulse.notification_groups g
-        SET next_flush_at = least(coalesce(g.next_flush_at, 'infinity'),
-                                  greatest(now(), g.last_flushed_at + make_interval(secs => rr.group_interval_s)))
+        SET next_flush_at = CASE WHEN g.last_flushed_at IS NULL THEN coalesce(g.next_flush_at, now())
+                                 ELSE least(coalesce(g.next_flush_at, 'infinity'),
+                                            greatest(now(), g.last_flushed_at
+                                                            + make_interval(secs => rr.group_interval_s))) END
         FROM pulse.notification_group_alerts m, pulse.routing_rules rr
-        WHERE m.alert_id = a.id AND g.id = m.group_id AND g.status = 'OPEN' AND rr.id = g.routing_rule_id
-          AND g.last_flushed_at IS NOT NULL;
+        WHERE m.alert_id = a.id AND g.id = m.group_id AND g.status = 'OPEN' AND rr.id = g.routing_rule_id;
         GET DIAGNOSTICS touched = ROW_COUNT;
     END IF;
     RETURN touched;
@@ -169,6 +174,11 @@ BEGIN
             CONTINUE;
         ELSIF n_open + n_acked = 0 THEN
             sending := 'CLOSED';
+        ELSIF n_open = 0 AND g.notifications = 0 THEN
+            -- Every alert acknowledged before the first notice: someone is on it, nothing to page about. It
+            -- waits for a change (an alert joining, or all closing: then it ends without a word).
+            UPDATE pulse.notification_groups x SET next_flush_at = NULL WHERE x.id = g.id;
+            CONTINUE;
         ELSIF digest <> g.last_digest THEN
             sending := CASE WHEN n_open > 0 THEN 'OPENED' ELSE 'ACKNOWLEDGED' END;
         ELSIF n_open > 0 AND r.repeat_interval_s > 0

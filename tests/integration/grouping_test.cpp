@@ -219,6 +219,51 @@ TEST(Grouping, AnUnchangedGroupRepeatsUntilAcknowledgedAndAGroupClosedInItsWaitS
               "1");
 }
 
+TEST(Grouping, AGroupAcknowledgedBeforeItsFirstNoticeWaitsForAChange) {
+    AlertFixture f("group-acked-early");
+    std::string ops = f.webhookChannel("ops", "/ok/ops");
+    routeGrouped(f, ops, {"rule"});
+    std::string rule = f.ruleId("hot", "threshold", R"({"metric":"t","operator":"GT","threshold":80})");
+    auto flusher = escalator(f);
+    long long t0 = groupingNowMs();
+    int64_t a = groupedDevice(f, "fan-1"), b = groupedDevice(f, "fan-2");
+    onDevice(f, rule, a, "fan-1", PULSE_TRANSITION_FIRING);
+    std::string first =
+        scalarAsOwner("SELECT max(id) FROM pulse.alerts WHERE tenant_id = $1::uuid", {f.tenantId});
+    ASSERT_TRUE(f.alerts->acknowledge(f.tenantId, std::stoll(first), "alice@example.com"));
+    // Someone is on it before the wait ended: nothing is sent, and the group waits without a timer.
+    flusher->flushGroups(t0 + 31000);
+    EXPECT_EQ(groupNotices(f).size(), 0u);
+    EXPECT_EQ(tenantCount(f,
+                          "SELECT coalesce(next_flush_at::text, 'none') || ' ' || status FROM "
+                          "pulse.notification_groups WHERE tenant_id = $1::uuid"),
+              "none OPEN");
+    // A second alert joins: it waits its group wait again, then one notice lists both.
+    onDevice(f, rule, b, "fan-2", PULSE_TRANSITION_FIRING);
+    flusher->flushGroups(groupingNowMs() + 20000);
+    EXPECT_EQ(groupNotices(f).size(), 0u);
+    flusher->flushGroups(groupingNowMs() + 31000);
+    auto notices = groupNotices(f);
+    ASSERT_EQ(notices.size(), 1u);
+    EXPECT_EQ(notices[0]->getObject("group")->getValue<std::string>("summary"),
+              "2 alerts (1 open, 1 acknowledged) of hot");
+
+    // Another rule's alert, acknowledged and then closed before any notice: its group ends without a word.
+    std::string cold = f.ruleId("cold", "threshold", R"({"metric":"t","operator":"LT","threshold":0})");
+    onDevice(f, cold, a, "fan-1", PULSE_TRANSITION_FIRING);
+    std::string coldAlert =
+        scalarAsOwner("SELECT max(id) FROM pulse.alerts WHERE tenant_id = $1::uuid", {f.tenantId});
+    ASSERT_TRUE(f.alerts->acknowledge(f.tenantId, std::stoll(coldAlert), "alice@example.com"));
+    flusher->flushGroups(groupingNowMs() + 31000);
+    onDevice(f, cold, a, "fan-1", PULSE_TRANSITION_CLEARED);
+    flusher->flushGroups(groupingNowMs() + 31000);
+    EXPECT_EQ(groupNotices(f).size(), 1u);
+    EXPECT_EQ(tenantCount(f,
+                          "SELECT count(*) FROM pulse.notification_groups WHERE tenant_id = $1::uuid AND "
+                          "status = 'RESOLVED' AND notifications = 0"),
+              "1");
+}
+
 TEST(Grouping, BySiteOneGroupPerSiteAndARuleWithoutGroupingStillSendsEachAlert) {
     AlertFixture f("group-site");
     std::string ops = f.webhookChannel("ops", "/ok/ops");
