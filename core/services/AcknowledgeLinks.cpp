@@ -47,8 +47,8 @@ std::string withAcknowledgeLink(const std::string& payloadJson, const LinkSigner
         auto alert = notice->getObject("alert");
         auto tenant = notice->getObject("tenant");
         // A group's notice lists several alerts: a link acknowledging one of them would mislead.
-        if ((type != "alert.opened" && type != "alert.escalated") || !alert || !tenant || notice->has("group") ||
-            alert->optValue<std::string>("status", "") != "OPEN")
+        if ((type != "alert.opened" && type != "alert.escalated") || !alert || !tenant ||
+            notice->has("group") || alert->optValue<std::string>("status", "") != "OPEN")
             return payloadJson;
         AcknowledgeClaim c;
         c.tenantId = tenant->optValue<std::string>("id", "");
