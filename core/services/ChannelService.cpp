@@ -210,9 +210,9 @@ static void checkRoute(const RouteSpec& spec) {
 std::string ChannelService::createRoute(const std::string& tenantId, const RouteSpec& spec) {
     checkRoute(spec);
     try {
-        auto id = store_.createRoutingRule(tenantId, {spec.channelId, spec.name, spec.severities,
-                                                      spec.ruleTypes, spec.siteId, spec.tag, spec.throttleS,
-                                                      spec.grouping});
+        auto id =
+            store_.createRoutingRule(tenantId, {spec.channelId, spec.name, spec.severities, spec.ruleTypes,
+                                                spec.siteId, spec.tag, spec.throttleS, spec.grouping});
         if (!id) throw NotFound("no such channel or site");
         return *id;
     } catch (const storage::DatabaseError& e) {

@@ -552,9 +552,9 @@ Routed AlertTransaction::route(long long alertId, long long eventId, int maxAtte
     if (followsUp)
         routed.deliveries += static_cast<int>(conn_.query(kRouteToEscalationTargets, params).rows.size());
     routed.groups = static_cast<int>(
-        firstOf(conn_.query(kGroupAlertEvent, {params[0], params[1]}),
-                [](const ResultRow& r) { return r.integer("touched"); })
-            .value_or(0));
+        firstOf(conn_.query(kGroupAlertEvent, {params[0], params[1]}), [](const ResultRow& r) {
+            return r.integer("touched");
+        }).value_or(0));
     return routed;
 }
 

@@ -214,7 +214,7 @@ class AlertTransaction {
     // acknowledgement or closing), to those its escalation paged; each with maxAttempts. A grouping rule's
     // opening joins a group instead, and a follow-up brings its groups' next notices forward.
     Routed route(long long alertId, long long eventId, int maxAttempts, const std::string& consoleUrl,
-              bool followsUp);
+                 bool followsUp);
 
   private:
     friend class AlertStore;

@@ -42,7 +42,8 @@ const char* kChannelSecrets =
 const std::string kRoutingRuleList =
     "SELECT r.id, r.channel_id, r.name, array_to_json(r.severities) AS severities, "
     "array_to_json(r.rule_types) AS rule_types, r.site_id, r.tag, r.throttle_s, r.enabled, "
-    "array_to_string(r.group_by, ',') AS group_by, r.group_wait_s, r.group_interval_s, r.repeat_interval_s, " +
+    "array_to_string(r.group_by, ',') AS group_by, r.group_wait_s, r.group_interval_s, "
+    "r.repeat_interval_s, " +
     isoTime("r.created_at") +
     " AS created_at FROM pulse.routing_rules r ORDER BY r.created_at, r.id LIMIT 1000";
 
@@ -75,7 +76,8 @@ const char* kInsertRoutingRule =
 const char* kUpdateRoutingRule =
     "UPDATE pulse.routing_rules r SET channel_id = c.id, name = $3, severities = $4::text[], "
     "rule_types = $5::text[], site_id = $6::uuid, tag = $7, throttle_s = $8::int, enabled = $9::boolean, "
-    "group_by = $11::text[], group_wait_s = $12::int, group_interval_s = $13::int, repeat_interval_s = $14::int "
+    "group_by = $11::text[], group_wait_s = $12::int, group_interval_s = $13::int, repeat_interval_s = "
+    "$14::int "
     "FROM pulse.channels c WHERE r.id = $10::uuid AND r.tenant_id = $1::uuid AND c.id = $2::uuid "
     "AND c.tenant_id = $1::uuid AND c.deleted_at IS NULL "
     "AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM pulse.sites s WHERE s.id = $6::uuid)) "
@@ -212,14 +214,14 @@ std::optional<StoredChannelSecrets> ChannelStore::secrets(const std::string& ten
 
 std::optional<std::string> ChannelStore::updateRoutingRule(const std::string& tenantId, const std::string& id,
                                                            const RoutingRuleFields& rule, bool enabled) {
-    return firstOf(pool_.queryAsTenant(tenantId, kUpdateRoutingRule,
-                                       {tenantId, rule.channelId, rule.name, arrayLiteral(rule.severities),
-                                        arrayLiteral(rule.ruleTypes), rule.siteId, rule.tag,
-                                        std::to_string(rule.throttleS), enabled ? "true" : "false", id,
-                                        arrayLiteral(rule.grouping.by), std::to_string(rule.grouping.waitS),
-                                        std::to_string(rule.grouping.intervalS),
-                                        std::to_string(rule.grouping.repeatS)}),
-                   idOf);
+    return firstOf(
+        pool_.queryAsTenant(
+            tenantId, kUpdateRoutingRule,
+            {tenantId, rule.channelId, rule.name, arrayLiteral(rule.severities), arrayLiteral(rule.ruleTypes),
+             rule.siteId, rule.tag, std::to_string(rule.throttleS), enabled ? "true" : "false", id,
+             arrayLiteral(rule.grouping.by), std::to_string(rule.grouping.waitS),
+             std::to_string(rule.grouping.intervalS), std::to_string(rule.grouping.repeatS)}),
+        idOf);
 }
 
 bool ChannelStore::deleteRoutingRule(const std::string& tenantId, const std::string& id) {

@@ -20,7 +20,8 @@ const char* kMsUntilNextDue =
 
 // Under the tenant's scope (row-level security); the members most urgent first, as the notices list them.
 const std::string kListGroups =
-    "SELECT g.id, g.routing_rule_id::text AS routing_rule_id, g.rule_id::text AS rule_id, ru.name AS rule_name, "
+    "SELECT g.id, g.routing_rule_id::text AS routing_rule_id, g.rule_id::text AS rule_id, ru.name AS "
+    "rule_name, "
     "g.site_id::text AS site_id, s.name AS site_name, g.group_key, g.status, g.notifications, " +
     isoTime("g.next_flush_at") + " AS next_notice_at, " + isoTime("g.last_flushed_at") +
     " AS last_notice_at, " + isoTime("g.resolved_at") + " AS resolved_at, " + isoTime("g.created_at") +

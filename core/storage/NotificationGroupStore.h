@@ -12,7 +12,7 @@ class PgPool;
 struct FlushedGroup {
     long long groupId = 0;
     std::string tenantId;
-    std::string kind;  // OPENED, ACKNOWLEDGED, CLOSED (a notice); ENDED (none: ended quietly)
+    std::string kind;    // OPENED, ACKNOWLEDGED, CLOSED (a notice); ENDED (none: ended quietly)
     int alerts = 0;      // in the group
     int deliveries = 0;  // queued in the outbox (0: its channel is disabled)
 };
@@ -21,7 +21,7 @@ struct FlushedGroup {
 struct NotificationGroupRow {
     long long id = 0;
     std::optional<std::string> routingRuleId, ruleId, ruleName, siteId, siteName;
-    std::string groupKey, status;  // OPEN, RESOLVED
+    std::string groupKey, status;                                       // OPEN, RESOLVED
     std::optional<std::string> nextNoticeAt, lastNoticeAt, resolvedAt;  // RFC 3339 UTC
     int notifications = 0;
     std::string alertsJson;  // [{id, status, severity, summary, device_id, device_name}], most urgent first

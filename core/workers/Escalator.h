@@ -29,8 +29,8 @@ struct EscalatorSettings {
 };
 
 // Fires escalation levels and sends notification groups' notices when they are due. The timers are in the
-// database (alerts' next_escalation_at, groups' next_flush_at), so the thread sleeps until the earliest of any
-// tenant (or the poll interval), woken early when this process opens an alert with a policy or forms or
+// database (alerts' next_escalation_at, groups' next_flush_at), so the thread sleeps until the earliest of
+// any tenant (or the poll interval), woken early when this process opens an alert with a policy or forms or
 // changes a group; several instances may run one each (sql/012 and sql/018 claim with SKIP LOCKED).
 class Escalator {
   public:

@@ -42,8 +42,8 @@ std::string event(const AlertNotice& n, const std::string& routingKey, std::stri
 
     std::string source = n.device_name.empty() ? "pulse" : n.device_name;
     // The channel's text template, when it has one, is the whole summary (it says which device if it wants).
-    std::string own = n.group_id != 0 ? n.group_summary
-                                      : n.summary + (n.device_name.empty() ? "" : " on " + n.device_name);
+    std::string own =
+        n.group_id != 0 ? n.group_summary : n.summary + (n.device_name.empty() ? "" : " on " + n.device_name);
     std::string summary = (n.test ? "[test] " : "") + (n.message_text.empty() ? own : n.message_text);
     w.key("payload").beginObject();
     w.member("summary", notice::truncate_chars(summary, kSummaryChars));
