@@ -18,7 +18,7 @@ const char* kMsUntilNextDue =
     "SELECT greatest(0, ceil(extract(epoch FROM (pulse.next_group_flush_due() - now())) * 1000))::bigint AS "
     "ms";
 
-// Under the tenant's scope (row-level security); the members most urgent first, as the notices list them.
+// Under the tenant's scope (row-level security); the 50 most urgent members first, as the notices list them.
 const std::string kListGroups =
     "SELECT g.id, g.routing_rule_id::text AS routing_rule_id, g.rule_id::text AS rule_id, ru.name AS "
     "rule_name, "
@@ -26,11 +26,16 @@ const std::string kListGroups =
     isoTime("g.next_flush_at") + " AS next_notice_at, " + isoTime("g.last_flushed_at") +
     " AS last_notice_at, " + isoTime("g.resolved_at") + " AS resolved_at, " + isoTime("g.created_at") +
     " AS created_at, "
-    "(SELECT coalesce(jsonb_agg(jsonb_build_object('id', a.id, 'status', a.status, 'severity', a.severity, "
-    "'summary', a.summary, 'device_id', d.id, 'device_name', d.name) ORDER BY a.status = 'CLOSED', "
-    "a.status = 'ACKNOWLEDGED', pulse.severity_rank(a.severity) DESC, a.opened_at, a.id), '[]')::text "
+    "g.channel_id::text AS channel_id, "
+    "(SELECT count(*) FROM pulse.notification_group_alerts m WHERE m.group_id = g.id) AS alert_count, "
+    "(SELECT coalesce(jsonb_agg(x.item ORDER BY x.ord), '[]')::text FROM (SELECT row_number() OVER (ORDER BY "
+    "a.status = 'CLOSED', a.status = 'ACKNOWLEDGED', pulse.severity_rank(a.severity) DESC, a.opened_at, "
+    "a.id) "
+    "AS ord, jsonb_build_object('id', a.id, 'status', a.status, 'severity', a.severity, 'summary', "
+    "a.summary, "
+    "'device_id', d.id, 'device_name', d.name) AS item "
     "FROM pulse.notification_group_alerts m JOIN pulse.alerts a ON a.id = m.alert_id "
-    "JOIN pulse.devices d ON d.id = a.device_id WHERE m.group_id = g.id) AS alerts "
+    "JOIN pulse.devices d ON d.id = a.device_id WHERE m.group_id = g.id) x WHERE x.ord <= 50) AS alerts "
     "FROM pulse.notification_groups g LEFT JOIN pulse.rules ru ON ru.id = g.rule_id "
     "LEFT JOIN pulse.sites s ON s.id = g.site_id WHERE (NOT $1::boolean OR g.status = 'OPEN') "
     "ORDER BY g.created_at DESC, g.id DESC LIMIT $2::int";
@@ -55,6 +60,8 @@ NotificationGroupRow groupOf(const ResultRow& r) {
     g.lastNoticeAt = r.optionalText("last_notice_at");
     g.resolvedAt = r.optionalText("resolved_at");
     g.createdAt = r.text("created_at");
+    g.channelId = r.optionalText("channel_id");
+    g.alertCount = r.int32("alert_count");
     g.alertsJson = r.text("alerts");
     return g;
 }

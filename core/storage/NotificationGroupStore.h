@@ -20,10 +20,11 @@ struct FlushedGroup {
 // A group as the API lists it: its routing rule, what it groups by, its timers and its alerts.
 struct NotificationGroupRow {
     long long id = 0;
-    std::optional<std::string> routingRuleId, ruleId, ruleName, siteId, siteName;
+    std::optional<std::string> routingRuleId, channelId, ruleId, ruleName, siteId, siteName;
     std::string groupKey, status;                                       // OPEN, RESOLVED
     std::optional<std::string> nextNoticeAt, lastNoticeAt, resolvedAt;  // RFC 3339 UTC
     int notifications = 0;
+    int alertCount = 0;      // all of them; alertsJson holds at most 50
     std::string alertsJson;  // [{id, status, severity, summary, device_id, device_name}], most urgent first
     std::string createdAt;
 };

@@ -33,7 +33,10 @@ std::string event(const AlertNotice& n, const std::string& routingKey, std::stri
                          : n.kind == NoticeKind::Acknowledged ? "acknowledge"
                          : n.kind == NoticeKind::Closed       ? "resolve"
                                                               : nullptr;
-    if (!action) return "";
+    // A group's incident is not acknowledged from Pulse: a trigger for an alert joining an acknowledged
+    // incident would page nobody (PagerDuty folds it in silently). Whoever answers acknowledges it in
+    // PagerDuty; Pulse triggers again on a change and resolves it when every alert closed.
+    if (!action || (n.group_id != 0 && n.kind == NoticeKind::Acknowledged)) return "";
     json::Writer w;
     w.beginObject().member("routing_key", routingKey).member("event_action", action);
     w.member("dedup_key", dedupKey(n, idempotencyKey));

@@ -102,6 +102,10 @@ std::string message_id(const Envelope& e) {
 
 std::string thread_id(const AlertNotice& n, const Envelope& e) {
     if (n.test || n.alert_id == 0) return message_id(e);
+    // A group's notices are one thread, whichever alert leads it at the time.
+    if (n.group_id != 0)
+        return "<group-" + std::to_string(n.group_id) + "." + atom(n.tenant_id) + ".pulse@" +
+               domainOf(e.from) + ">";
     return "<alert-" + std::to_string(n.alert_id) + "." + atom(n.tenant_id) + ".pulse@" + domainOf(e.from) +
            ">";
 }
@@ -117,17 +121,19 @@ Mail compose(const AlertNotice& n, const Envelope& e) {
     std::string to;
     for (const auto& r : e.to) to += (to.empty() ? "" : ", ") + r;
     std::string from = e.from_name.empty() ? e.from : "\"" + header_text(e.from_name) + "\" <" + e.from + ">";
-    // The opening's mail starts the thread; escalations, the acknowledgement and the closing answer it.
+    // The opening's mail starts the thread; escalations, the acknowledgement and the closing answer it. A
+    // group's first notice starts its thread and every later one (repeats, a joining alert) answers it.
     std::string thread = thread_id(n, e);
-    m.headers = {
-        "Date: " + rfc5322_date(e.now_ms),
-        "From: " + from,
-        "To: " + to,
-        "Subject: " + header_text(notice::truncate_chars(subject, kSubjectChars)),
-        "Message-ID: " + (n.kind == NoticeKind::Opened && !n.escalation_level ? thread : message_id(e)),
-        "Auto-Submitted: auto-generated",  // RFC 3834: no vacation replies to an alert
-        "X-Pulse-Event: " + header_text(n.type)};
-    if (n.kind != NoticeKind::Opened || n.escalation_level) {
+    bool starts =
+        n.group_id != 0 ? n.group_notification <= 1 : n.kind == NoticeKind::Opened && !n.escalation_level;
+    m.headers = {"Date: " + rfc5322_date(e.now_ms),
+                 "From: " + from,
+                 "To: " + to,
+                 "Subject: " + header_text(notice::truncate_chars(subject, kSubjectChars)),
+                 "Message-ID: " + (starts ? thread : message_id(e)),
+                 "Auto-Submitted: auto-generated",  // RFC 3834: no vacation replies to an alert
+                 "X-Pulse-Event: " + header_text(n.type)};
+    if (!starts) {
         m.headers.push_back("In-Reply-To: " + thread);
         m.headers.push_back("References: " + thread);
     }

@@ -182,8 +182,8 @@ TEST_F(ApiChannels, RoutingRulesChangeAndGoAndADeletedChannelKeepsItsHistory) {
               201);
 }
 
-// A test notification goes out at once through the channel's sender, and its answer is the dispatcher's
-// reading of the other side: delivered, permanent, retry.
+// A routing rule's grouping (by rule and/or site, its three timers) is kept as given, defaults to
+// Alertmanager's, and each bad setting is refused naming its field.
 TEST_F(ApiChannels, RoutingRulesTakeGroupingSettingsAndRefuseBadOnesByField) {
     auto admin = login(a_.admin);
     auto channel =
@@ -229,12 +229,22 @@ TEST_F(ApiChannels, RoutingRulesTakeGroupingSettingsAndRefuseBadOnesByField) {
         EXPECT_EQ(refused.status, 422) << refused.body;
         EXPECT_EQ(json(refused.body)->getValue<std::string>("field"), field);
     }
+    listed = json(call("GET", "/api/v1/routing-rules", "", with(admin)).body)->getArray("items");
+    for (size_t i = 0; i < listed->size(); ++i)
+        if (listed->getObject(static_cast<unsigned>(i))->getValue<std::string>("id") == routeId)
+            found = listed->getObject(static_cast<unsigned>(i));
+    EXPECT_EQ(found->getArray("group_by")->size(), 0u);
+    EXPECT_EQ(found->getValue<int>("group_wait_s"), 30);
+    EXPECT_EQ(found->getValue<int>("group_interval_s"), 300);
+    EXPECT_EQ(found->getValue<int>("repeat_interval_s"), 14400);
     // The groups list: none yet; its filter is checked.
     auto groups = call("GET", "/api/v1/notification-groups?status=all", "", with(admin));
     ASSERT_EQ(groups.status, 200) << groups.body;
     EXPECT_EQ(call("GET", "/api/v1/notification-groups?status=maybe", "", with(admin)).status, 400);
 }
 
+// A test notification goes out at once through the channel's sender, and its answer is the dispatcher's
+// reading of the other side: delivered, permanent, retry.
 TEST_F(ApiChannels, ATestNotificationSaysWhatTheOtherSideAnswered) {
     WebhookReceiverProcess receiver("test-notification");
     ASSERT_GT(receiver.port, 0);

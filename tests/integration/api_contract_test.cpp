@@ -156,15 +156,34 @@ TEST_F(ApiContract, ResponsesMatchTheOpenApiDocument) {
         "\"LT\",\"threshold\":1},\"scope\":{\"kind\":\"tag\",\"tag\":\"x\"}}";
     check("Rule", call("POST", "/api/v1/rules", rule, with(s)), 201);
     check("RuleList", call("GET", "/api/v1/rules", "", with(s, false)), 200);
-    check(
-        "Channel",
+    auto channel =
         call("POST", "/api/v1/channels",
              "{\"name\":\"doc\",\"type\":\"webhook\",\"config\":{\"url\":\"http://127.0.0.1:9/\",\"secret\":"
              "\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"}}",
-             with(s)),
-        201);
+             with(s));
+    check("Channel", channel, 201);
     check("ChannelList", call("GET", "/api/v1/channels", "", with(s, false)), 200);
+    std::string channelId = json(channel.body)->getValue<std::string>("id");
+    auto route = call("POST", "/api/v1/routing-rules",
+                      "{\"channel_id\":\"" + channelId + "\",\"group_by\":[\"rule\"]}", with(s));
+    ASSERT_EQ(route.status, 201) << route.body;  // {"id"}
     check("RoutingRuleList", call("GET", "/api/v1/routing-rules", "", with(s, false)), 200);
+    // A group of the fixture's alert (its next notice far off, so that pulsed leaves it be).
+    std::string group = scalar(
+        "INSERT INTO pulse.notification_groups (tenant_id, routing_rule_id, channel_id, group_by, group_key, "
+        "next_flush_at) VALUES ($1::uuid, $2::uuid, $3::uuid, '{rule}', 'rule:doc', now() + interval '1 "
+        "day') "
+        "RETURNING id",
+        {a_.id, json(route.body)->getValue<std::string>("id"), channelId});
+    scalar(
+        "INSERT INTO pulse.notification_group_alerts (group_id, alert_id, tenant_id) VALUES ($1::bigint, "
+        "$2::bigint, $3::uuid) RETURNING group_id",
+        {group, a_.alertId, a_.id});
+    auto groups = call("GET", "/api/v1/notification-groups", "", with(s, false));
+    check("NotificationGroupList", groups, 200);
+    auto listedGroup = json(groups.body)->getArray("items")->getObject(0);
+    EXPECT_EQ(listedGroup->getValue<int>("alert_count"), 1);
+    EXPECT_EQ(listedGroup->getValue<std::string>("channel_id"), channelId);
     check("PluginList", call("GET", "/api/v1/plugins", "", with(s, false)), 200);
     auto site = call("POST", "/api/v1/sites", "{\"name\":\"doc site\"}", with(s));
     check("Site", site, 201);

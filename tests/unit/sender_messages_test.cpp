@@ -254,6 +254,39 @@ TEST(SenderMessages, AGroupNoticeReadsAsItsAlertsAndIsOnePagerDutyIncident) {
     EXPECT_EQ(v.string("/dedup_key"), "pulse/t-1/group/7");
     EXPECT_EQ(v.string("/payload/summary"), "12 alerts (12 open) of hot");
     EXPECT_EQ(v.integer("/payload/custom_details/group_id"), 7);
+    // Pulse does not acknowledge a group's incident: an alert joining it later would page nobody.
+    pulse::AlertNotice acked = n;
+    acked.kind = pulse::NoticeKind::Acknowledged;
+    EXPECT_EQ(pulse::pagerduty::event(acked, "R0123456789ABCDEF0123456789ABCDE", "grp_7_3"), "");
+    pulse::AlertNotice resolved = n;
+    resolved.kind = pulse::NoticeKind::Closed;
+    EXPECT_EQ(
+        pulse::json::parse(pulse::pagerduty::event(resolved, "R0123456789ABCDEF0123456789ABCDE", "grp_7_4"))
+            .string("/event_action"),
+        "resolve");
+
+    // Mail threads a group by the group, whichever alert leads it: its first notice starts the thread, the
+    // later ones (this is its second) answer it, each with a Message-ID of its own.
+    auto header = [](const pulse::mail::Mail& m, const std::string& name) {
+        for (const auto& h : m.headers)
+            if (h.rfind(name + ": ", 0) == 0) return h.substr(name.size() + 2);
+        return std::string();
+    };
+    pulse::mail::Envelope e;
+    e.from = "alerts@example.com";
+    e.to = {"ops@example.com"};
+    e.idempotency_key = "grp_7_2";
+    auto second = pulse::mail::compose(n, e);
+    EXPECT_EQ(header(second, "In-Reply-To"), "<group-7.t-1.pulse@example.com>");
+    EXPECT_EQ(header(second, "Message-ID"), "<grp_7_2.pulse@example.com>");
+    pulse::AlertNotice firstNotice = n;
+    firstNotice.group_notification = 1;
+    firstNotice.alert_id = 105;  // another lead: the same thread
+    e.idempotency_key = "grp_7_1";
+    auto first = pulse::mail::compose(firstNotice, e);
+    EXPECT_EQ(header(first, "Message-ID"), "<group-7.t-1.pulse@example.com>");
+    EXPECT_EQ(header(first, "In-Reply-To"), "");
+
     // A notice of one alert is as before.
     auto single = notice(pulse::NoticeKind::Opened, "t 91 > 80");
     EXPECT_EQ(single.group_id, 0);

@@ -192,6 +192,7 @@ void addChannelRoutes(Router& router, Api& api) {
                       Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
                       o->set("id", g.id);
                       o->set("routing_rule_id", orNull(g.routingRuleId));
+                      o->set("channel_id", orNull(g.channelId));
                       o->set("key", g.groupKey);
                       // What the group is of: its rule and its site, each when the routing rule groups by it.
                       for (auto [name, id, label] : {std::tuple{"rule", &g.ruleId, &g.ruleName},
@@ -211,6 +212,7 @@ void addChannelRoutes(Router& router, Api& api) {
                       o->set("last_notice_at", orNull(g.lastNoticeAt));
                       o->set("resolved_at", orNull(g.resolvedAt));
                       o->set("created_at", g.createdAt);
+                      o->set("alert_count", g.alertCount);
                       o->set("alerts", jsonValue(g.alertsJson));
                       items->add(o);
                   }
