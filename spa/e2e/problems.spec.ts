@@ -53,7 +53,7 @@ test('with the database gone a change is refused with its 503 and goes through o
 test('every page holds its layout at 1280x720: nothing wider than the window, the navigation in view', async ({ page, pulse }) => {
   await page.setViewportSize({ width: 1280, height: 720 });
   await signIn(page, pulse.admin.email, pulse.admin.password);
-  for (const path of ['/', '/devices', '/devices/new', '/devices/import', '/alerts', '/rules', '/channels', '/sites', '/users', '/api-keys', '/metric-catalog', '/audit', '/settings']) {
+  for (const path of ['/', '/devices', '/devices/new', '/devices/import', '/alerts', '/rules', '/channels', '/on-call', '/escalation', '/maintenance', '/sites', '/users', '/api-keys', '/metric-catalog', '/audit', '/settings']) {
     await page.goto(path);
     await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

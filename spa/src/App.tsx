@@ -15,6 +15,9 @@ const Provision = lazy(() => import('./pages/Provision').then((m) => ({ default:
 const Import = lazy(() => import('./pages/Import').then((m) => ({ default: m.Import })));
 const Rules = lazy(() => import('./pages/Rules').then((m) => ({ default: m.Rules })));
 const Channels = lazy(() => import('./pages/Channels').then((m) => ({ default: m.Channels })));
+const OnCall = lazy(() => import('./pages/OnCall').then((m) => ({ default: m.OnCall })));
+const Escalation = lazy(() => import('./pages/Escalation').then((m) => ({ default: m.Escalation })));
+const Maintenance = lazy(() => import('./pages/Maintenance').then((m) => ({ default: m.Maintenance })));
 const admin = () => import('./pages/Admin');
 const Sites = lazy(() => admin().then((m) => ({ default: m.Sites })));
 const Users = lazy(() => admin().then((m) => ({ default: m.Users })));
@@ -44,6 +47,9 @@ export function App() {
           <Route path="alerts" element={<Alerts />} />
           <Route path="rules" element={<Rules />} />
           <Route path="channels" element={<Channels />} />
+          <Route path="on-call" element={<OnCall />} />
+          <Route path="escalation" element={<Escalation />} />
+          <Route path="maintenance" element={<Maintenance />} />
           <Route path="sites" element={<Sites />} />
           <Route path="users" element={<Users />} />
           <Route path="api-keys" element={<ApiKeys />} />

@@ -19,6 +19,9 @@ const NAV: NavItem[] = [
   { to: '/alerts', label: 'Alerts' },
   { to: '/rules', label: 'Rules' },
   { to: '/channels', label: 'Channels' },
+  { to: '/on-call', label: 'On call' },
+  { to: '/escalation', label: 'Escalation' },
+  { to: '/maintenance', label: 'Maintenance' },
   { to: '/sites', label: 'Sites' },
   { to: '/metric-catalog', label: 'Metrics' }, // /metrics is the server's Prometheus endpoint
   { to: '/users', label: 'Users', needs: 'administer' },

@@ -11,18 +11,7 @@ import { ConfirmButton } from '../components/ConfirmButton';
 import { ProblemMessage, fieldProblem } from '../components/Problem';
 import { SecretOnce } from '../components/SecretOnce';
 import { TimeAgo } from '../components/TimeAgo';
-
-const TIME_ZONES: string[] = (Intl as unknown as { supportedValuesOf?: (k: string) => string[] }).supportedValuesOf?.('timeZone') ?? ['UTC'];
-
-function TimeZoneSelect({ id, value, onChange }: { id: string; value: string; onChange: (tz: string) => void }) {
-  return (
-    <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
-      {['UTC', ...TIME_ZONES.filter((z) => z !== 'UTC')].map((z) => (
-        <option key={z}>{z}</option>
-      ))}
-    </select>
-  );
-}
+import { TimeZoneSelect } from '../components/TimeZoneSelect';
 
 export function Sites() {
   const principal = usePrincipal();

@@ -11,6 +11,7 @@ import type { components } from '../api/schema.gen';
 import { SEVERITIES, type Channel, type ChannelList, type NotificationGroupList, type RoutingRule, type RoutingRuleList, type Severity } from '../api/types';
 import { can, usePrincipal } from '../auth/session';
 import { ConfirmButton } from '../components/ConfirmButton';
+import { FieldProblem } from '../components/FieldProblem';
 import { ProblemMessage, fieldProblem, problemText } from '../components/Problem';
 import { SchemaForm, configProblemField, defaultsOf, type Config } from '../components/SchemaForm';
 import { TimeAgo } from '../components/TimeAgo';
@@ -195,7 +196,8 @@ export function Channels() {
                   <td>{route ? route.name || 'unnamed route' : <span className="muted">deleted route</span>}</td>
                   <td>{[g.rule ? `rule ${g.rule.name}` : null, g.site ? `site ${g.site.name}` : null, g.key.includes('site:-') ? 'no site' : null].filter(Boolean).join(', ')}</td>
                   <td>
-                    {g.alerts.length} ({open} open)
+                    {g.alert_count}
+                    {g.alert_count <= g.alerts.length ? ` (${open} open)` : ` (${open} open of the first ${g.alerts.length})`}
                     <ul>
                       {g.alerts.slice(0, 5).map((a) => (
                         <li key={a.id}>
@@ -485,16 +487,6 @@ function MessageEditor({ templates, onChange, error }: { templates: MessageTempl
         </div>
       )}
     </fieldset>
-  );
-}
-
-// A problem the API named a field for, under that field.
-function FieldProblem({ id, text }: { id: string; text: string | undefined }) {
-  if (!text) return null;
-  return (
-    <div id={id} className="field-problem" role="alert">
-      {text}
-    </div>
   );
 }
 

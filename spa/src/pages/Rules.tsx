@@ -4,6 +4,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { isProblem, post, put, request } from '../api/client';
 import { useComponents, useSites } from '../api/queries';
+import type { components } from '../api/schema.gen';
 import { SEVERITIES, type Rule, type RuleList, type Severity } from '../api/types';
 import { get } from '../api/client';
 import { can, usePrincipal } from '../auth/session';
@@ -26,8 +27,8 @@ interface Draft {
   flap_threshold: number;
   flap_window_s: number;
   enabled: boolean;
-  // Kept as it is: the console does not edit escalation yet, and a save replaces the whole rule.
-  escalation_policy_id?: string | null;
+  escalation_policy_id?: string | null; // null: the tenant's default policy, if any
+
 }
 
 function draftOf(r: Rule): Draft {
@@ -136,6 +137,10 @@ export function Rules() {
 function RuleForm({ draft, onDone }: { draft: Draft; onDone: () => void }) {
   const types = useComponents('rule');
   const sites = useSites();
+  const policies = useQuery({
+    queryKey: ['escalation-policies'],
+    queryFn: ({ signal }) => get<components['schemas']['EscalationPolicyList']>('/api/v1/escalation-policies', undefined, signal),
+  });
   const [d, setD] = useState<Draft>(draft);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -242,6 +247,25 @@ function RuleForm({ draft, onDone }: { draft: Draft; onDone: () => void }) {
         <div className="field">
           <label htmlFor="rule-flap-window">Flapping: within (s)</label>
           <input id="rule-flap-window" type="number" min={1} max={86400} value={d.flap_window_s} onChange={(e) => setD({ ...d, flap_window_s: Number(e.target.value) })} />
+        </div>
+        <div className="field">
+          <label htmlFor="rule-escalation">Escalation policy</label>
+          <select
+            id="rule-escalation"
+            value={d.escalation_policy_id ?? ''}
+            aria-invalid={Boolean(fieldProblem(error, 'escalation_policy_id'))}
+            onChange={(e) => setD({ ...d, escalation_policy_id: e.target.value || null })}
+          >
+            <option value="">the tenant's default{(() => {
+              const fallback = policies.data?.items.find((p) => p.default);
+              return fallback ? ` (${fallback.name})` : ' (none: no paging)';
+            })()}</option>
+            {(policies.data?.items ?? []).map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name}
+              </option>
+            ))}
+          </select>
         </div>
         <div className="field">
           <label htmlFor="rule-auto-close">Close when it clears</label>
