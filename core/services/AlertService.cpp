@@ -273,6 +273,28 @@ bool AlertService::close(const std::string& tenantId, int64_t alertId, const std
         true);
 }
 
+bool AlertService::reopen(const std::string& tenantId, int64_t alertId, const std::string& actor) {
+    bool done = false;
+    Notified notified;
+    store_.writeAsTenant(tenantId, [&](storage::AlertTransaction& tx) {
+        auto reopened = tx.reopen(tenantId, alertId, settings_.parentSettleS);
+        if (!reopened) return true;
+        if (reopened->escalates) notified.timers = true;
+        json::Writer w;
+        w.beginObject().member("reopened", true).member("was", reopened->was);
+        if (reopened->suppressedBy)
+            w.member("suppressed_by", static_cast<long long>(*reopened->suppressedBy))
+                .member("reason", reopened->suppressionReason);
+        w.endObject();
+        int64_t eventId = addEvent(tx, tenantId, alertId, "OPENED", actor, std::nullopt, w.str());
+        route(tx, alertId, eventId, "OPENED", notified);
+        done = true;
+        return true;
+    });
+    wakeWorkers(notified);
+    return done;
+}
+
 bool AlertService::silence(const std::string& tenantId, int64_t alertId, int64_t untilMs,
                            const std::string& actor) {
     return operatorChange(

@@ -77,6 +77,10 @@ class AlertService {
     bool close(const std::string& tenantId, int64_t alertId, const std::string& actor,
                const std::string& reason);
     bool silence(const std::string& tenantId, int64_t alertId, int64_t untilMs, const std::string& actor);
+    // Opens an acknowledged or closed alert again: an opening by the actor (OPENED, detail "reopened"),
+    // routed, grouped, held and escalated from level 1 in a new round as a new alert's; false when it is
+    // open, not the tenant's, its rule deleted, or another alert of its rule is open on the device.
+    bool reopen(const std::string& tenantId, int64_t alertId, const std::string& actor);
     // Assigns the alert to a user of the tenant who is not disabled (nullopt: unassigns); false also when the
     // user is not one.
     bool assign(const std::string& tenantId, int64_t alertId, const std::optional<std::string>& userId,

@@ -282,9 +282,9 @@ MessageTemplates ChannelService::templatesOf(const std::string& tenantId,
     return MessageTemplates::fromJson(store_.templatesOf(tenantId, channelId));
 }
 
-MessageTemplates ChannelService::preview(const MessageTemplates& templates) const {
+ChannelService::TemplatePreview ChannelService::preview(const MessageTemplates& templates) const {
     if (auto problem = templateProblem(templates)) throw std::invalid_argument(*problem);
-    return render(kSampleNotice, templates);
+    return {render(kSampleNotice, templates), render(sampleGroupNotice(), templates)};
 }
 
 TestDelivery ChannelService::sendTest(const std::string& tenantId, const std::string& tenantSlug,

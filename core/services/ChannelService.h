@@ -86,8 +86,12 @@ class ChannelService {
     void updateTemplates(const std::string& tenantId, const std::string& channelId,
                          const MessageTemplates& templates);
     MessageTemplates templatesOf(const std::string& tenantId, const std::string& channelId) const;
-    // The templates rendered for kSampleNotice; std::invalid_argument when they are wrong.
-    MessageTemplates preview(const MessageTemplates& templates) const;
+    // The templates rendered for kSampleNotice and for sampleGroupNotice(); std::invalid_argument when they
+    // are wrong.
+    struct TemplatePreview {
+        MessageTemplates alert, group;
+    };
+    TemplatePreview preview(const MessageTemplates& templates) const;
 
     // The full plugin config of a stored channel (secrets opened), and an instance made from it.
     std::string fullConfig(const std::string& type, const std::string& configJson,

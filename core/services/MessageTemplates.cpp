@@ -15,22 +15,41 @@ namespace {
 
 namespace mustache = kainjow::mustache;
 
-// Every name a template may use: the paths of the sample notice, which holds every member a notice has
-// (docs/plugin-guide.md, "The alert notice"), objects included so that they can open sections; and ".",
-// the current item inside {{#alert.device.tags}}.
+// A grouping routing rule's notice adds "group" to its lead alert's (sql/019, docs/plugin-guide.md): what
+// the group is and the alerts it lists.
+const char* const kSampleGroup = R"json({"id": 31, "key": "rule:00000000-0000-4000-8000-000000000002/site:-",
+ "by": ["rule"], "rule": {"id": "00000000-0000-4000-8000-000000000002", "name": "too hot"},
+ "site": {"id": "00000000-0000-4000-8000-000000000003", "name": "Plant 1"},
+ "status": "firing", "notification": 1, "repeat": false, "summary": "2 alerts (2 open) of too hot",
+ "counts": {"open": 2, "acknowledged": 0, "closed": 0, "total": 2},
+ "alerts": [{"id": 97, "status": "OPEN", "severity": "CRITICAL", "summary": "temperature 91 > 80",
+             "opened_at": "2026-11-24T10:00:00.123+00:00", "closed_at": null,
+             "device": {"id": 42, "name": "boiler-2"}, "link": "https://pulse.example.com/alerts?status=&open=97"},
+            {"id": 98, "status": "OPEN", "severity": "HIGH", "summary": "temperature 84 > 80",
+             "opened_at": "2026-11-24T10:00:05.000+00:00", "closed_at": null,
+             "device": {"id": 43, "name": "boiler-3"}, "link": "https://pulse.example.com/alerts?status=&open=98"}]})json";
+
+// Every name a template may use: the paths of the sample notices, which hold every member a notice has
+// (docs/plugin-guide.md, "The alert notice"), objects included so that they can open sections, a list's
+// items' members under the list's name (inside {{#group.alerts}}, "device.name"); and ".", the current item
+// inside {{#alert.device.tags}}.
 void addPaths(const Poco::JSON::Object::Ptr& o, const std::string& prefix, std::set<std::string>& out) {
     for (const auto& [key, value] : *o) {
         std::string path = prefix + key;
         out.insert(path);
         if (value.type() == typeid(Poco::JSON::Object::Ptr))
             addPaths(value.extract<Poco::JSON::Object::Ptr>(), path + ".", out);
+        if (value.type() == typeid(Poco::JSON::Array::Ptr))
+            for (const auto& item : *value.extract<Poco::JSON::Array::Ptr>())
+                if (item.type() == typeid(Poco::JSON::Object::Ptr))
+                    addPaths(item.extract<Poco::JSON::Object::Ptr>(), path + ".", out);
     }
 }
 
 const std::set<std::string>& noticeNames() {
     static const std::set<std::string> names = [] {
         std::set<std::string> out{"."};
-        addPaths(Poco::JSON::Parser().parse(kSampleNotice).extract<Poco::JSON::Object::Ptr>(), "", out);
+        addPaths(Poco::JSON::Parser().parse(sampleGroupNotice()).extract<Poco::JSON::Object::Ptr>(), "", out);
         return out;
     }();
     return names;
@@ -131,6 +150,17 @@ const char* const kSampleNotice = R"json({"type": "alert.opened", "test": false,
            "rule": {"id": "00000000-0000-4000-8000-000000000002", "name": "too hot", "type": "threshold"},
            "device": {"id": 42, "name": "boiler-2", "tags": ["boiler", "floor-1"]},
            "site": {"id": "00000000-0000-4000-8000-000000000003", "name": "Plant 1", "timezone": "Europe/Berlin"}}})json";
+
+const std::string& sampleGroupNotice() {
+    static const std::string text = [] {
+        auto doc = Poco::JSON::Parser().parse(kSampleNotice).extract<Poco::JSON::Object::Ptr>();
+        doc->set("group", Poco::JSON::Parser().parse(kSampleGroup));
+        std::ostringstream out;
+        doc->stringify(out);
+        return out.str();
+    }();
+    return text;
+}
 
 MessageTemplates MessageTemplates::fromJson(const std::string& json) {
     MessageTemplates t;

@@ -31,6 +31,8 @@ std::string withMessage(const std::string& noticeJson, const MessageTemplates& t
 
 // A notice as a real alert's looks (an opening, CRITICAL, with a site and tags), to preview templates on.
 extern const char* const kSampleNotice;
+// The same as a grouping routing rule's first notice of a group of two: the lead's notice with "group".
+const std::string& sampleGroupNotice();
 
 // The rendered pair for a notice, as withMessage() adds it.
 MessageTemplates render(const std::string& noticeJson, const MessageTemplates& templates);

@@ -165,6 +165,29 @@ const char* kAcknowledgeAlert =
 const char* kCloseAlert =
     "UPDATE pulse.alerts SET status = 'CLOSED', closed_at = now(), closed_by = $3, close_reason = $4 "
     "WHERE id = $1::bigint AND tenant_id = $2::uuid AND status <> 'CLOSED' RETURNING id";
+// Opened again by a person (sql/020): acknowledged or closed, its rule still there, and no other alert of the
+// rule open on the device (one open alert per rule and device). It takes its rule's policy (or the tenant's
+// default) afresh and starts a new escalation round at level 1, held by a maintenance window or a parent in
+// trouble as an opening is ($3: how long a parent settles). Returns the status it had.
+const char* kReopenAlert =
+    "UPDATE pulse.alerts a SET status = 'OPEN', acknowledged_at = NULL, acknowledged_by = NULL, closed_at = "
+    "NULL, "
+    "closed_by = NULL, close_reason = NULL, changed_at = now(), escalation_policy_id = s.policy_id, "
+    "escalation_level = 1, escalation_repeat = 0, escalation_round = a.escalation_round + 1, "
+    "next_escalation_at = CASE WHEN s.policy_id IS NOT NULL AND s.window_id IS NULL AND t.parent_id IS NULL "
+    "THEN now() END, maintenance_window_id = s.window_id, "
+    "notice_held = s.window_id IS NOT NULL OR t.parent_id IS NOT NULL, suppressed_by = t.parent_id, "
+    "suppression_reason = t.reason "
+    "FROM (SELECT x.id, x.status, x.device_id, coalesce(r.escalation_policy_id, (SELECT p.id FROM "
+    "pulse.escalation_policies p WHERE p.tenant_id = x.tenant_id AND p.is_default)) AS policy_id, "
+    "pulse.maintenance_window_for(x.tenant_id, x.device_id, now()) AS window_id "
+    "FROM pulse.alerts x JOIN pulse.rules r ON r.id = x.rule_id AND r.deleted_at IS NULL "
+    "WHERE x.id = $1::bigint AND x.tenant_id = $2::uuid AND NOT EXISTS (SELECT 1 FROM pulse.alerts o WHERE "
+    "o.rule_id = x.rule_id AND o.device_id = x.device_id AND o.status <> 'CLOSED' AND o.id <> x.id)) s "
+    "LEFT JOIN LATERAL pulse.parent_trouble(s.device_id, now(), $3::int) t ON true "
+    "WHERE a.id = s.id AND a.status IN ('ACKNOWLEDGED', 'CLOSED') "
+    "RETURNING s.status AS was, a.next_escalation_at IS NOT NULL AS escalates, a.suppressed_by, "
+    "coalesce(a.suppression_reason, '') AS suppression_reason";
 const char* kSilenceAlert =
     "UPDATE pulse.alerts SET silenced_until = to_timestamp($3::bigint / 1000.0) WHERE id = $1::bigint AND "
     "tenant_id = $2::uuid AND status <> 'CLOSED' RETURNING silenced_until::text AS silenced_until";
@@ -511,6 +534,16 @@ void AlertTransaction::closeSettled(long long alertId) {
 
 bool AlertTransaction::acknowledge(const std::string& tenantId, long long alertId, const std::string& actor) {
     return !conn_.query(kAcknowledgeAlert, {std::to_string(alertId), tenantId, actor}).rows.empty();
+}
+
+std::optional<ReopenedAlert> AlertTransaction::reopen(const std::string& tenantId, long long alertId,
+                                                      int parentSettleS) {
+    return firstOf(
+        conn_.query(kReopenAlert, {std::to_string(alertId), tenantId, std::to_string(parentSettleS)}),
+        [](const ResultRow& r) {
+            return ReopenedAlert{r.text("was"), r.flag("escalates"), r.optionalInteger("suppressed_by"),
+                                 r.text("suppression_reason")};
+        });
 }
 
 bool AlertTransaction::close(const std::string& tenantId, long long alertId, const std::string& actor,

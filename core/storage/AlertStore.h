@@ -131,6 +131,14 @@ struct OpenedAlert {
     std::string suppressionReason;
 };
 
+// An alert opened again by a person: the status it had (ACKNOWLEDGED or CLOSED), and as for an opening.
+struct ReopenedAlert {
+    std::string was;
+    bool escalates = false;
+    std::optional<long long> suppressedBy;
+    std::string suppressionReason;
+};
+
 // A flapping alert (of any tenant) that was stable for its rule's window.
 // A held alert free to notify: its maintenance window is over and its parents are well.
 // What routing one event did: deliveries made now, and notification groups joined or brought forward (their
@@ -199,6 +207,9 @@ class AlertTransaction {
     bool acknowledge(const std::string& tenantId, long long alertId, const std::string& actor);
     bool close(const std::string& tenantId, long long alertId, const std::string& actor,
                const std::string& reason);
+    // Opens an acknowledged or closed alert again (sql/020); nullopt when it is open, not the tenant's, its
+    // rule deleted, or another alert of its rule is open on the device.
+    std::optional<ReopenedAlert> reopen(const std::string& tenantId, long long alertId, int parentSettleS);
     // Returns the time silenced until, as PostgreSQL prints it.
     std::optional<std::string> silence(const std::string& tenantId, long long alertId, long long untilMs);
     // To a user of the tenant who is not disabled, or nobody (nullopt); returns the assignee's id or ""

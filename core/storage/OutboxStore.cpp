@@ -37,11 +37,19 @@ const char* kAddDeliveryAttempt =
     "status_code, detail, worker) VALUES ($1::uuid, $2::bigint, $3::int, to_timestamp($4::bigint / 1000.0), "
     "$5::int, $6, $7::int, $8, $9)";
 
-// A delivery's end goes into its alert's history.
+// A delivery's end goes into its alert's history; a group's notice into the history of every alert of the
+// group when it was queued (the notice listed them all, though it is a delivery of its lead), naming the
+// group.
 const char* kAddDeliveryEvent =
-    "INSERT INTO pulse.alert_events (tenant_id, alert_id, kind, detail) VALUES ($1::uuid, $2::bigint, $3, "
-    "jsonb_build_object('channel', $4::text, 'delivery', $5::bigint, 'attempts', $6::int, "
-    "'status_code', $7::int, 'detail', $8::text))";
+    "INSERT INTO pulse.alert_events (tenant_id, alert_id, kind, detail) "
+    "SELECT $1::uuid, x.alert_id, $3, jsonb_build_object('channel', $4::text, 'delivery', $5::bigint, "
+    "'attempts', $6::int, 'status_code', $7::int, 'detail', $8::text) || "
+    "CASE WHEN d.notification_group_id IS NULL THEN '{}'::jsonb "
+    "ELSE jsonb_build_object('group', d.notification_group_id) END "
+    "FROM pulse.deliveries d CROSS JOIN LATERAL (SELECT d.alert_id UNION SELECT m.alert_id "
+    "FROM pulse.notification_group_alerts m WHERE m.group_id = d.notification_group_id "
+    "AND m.added_at <= d.created_at) x "
+    "WHERE d.id = $5::bigint AND d.alert_id = $2::bigint";
 
 // An endpoint that answered 410 Gone is not dialled again until an administrator saves the channel.
 const char* kDisableGoneChannel =

@@ -142,3 +142,17 @@ test('the rule and assignee filters, and assigning to someone else in bulk', asy
   await expect(page).toHaveURL(/assignee=none/);
   await expectAccessible(page, 'alert inbox filtered');
 });
+
+test('a closed alert is re-opened from its detail: open again, and its history says so', async ({ page, pulse }) => {
+  await signIn(page, pulse.admin.email, pulse.admin.password);
+  await page.goto('/alerts?status=CLOSED');
+  const row = page.getByTestId(`alert-${ids.chiller}`);
+  await row.getByRole('button', { name: 'coolant_temp 95 > 80' }).click();
+  const detail = page.getByTestId(`alert-detail-${ids.chiller}`);
+  await detail.getByRole('button', { name: 'Re-open' }).click();
+  await expect(detail.getByRole('listitem').filter({ hasText: 're-opened (was closed)' })).toContainText(pulse.admin.email);
+  await expect(detail.getByRole('button', { name: 'Re-open' })).toHaveCount(0);
+  await expectAccessible(page, 'alert re-opened');
+  await page.getByLabel('Status').selectOption('OPEN');
+  await expect(page.getByTestId(`alert-${ids.chiller}`)).toBeVisible();
+});

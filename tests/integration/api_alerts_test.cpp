@@ -86,6 +86,22 @@ TEST_F(ApiAlerts, AlertsAreAssignedCommentedActedOnInBulkAndShowTheirDeliveries)
     EXPECT_EQ(scalar("SELECT string_agg(status, ',') FROM pulse.alerts WHERE id IN ($1::bigint, $2::bigint)",
                      {ids[0], ids[1]}),
               "ACKNOWLEDGED,ACKNOWLEDGED");
+    // Re-opened by a person: open again, unacknowledged, an opening by them in its history, audited; an open
+    // alert is not re-opened (409), nor another tenant's (404).
+    auto reopened = call("POST", "/api/v1/alerts/" + ids[1] + "/reopen", "", with(s));
+    ASSERT_EQ(reopened.status, 200) << reopened.body;
+    EXPECT_EQ(json(reopened.body)->getValue<std::string>("status"), "OPEN");
+    EXPECT_TRUE(json(reopened.body)->isNull("acknowledged_at")) << reopened.body;
+    EXPECT_EQ(call("POST", "/api/v1/alerts/" + ids[1] + "/reopen", "", with(s)).status, 409);
+    EXPECT_EQ(call("POST", "/api/v1/alerts/" + b_.alertId + "/reopen", "", with(s)).status, 404);
+    EXPECT_EQ(scalar("SELECT actor || ' ' || (detail->>'was') FROM pulse.alert_events WHERE alert_id = "
+                     "$1::bigint AND kind = 'OPENED' AND detail ? 'reopened'",
+                     {ids[1]}),
+              "user:" + a_.customer + " ACKNOWLEDGED");
+    EXPECT_EQ(scalar("SELECT count(*) FROM pulse.audit_log WHERE action = 'alert.reopen' AND target = $1 AND "
+                     "result = 'ok'",
+                     {ids[1]}),
+              "1");
     EXPECT_EQ(call("POST", "/api/v1/alerts/bulk", "{\"action\":\"close\",\"ids\":[]}", with(s)).status, 422);
     EXPECT_EQ(call("POST", "/api/v1/alerts/bulk", "{\"action\":\"delete\",\"ids\":[1]}", with(s)).status,
               422);

@@ -143,6 +143,13 @@ TEST_F(ApiChannels, RoutingRulesChangeAndGoAndADeletedChannelKeepsItsHistory) {
     EXPECT_EQ(call("DELETE", "/api/v1/routing-rules/" + routeId, "", with(customer)).status, 403);
     EXPECT_EQ(call("DELETE", "/api/v1/routing-rules/" + routeId, "", with(admin)).status, 204);
     EXPECT_EQ(call("DELETE", "/api/v1/routing-rules/" + routeId, "", with(admin)).status, 404);
+    // Audited (S10): made, replaced, the three refused replacements of it (a bad severity, another tenant's
+    // channel, another tenant's admin), deleted.
+    EXPECT_EQ(scalar("SELECT string_agg(action || ':' || result, ',' ORDER BY id) FROM pulse.audit_log WHERE "
+                     "action LIKE 'routing_rule.%' AND target = $1",
+                     {routeId}),
+              "routing_rule.create:ok,routing_rule.update:ok,routing_rule.update:failed,routing_rule.update:"
+              "failed,routing_rule.update:failed,routing_rule.delete:ok");
 
     // A delivery made through a routing rule of the channel (as the alert writer makes them).
     auto second =
@@ -304,6 +311,22 @@ TEST_F(ApiChannels, MessageTemplatesArePreviewedCheckedSavedAndSent) {
     EXPECT_EQ(json(preview.body)->getValue<std::string>("title"), "[CRITICAL] too hot");
     EXPECT_EQ(json(preview.body)->getValue<std::string>("text"),
               "temperature 91 > 80 on boiler-2 at Plant 1");
+    // A group's notice may be worded too: its summary and the alerts it lists.
+    auto grouped = call("POST", "/api/v1/message-templates/preview",
+                        R"({"title":"{{#group}}{{summary}}{{/group}}{{^group}}{{alert.summary}}{{/group}}",)"
+                        R"("text":"{{#group.alerts}}{{device.name}}: {{severity}}; {{/group.alerts}}"})",
+                        with(admin));
+    ASSERT_EQ(grouped.status, 200) << grouped.body;
+    EXPECT_EQ(json(grouped.body)->getValue<std::string>("title"), "temperature 91 > 80");
+    EXPECT_EQ(json(grouped.body)->getValue<std::string>("text"), "");
+    auto group = json(grouped.body)->getObject("group");
+    EXPECT_EQ(group->getValue<std::string>("title"), "2 alerts (2 open) of too hot");
+    EXPECT_EQ(group->getValue<std::string>("text"), "boiler-2: CRITICAL; boiler-3: HIGH; ");
+    EXPECT_EQ(group->getObject("notice")->getObject("group")->getArray("alerts")->size(), 2u);
+    EXPECT_EQ(call("POST", "/api/v1/message-templates/preview",
+                   R"({"text":"{{#group.alerts}}{{device.nam}}{{/group.alerts}}"})", with(admin))
+                  .status,
+              422);
     auto wrong =
         call("POST", "/api/v1/message-templates/preview", R"({"text":"{{alert.sumary}}"})", with(admin));
     EXPECT_EQ(wrong.status, 422) << wrong.body;

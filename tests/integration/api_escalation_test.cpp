@@ -108,6 +108,11 @@ TEST_F(ApiEscalation, PoliciesAreSavedWholeCheckedAndAudited) {
     ASSERT_EQ(call("DELETE", "/api/v1/rules/" + ruleId, "", with(admin)).status, 204);
     EXPECT_EQ(call("DELETE", "/api/v1/escalation-policies/" + id, "", with(admin)).status, 204);
     EXPECT_EQ(call("GET", "/api/v1/escalation-policies/" + id, "", with(admin)).status, 404);
+    // Audited (S10): the replacement, the refused deletion (in use) and the deletion.
+    EXPECT_EQ(scalar("SELECT string_agg(action || ':' || result, ',' ORDER BY id) FROM pulse.audit_log WHERE "
+                     "action IN ('escalation_policy.update', 'escalation_policy.delete') AND target = $1",
+                     {id}),
+              "escalation_policy.update:ok,escalation_policy.delete:failed,escalation_policy.delete:ok");
 
     // Customers read policies but do not change them.
     auto customer = login(a_.customer);

@@ -158,6 +158,9 @@ TEST_F(ApiSchedules, SchedulesAreSavedWholeCheckedAndAudited) {
                          with(admin));
     ASSERT_EQ(replaced.status, 200) << replaced.body;
     EXPECT_EQ(json(replaced.body)->getArray("layers")->size(), 1u);
+    EXPECT_EQ(
+        scalar("SELECT count(*) FROM pulse.audit_log WHERE action = 'schedule.update' AND target = $1", {id}),
+        "1");
 
     // Another tenant reads none of it and cannot change it.
     auto other = login(b_.admin);
@@ -424,6 +427,10 @@ TEST_F(ApiSchedules, CalendarFeedsAreSignedAndRevocable) {
     EXPECT_NE(fresh, path);
     EXPECT_EQ(call("GET", path).status, 404);  // revoked
     EXPECT_EQ(call("GET", fresh).status, 200);
+    EXPECT_EQ(scalar("SELECT count(*) FROM pulse.audit_log WHERE action = 'schedule.calendar_url.rotate' AND "
+                     "target = $1 AND result = 'ok'",
+                     {id}),
+              "1");
 
     // A user's own feed lists their shifts in every schedule; it is theirs and their admins' to fetch.
     auto own = call("GET", "/api/v1/users/" + b + "/calendar-url", "", with(member));

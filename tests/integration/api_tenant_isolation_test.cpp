@@ -73,6 +73,22 @@ TEST_F(ApiTenantIsolation, CrossTenantMatrixFindsNothingAndChangesNothing) {
         "\"ends_at\":\"2027-01-02T00:00:00Z\",\"scope\":{\"type\":\"tenant\"}}";
     std::string policyChange = "{\"name\":\"x\",\"levels\":[{\"targets\":[{\"type\":\"channel\",\"id\":\"" +
                                b_.channelId + "\"}]}]}";
+    // A grouping routing rule of b's with an open group holding b's alert, and a device of b's behind b's.
+    std::string bRoute = scalar(
+        "INSERT INTO pulse.routing_rules (tenant_id, channel_id, name, group_by) VALUES ($1::uuid, $2::uuid, "
+        "'b-route', '{rule}') RETURNING id::text",
+        {b_.id, b_.channelId});
+    std::string bGroup = scalar(
+        "WITH g AS (INSERT INTO pulse.notification_groups (tenant_id, routing_rule_id, channel_id, group_by, "
+        "group_key, rule_id, next_flush_at) VALUES ($1::uuid, $2::uuid, $3::uuid, '{rule}', 'rule:' || $4, "
+        "$4::uuid, now() + interval '1 hour') RETURNING id) INSERT INTO pulse.notification_group_alerts "
+        "(group_id, alert_id, tenant_id) SELECT id, $5::bigint, $1::uuid FROM g RETURNING group_id::text",
+        {b_.id, bRoute, b_.channelId, b_.ruleId, b_.alertId});
+    std::string bChild = scalar(
+        "INSERT INTO pulse.devices (tenant_id, name, parent_id) VALUES ($1::uuid, 'b-child', $2::bigint) "
+        "RETURNING id::text",
+        {b_.id, b_.deviceId});
+    std::string routeChange = "{\"channel_id\":\"" + b_.channelId + "\",\"name\":\"x\"}";
     struct Case {
         std::string method, path, body;
     };
@@ -82,6 +98,9 @@ TEST_F(ApiTenantIsolation, CrossTenantMatrixFindsNothingAndChangesNothing) {
         {"POST", "/api/v1/alerts/" + b_.alertId + "/acknowledge", ""},
         {"POST", "/api/v1/alerts/" + b_.alertId + "/close", "{\"reason\":\"x\"}"},
         {"POST", "/api/v1/alerts/" + b_.alertId + "/silence", "{\"minutes\":5}"},
+        {"POST", "/api/v1/alerts/" + b_.alertId + "/reopen", ""},
+        {"PUT", "/api/v1/routing-rules/" + bRoute, routeChange},
+        {"DELETE", "/api/v1/routing-rules/" + bRoute, ""},
         {"DELETE", "/api/v1/api-keys/" + keyOfB, ""},
         {"GET", "/api/v1/rules/" + b_.ruleId, ""},
         {"PUT", "/api/v1/rules/" + b_.ruleId,
@@ -148,6 +167,14 @@ TEST_F(ApiTenantIsolation, CrossTenantMatrixFindsNothingAndChangesNothing) {
         EXPECT_EQ(json(devices.body)->getArray("items")->size(), 1u) << devices.body;
         auto alerts = call("GET", "/api/v1/alerts?status=ALL&device_id=" + b_.deviceId, "", who);
         EXPECT_EQ(json(alerts.body)->getArray("items")->size(), 0u) << alerts.body;
+        auto children = call("GET", "/api/v1/devices?parent_id=" + b_.deviceId, "", who);
+        EXPECT_EQ(json(children.body)->getArray("items")->size(), 0u) << children.body;
+        EXPECT_EQ(children.body.find("b-child"), std::string::npos);
+        for (const char* groups : {"/api/v1/notification-groups", "/api/v1/notification-groups?status=all"}) {
+            auto r = call("GET", groups, "", who);
+            ASSERT_EQ(r.status, 200) << r.body;
+            EXPECT_EQ(json(r.body)->getArray("items")->size(), 0u) << r.body;
+        }
         // Routing A's alerts to B's channel: refused as an unknown channel.
         EXPECT_EQ(
             call("POST", "/api/v1/routing-rules", "{\"channel_id\":\"" + b_.channelId + "\"}", who).status,
@@ -178,6 +205,7 @@ TEST_F(ApiTenantIsolation, CrossTenantMatrixFindsNothingAndChangesNothing) {
             EXPECT_EQ(r.body.find(bPolicy), std::string::npos) << list;
             EXPECT_EQ(r.body.find(bSchedule), std::string::npos) << list;
             EXPECT_EQ(r.body.find(bWindow), std::string::npos) << list;
+            EXPECT_EQ(r.body.find(bRoute), std::string::npos) << list;
             EXPECT_EQ(r.body.find(b_.ruleId), std::string::npos) << list;
             EXPECT_EQ(r.body.find(b_.channelId), std::string::npos) << list;
             EXPECT_EQ(r.body.find(keyOfB), std::string::npos) << list;
@@ -218,6 +246,15 @@ TEST_F(ApiTenantIsolation, CrossTenantMatrixFindsNothingAndChangesNothing) {
         "b-rota11");
     EXPECT_EQ(scalar("SELECT name FROM pulse.maintenance_windows WHERE id = $1::uuid", {bWindow}),
               "b-window");
+    EXPECT_EQ(scalar("SELECT name || enabled::text FROM pulse.routing_rules WHERE id = $1::uuid", {bRoute}),
+              "b-routetrue");
+    EXPECT_EQ(
+        scalar("SELECT status || (SELECT count(*) FROM pulse.notification_group_alerts m WHERE m.group_id "
+               "= g.id) FROM pulse.notification_groups g WHERE id = $1::bigint",
+               {bGroup}),
+        "OPEN1");
+    EXPECT_EQ(scalar("SELECT parent_id::text FROM pulse.devices WHERE id = $1::bigint", {bChild}),
+              b_.deviceId);
     EXPECT_EQ(scalar("SELECT count(*) FROM pulse.alert_events WHERE alert_id = $1::bigint", {b_.alertId}),
               "1");  // the dead letter's OPENED, nothing since (no REQUEUED)
     EXPECT_EQ(

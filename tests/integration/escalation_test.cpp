@@ -171,6 +171,81 @@ TEST(Escalation, RepeatsThePolicyThenStopsAndClosingStopsIt) {
     EXPECT_EQ(escalations(other), "1/0");
 }
 
+// Re-opening starts the escalation again (sql/020): level 1 in a new round, as new deliveries whose keys name
+// the round, then the next levels on time; the re-opening is an opening by its actor, routed as one. An open
+// alert is not re-opened, nor a closed one while another alert of its rule is open on the device.
+TEST(Escalation, ReopeningAnAlertStartsItsEscalationAgainInANewRound) {
+    AlertFixture f("esc-reopen");
+    std::string first = f.webhookChannel("first", "/first"), second = f.webhookChannel("second", "/second");
+    std::string each = f.webhookChannel("each", "/each");
+    f.routeAll(each);
+    std::string p =
+        policy(f, "night", {level(5 * 60, {{"channel", first}}), level(10 * 60, {{"channel", second}})});
+    std::string rule = ruleWithPolicy(f, "hot", p);
+    int64_t alert = openAlert(f, rule);
+    std::string id = std::to_string(alert);
+    auto esc = escalator(f);
+    EXPECT_EQ(esc->fireDue(dbNowMs()), 1);
+    EXPECT_FALSE(f.alerts->reopen(f.tenantId, alert, "user:alice@example.com"));  // open: nothing to do
+    ASSERT_TRUE(f.alerts->acknowledge(f.tenantId, alert, "user:bob@example.com"));
+    EXPECT_EQ(esc->fireDue(dbNowMs() + 60 * kMinute), 0);
+
+    ASSERT_TRUE(f.alerts->reopen(f.tenantId, alert, "user:alice@example.com"));
+    EXPECT_EQ(scalarAsOwner("SELECT status || ' ' || coalesce(acknowledged_by, 'nobody') || ' ' || "
+                            "escalation_round FROM pulse.alerts WHERE id = $1::bigint",
+                            {id}),
+              "OPEN nobody 1");
+    long long t1 = dbNowMs();
+    EXPECT_EQ(esc->fireDue(t1), 1);  // level 1 again, at once
+    EXPECT_EQ(escalations(alert), "1/0,1/0");
+    EXPECT_EQ(esc->fireDue(t1 + 5 * kMinute - 1000), 0);
+    EXPECT_EQ(esc->fireDue(t1 + 5 * kMinute), 1);
+    EXPECT_EQ(escalations(alert), "1/0,1/0,2/0");
+    EXPECT_EQ(pagedChannels(alert), "first,first,second");
+    EXPECT_EQ(scalarAsOwner("SELECT string_agg(idempotency_key, ',' ORDER BY id) FROM pulse.deliveries WHERE "
+                            "alert_id = $1::bigint AND escalation_level IS NOT NULL",
+                            {id}),
+              "esc_" + id + "_1_0_channel_" + first + ",esc_" + id + "r1_1_0_channel_" + first + ",esc_" +
+                  id + "r1_2_0_channel_" + second);
+    // An opening by its actor, saying what it was, routed as the first opening was.
+    EXPECT_EQ(
+        scalarAsOwner("SELECT string_agg(actor || ' ' || coalesce(detail->>'was', '-'), ',' ORDER BY id) "
+                      "FROM pulse.alert_events WHERE alert_id = $1::bigint AND kind = 'OPENED'",
+                      {id}),
+        "system -,user:alice@example.com ACKNOWLEDGED");
+    EXPECT_EQ(
+        scalarAsOwner("SELECT count(*) FROM pulse.deliveries d JOIN pulse.alert_events e ON e.id = "
+                      "d.event_id WHERE d.alert_id = $1::bigint AND d.channel_id = $2::uuid AND e.kind = "
+                      "'OPENED'",
+                      {id, each}),
+        "2");
+
+    // Closed, then re-opened: a third round.
+    ASSERT_TRUE(f.alerts->close(f.tenantId, alert, "user:bob@example.com", "fixed"));
+    EXPECT_EQ(esc->fireDue(dbNowMs() + 60 * kMinute), 0);
+    ASSERT_TRUE(f.alerts->reopen(f.tenantId, alert, "user:alice@example.com"));
+    EXPECT_EQ(esc->fireDue(dbNowMs() + 60 * kMinute), 1);
+    EXPECT_EQ(scalarAsOwner("SELECT detail->>'round' || ' ' || (detail->>'level') FROM pulse.alert_events "
+                            "WHERE alert_id = $1::bigint AND kind = 'ESCALATED' ORDER BY id DESC LIMIT 1",
+                            {id}),
+              "2 1");
+
+    // Closed again while the rule fires anew: the new alert is the one open, the old one stays closed.
+    ASSERT_TRUE(f.alerts->close(f.tenantId, alert, "user:bob@example.com", "fixed"));
+    f.alerts->submit(f.transition(rule, PULSE_TRANSITION_FIRING, 96, "CRITICAL"));
+    f.alerts->drain();
+    EXPECT_EQ(scalarAsOwner("SELECT count(*) FROM pulse.alerts WHERE rule_id = $1::uuid AND status = 'OPEN'",
+                            {rule}),
+              "1");
+    EXPECT_FALSE(f.alerts->reopen(f.tenantId, alert, "user:alice@example.com"));
+    // The escalator fires every tenant's levels: the new alert must not walk into the next tests' counts.
+    ASSERT_TRUE(f.alerts->close(
+        f.tenantId,
+        std::stoll(scalarAsOwner("SELECT id FROM pulse.alerts WHERE rule_id = $1::uuid AND status = 'OPEN'",
+                                 {rule})),
+        "user:bob@example.com", "done"));
+}
+
 TEST(Escalation, ASilencedAlertWaitsForItsSilenceToEnd) {
     AlertFixture f("esc-silence");
     std::string a = f.webhookChannel("a", "/a"), b = f.webhookChannel("b", "/b");

@@ -10,6 +10,8 @@
 
 #include <Poco/JSON/Parser.h>
 
+#include <thread>
+
 #include <gtest/gtest.h>
 
 using namespace pulse;
@@ -165,6 +167,14 @@ TEST(Grouping, AnOutageIsOneNoticeListingItsAlertsThenItsChangesThenItsResolutio
                     "SELECT string_agg(status, ',' ORDER BY id) FROM pulse.deliveries WHERE tenant_id = "
                     "$1::uuid"),
         "DONE,DONE,DONE");
+    // Each notice went into the history of every alert it listed, naming the group: three for the first
+    // three alerts, two for the fourth (it joined after the first notice), none for the new group's alert.
+    EXPECT_EQ(scalarAsOwner("SELECT string_agg(n::text, ',' ORDER BY id) FROM (SELECT a.id, (SELECT count(*) "
+                            "FROM pulse.alert_events e WHERE e.alert_id = a.id AND e.kind = 'NOTIFIED' "
+                            "AND e.detail->>'group' = $2) AS n FROM pulse.alerts a WHERE a.tenant_id = "
+                            "$1::uuid) s",
+                            {f.tenantId, std::to_string(group->getValue<int>("id"))}),
+              "3,3,3,2,0");
     // Each notice's webhook-id is its group's, numbered: a retry would be recognisable.
     EXPECT_EQ(tenantCount(f,
                           "SELECT string_agg(idempotency_key, ',' ORDER BY id) FROM pulse.deliveries WHERE "
@@ -497,4 +507,52 @@ TEST(Grouping, AGroupsNoticesReachTheChannelInOrderWhicheverAlertLeadsThem) {
                 "idempotency_key LIKE '%\\_1' RETURNING 1");
     EXPECT_EQ(scalarAsOwner("SELECT idempotency_key FROM pulse.claim_delivery('test', 30, " + others + ")"),
               "grp_" + std::to_string(notices[0]->getObject("group")->getValue<int64_t>("id")) + "_1");
+}
+
+// Two flushers (two instances) at once over many due groups: each group's notice is made once, by one of
+// them (the groups are claimed FOR UPDATE SKIP LOCKED, in small batches so that the two interleave), and
+// together they leave nothing due.
+TEST(Grouping, TwoFlushersAtOnceSendEachGroupsNoticeOnce) {
+    AlertFixture f("group-race");
+    std::string ops = f.webhookChannel("ops", "/ok/ops");
+    routeGrouped(f, ops, {"site"});
+    std::string rule = f.ruleId("hot", "threshold", R"({"metric":"t","operator":"GT","threshold":80})");
+    constexpr int kGroups = 40;
+    for (int i = 0; i < kGroups; ++i) {
+        std::string name = "r-" + std::to_string(i);
+        onDevice(f, rule, groupedDevice(f, name, groupingSite(f, "site-" + std::to_string(i))), name,
+                 PULSE_TRANSITION_FIRING);
+    }
+    ASSERT_EQ(tenantCount(f, "SELECT count(*) FROM pulse.notification_groups WHERE tenant_id = $1::uuid"),
+              std::to_string(kGroups));
+    long long t0 = groupingNowMs();  // every group's wait is over 31 s after the last one formed
+    auto flusher = [&] {
+        return std::make_unique<workers::Escalator>(
+            f.pool,
+            workers::EscalatorSettings{std::chrono::milliseconds(100), 3, 3, AlertFixture::kConsoleUrl},
+            std::make_shared<workers::WakeSignal>(), f.wake, nullptr);
+    };
+    auto a = flusher(), b = flusher();
+    // Each goes on until it finds nothing to claim (a batch cut short by the other's locks ends a pass, as
+    // the escalator's loop then looks again shortly).
+    auto drain = [&](workers::Escalator& e) {
+        int total = 0;
+        for (int n; (n = e.flushGroups(t0 + 31000)) > 0;) total += n;
+        return total;
+    };
+    int byA = 0, byB = 0;
+    std::thread other([&] { byB = drain(*b); });
+    byA = drain(*a);
+    other.join();
+    EXPECT_EQ(byA + byB, kGroups);
+    EXPECT_EQ(
+        tenantCount(f,
+                    "SELECT count(*) || '/' || count(DISTINCT notification_group_id) FROM pulse.deliveries "
+                    "WHERE tenant_id = $1::uuid"),
+        std::to_string(kGroups) + "/" + std::to_string(kGroups));
+    EXPECT_EQ(
+        tenantCount(f,
+                    "SELECT string_agg(DISTINCT notifications::text, ',') FROM pulse.notification_groups "
+                    "WHERE tenant_id = $1::uuid"),
+        "1");
 }

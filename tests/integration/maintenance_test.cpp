@@ -176,3 +176,76 @@ TEST(Maintenance, RecurringWindowsFollowTheLocalClock) {
     EXPECT_EQ(covers("weekly", "UTC", "23:00", 180, "{1}", "2027-03-02T01:00:00Z"),
               "t");  // Monday 23:00 + 2 h
 }
+
+// Each scope covers what it names and nothing else: a site's devices, the devices with a tag, every device of
+// the tenant (and none of another tenant's); an alert of a covered device is held, one of another is not.
+TEST(Maintenance, EachScopeCoversWhatItNamesAndNothingElse) {
+    AlertFixture f("mw-scopes");
+    AlertFixture other("mw-scopes-other");
+    std::string north = scalarAsOwner(
+        "INSERT INTO pulse.sites (tenant_id, name) VALUES ($1::uuid, 'North') "
+        "RETURNING id",
+        {f.tenantId});
+    auto device = [&](const std::string& name, const std::string& site, const std::string& tags) {
+        return scalarAsOwner(
+            "INSERT INTO pulse.devices (tenant_id, name, site_id, tags) VALUES ($1::uuid, $2, "
+            "nullif($3, '')::uuid, $4::text[]) RETURNING id",
+            {f.tenantId, name, site, tags});
+    };
+    std::string atNorth = device("at-north", north, "{}"), tagged = device("tagged", "", "{boiler,floor-1}"),
+                plain = device("plain", "", "{}");
+    // Which of the devices (at-north, tagged, plain, the other tenant's) a window covers now: "1,0,0,0".
+    auto covered = [&] {
+        std::string out;
+        for (const auto& [tenant, id] : std::vector<std::pair<std::string, std::string>>{
+                 {f.tenantId, atNorth},
+                 {f.tenantId, tagged},
+                 {f.tenantId, plain},
+                 {other.tenantId, std::to_string(other.deviceId)}})
+            out += (out.empty() ? "" : ",") +
+                   scalarAsOwner(
+                       "SELECT (pulse.maintenance_window_for($1::uuid, $2::bigint, now()) IS NOT NULL)"
+                       "::int",
+                       {tenant, id});
+        return out;
+    };
+    auto window = [&](const std::string& scope, std::optional<std::string> site,
+                      std::optional<std::string> tag) {
+        storage::MaintenanceWindowFields w;
+        w.name = scope;
+        w.timeZone = "UTC";
+        w.startsAtMs = mwNowMs() - 60000;
+        w.endsAtMs = mwNowMs() + 3600000;
+        w.scope = scope;
+        w.siteId = std::move(site);
+        w.tag = std::move(tag);
+        auto saved = storage::MaintenanceStore(f.pool).save(f.tenantId, std::nullopt, w, "test");
+        EXPECT_FALSE(saved.id.empty()) << saved.badReference;
+        return saved.id;
+    };
+    EXPECT_EQ(covered(), "0,0,0,0");
+
+    std::string site = window("site", north, std::nullopt);
+    EXPECT_EQ(covered(), "1,0,0,0");
+    // Through the alert writer: the site's device's alert is held, the plain one's is not.
+    std::string rule = f.ruleId("hot", "threshold", R"({"metric":"t","operator":"GT","threshold":80})");
+    for (const auto& id : {atNorth, plain}) {
+        auto t = f.transition(rule, PULSE_TRANSITION_FIRING, 95, "CRITICAL", true);
+        t.deviceId = std::stoll(id);
+        f.alerts->submit(t);
+    }
+    f.alerts->drain();
+    EXPECT_EQ(
+        scalarAsOwner("SELECT string_agg(d.name || ':' || a.notice_held, ',' ORDER BY d.name) FROM "
+                      "pulse.alerts a JOIN pulse.devices d ON d.id = a.device_id WHERE a.rule_id = $1::uuid",
+                      {rule}),
+        "at-north:true,plain:false");
+    storage::MaintenanceStore(f.pool).remove(f.tenantId, site);
+
+    std::string tag = window("tag", std::nullopt, "boiler");
+    EXPECT_EQ(covered(), "0,1,0,0");
+    storage::MaintenanceStore(f.pool).remove(f.tenantId, tag);
+
+    window("tenant", std::nullopt, std::nullopt);
+    EXPECT_EQ(covered(), "1,1,1,0");
+}

@@ -192,6 +192,15 @@ void addAlertRoutes(Router& router, Api& api) {
             sendAlert(call, id, done ? 200 : 409);
         });
 
+    // Opened again (sql/020): routed and escalated from level 1 as a new opening.
+    api.route(router, "POST", "/api/v1/alerts/{id}/reopen", "api.alerts.reopen", Access::Member,
+              [](Call& call) {
+                  long long id = call.numericId("alert");
+                  bool done = alertService(call).reopen(call.tenant(), id, actor(call));
+                  call.audit("alert.reopen", std::to_string(id), done ? "ok" : "failed");
+                  sendAlert(call, id, done ? 200 : 409);  // 409: open, its rule deleted, or another open
+              });
+
     api.route(router, "POST", "/api/v1/alerts/{id}/silence", "api.alerts.silence", Access::Member,
               [](Call& call) {
                   long long id = call.numericId("alert");

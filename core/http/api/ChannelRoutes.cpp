@@ -156,20 +156,26 @@ void addChannelRoutes(Router& router, Api& api) {
                   sendChannel(call, id, 200);
               });
 
-    // Templates rendered for a sample alert (services::kSampleNotice), before they are saved.
+    // Templates rendered for a sample alert (services::kSampleNotice), and for a sample group's notice,
+    // before they are saved.
     api.route(router, "POST", "/api/v1/message-templates/preview", "api.templates.preview",
               Access::TenantAdmin, [](Call& call) {
                   auto templates = parseTemplates(call.bodyText());
-                  services::MessageTemplates rendered;
+                  services::ChannelService::TemplatePreview rendered;
                   try {
                       rendered = channels(call).preview(templates);
                   } catch (const std::invalid_argument& e) {
                       templateRefused(e);
                   }
-                  Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
-                  out->set("title", rendered.title);
-                  out->set("text", rendered.text);
-                  out->set("notice", jsonValue(services::kSampleNotice));
+                  auto renderedOn = [](const services::MessageTemplates& t, const std::string& notice) {
+                      Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
+                      out->set("title", t.title);
+                      out->set("text", t.text);
+                      out->set("notice", jsonValue(notice));
+                      return out;
+                  };
+                  auto out = renderedOn(rendered.alert, services::kSampleNotice);
+                  out->set("group", renderedOn(rendered.group, services::sampleGroupNotice()));
                   sendObject(call.ex, 200, out);
               });
 

@@ -15,13 +15,27 @@ function eventText(kind: string, detail: Record<string, unknown>, value: number 
     case 'COMMENTED':
       return text;
     case 'OPENED':
-      // Opened while a parent was in trouble: the history says so (sql/016).
-      return [value === null ? '' : `value ${value}`, typeof detail.reason === 'string' ? `suppressed: ${detail.reason}` : '']
+      // Opened while a parent was in trouble: the history says so (sql/016); opened again by a person (sql/020).
+      return [
+        value === null ? '' : `value ${value}`,
+        detail.reopened === true ? `re-opened (was ${String(detail.was ?? '').toLowerCase()})` : '',
+        typeof detail.reason === 'string' ? `suppressed: ${detail.reason}` : '',
+      ]
         .filter(Boolean)
         .join(', ');
     case 'FIRING':
     case 'CLEARED':
       return value === null ? '' : `value ${value}`;
+    case 'NOTIFIED':
+    case 'NOTIFY_FAILED':
+      // A grouping routing rule's notice lists the whole group (sql/018): the history says it came with it.
+      return [
+        `through ${String(detail.channel ?? '')}`,
+        typeof detail.group === 'number' ? `in the notice of group ${detail.group}` : '',
+        kind === 'NOTIFY_FAILED' && typeof detail.detail === 'string' ? detail.detail : '',
+      ]
+        .filter(Boolean)
+        .join(', ');
     default: {
       const parts = Object.entries(detail).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
       return parts.join(', ');
@@ -42,6 +56,19 @@ export function AlertDetailPanel({ id, onChanged }: { id: number; onChanged: () 
   const [comment, setComment] = useState('');
   const [commentError, setCommentError] = useState<unknown>(null);
   const [sending, setSending] = useState(false);
+  const [reopenError, setReopenError] = useState<unknown>(null);
+
+  // An acknowledged or closed alert opened again: notified and escalated from level 1 as a new opening.
+  const reopen = async () => {
+    setReopenError(null);
+    try {
+      await post(`/api/v1/alerts/${id}/reopen`, {});
+      await alert.refetch();
+      onChanged();
+    } catch (err) {
+      setReopenError(err);
+    }
+  };
 
   const send = async (e: FormEvent) => {
     e.preventDefault();
@@ -84,6 +111,15 @@ export function AlertDetailPanel({ id, onChanged }: { id: number; onChanged: () 
             '(deleted)'
           )}{' '}
           ({a.suppressed.reason}): {a.suppressed.held ? 'not notified while the parent is in trouble.' : 'notified once the parent was well.'}
+        </p>
+      )}
+      {a.status !== 'OPEN' && can(principal, 'change') && (
+        <p className="row">
+          <button type="button" onClick={() => void reopen()}>
+            Re-open
+          </button>
+          <span className="muted">pages again from the first escalation level</span>
+          <ProblemMessage error={reopenError} />
         </p>
       )}
       <h3>History</h3>
