@@ -6,6 +6,23 @@
 
 ALTER TABLE pulse.alerts ADD COLUMN escalation_round integer NOT NULL DEFAULT 0;
 
+-- What an opening of the rule's alert on the device takes now, whether new or re-opened: the rule's policy
+-- (or the tenant's default), the maintenance window covering the device, the nearest parent in trouble and
+-- why (p_settle_s: how long a recovered parent still counts); held when either holds it, else its first
+-- level due now (when it has a policy). Runs as its caller, under the caller's tenant scope.
+CREATE FUNCTION pulse.opening_terms(p_tenant uuid, p_rule uuid, p_device bigint, p_settle_s integer)
+RETURNS TABLE (policy_id uuid, window_id uuid, parent_id bigint, reason text, held boolean,
+               escalate_at timestamptz)
+LANGUAGE sql STABLE SET search_path = pulse, pg_temp AS $$
+    SELECT p.id, m.id, t.parent_id, t.reason, m.id IS NOT NULL OR t.parent_id IS NOT NULL,
+           CASE WHEN p.id IS NOT NULL AND m.id IS NULL AND t.parent_id IS NULL THEN now() END
+    FROM (SELECT coalesce((SELECT r.escalation_policy_id FROM pulse.rules r WHERE r.id = p_rule),
+                          (SELECT e.id FROM pulse.escalation_policies e WHERE e.tenant_id = p_tenant AND e.is_default))
+                 AS id) p,
+         (SELECT pulse.maintenance_window_for(p_tenant, p_device, now()) AS id) m
+    LEFT JOIN LATERAL pulse.parent_trouble(p_device, now(), p_settle_s) t ON true
+$$;
+
 -- The escalator of 015 with the round in its keys and in the ESCALATED event.
 CREATE OR REPLACE FUNCTION pulse.fire_due_escalations(p_now timestamptz, p_limit integer, p_max_attempts integer,
                                                       p_console text)

@@ -84,21 +84,18 @@ const char* kLockOpenAlert =
     "AND status <> 'CLOSED' FOR UPDATE";
 
 // A rule fired for a device: one open alert per (rule, device), so another writer's alert opened meanwhile
-// leaves no row here. The alert takes its rule's escalation policy (or the tenant's default), its first
-// level due at once; in a maintenance window (sql/015), or while a parent of the device is in trouble
-// (sql/016: suppressed, with the parent and why), it is held instead: neither notified nor escalated until
-// the window ends and the parents are well ($8: how long a parent settles after recovering).
+// leaves no row here. It takes what an opening takes (sql/020, pulse.opening_terms): its rule's escalation
+// policy (or the tenant's default), its first level due at once; in a maintenance window (sql/015), or while
+// a parent of the device is in trouble (sql/016: suppressed, with the parent and why), it is held instead:
+// neither notified nor escalated until the window ends and the parents are well ($8: how long a parent
+// settles after recovering).
 const char* kOpenAlert =
     "INSERT INTO pulse.alerts (tenant_id, rule_id, device_id, severity, summary, last_value, triggered_at, "
     "escalation_policy_id, next_escalation_at, maintenance_window_id, notice_held, suppressed_by, "
     "suppression_reason) "
     "SELECT $1::uuid, $2::uuid, $3::bigint, $4, $5, $6::double precision, to_timestamp($7::bigint / 1000.0), "
-    "p.id, CASE WHEN p.id IS NOT NULL AND m.id IS NULL AND t.parent_id IS NULL THEN now() END, m.id, "
-    "m.id IS NOT NULL OR t.parent_id IS NOT NULL, t.parent_id, t.reason FROM (SELECT "
-    "coalesce((SELECT escalation_policy_id FROM pulse.rules WHERE id = $2::uuid), (SELECT id FROM "
-    "pulse.escalation_policies WHERE tenant_id = $1::uuid AND is_default)) AS id) p, (SELECT "
-    "pulse.maintenance_window_for($1::uuid, $3::bigint, now()) AS id) m "
-    "LEFT JOIN LATERAL pulse.parent_trouble($3::bigint, now(), $8::int) t ON true "
+    "o.policy_id, o.escalate_at, o.window_id, o.held, o.parent_id, o.reason "
+    "FROM pulse.opening_terms($1::uuid, $2::uuid, $3::bigint, $8::int) o "
     "ON CONFLICT (rule_id, device_id) WHERE status <> 'CLOSED' DO NOTHING "
     "RETURNING id, next_escalation_at IS NOT NULL AS escalates, suppressed_by, suppression_reason";
 
@@ -166,25 +163,22 @@ const char* kCloseAlert =
     "UPDATE pulse.alerts SET status = 'CLOSED', closed_at = now(), closed_by = $3, close_reason = $4 "
     "WHERE id = $1::bigint AND tenant_id = $2::uuid AND status <> 'CLOSED' RETURNING id";
 // Opened again by a person (sql/020): acknowledged or closed, its rule still there, and no other alert of the
-// rule open on the device (one open alert per rule and device). It takes its rule's policy (or the tenant's
-// default) afresh and starts a new escalation round at level 1, held by a maintenance window or a parent in
-// trouble as an opening is ($3: how long a parent settles). Returns the status it had.
+// rule open on the device (one open alert per rule and device). It takes what an opening takes
+// (pulse.opening_terms) afresh and starts a new escalation round at level 1 ($3: how long a parent settles).
+// Returns the status it had.
 const char* kReopenAlert =
     "UPDATE pulse.alerts a SET status = 'OPEN', acknowledged_at = NULL, acknowledged_by = NULL, closed_at = "
     "NULL, "
-    "closed_by = NULL, close_reason = NULL, changed_at = now(), escalation_policy_id = s.policy_id, "
+    "closed_by = NULL, close_reason = NULL, changed_at = now(), escalation_policy_id = o.policy_id, "
     "escalation_level = 1, escalation_repeat = 0, escalation_round = a.escalation_round + 1, "
-    "next_escalation_at = CASE WHEN s.policy_id IS NOT NULL AND s.window_id IS NULL AND t.parent_id IS NULL "
-    "THEN now() END, maintenance_window_id = s.window_id, "
-    "notice_held = s.window_id IS NOT NULL OR t.parent_id IS NOT NULL, suppressed_by = t.parent_id, "
-    "suppression_reason = t.reason "
-    "FROM (SELECT x.id, x.status, x.device_id, coalesce(r.escalation_policy_id, (SELECT p.id FROM "
-    "pulse.escalation_policies p WHERE p.tenant_id = x.tenant_id AND p.is_default)) AS policy_id, "
-    "pulse.maintenance_window_for(x.tenant_id, x.device_id, now()) AS window_id "
-    "FROM pulse.alerts x JOIN pulse.rules r ON r.id = x.rule_id AND r.deleted_at IS NULL "
-    "WHERE x.id = $1::bigint AND x.tenant_id = $2::uuid AND NOT EXISTS (SELECT 1 FROM pulse.alerts o WHERE "
-    "o.rule_id = x.rule_id AND o.device_id = x.device_id AND o.status <> 'CLOSED' AND o.id <> x.id)) s "
-    "LEFT JOIN LATERAL pulse.parent_trouble(s.device_id, now(), $3::int) t ON true "
+    "next_escalation_at = o.escalate_at, maintenance_window_id = o.window_id, notice_held = o.held, "
+    "suppressed_by = o.parent_id, suppression_reason = o.reason "
+    "FROM (SELECT x.id, x.status, x.rule_id, x.device_id FROM pulse.alerts x JOIN pulse.rules r ON r.id = "
+    "x.rule_id AND r.deleted_at IS "
+    "NULL WHERE x.id = $1::bigint AND x.tenant_id = $2::uuid AND NOT EXISTS (SELECT 1 FROM pulse.alerts o "
+    "WHERE "
+    "o.rule_id = x.rule_id AND o.device_id = x.device_id AND o.status <> 'CLOSED' AND o.id <> x.id)) s, "
+    "LATERAL pulse.opening_terms($2::uuid, s.rule_id, s.device_id, $3::int) o "
     "WHERE a.id = s.id AND a.status IN ('ACKNOWLEDGED', 'CLOSED') "
     "RETURNING s.status AS was, a.next_escalation_at IS NOT NULL AS escalates, a.suppressed_by, "
     "coalesce(a.suppression_reason, '') AS suppression_reason";
